@@ -1,0 +1,41 @@
+# benito: thin wrappers around bun scripts. `make demo` and `make test` are the README's two commands.
+BUN := node_modules/.bin/bun
+SRC := $(shell find src -name '*.ts') package.json
+
+.PHONY: all deps build test check demo bench bench-topdl bench-routes bench-vde clean
+
+all: build
+
+node_modules/.bin/bun: package.json
+	npm install --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.bin/bun
+
+build/benito: node_modules/.bin/bun $(SRC) scripts/compile.ts
+	$(BUN) scripts/compile.ts
+
+build: build/benito
+
+check: deps
+	node_modules/.bin/tsc --noEmit
+
+test: build
+	$(BUN) scripts/test.ts
+
+demo: build
+	$(BUN) scripts/demo.ts
+
+bench: bench-topdl bench-routes bench-vde
+
+bench-topdl: build
+	$(BUN) bench/topdl.ts
+
+bench-routes: build
+	$(BUN) bench/routes.ts
+
+bench-vde: build
+	$(BUN) bench/vde.ts
+
+clean:
+	find build -mindepth 1 ! -name .gitignore -delete

@@ -1,0 +1,20 @@
+// The one list of every `benito` command. Add a command: one file in src/cli/commands/, one line here.
+import type { Command } from "./command";
+
+/** Every command, in the order `benito --help` lists them. */
+export const commands: readonly Command[] = [
+];
+
+/** Looks a command up by name. */
+export function findCommand(name: string): Command | undefined {
+  return commands.find((command) => command.name === name);
+}
+
+/**
+ * Executable names that select a command by themselves (multi-call): a copy or link of the
+ * binary named `routes.py` is a drop-in for the original `routes.py CONFIG_DIR [HOSTNAME]`.
+ */
+export const multiCallNames: Readonly<Record<string, string>> = {
+  "routes.py": "routes",
+  routes: "routes",
+};
