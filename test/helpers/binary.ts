@@ -1,8 +1,8 @@
 // Runs the compiled build/benito (what the integration tests exercise) and captures its output.
 import { resolve } from "node:path";
 
-/** Absolute path of the compiled x86-64 binary (`make build` writes it; `make test` builds first). */
-export const benitoBinary = resolve(import.meta.dir, "../../build/benito");
+/** Absolute path of the compiled binary (`make build` writes it; `make test` builds first); BENITO_BIN overrides it. */
+export const benitoBinary = process.env.BENITO_BIN ?? resolve(import.meta.dir, "../../build/benito");
 
 /** What a finished run printed and returned. */
 export interface RunResult {
