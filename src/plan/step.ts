@@ -1,0 +1,75 @@
+// The steps a plan is made of: plain data, printable as a dry run, run by src/apply through src/system.
+
+/** Where a process runs: the host, or inside a named network namespace. */
+export interface Placement {
+  /** Network namespace name; absent = the namespace benito runs in. */
+  readonly netns?: string;
+}
+
+/**
+ * Step type: one thing to do. Every variant is plain data; `kind` is a dotted lower-case word so
+ * the dry run reads naturally. Processes are argv arrays (never a shell command line).
+ */
+export type Step =
+  | { readonly kind: "netns.create"; readonly id: string; readonly name: string }
+  | { readonly kind: "netns.delete"; readonly id: string; readonly name: string }
+  | { readonly kind: "tap.create"; readonly id: string; readonly name: string; readonly mac?: string; readonly owner?: number; readonly placement?: Placement }
+  | { readonly kind: "tap.delete"; readonly id: string; readonly name: string; readonly placement?: Placement }
+  | { readonly kind: "dir.create"; readonly id: string; readonly path: string }
+  | { readonly kind: "file.write"; readonly id: string; readonly path: string; readonly content: string }
+  | { readonly kind: "file.delete"; readonly id: string; readonly path: string }
+  | {
+      readonly kind: "process.start";
+      readonly id: string;
+      /** Program and arguments; argv[0] is a program path or name, never a shell. */
+      readonly argv: readonly string[];
+      /** The pidfile that identifies the process (stop and status go by it, never by name). */
+      readonly pidfile: string;
+      /** Where stdout/stderr go. */
+      readonly log?: string;
+      readonly placement?: Placement;
+      /** A file that must exist before the process counts as started (e.g. a socket), with a bounded wait. */
+      readonly readyPath?: string;
+      readonly readyTimeoutMs?: number;
+    }
+  | { readonly kind: "process.stop"; readonly id: string; readonly pidfile: string; readonly graceMs: number }
+  | { readonly kind: "command.run"; readonly id: string; readonly argv: readonly string[]; readonly placement?: Placement; readonly log?: string };
+
+/** Plan interface: ordered steps (dependency order already resolved) with a title. */
+export interface Plan {
+  /** What the plan is for, e.g. "launch vnode a on qemu". */
+  readonly title: string;
+  readonly steps: readonly Step[];
+}
+
+/** Quotes one word for the printed dry run (the output is for reading; nothing executes it through a shell). */
+export function quoteWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Renders one step as a shell-like line for the dry run. */
+export function renderStep(step: Step): string {
+  const inNs = (placement?: Placement) => (placement?.netns ? `ip netns exec ${quoteWord(placement.netns)} ` : "");
+  switch (step.kind) {
+    case "netns.create":
+      return `ip netns add ${quoteWord(step.name)}`;
+    case "netns.delete":
+      return `ip netns del ${quoteWord(step.name)}`;
+    case "tap.create":
+      return `${inNs(step.placement)}benito tap create ${quoteWord(step.name)}${step.mac ? ` --mac ${step.mac}` : ""}${step.owner !== undefined ? ` --owner ${step.owner}` : ""}`;
+    case "tap.delete":
+      return `${inNs(step.placement)}benito tap delete ${quoteWord(step.name)}`;
+    case "dir.create":
+      return `mkdir -p ${quoteWord(step.path)}`;
+    case "file.write":
+      return `write ${quoteWord(step.path)} (${step.content.length} bytes)`;
+    case "file.delete":
+      return `rm -f ${quoteWord(step.path)}`;
+    case "process.start":
+      return `${inNs(step.placement)}${step.argv.map(quoteWord).join(" ")}  # pidfile ${step.pidfile}`;
+    case "process.stop":
+      return `kill $(cat ${quoteWord(step.pidfile)})  # SIGTERM, SIGKILL after ${step.graceMs} ms`;
+    case "command.run":
+      return `${inNs(step.placement)}${step.argv.map(quoteWord).join(" ")}`;
+  }
+}
