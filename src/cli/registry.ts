@@ -1,8 +1,10 @@
 // The one list of every `benito` command. Add a command: one file in src/cli/commands/, one line here.
 import type { Command } from "./command";
+import { tapCommand } from "./commands/tap";
 
 /** Every command, in the order `benito --help` lists them. */
 export const commands: readonly Command[] = [
+  tapCommand,
 ];
 
 /** Looks a command up by name. */

@@ -9,7 +9,7 @@ const { i32, u32, u64, i64, ptr, usize, cstring } = {
   ptr: FFIType.ptr,
   usize: FFIType.u64,
   cstring: FFIType.cstring,
-};
+} as const;
 
 /**
  * The libc symbols benito calls. Add a symbol here (never dlopen libc elsewhere) so every
