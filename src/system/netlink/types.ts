@@ -24,6 +24,8 @@ export interface AddressInfo {
   readonly prefixLength: number;
   /** IFA_LABEL (usually the link name). */
   readonly label: string;
+  /** IFA_BROADCAST, when the address has one. */
+  readonly broadcast?: string;
 }
 
 /** Route interface: one IPv4 unicast route, as wanted or as dumped. */
@@ -45,6 +47,8 @@ export interface Route {
   readonly table: number;
   /** rtm_scope (RT_SCOPE_UNIVERSE = 0, RT_SCOPE_LINK = 253). */
   readonly scope: number;
+  /** Dumped routes only: true for a multipath route (gateway and oif are then its first next hop's). */
+  readonly multipath?: boolean;
 }
 
 /** RouteRequest type: one change to make in a batch. */
@@ -60,4 +64,6 @@ export interface RequestOutcome {
   readonly errno?: number;
   /** strerror text plus the kernel's extended-ACK message when it sent one, e.g. "Nexthop has invalid gateway". */
   readonly message?: string;
+  /** The kernel's extended-ACK message alone, when it sent one. */
+  readonly kernelMessage?: string;
 }

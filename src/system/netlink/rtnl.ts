@@ -1,0 +1,405 @@
+// Rtnl: the rtnetlink operations benito needs (links, IPv4 addresses, IPv4 routes), batched where it matters.
+import { BenitoError, ExitCode, InputError, messageOf } from "../../errors";
+import { formatMac, parseIPv4, parseMac, prefixMask } from "./address";
+import {
+  NLM_F_ACK,
+  NLM_F_CREATE,
+  NLM_F_EXCL,
+  NLM_F_REPLACE,
+  NLM_F_REQUEST,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  RTM_DELADDR,
+  RTM_DELLINK,
+  RTM_DELROUTE,
+  RTM_NEWADDR,
+  RTM_NEWLINK,
+  RTM_NEWROUTE,
+  RTM_SETLINK,
+} from "./constants";
+import { decodeAddress, decodeError, decodeLink, decodeRoute, forEachMessage, type KernelAnswer, type Received } from "./decode";
+import { describeKernelError, NetlinkError } from "./errors";
+import {
+  type LinkChange,
+  routeProblem,
+  writeAddressDump,
+  writeAddressRequest,
+  writeLinkCreate,
+  writeLinkDelete,
+  writeLinkDump,
+  writeLinkGet,
+  writeLinkSet,
+  writeRouteDump,
+  writeRouteRequest,
+} from "./requests";
+import { NetlinkSocket } from "./socket";
+import type { AddressInfo, LinkInfo, RequestOutcome, Route, RouteRequest } from "./types";
+import { MessageWriter } from "./writer";
+
+const ENODEV = 19;
+const EINVAL = 22;
+/** NLM_F_DUMP_INTR: the dumped table changed during the dump; its result may be inconsistent. */
+const NLM_F_DUMP_INTR = 0x10;
+/** How often an interrupted dump is retried before giving up. */
+const DUMP_ATTEMPTS = 5;
+/** The kernel answers synchronously, so a missing answer is a bug or a wedged kernel: fail, don't hang. */
+const ANSWER_TIMEOUT_MS = 30_000;
+/**
+ * An upper bound on the receive-buffer memory one queued ACK costs (its sk_buff truesize, not its
+ * ~40 payload bytes): a chunk never has more ACKs in flight than the receive buffer holds, so the
+ * kernel never drops one.
+ */
+const ACK_MEMORY_BYTES = 2048;
+/** Upper bound on one chunk's bytes, whatever the send buffer allows. */
+const MAX_CHUNK_BYTES = 512 * 1024;
+/** Hardware-address kinds that share a MAC with the device they sit on; `linkByMac` prefers the device. */
+const STACKED_KINDS = new Set(["bridge", "bond", "team", "vlan", "macvlan", "macvtap", "ipvlan", "ipvtap", "vrf"]);
+
+/** The outcome every successful request shares (batches of thousands allocate none). */
+const SUCCESS: RequestOutcome = Object.freeze({ ok: true });
+
+/** Options of `addAddress`. */
+export interface AddAddressOptions {
+  /** Succeed when the address already exists (NLM_F_REPLACE) instead of failing with "File exists". */
+  readonly replace?: boolean;
+}
+
+/**
+ * Rtnl class: one rtnetlink socket and the operations on links, IPv4 addresses and IPv4 routes in
+ * the calling process's network namespace.
+ *
+ * Single changes throw NetlinkError (a BenitoError naming the operation, the errno text and the
+ * kernel's extended-ACK message). `applyRoutes` never throws for a refused route: it returns one
+ * outcome per request, in order. Close the instance when done (the socket is close-on-exec).
+ */
+export class Rtnl {
+  readonly #socket: NetlinkSocket;
+  readonly #writer = new MessageWriter();
+  #seq = 1;
+  /** Index (into the current chunk's requests) of each in-flight sequence number's request. */
+  #chunkRequests = new Int32Array(1024);
+
+  private constructor(socket: NetlinkSocket) {
+    this.#socket = socket;
+  }
+
+  /** Opens an rtnetlink socket in the current network namespace. */
+  static open(): Rtnl {
+    try {
+      return new Rtnl(NetlinkSocket.open());
+    } catch (error) {
+      throw new BenitoError("opening the rtnetlink socket", "the kernel", messageOf(error), ExitCode.failed, [], { cause: error });
+    }
+  }
+
+  /** The socket's file descriptor (-1 once closed). */
+  get fd(): number {
+    return this.#socket.fd;
+  }
+
+  /** Closes the socket; safe to call twice. */
+  close(): void {
+    this.#socket.close();
+  }
+
+  /** Every link (RTM_GETLINK dump). */
+  links(): LinkInfo[] {
+    return this.#dump("listing links", (writer, seq) => writeLinkDump(writer, seq), decodeLink);
+  }
+
+  /** The link with this name, or undefined when there is none. */
+  linkByName(name: string): LinkInfo | undefined {
+    // The kernel refuses names of 16 bytes or more (IFNAMSIZ) with EINVAL; no link can have one.
+    if (name === "" || new TextEncoder().encode(name).length > 15) return undefined;
+    return this.#getLink(`looking up link "${name}"`, name);
+  }
+
+  /** The link with this index, or undefined when there is none. */
+  linkByIndex(index: number): LinkInfo | undefined {
+    if (!Number.isInteger(index) || index <= 0 || index > 0x7fffffff) return undefined;
+    return this.#getLink(`looking up link ${index}`, index);
+  }
+
+  /**
+   * The link with this hardware address ("aa:bb:cc:dd:ee:ff", any case), or undefined. When several
+   * links share it (a bridge or VLAN takes its port's MAC), a plain device wins over a stacked one
+   * (bridge, bond, vlan, macvlan…), then the lowest index.
+   */
+  linkByMac(mac: string): LinkInfo | undefined {
+    const bytes = parseMac(mac);
+    if (bytes === undefined) throw new InputError("looking up a link by hardware address", mac, "not a MAC address (expected six hex pairs such as 02:00:0a:01:02:03)");
+    const wanted = formatMac(bytes);
+    let best: LinkInfo | undefined;
+    for (const link of this.links()) {
+      if (link.mac !== wanted) continue;
+      if (best === undefined || rankForMac(link) < rankForMac(best)) best = link;
+    }
+    return best;
+  }
+
+  /** Sets a link administratively up or down (IFF_UP). */
+  setLinkUp(index: number, up: boolean): void {
+    this.#setLink(`setting the link ${up ? "up" : "down"}`, index, { up });
+  }
+
+  /** Sets a link's hardware address. */
+  setLinkMac(index: number, mac: string): void {
+    const bytes = parseMac(mac);
+    if (bytes === undefined) throw new InputError("setting the hardware address", `link ${index}`, `"${mac}" is not a MAC address`);
+    this.#setLink(`setting the hardware address ${formatMac(bytes)}`, index, { mac: bytes });
+  }
+
+  /** Renames a link (the kernel refuses while it is up: "Device or resource busy"). */
+  setLinkName(index: number, name: string): void {
+    this.#setLink(`renaming the link to "${name}"`, index, { name });
+  }
+
+  /** Enslaves a link to a master (bridge) link, or releases it when `masterIndex` is 0. */
+  setLinkMaster(index: number, masterIndex: number): void {
+    this.#setLink(masterIndex === 0 ? "releasing the link from its master" : `attaching the link to master ${masterIndex}`, index, { master: masterIndex });
+  }
+
+  /** Creates a bridge (down, no ports) and returns it; fails with "File exists" when the name is taken. */
+  createBridge(name: string): LinkInfo {
+    const doing = "creating the bridge";
+    this.#change(doing, name, (writer, seq) => writeLinkCreate(writer, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, name, "bridge"));
+    const link = this.linkByName(name);
+    if (link === undefined) throw new BenitoError(doing, name, "the kernel acknowledged it but it does not exist");
+    return link;
+  }
+
+  /** Deletes a link (a virtual one: bridge, veth, tap…). */
+  deleteLink(index: number): void {
+    this.#change("deleting the link", `link ${index}`, (writer, seq) => writeLinkDelete(writer, RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, seq, index));
+  }
+
+  /** Every IPv4 address, or those of one link when `index` is given (RTM_GETADDR dump). */
+  addresses(index?: number): AddressInfo[] {
+    const all = this.#dump("listing addresses", (writer, seq) => writeAddressDump(writer, seq, index ?? 0), decodeAddress);
+    return index === undefined ? all : all.filter((address) => address.index === index);
+  }
+
+  /**
+   * Adds an IPv4 address to a link, with IFA_LOCAL and IFA_ADDRESS (as `ip addr add` does) and the
+   * subnet's broadcast address (for prefixes up to /30), which also makes the kernel add the
+   * subnet's route. Fails with "File exists" when it is already there, unless `replace`.
+   */
+  addAddress(index: number, address: string, prefixLength: number, options: AddAddressOptions = {}): void {
+    const value = checkAddress("adding an address", index, address, prefixLength);
+    const broadcast = prefixLength <= 30 ? (value | ~prefixMask(prefixLength)) >>> 0 : -1;
+    const flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (options.replace === true ? NLM_F_REPLACE : NLM_F_EXCL);
+    this.#change(`adding address ${address}/${prefixLength}`, `link ${index}`, (writer, seq) => writeAddressRequest(writer, RTM_NEWADDR, flags, seq, index, value, prefixLength, broadcast));
+  }
+
+  /** Removes an IPv4 address from a link; fails with "Cannot assign requested address" when it is not there. */
+  deleteAddress(index: number, address: string, prefixLength: number): void {
+    const value = checkAddress("deleting an address", index, address, prefixLength);
+    this.#change(`deleting address ${address}/${prefixLength}`, `link ${index}`, (writer, seq) => writeAddressRequest(writer, RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK, seq, index, value, prefixLength, -1));
+  }
+
+  /**
+   * IPv4 unicast routes (RTM_GETROUTE dump) of one table, or of every table when `table` is
+   * undefined; cached clones, local/broadcast routes and other families are left out. Each route's
+   * `metric` is set (0 when it has none).
+   */
+  routes(table?: number): Route[] {
+    const all = this.#dump(table === undefined ? "listing routes" : `listing routes of table ${table}`, (writer, seq) => writeRouteDump(writer, seq, table), decodeRoute);
+    return table === undefined ? all : all.filter((route) => route.table === table);
+  }
+
+  /**
+   * Applies route changes in batches: "replace" is RTM_NEWROUTE with NLM_F_CREATE | NLM_F_REPLACE
+   * (the route with the same destination, prefix length, TOS and metric in the table is replaced,
+   * or a new one is created); "delete" is RTM_DELROUTE (matching the protocol, metric, gateway and
+   * interface when given). The kernel applies them in order, so a route may use a gateway that an
+   * earlier request in the same batch made reachable.
+   *
+   * Many requests go out per send; the answers are matched by sequence number. A refused or
+   * malformed request gets its own failed outcome (errno and message) and does not stop the others.
+   *
+   * @returns One outcome per request, in the order of `requests`.
+   */
+  applyRoutes(requests: readonly RouteRequest[]): RequestOutcome[] {
+    const outcomes = new Array<RequestOutcome | undefined>(requests.length).fill(undefined);
+    const socket = this.#socket;
+    const writer = this.#writer;
+    const maxInFlight = Math.max(1, Math.floor(socket.receiveBufferBytes / ACK_MEMORY_BYTES));
+    // Leave room for the largest route message (about 64 bytes) beyond the limit and for the kernel's own overhead.
+    const maxChunkBytes = Math.max(4096, Math.min(MAX_CHUNK_BYTES, socket.sendBufferBytes - 1024));
+    if (this.#chunkRequests.length < maxInFlight) this.#chunkRequests = new Int32Array(maxInFlight);
+    const chunkRequests = this.#chunkRequests;
+    const replaceFlags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+    const deleteFlags = NLM_F_REQUEST | NLM_F_ACK;
+    let next = 0;
+    try {
+      while (next < requests.length) {
+        writer.reset();
+        const base = this.#seq;
+        let count = 0;
+        while (next < requests.length && count < maxInFlight && writer.length < maxChunkBytes) {
+          const request = requests[next] as RouteRequest;
+          const problem = routeProblem(request.route);
+          if (problem !== undefined) {
+            outcomes[next] = { ok: false, errno: EINVAL, message: problem };
+          } else if (request.action === "replace") {
+            writeRouteRequest(writer, RTM_NEWROUTE, replaceFlags, base + count, request.route);
+            chunkRequests[count++] = next;
+          } else {
+            writeRouteRequest(writer, RTM_DELROUTE, deleteFlags, base + count, request.route);
+            chunkRequests[count++] = next;
+          }
+          next += 1;
+        }
+        this.#seq = nextSeq(base, count);
+        if (count === 0) continue;
+        socket.send(writer.buffer, writer.length);
+        // The kernel has processed the whole chunk when send returns: its answers are queued; drain them.
+        let pending = count;
+        while (pending > 0) {
+          const received = socket.receive(ANSWER_TIMEOUT_MS);
+          forEachMessage(received, (type, flags, seq, offset, length) => {
+            if (type !== NLMSG_ERROR) return;
+            const slot = seq - base;
+            if (slot < 0 || slot >= count) return;
+            const index = chunkRequests[slot] as number;
+            if (outcomes[index] !== undefined) return;
+            outcomes[index] = outcomeOf(decodeError(received, offset, length, flags));
+            pending -= 1;
+          });
+        }
+      }
+    } catch (error) {
+      throw new BenitoError("applying routes", "the kernel's routing table", messageOf(error), ExitCode.failed, [], { cause: error });
+    }
+    return outcomes as RequestOutcome[];
+  }
+
+  /** Sends one request with NLM_F_ACK and throws NetlinkError when the kernel refuses it. */
+  #change(doing: string, what: string, encode: (writer: MessageWriter, seq: number) => void): void {
+    const answer = this.#guard(doing, what, () => {
+      const seq = this.#send(encode);
+      let result: KernelAnswer | undefined;
+      while (result === undefined) {
+        const received = this.#socket.receive(ANSWER_TIMEOUT_MS);
+        forEachMessage(received, (type, flags, messageSeq, offset, length) => {
+          if (messageSeq === seq && type === NLMSG_ERROR) result = decodeError(received, offset, length, flags);
+        });
+      }
+      return result;
+    });
+    if (answer.errno !== 0) throw new NetlinkError(doing, what, answer.errno, answer.message);
+  }
+
+  #setLink(doing: string, index: number, change: LinkChange): void {
+    this.#change(doing, `link ${index}`, (writer, seq) => writeLinkSet(writer, RTM_SETLINK, NLM_F_REQUEST | NLM_F_ACK, seq, index, change));
+  }
+
+  /** RTM_GETLINK for one link: its RTM_NEWLINK answer, or undefined when the kernel says ENODEV. */
+  #getLink(doing: string, link: number | string): LinkInfo | undefined {
+    const what = typeof link === "number" ? `link ${link}` : link;
+    let found: LinkInfo | undefined;
+    const answer = this.#guard(doing, what, () => {
+      const seq = this.#send((writer, messageSeq) => writeLinkGet(writer, messageSeq, link));
+      let result: KernelAnswer | undefined;
+      while (result === undefined && found === undefined) {
+        const received = this.#socket.receive(ANSWER_TIMEOUT_MS);
+        forEachMessage(received, (type, flags, messageSeq, offset, length) => {
+          if (messageSeq !== seq) return;
+          if (type === NLMSG_ERROR) result = decodeError(received, offset, length, flags);
+          else if (type === RTM_NEWLINK) found = decodeLink(received, offset, length);
+        });
+      }
+      return result;
+    });
+    if (answer !== undefined && answer.errno !== 0 && answer.errno !== ENODEV) throw new NetlinkError(doing, what, answer.errno, answer.message);
+    return found;
+  }
+
+  /**
+   * Runs a dump: every answer message with the request's sequence number is decoded (undefined
+   * results are skipped) until NLMSG_DONE. A dump the kernel marks interrupted (the table changed
+   * meanwhile) is redone, a few times at most.
+   */
+  #dump<T>(doing: string, encode: (writer: MessageWriter, seq: number) => void, decode: (received: Received, offset: number, length: number) => T | undefined): T[] {
+    return this.#guard(doing, "the kernel", () => {
+      for (let attempt = 1; ; attempt++) {
+        const seq = this.#send(encode);
+        const items: T[] = [];
+        let done = false;
+        let interrupted = false;
+        let failure: KernelAnswer | undefined;
+        while (!done) {
+          const received = this.#socket.receive(ANSWER_TIMEOUT_MS);
+          forEachMessage(received, (type, flags, messageSeq, offset, length) => {
+            if (messageSeq !== seq || done) return;
+            if ((flags & NLM_F_DUMP_INTR) !== 0) interrupted = true;
+            if (type === NLMSG_DONE) {
+              done = true;
+              // NLMSG_DONE carries the dump's final status as an int (negative errno on failure).
+              if (length >= 20) {
+                const status = received.view.getInt32(offset + 16, true);
+                if (status < 0) failure = { errno: -status };
+              }
+            } else if (type === NLMSG_ERROR) {
+              done = true;
+              failure = decodeError(received, offset, length, flags);
+            } else {
+              const item = decode(received, offset, length);
+              if (item !== undefined) items.push(item);
+            }
+          });
+        }
+        if (failure !== undefined && failure.errno !== 0) throw new NetlinkError(doing, "the kernel", failure.errno, failure.message);
+        if (!interrupted || attempt === DUMP_ATTEMPTS) return items;
+      }
+    });
+  }
+
+  /** Encodes one request with the next sequence number, sends it, and returns that number. */
+  #send(encode: (writer: MessageWriter, seq: number) => void): number {
+    const seq = this.#seq;
+    this.#seq = nextSeq(seq, 1);
+    this.#writer.reset();
+    encode(this.#writer, seq);
+    this.#socket.send(this.#writer.buffer, this.#writer.length);
+    return seq;
+  }
+
+  /** Runs socket work, turning system-call failures into a BenitoError naming the operation. */
+  #guard<T>(doing: string, what: string, work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      if (error instanceof BenitoError) throw error;
+      throw new BenitoError(doing, what, messageOf(error), ExitCode.failed, [], { cause: error });
+    }
+  }
+}
+
+/** The sequence number after `count` requests from `seq`; kept below 2^31 so in-chunk arithmetic never wraps. */
+function nextSeq(seq: number, count: number): number {
+  const next = seq + count;
+  return next >= 0x7fff0000 ? 1 : next;
+}
+
+/** A request's outcome from the kernel's answer. */
+function outcomeOf(answer: KernelAnswer): RequestOutcome {
+  if (answer.errno === 0) return SUCCESS;
+  const message = describeKernelError(answer.errno, answer.message);
+  return answer.message === undefined ? { ok: false, errno: answer.errno, message } : { ok: false, errno: answer.errno, message, kernelMessage: answer.message };
+}
+
+/** Sort key for `linkByMac`: plain devices first, then other kinds, then stacked ones. */
+function rankForMac(link: LinkInfo): number {
+  if (link.kind === "") return 0;
+  return STACKED_KINDS.has(link.kind) ? 2 : 1;
+}
+
+/** Validates an interface index, IPv4 address and prefix length; returns the address's value. */
+function checkAddress(doing: string, index: number, address: string, prefixLength: number): number {
+  const value = parseIPv4(address);
+  if (value < 0) throw new InputError(doing, `link ${index}`, `"${address}" is not an IPv4 address`);
+  if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) throw new InputError(doing, `link ${index}`, `invalid prefix length ${prefixLength}`);
+  if (!Number.isInteger(index) || index <= 0) throw new InputError(doing, `link ${index}`, "invalid interface index");
+  return value;
+}
