@@ -1,0 +1,438 @@
+// Turns fast-xml-parser's ordered tree of one topology element into the normalized Topology, collecting every problem.
+import type { Attribute, Capacity, Computer, Element, Latency, OtherElement, Problem, Substrate, Topology, TopdlInterface } from "./types";
+import { checkStructure, grammar, type Grouped } from "./grammar";
+import { childrenOf, decodeText, offsetOf, rawTextOf, tagOf, attributesOf, type OrderedNode } from "./xml";
+import type { GenericSchema, InferOutput } from "valibot";
+import { count, kind, paramType, persistence, quantity, read, status, whole } from "./values";
+
+/** Where problems go while a document is read. */
+export interface Sink {
+  readonly file: string;
+  lineOf(offset: number): number;
+  readonly errors: Problem[];
+  readonly warnings: Problem[];
+}
+
+/** The element kinds an `<elements>` wrapper may hold. */
+const elementKinds = new Set(["computer", "region", "segment", "testbed", "other"]);
+
+/** NormalizeResult interface: the topology's parts (warnings and errors stay in the sink). */
+export type Normalized = Omit<Topology, "file" | "warnings">;
+
+/** A scope of names: the top level, or one fragment's topology. */
+interface Scope {
+  readonly substrates: Substrate[];
+  readonly elements: Element[];
+  /** Every interface read in this scope, with its substrate nodes' lines, for the reference check. */
+  readonly references: { iface: TopdlInterface; lines: number[] }[];
+}
+
+/**
+ * Reads one topology element (the first `<experiment>`, or the `--top` element). Every problem
+ * goes to the sink; the returned topology is meaningful only when the sink has no errors.
+ */
+export function normalizeTopology(node: OrderedNode, tag: string, sink: Sink): Normalized {
+  const reader = new Reader(sink);
+  return reader.topology(node, tag);
+}
+
+class Reader {
+  readonly #sink: Sink;
+  #fragmentNames = new Set<string>();
+  #regionRefs: { name: string; path: string; line: number }[] = [];
+
+  constructor(sink: Sink) {
+    this.#sink = sink;
+  }
+
+  topology(node: OrderedNode, tag: string): Normalized {
+    const line = this.#line(node);
+    const grouped = this.#group(node, tag, "topology", "", line);
+    const versions = grouped.version ?? [];
+    let version = "";
+    if (versions[0] !== undefined) {
+      version = this.#text(versions[0], "version");
+      if (version !== "1.0" && version !== "2.0") this.#warn(this.#line(versions[0]), "version", `version "${version}" is neither 1.0 nor 2.0; read as TopDL anyway`);
+    } else {
+      this.#warn(line, "version", "no <version>; read as TopDL without a declared version");
+    }
+    const scope = this.#scope(grouped.substrates ?? [], grouped.elements ?? [], "");
+    const fragments = grouped.fragments ?? [];
+    fragments.forEach((fragment, index) => this.#fragment(fragment, `fragments[${index}]`, scope));
+    (grouped.namemaps ?? []).forEach((map, index) => {
+      const path = `namemaps[${index}]`;
+      const inner = this.#leavesWithAttributes(map, "namemaps", "namemaps", path);
+      (inner.namemap ?? []).forEach((pair, k) => this.#leaves(pair, "namemap", "map", `${path}.namemap[${k}]`));
+    });
+    // Region references are checked once every fragment name is known.
+    for (const ref of this.#regionRefs) {
+      if (!this.#fragmentNames.has(ref.name)) {
+        // benito never expands regions, and an embedder may supply the fragment separately.
+        this.#warn(ref.line, ref.path, `no fragment named "${ref.name}" in this document`);
+      }
+    }
+    const regions = scope.elements.filter((element) => element.kind === "region").length;
+    return {
+      version,
+      substrates: scope.substrates,
+      elements: scope.elements,
+      attributes: this.#attributes(grouped.attribute ?? [], ""),
+      counts: { regions, fragments: fragments.length },
+    };
+  }
+
+  /** Reads substrates and elements of one scope and checks names and references in it. */
+  #scope(substrateNodes: OrderedNode[], elementNodes: OrderedNode[], prefix: string, outer?: Scope): Scope {
+    const scope: Scope = { substrates: [], elements: [], references: [] };
+    const substrateLines = new Map<string, number>();
+    substrateNodes.forEach((node, index) => {
+      const substrate = this.#substrate(node, `${prefix}substrates[${index}]`);
+      if (substrate === undefined) return;
+      const first = substrateLines.get(substrate.name);
+      if (first !== undefined) {
+        this.#error(substrate.line, `${substrate.path}.name`, `duplicate substrate name "${substrate.name}" (first on line ${first})`);
+        return;
+      }
+      substrateLines.set(substrate.name, substrate.line);
+      scope.substrates.push(substrate);
+    });
+    const elementLines = new Map<string, number>();
+    elementNodes.forEach((wrapper, index) => {
+      for (const element of this.#elements(wrapper, `${prefix}elements[${index}]`, scope)) {
+        if (element.name !== "") {
+          const first = elementLines.get(element.name);
+          if (first !== undefined) {
+            this.#error(element.line, `${element.path}.name`, `duplicate element name "${element.name}" (first on line ${first})`);
+            continue;
+          }
+          elementLines.set(element.name, element.line);
+        }
+        scope.elements.push(element);
+      }
+    });
+    // References are checked after every substrate is known: a forward reference links fine.
+    const known = (name: string) => substrateLines.has(name) || (outer?.substrates.some((substrate) => substrate.name === name) ?? false);
+    for (const { iface, lines } of scope.references) {
+      iface.substrates.forEach((name, index) => {
+        if (known(name)) return;
+        const path = iface.substrates.length > 1 ? `${iface.path}.substrate[${index}]` : `${iface.path}.substrate`;
+        this.#error(lines[index] ?? iface.line, path, `no substrate named "${name}"`);
+      });
+    }
+    return scope;
+  }
+
+  #fragment(node: OrderedNode, path: string, outer: Scope): void {
+    const grouped = this.#group(node, "fragments", "fragment", path, this.#line(node));
+    const nameNode = grouped.name?.[0];
+    if (nameNode !== undefined) this.#fragmentNames.add(this.#text(nameNode, `${path}.name`));
+    const topology = grouped.topology?.[0];
+    if (topology !== undefined) {
+      const inner = this.#group(topology, "topology", "fragmentTopology", `${path}.topology`, this.#line(topology));
+      // A fragment is its own naming scope; it may also use the enclosing experiment's substrates.
+      this.#scope(inner.substrates ?? [], inner.elements ?? [], `${path}.topology.`, outer);
+    }
+    (grouped.ifmap ?? []).forEach((map, index) => this.#leaves(map, "ifmap", "map", `${path}.ifmap[${index}]`));
+    this.#attributes(grouped.attribute ?? [], path);
+  }
+
+  #substrate(node: OrderedNode, path: string): Substrate | undefined {
+    const line = this.#line(node);
+    const grouped = this.#group(node, "substrates", "substrate", path, line);
+    const nameNode = grouped.name?.[0];
+    if (nameNode === undefined) return undefined;
+    const name = this.#text(nameNode, `${path}.name`);
+    if (name === "") this.#error(line, `${path}.name`, "empty substrate name");
+    this.#services(grouped.service ?? [], path);
+    this.#status(grouped.status, path);
+    const capacity = this.#capacity(grouped.capacity?.[0], path);
+    const latency = this.#latency(grouped.latency?.[0], path);
+    return {
+      name,
+      ...(capacity !== undefined && { capacity }),
+      ...(latency !== undefined && { latency }),
+      attributes: this.#attributes(grouped.attribute ?? [], path),
+      localnames: (grouped.localname ?? []).map((local) => this.#text(local, `${path}.localname`)),
+      line,
+      path,
+    };
+  }
+
+  /** Reads the items of one `<elements>` wrapper (normally exactly one). */
+  #elements(wrapper: OrderedNode, path: string, scope: Scope): Element[] {
+    const line = this.#line(wrapper);
+    const items: OrderedNode[] = [];
+    const children = childrenOf(wrapper, "elements");
+    for (const child of children) {
+      const tag = tagOf(child);
+      if (tag === "#text") this.#warn(line, path, "text inside <elements> ignored");
+      else if (elementKinds.has(tag)) items.push(child);
+      else this.#warn(this.#line(child), `${path}.${tag}`, `unknown element kind <${tag}> skipped (expected computer, region, segment, testbed or other)`);
+    }
+    if (items.length > 1) this.#warn(line, path, `${items.length} elements inside one <elements>; each is read (TopDL puts one element in each)`);
+    if (children.length === 0) this.#warn(line, path, "empty <elements>");
+    const elements: Element[] = [];
+    items.forEach((item, index) => {
+      const tag = tagOf(item);
+      const itemPath = index === 0 ? `${path}.${tag}` : `${path}.${tag}[${index}]`;
+      elements.push(this.#element(item, tag as Element["kind"], itemPath, scope));
+    });
+    return elements;
+  }
+
+  #element(node: OrderedNode, elementKind: Element["kind"] | "computer", path: string, scope: Scope): Element {
+    const line = this.#line(node);
+    const grouped = this.#group(node, elementKind, elementKind, path, line);
+    const nameNode = grouped.name?.[0];
+    const name = nameNode === undefined ? "" : this.#text(nameNode, `${path}.name`);
+    if (name === "") {
+      // A computer is a host: without a name nothing can find it. v1 documents left testbeds and others unnamed.
+      if (elementKind === "computer") this.#error(line, `${path}.name`, "computer has no name");
+      else this.#warn(line, `${path}.name`, `${elementKind} has no name`);
+    }
+    const interfaces = this.#interfaces(grouped.interface ?? [], path, scope);
+    const attributes = this.#attributes(grouped.attribute ?? [], path);
+    const localnames = (grouped.localname ?? []).map((local) => this.#text(local, `${path}.localname`));
+    this.#services(grouped.service ?? [], path);
+    this.#status(grouped.status, path);
+    if (elementKind === "region") this.#region(grouped, path);
+    if (elementKind === "segment") (grouped.id ?? []).forEach((id) => this.#leaves(id, "id", "id", `${path}.id`));
+    if (elementKind !== "computer") return { kind: elementKind, name, localnames, interfaces, attributes, line, path } satisfies OtherElement;
+    (grouped.os ?? []).forEach((os, index) => this.#leavesWithAttributes(os, "os", "os", `${path}.os[${index}]`));
+    (grouped.software ?? []).forEach((software, index) => this.#leavesWithAttributes(software, "software", "software", `${path}.software[${index}]`));
+    (grouped.storage ?? []).forEach((storage, index) => this.#storage(storage, `${path}.storage[${index}]`));
+    const cpuCount = this.#cpus(grouped.cpu ?? [], path);
+    return { kind: "computer", name, localnames, interfaces, attributes, ...(cpuCount !== undefined && { cpuCount }), line, path } satisfies Computer;
+  }
+
+  #region(grouped: Grouped<OrderedNode>, path: string): void {
+    const level = grouped.level?.[0];
+    if (level !== undefined) this.#value(level, `${path}.level`, whole);
+    const fragname = grouped.fragname?.[0];
+    if (fragname !== undefined) this.#regionRefs.push({ name: this.#text(fragname, `${path}.fragname`), path: `${path}.fragname`, line: this.#line(fragname) });
+  }
+
+  /**
+   * CPU count: v1 writes `<cpu count="N">`, v2 `<cpu><count>N</count>`. Several `<cpu>`s add up
+   * (one without a count is one CPU); absent when no `<cpu>` gives a count.
+   */
+  #cpus(cpus: OrderedNode[], path: string): number | undefined {
+    let total = 0;
+    let given = false;
+    cpus.forEach((cpu, index) => {
+      const cpuPath = `${path}.cpu[${index}]`;
+      const grouped = this.#leavesWithAttributes(cpu, "cpu", "cpu", cpuPath);
+      const attribute = attributesOf(cpu).count;
+      const child = grouped.count?.[0];
+      const fromAttribute = attribute === undefined ? undefined : this.#parse(count, attribute, this.#line(cpu), `${cpuPath}@count`);
+      const fromChild = child === undefined ? undefined : this.#value(child, `${cpuPath}.count`, count);
+      if (fromAttribute !== undefined && fromChild !== undefined && fromAttribute !== fromChild) {
+        this.#warn(this.#line(cpu), cpuPath, `count="${fromAttribute}" and <count>${fromChild}</count> disagree; <count> is used`);
+      }
+      const n = fromChild ?? fromAttribute;
+      if (n !== undefined) given = true;
+      total += n ?? 1;
+    });
+    return given ? total : undefined;
+  }
+
+  #storage(node: OrderedNode, path: string): void {
+    const grouped = this.#group(node, "storage", "storage", path, this.#line(node));
+    const amount = grouped.amount?.[0];
+    if (amount !== undefined) this.#value(amount, `${path}.amount`, quantity);
+    const kept = grouped.persistence?.[0];
+    if (kept !== undefined) this.#value(kept, `${path}.persistence`, persistence);
+    this.#attributes(grouped.attribute ?? [], path);
+  }
+
+  #services(services: OrderedNode[], path: string): void {
+    services.forEach((service, index) => {
+      const servicePath = `${path}.service[${index}]`;
+      const grouped = this.#leaves(service, "service", "service", servicePath);
+      this.#status(grouped.status, servicePath);
+      (grouped.param ?? []).forEach((param, k) => {
+        const paramPath = `${servicePath}.param[${k}]`;
+        const inner = this.#leaves(param, "param", "param", paramPath);
+        const type = inner.type?.[0];
+        if (type !== undefined) this.#value(type, `${paramPath}.type`, paramType);
+      });
+    });
+  }
+
+  #status(nodes: OrderedNode[] | undefined, path: string): void {
+    const node = nodes?.[0];
+    if (node !== undefined) this.#value(node, `${path}.status`, status);
+  }
+
+  #interfaces(nodes: OrderedNode[], path: string, scope: Scope): TopdlInterface[] {
+    const read = nodes.map((node, index) => {
+      const ifacePath = `${path}.interface[${index}]`;
+      const line = this.#line(node);
+      const grouped = this.#group(node, "interface", "interface", ifacePath, line);
+      const substrateNodes = grouped.substrate ?? [];
+      const nameNode = grouped.name?.[0];
+      const capacity = this.#capacity(grouped.capacity?.[0], ifacePath);
+      const latency = this.#latency(grouped.latency?.[0], ifacePath);
+      return {
+        name: nameNode === undefined ? undefined : this.#text(nameNode, `${ifacePath}.name`),
+        substrates: substrateNodes.map((substrate) => this.#text(substrate, `${ifacePath}.substrate`)),
+        lines: substrateNodes.map((substrate) => this.#line(substrate)),
+        ...(capacity !== undefined && { capacity }),
+        ...(latency !== undefined && { latency }),
+        attributes: this.#attributes(grouped.attribute ?? [], ifacePath),
+        line,
+        path: ifacePath,
+      };
+    });
+    // Unnamed interfaces get the first unused infNNN of their element, counting every given name.
+    const used = new Set<string>();
+    for (const iface of read) if (iface.name !== undefined && iface.name !== "") used.add(iface.name);
+    let next = 0;
+    const seen = new Map<string, number>();
+    return read.map(({ lines, ...iface }) => {
+      let name = iface.name ?? "";
+      if (name === "") {
+        while (used.has(infName(next))) next += 1;
+        name = infName(next);
+        used.add(name);
+      }
+      const first = seen.get(name);
+      if (first !== undefined) this.#warn(iface.line, `${iface.path}.name`, `duplicate interface name "${name}" (first on line ${first}); both are kept`);
+      else seen.set(name, iface.line);
+      const result: TopdlInterface = { ...iface, name };
+      scope.references.push({ iface: result, lines });
+      return result;
+    });
+  }
+
+  #capacity(node: OrderedNode | undefined, path: string): Capacity | undefined {
+    if (node === undefined) return undefined;
+    const measured = this.#measure(node, "capacity", "rate", `${path}.capacity`);
+    return measured && { rate: measured.amount, kind: measured.kind };
+  }
+
+  #latency(node: OrderedNode | undefined, path: string): Latency | undefined {
+    if (node === undefined) return undefined;
+    const measured = this.#measure(node, "latency", "time", `${path}.latency`);
+    return measured && { time: measured.amount, kind: measured.kind };
+  }
+
+  #measure(node: OrderedNode, tag: "capacity" | "latency", field: "rate" | "time", path: string): { amount: number; kind: "max" | "average" } | undefined {
+    const grouped = this.#group(node, tag, tag, path, this.#line(node));
+    const amountNode = grouped[field]?.[0];
+    const kindNode = grouped.kind?.[0];
+    const amount = amountNode === undefined ? undefined : this.#value(amountNode, `${path}.${field}`, quantity);
+    const read = kindNode === undefined ? undefined : this.#value(kindNode, `${path}.kind`, kind);
+    if (read === "avg") this.#warn(this.#line(kindNode!), `${path}.kind`, `kind "avg" read as "average"`);
+    if (amount === undefined || read === undefined) return undefined;
+    return { amount, kind: read === "avg" ? "average" : read };
+  }
+
+  /** Attributes: first value wins on a duplicated key (a warning); a missing `<value>` reads as "" (a warning). */
+  #attributes(nodes: OrderedNode[], path: string): Attribute[] {
+    const attributes: Attribute[] = [];
+    const first = new Map<string, Attribute>();
+    nodes.forEach((node, index) => {
+      const attributePath = path === "" ? `attribute[${index}]` : `${path}.attribute[${index}]`;
+      const line = this.#line(node);
+      const grouped = this.#group(node, "attribute", "attribute", attributePath, line);
+      const keyNode = grouped.attribute?.[0];
+      if (keyNode === undefined) return;
+      const key = this.#text(keyNode, `${attributePath}.attribute`);
+      const valueNode = grouped.value?.[0];
+      if (valueNode === undefined) this.#warn(line, attributePath, `attribute "${key}" has no <value>; read as ""`);
+      const value = valueNode === undefined ? "" : this.#text(valueNode, `${attributePath}.value`);
+      const earlier = first.get(key);
+      if (earlier !== undefined) {
+        this.#warn(line, attributePath, `duplicate attribute "${key}": the first value ${JSON.stringify(earlier.value)} (line ${earlier.line}) is kept`);
+        return;
+      }
+      const attribute = { key, value, line };
+      first.set(key, attribute);
+      attributes.push(attribute);
+    });
+    return attributes;
+  }
+
+  /** Checks an element whose children are all leaves (plus their entity decoding). */
+  #leaves(node: OrderedNode, tag: string, type: string, path: string): Grouped<OrderedNode> {
+    const grouped = this.#group(node, tag, type, path, this.#line(node));
+    for (const [child, nodes] of Object.entries(grouped)) {
+      if (grammar[type]?.[child]?.type === "text") for (const leaf of nodes) this.#text(leaf, `${path}.${child}`);
+    }
+    return grouped;
+  }
+
+  #leavesWithAttributes(node: OrderedNode, tag: string, type: string, path: string): Grouped<OrderedNode> {
+    const grouped = this.#leaves(node, tag, type, path);
+    this.#attributes(grouped.attribute ?? [], path);
+    return grouped;
+  }
+
+  /**
+   * Groups an element's children by tag and checks them against the grammar: an unknown child is
+   * a warning (and skipped), a missing or repeated one an error.
+   */
+  #group(node: OrderedNode, tag: string, type: string, path: string, line: number): Grouped<OrderedNode> {
+    const grouped: Grouped<OrderedNode> = {};
+    const children = grammar[type] ?? {};
+    for (const child of childrenOf(node, tag)) {
+      const childTag = tagOf(child);
+      if (childTag === "#text") {
+        this.#warn(line, path, `text inside <${tag}> ignored`);
+        continue;
+      }
+      if (children[childTag] === undefined) {
+        this.#warn(this.#line(child), path === "" ? childTag : `${path}.${childTag}`, `unknown child <${childTag}> of <${tag}> ignored`);
+        continue;
+      }
+      (grouped[childTag] ??= []).push(child);
+    }
+    for (const issue of checkStructure(type, grouped)) {
+      const where = grouped[issue.child]?.[1];
+      this.#error(where === undefined ? line : this.#line(where), path === "" ? issue.child : `${path}.${issue.child}`, issue.message);
+    }
+    return grouped;
+  }
+
+  /** The decoded text of a leaf element. */
+  #text(node: OrderedNode, path: string): string {
+    const tag = tagOf(node);
+    const children = childrenOf(node, tag);
+    if (children.length > 0 && children.some((child) => tagOf(child) !== "#text")) {
+      this.#warn(this.#line(node), path, `<${tag}> should hold text only; child elements ignored`);
+    }
+    const decoded = decodeText(rawTextOf(node, tag));
+    if (decoded.error !== undefined) this.#error(this.#line(node), path, decoded.error);
+    return decoded.text;
+  }
+
+  #value<S extends GenericSchema>(node: OrderedNode, path: string, schema: S): InferOutput<S> | undefined {
+    return this.#parse(schema, this.#text(node, path), this.#line(node), path);
+  }
+
+  #parse<S extends GenericSchema>(schema: S, text: string, line: number, path: string): InferOutput<S> | undefined {
+    const result = read(schema, text);
+    if ("error" in result) {
+      this.#error(line, path, result.error);
+      return undefined;
+    }
+    return result.value;
+  }
+
+  #line(node: OrderedNode): number {
+    return this.#sink.lineOf(offsetOf(node));
+  }
+
+  #error(line: number, path: string, message: string): void {
+    this.#sink.errors.push({ file: this.#sink.file, line, path, message });
+  }
+
+  #warn(line: number, path: string, message: string): void {
+    this.#sink.warnings.push({ file: this.#sink.file, line, path, message });
+  }
+}
+
+function infName(index: number): string {
+  return `inf${String(index).padStart(3, "0")}`;
+}

@@ -1,0 +1,111 @@
+// The TopDL reader's entry points: bytes or text in, a normalized Topology (or every problem) out.
+import { InputError } from "../errors";
+import type { Problem, Topology } from "./types";
+import { normalizeTopology } from "./normalize";
+import { byLine, formatProblem } from "./problems";
+import { decodeUtf8, parseOrdered, prepare, tagOf, childrenOf, type OrderedNode } from "./xml";
+
+/** Default size limit for a TopDL document: 64 MiB. */
+export const defaultMaxBytes = 64 * 1024 * 1024;
+
+/** ParseOptions interface: how to read a document. */
+export interface ParseOptions {
+  /** The element that holds the topology (default "experiment"): the first one in document order. */
+  readonly top?: string;
+  /** Refuse inputs larger than this many bytes (default 64 MiB). */
+  readonly maxBytes?: number;
+  /** Treat warnings as errors. */
+  readonly strict?: boolean;
+}
+
+/** CheckResult interface: the outcome of reading one document, problems as data. */
+export interface CheckResult {
+  /** The topology, present when there are no errors. */
+  readonly topology?: Topology;
+  readonly errors: readonly Problem[];
+  readonly warnings: readonly Problem[];
+}
+
+/**
+ * Reads and validates a TopDL document without throwing: every error and warning, with line and
+ * path. With `strict`, warnings are reported as errors.
+ *
+ * @param input The document's bytes (checked as UTF-8) or text.
+ * @param file The file name used in problems.
+ */
+export function checkTopology(input: Uint8Array | string, file: string, options: ParseOptions = {}): CheckResult {
+  const result = read(input, file, options);
+  if (!options.strict || result.warnings.length === 0) return result;
+  return { errors: byLine([...result.errors, ...result.warnings]), warnings: [] };
+}
+
+/**
+ * Reads and validates a TopDL document.
+ *
+ * @throws InputError (exit 3) whose details list every problem as "file:line: path: message".
+ */
+export function parseTopology(input: Uint8Array | string, file: string, options: ParseOptions = {}): Topology {
+  const result = checkTopology(input, file, options);
+  if (result.topology === undefined || result.errors.length > 0) {
+    const count = result.errors.length;
+    throw new InputError("reading the topology", file, `${count} problem${count === 1 ? "" : "s"} found`, result.errors.map(formatProblem));
+  }
+  return result.topology;
+}
+
+function read(input: Uint8Array | string, file: string, options: ParseOptions): CheckResult {
+  const problem = (line: number, message: string): Problem => ({ file, line, path: "", message });
+  const maxBytes = options.maxBytes ?? defaultMaxBytes;
+  const size = typeof input === "string" ? Buffer.byteLength(input) : input.length;
+  if (size > maxBytes) {
+    return { errors: [problem(0, `file is ${size} bytes, larger than the limit of ${maxBytes} (raise it with --max-bytes)`)], warnings: [] };
+  }
+  let text: string;
+  if (typeof input === "string") text = input;
+  else {
+    const decoded = decodeUtf8(input);
+    if ("badOffset" in decoded) {
+      let line = 1;
+      for (let k = 0; k < decoded.badOffset; k += 1) if (input[k] === 0x0a) line += 1;
+      return { errors: [problem(line, `invalid UTF-8 at byte offset ${decoded.badOffset}`)], warnings: [] };
+    }
+    text = decoded.text;
+  }
+
+  const prepared = prepare(text);
+  const errors: Problem[] = [];
+  const warnings: Problem[] = [];
+  for (const found of prepared.problems) (found.severity === "error" ? errors : warnings).push(problem(found.line, found.message));
+  if (errors.length > 0) return { errors, warnings };
+
+  let tree: OrderedNode[];
+  try {
+    tree = parseOrdered(prepared.xml);
+  } catch (error) {
+    return { errors: [problem(0, `not well-formed XML: ${error instanceof Error ? error.message : String(error)}`)], warnings };
+  }
+  const top = options.top ?? "experiment";
+  const node = findFirst(tree, top);
+  if (node === undefined) {
+    const root = tree.map(tagOf).find((tag) => tag !== "#text") ?? "(none)";
+    const hint = top === "experiment" ? " (TopDL's root is <experiment>; --top NAME reads another element)" : "";
+    return { errors: [problem(1, `no <${top}> element: the root element is <${root}>, expected <${top}>${hint}`)], warnings };
+  }
+  const sink = { file, lineOf: prepared.lineOf, errors, warnings };
+  const normalized = normalizeTopology(node, top, sink);
+  if (errors.length > 0) return { errors: byLine(errors), warnings: byLine(warnings) };
+  const sorted = byLine(warnings);
+  return { topology: { file, ...normalized, warnings: sorted }, errors: [], warnings: sorted };
+}
+
+/** The first element with the tag, in document order (the root itself, or nested, e.g. in a SOAP envelope). */
+function findFirst(nodes: readonly OrderedNode[], tag: string): OrderedNode | undefined {
+  for (const node of nodes) {
+    const name = tagOf(node);
+    if (name === "#text") continue;
+    if (name === tag) return node;
+    const found = findFirst(childrenOf(node, name), tag);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}

@@ -1,0 +1,63 @@
+// valibot schemas for TopDL leaf values (numbers, kinds, enumerations): what the text may say, as data.
+import * as v from "valibot";
+
+/** An xs:double written as a plain decimal number (surrounding whitespace ignored): "100000.0", "1e3". */
+const decimal = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A non-negative number: rate (kb/s), time (ms), amount (MB). */
+export const quantity = v.pipe(
+  v.string(),
+  v.trim(),
+  v.regex(decimal, (issue) => `"${issue.input}" is not a number`),
+  v.transform(Number),
+  v.number(),
+  v.minValue(0, (issue) => `${issue.input} is negative`),
+);
+
+/** A whole number: cpu count, region level. */
+export const whole = v.pipe(
+  v.string(),
+  v.trim(),
+  v.regex(/^[+-]?\d+$/, (issue) => `"${issue.input}" is not a whole number`),
+  v.transform(Number),
+  v.safeInteger((issue) => `${issue.input} is out of range`),
+);
+
+/** A positive whole number: cpu count. */
+export const count = v.pipe(whole, v.minValue(1, (issue) => `${issue.input} is not a positive count`));
+
+/** capacity/latency `kind`: trimmed and case-folded; "avg" is read as "average" (the caller warns). */
+export const kind = v.pipe(
+  v.string(),
+  v.trim(),
+  v.toLowerCase(),
+  v.picklist(["max", "average", "avg"], (issue) => `kind ${JSON.stringify(issue.input)} is not "max" or "average"`),
+);
+
+/** statusType. */
+export const status = v.pipe(
+  v.string(),
+  v.trim(),
+  v.picklist(["empty", "active", "inactive", "starting", "terminating", "failed"], (issue) => `status ${JSON.stringify(issue.input)} is not one of empty, active, inactive, starting, terminating, failed`),
+);
+
+/** persistenceType. */
+export const persistence = v.pipe(
+  v.string(),
+  v.trim(),
+  v.picklist(["temporary", "persistent"], (issue) => `persistence ${JSON.stringify(issue.input)} is not "temporary" or "persistent"`),
+);
+
+/** serviceParamTypeType. */
+export const paramType = v.pipe(
+  v.string(),
+  v.trim(),
+  v.picklist(["string", "int", "float"], (issue) => `parameter type ${JSON.stringify(issue.input)} is not string, int or float`),
+);
+
+/** Parses a value with a schema: the output, or the first issue's message. */
+export function read<T extends v.GenericSchema>(schema: T, text: string): { value: v.InferOutput<T> } | { error: string } {
+  const result = v.safeParse(schema, text);
+  if (result.success) return { value: result.output };
+  return { error: result.issues[0]?.message ?? "invalid value" };
+}

@@ -1,0 +1,388 @@
+// The one place that configures fast-xml-parser, plus the pre-scan that makes its input safe and maps offsets to lines.
+import { XMLParser } from "fast-xml-parser";
+
+/** XmlProblem interface: a problem found in the XML layer (before TopDL meaning). */
+export interface XmlProblem {
+  readonly line: number;
+  readonly message: string;
+  readonly severity: "error" | "warning";
+}
+
+/** Prepared interface: the text fast-xml-parser reads, and how to get back to lines of the original file. */
+export interface Prepared {
+  /** The document with whitespace-only text between tags and any DOCTYPE removed. */
+  readonly xml: string;
+  /** Line (1-based) of an offset into `xml`. */
+  lineOf(offset: number): number;
+  /** Well-formedness errors and warnings (a DOCTYPE that was ignored). */
+  readonly problems: readonly XmlProblem[];
+}
+
+/**
+ * One node of fast-xml-parser's `preserveOrder` output: `{ tag: children, ":@": attributes }`
+ * for an element, `{ "#text": value }` for text.
+ */
+export type OrderedNode = Record<string, unknown>;
+
+/**
+ * Parser options, in one place. preserveOrder keeps children in document order (paths carry
+ * indexes, any order is accepted); no value parsing (a name "007" stays "007"); no entity
+ * processing at all (the pre-scan refuses entity declarations, and TopDL text decodes only the
+ * five predefined entities and character references, in decodeText); captureMetaData gives each
+ * element its start offset, which lineOf turns into a line; jPath off avoids building a path
+ * string per node (a large share of the default cost).
+ */
+const parserOptions = {
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: "",
+  parseTagValue: false,
+  parseAttributeValue: false,
+  processEntities: false,
+  htmlEntities: false,
+  trimValues: true,
+  removeNSPrefix: true,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  captureMetaData: true,
+  jPath: false,
+  maxNestedTags: 64,
+} as const;
+
+let parser: XMLParser | undefined;
+let metaSymbol: symbol | undefined;
+
+/** Parses prepared text into fast-xml-parser's ordered tree (throws its own Error on malformed input). */
+export function parseOrdered(xml: string): OrderedNode[] {
+  parser ??= new XMLParser(parserOptions);
+  return parser.parse(xml) as OrderedNode[];
+}
+
+/** The tag name of an element node ("#text" for text). */
+export function tagOf(node: OrderedNode): string {
+  for (const key in node) if (key !== ":@") return key;
+  return "";
+}
+
+/** The start offset (into the prepared text) of an element node. */
+export function offsetOf(node: OrderedNode): number {
+  metaSymbol ??= XMLParser.getMetaDataSymbol() as symbol;
+  const meta = (node as Record<symbol, { startIndex?: number } | undefined>)[metaSymbol];
+  return meta?.startIndex ?? 0;
+}
+
+/** The children of an element node. */
+export function childrenOf(node: OrderedNode, tag: string): OrderedNode[] {
+  return node[tag] as OrderedNode[];
+}
+
+/** The XML attributes of an element node (names without namespace prefix). */
+export function attributesOf(node: OrderedNode): Readonly<Record<string, string>> {
+  return (node[":@"] as Record<string, string> | undefined) ?? {};
+}
+
+/** The concatenated, trimmed text content of an element node (text children only). */
+export function rawTextOf(node: OrderedNode, tag: string): string {
+  const children = node[tag] as OrderedNode[];
+  if (children.length === 1) {
+    const only = children[0]!["#text"];
+    if (typeof only === "string") return only;
+  }
+  let text = "";
+  for (const child of children) {
+    const value = child["#text"];
+    if (typeof value === "string") text += value;
+  }
+  return text;
+}
+
+const predefined: Readonly<Record<string, string>> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+
+/**
+ * Decodes XML references in text: the five predefined entities and character references.
+ * Any other `&name;` is an undefined entity (there is no DTD to define one): returned as an error string.
+ */
+export function decodeText(raw: string): { text: string; error?: string } {
+  if (!raw.includes("&")) return { text: raw };
+  let error: string | undefined;
+  const text = raw.replace(/&([^;&\s]*);?/g, (whole, name: string) => {
+    if (!whole.endsWith(";")) {
+      error ??= `a bare "&" must be written &amp;`;
+      return whole;
+    }
+    const known = predefined[name];
+    if (known !== undefined) return known;
+    const numeric = /^#(?:x([0-9a-fA-F]{1,6})|([0-9]{1,7}))$/.exec(name);
+    if (numeric) {
+      const code = numeric[1] !== undefined ? parseInt(numeric[1], 16) : Number(numeric[2]);
+      if (code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff)) return String.fromCodePoint(code);
+      error ??= `character reference &${name}; is not a valid character`;
+      return whole;
+    }
+    error ??= `undefined entity &${name}; (only &amp; &lt; &gt; &quot; &apos; and character references are read)`;
+    return whole;
+  });
+  return error === undefined ? { text } : { text, error };
+}
+
+/**
+ * Decodes UTF-8 strictly. Returns the text, or the byte offset of the first invalid sequence.
+ * A leading byte-order mark is dropped.
+ */
+export function decodeUtf8(bytes: Uint8Array): { text: string } | { badOffset: number } {
+  try {
+    return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
+  } catch {
+    return { badOffset: firstInvalidUtf8(bytes) };
+  }
+}
+
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    let need = 0;
+    let min = 0;
+    if (b < 0x80) {
+      i += 1;
+      continue;
+    } else if (b >= 0xc2 && b <= 0xdf) [need, min] = [1, 0x80];
+    else if (b >= 0xe0 && b <= 0xef) [need, min] = [2, 0x800];
+    else if (b >= 0xf0 && b <= 0xf4) [need, min] = [3, 0x10000];
+    else return i;
+    if (i + need >= bytes.length) return i;
+    let code = b & (0xff >> (need + 2));
+    for (let k = 1; k <= need; k += 1) {
+      const c = bytes[i + k]!;
+      if ((c & 0xc0) !== 0x80) return i;
+      code = (code << 6) | (c & 0x3f);
+    }
+    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return i;
+    i += need + 1;
+  }
+  return bytes.length;
+}
+
+/**
+ * Pre-scans the document in one pass: checks that tags nest and close (fast-xml-parser does
+ * not), refuses DTD internal subsets (entity declarations, hence entity bombs, never reach a
+ * parser), drops a plain DOCTYPE (its DTD is never fetched) with a warning, drops
+ * whitespace-only text between tags (about a third of fast-xml-parser's time on indented
+ * documents), and records where each newline lands so offsets map back to original lines.
+ */
+export function prepare(text: string): Prepared {
+  const problems: XmlProblem[] = [];
+  const chunks: string[] = [];
+  // newlineAt[k] = offset in the prepared text at which original line k+2 starts.
+  const newlines: number[] = [];
+  let removed = 0; // characters dropped so far
+  let keptFrom = 0; // start (original offset) of the pending kept chunk
+  const stack: { name: string; at: number }[] = [];
+  let rootSeen = false;
+  const length = text.length;
+
+  // Only errors and warnings need the line of an original offset: count newlines then.
+  const lineAtOriginal = (offset: number): number => {
+    let line = 1;
+    for (let next = text.indexOf("\n"); next >= 0 && next < offset; next = text.indexOf("\n", next + 1)) line += 1;
+    return line;
+  };
+  const recordNewlines = (from: number, to: number, at: (offset: number) => number): void => {
+    for (let k = from; k < to; k += 1) if (text.charCodeAt(k) === 0x0a) newlines.push(at(k));
+  };
+  const keep = (from: number, to: number): void => recordNewlines(from, to, (offset) => offset - removed + 1);
+  const drop = (from: number, to: number): void => {
+    if (to <= from) return;
+    chunks.push(text.slice(keptFrom, from));
+    // Newlines inside a dropped run land at the point where the run was.
+    const at = from - removed;
+    recordNewlines(from, to, () => at);
+    removed += to - from;
+    keptFrom = to;
+  };
+  const fail = (offset: number, message: string): void => {
+    problems.push({ line: lineAtOriginal(offset), message, severity: "error" });
+  };
+
+  let i = 0;
+  // A byte-order mark is not content.
+  if (text.charCodeAt(0) === 0xfeff) {
+    drop(0, 1);
+    i = 1;
+  }
+  scan: while (i < length) {
+    const lt = text.indexOf("<", i);
+    const textEnd = lt < 0 ? length : lt;
+    if (textEnd > i) {
+      if (isWhitespace(text, i, textEnd)) drop(i, textEnd);
+      else {
+        if (stack.length === 0) fail(i, "text outside the root element");
+        keep(i, textEnd);
+      }
+    }
+    if (lt < 0) break;
+    const c1 = text.charCodeAt(lt + 1);
+    if (c1 === 0x21 /* ! */) {
+      if (text.startsWith("<!--", lt)) {
+        const end = text.indexOf("-->", lt + 4);
+        if (end < 0) {
+          fail(lt, "comment is not closed");
+          break;
+        }
+        keep(lt, end + 3);
+        i = end + 3;
+      } else if (text.startsWith("<![CDATA[", lt)) {
+        const end = text.indexOf("]]>", lt + 9);
+        if (end < 0) {
+          fail(lt, "CDATA section is not closed");
+          break;
+        }
+        if (stack.length === 0) fail(lt, "CDATA outside the root element");
+        keep(lt, end + 3);
+        i = end + 3;
+      } else if (text.startsWith("<!DOCTYPE", lt)) {
+        const end = doctypeEnd(text, lt);
+        if (rootSeen || stack.length > 0) fail(lt, "DOCTYPE inside the document");
+        if (end.subset) {
+          fail(lt, "a DOCTYPE with an internal subset is refused: entity and DTD declarations are never processed");
+          break;
+        }
+        if (end.end < 0) {
+          fail(lt, "DOCTYPE is not closed");
+          break;
+        }
+        problems.push({ line: lineAtOriginal(lt), message: "DOCTYPE ignored: its DTD is never fetched", severity: "warning" });
+        drop(lt, end.end + 1);
+        i = end.end + 1;
+      } else {
+        fail(lt, `unexpected markup "${text.slice(lt, lt + 10)}"`);
+        break;
+      }
+      continue;
+    }
+    if (c1 === 0x3f /* ? */) {
+      const end = text.indexOf("?>", lt + 2);
+      if (end < 0) {
+        fail(lt, "processing instruction is not closed");
+        break;
+      }
+      keep(lt, end + 2);
+      i = end + 2;
+      continue;
+    }
+    const closing = c1 === 0x2f; /* / */
+    const gt = tagEnd(text, lt + 1);
+    if (gt < 0) {
+      fail(lt, "tag is not closed");
+      break;
+    }
+    const name = tagName(text, closing ? lt + 2 : lt + 1, gt);
+    if (name === "") {
+      fail(lt, `"<" must be written &lt; in text`);
+      break;
+    }
+    keep(lt, gt + 1);
+    i = gt + 1;
+    if (closing) {
+      const open = stack.pop();
+      if (open === undefined) {
+        fail(lt, `closing tag </${name}> without an opening tag`);
+        break scan;
+      }
+      if (open.name !== name) {
+        fail(lt, `closing tag </${name}> does not match <${open.name}> opened on line ${lineAtOriginal(open.at)}`);
+        break scan;
+      }
+    } else if (text.charCodeAt(gt - 1) !== 0x2f) {
+      if (stack.length === 0 && rootSeen) {
+        fail(lt, `a second root element <${name}>`);
+        break scan;
+      }
+      rootSeen = true;
+      stack.push({ name, at: lt });
+    } else if (stack.length === 0) {
+      if (rootSeen) {
+        fail(lt, `a second root element <${name}>`);
+        break scan;
+      }
+      rootSeen = true;
+    }
+  }
+  if (problems.every((problem) => problem.severity !== "error")) {
+    const open = stack.pop();
+    if (open !== undefined) fail(length, `<${open.name}> opened on line ${lineAtOriginal(open.at)} is never closed`);
+    else if (!rootSeen) fail(length, "no root element");
+  }
+  chunks.push(text.slice(keptFrom));
+  const starts = Int32Array.from(newlines);
+  return {
+    xml: chunks.join(""),
+    problems,
+    lineOf(offset: number): number {
+      // Number of line starts at or before offset, plus one.
+      let low = 0;
+      let high = starts.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (starts[middle]! <= offset) low = middle + 1;
+        else high = middle;
+      }
+      return low + 1;
+    },
+  };
+}
+
+function isWhitespace(text: string, from: number, to: number): boolean {
+  for (let k = from; k < to; k += 1) {
+    const c = text.charCodeAt(k);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) return false;
+  }
+  return true;
+}
+
+/** Offset of the ">" ending a tag that starts at `from`, skipping quoted attribute values; -1 if none. */
+function tagEnd(text: string, from: number): number {
+  let k = from;
+  for (;;) {
+    const gt = text.indexOf(">", k);
+    if (gt < 0) return -1;
+    const quote = firstQuote(text, k, gt);
+    if (quote < 0) return gt;
+    const close = text.indexOf(text[quote]!, quote + 1);
+    if (close < 0) return -1;
+    k = close + 1;
+  }
+}
+
+function firstQuote(text: string, from: number, to: number): number {
+  for (let k = from; k < to; k += 1) {
+    const c = text.charCodeAt(k);
+    if (c === 0x22 || c === 0x27) return k;
+  }
+  return -1;
+}
+
+function tagName(text: string, from: number, to: number): string {
+  let k = from;
+  while (k < to) {
+    const c = text.charCodeAt(k);
+    if (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d || c === 0x2f || c === 0x3e) break;
+    k += 1;
+  }
+  const name = text.slice(from, k);
+  return /^[A-Za-z_:][\w.:-]*$/.test(name) ? name : "";
+}
+
+/** Where a DOCTYPE ends, and whether it has an internal subset ("[ … ]"). */
+function doctypeEnd(text: string, from: number): { end: number; subset: boolean } {
+  let quote = 0;
+  for (let k = from + 9; k < text.length; k += 1) {
+    const c = text.charCodeAt(k);
+    if (quote !== 0) {
+      if (c === quote) quote = 0;
+    } else if (c === 0x22 || c === 0x27) quote = c;
+    else if (c === 0x5b /* [ */) return { end: -1, subset: true };
+    else if (c === 0x3e) return { end: k, subset: false };
+  }
+  return { end: -1, subset: false };
+}
