@@ -40,6 +40,7 @@ const library = dlopen("libc.so.6", {
   fcntl: { args: [i32, i32, i32], returns: i32 },
   unlink: { args: [cstring], returns: i32 },
   getpid: { args: [], returns: i32 },
+  dup2: { args: [i32, i32], returns: i32 },
   if_nametoindex: { args: [cstring], returns: u32 },
 });
 

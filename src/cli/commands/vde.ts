@@ -1,0 +1,109 @@
+// `benito vde plug`: the native replacement for vde_plug2tap (a TAP on a vde_switch port).
+import { resolve } from "node:path";
+import { BenitoError, ExitCode, UsageError } from "../../errors";
+import { announceReadyAndDetach, daemonChildVariable, pidfileState, removePidfile, spawnDetachedSelf, writePidfile } from "../../system/processes";
+import { validateInterfaceName } from "../../system/tap";
+import type { ForwardStats } from "../../system/vde/forwarder";
+import { runPlug } from "../../system/vde/plug";
+import { integerOption, parseCommandArgs } from "../args";
+import type { Command, CommandContext } from "../command";
+
+const help = `Usage: benito vde plug --switch SOCKDIR --tap NAME [--port N] [--reconnect]
+                        [--daemon] [--pidfile FILE] [--stats]
+
+Plugs TAP NAME into a port of the vde_switch whose socket folder is SOCKDIR (the folder
+holding its "ctl" socket), speaking the switch protocol itself, and forwards Ethernet frames
+both ways until it is stopped (SIGTERM, SIGINT, SIGHUP) or the switch closes the port.
+A TAP that does not exist is created for as long as the plug runs.
+
+Options:
+  --switch SOCKDIR  the switch's socket folder (vde_switch -s)
+  --tap NAME        the TAP device (in the current network namespace)
+  --port N          the switch port to ask for (default 0: any free port)
+  --reconnect       when the switch goes away, retry (100 ms doubling to 5 s) instead of exiting
+  --daemon          run in the background; returns once the port is open (exit 0) or failed
+  --pidfile FILE    write the plug's pid to FILE while it runs (removed on exit)
+  --stats           on exit, print frames, bytes and drops for each direction
+
+Exit status: 0 when stopped by a signal; 1 when the switch closed the port (without
+--reconnect) or could not be reached; 2 for usage errors; 3 for an invalid TAP name.`;
+
+const options = {
+  switch: { type: "string" },
+  tap: { type: "string" },
+  port: { type: "string" },
+  reconnect: { type: "boolean" },
+  daemon: { type: "boolean" },
+  pidfile: { type: "string" },
+  stats: { type: "boolean" },
+} as const;
+
+function formatStats(stats: ForwardStats): string[] {
+  const line = (label: string, direction: ForwardStats["tapToSwitch"]) => `${label}: ${direction.frames} frames, ${direction.bytes} bytes, ${direction.drops} dropped`;
+  return [line("tap->switch", stats.tapToSwitch), line("switch->tap", stats.switchToTap)];
+}
+
+async function plug(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
+  const { values } = parseCommandArgs("vde plug", args, options, 0);
+  if (values.switch === undefined) throw new UsageError("vde plug", "--switch SOCKDIR is required");
+  if (values.tap === undefined) throw new UsageError("vde plug", "--tap NAME is required");
+  const port = integerOption("vde plug", "port", values.port, 0);
+  if (port > 0xffffff) throw new UsageError("vde plug", `--port ${port} is out of range`);
+  validateInterfaceName(values.tap);
+  const switchDir = resolve(values.switch);
+  const pidfile = values.pidfile === undefined ? undefined : resolve(values.pidfile);
+  const detachedChild = values.daemon === true && ctx.env[daemonChildVariable] === "1";
+
+  if (pidfile !== undefined) {
+    const state = pidfileState(pidfile);
+    if (state.alive && state.pid !== process.pid) throw new BenitoError("starting the plug", pidfile, `the pidfile names a running process (pid ${state.pid})`);
+  }
+  if (values.daemon === true && !detachedChild) {
+    const child = await spawnDetachedSelf(["vde", "plug", ...args], ctx.env);
+    ctx.io.out(`plugged ${values.tap} into ${switchDir} ${child.message} (pid ${child.pid})`);
+    return ExitCode.ok;
+  }
+
+  let pidWritten = false;
+  try {
+    const outcome = await runPlug(
+      { switchDir, port, tap: values.tap, reconnect: values.reconnect === true },
+      {
+        connected(connection, first) {
+          if (!first) {
+            ctx.io.err(`benito: reconnected ${values.tap} to ${switchDir} port ${connection.port}`);
+            return;
+          }
+          if (pidfile !== undefined) {
+            writePidfile(pidfile, process.pid);
+            pidWritten = true;
+          }
+          if (detachedChild) announceReadyAndDetach(`port ${connection.port}`);
+        },
+        disconnected(delayMs) {
+          if (delayMs !== undefined) ctx.io.err(`benito: the switch at ${switchDir} closed the port; reconnecting in ${delayMs} ms`);
+        },
+        retryFailed(error, delayMs) {
+          ctx.io.err(`benito: reconnecting to ${switchDir} failed (${error.reason}); next try in ${delayMs} ms`);
+        },
+      },
+    );
+    if (values.stats === true) for (const line of formatStats(outcome.stats)) ctx.io.out(line);
+    if (outcome.end === "switch-closed") throw new BenitoError("forwarding frames", switchDir, "the switch closed the port (it stopped or dropped the connection)");
+    return ExitCode.ok;
+  } finally {
+    if (pidWritten && pidfile !== undefined) removePidfile(pidfile, process.pid);
+  }
+}
+
+/** The `vde` command (subcommand: plug). */
+export const vdeCommand: Command = {
+  name: "vde",
+  summary: "plug a TAP into a vde_switch port natively (vde_plug2tap replacement)",
+  help,
+  async run(args, ctx) {
+    const [action, ...rest] = args;
+    if (action !== "plug") throw new UsageError("vde", 'expected "plug" (see benito vde --help)');
+    return plug(rest, ctx);
+  },
+};

@@ -1,0 +1,226 @@
+// Daemons by pidfile: start self-daemonizing programs, re-spawn benito detached, check and stop them (never by name).
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { basename, dirname } from "node:path";
+import { BenitoError, messageOf } from "../errors";
+import { cString, libc } from "./libc";
+
+/** How long a started daemon may take to write its pidfile or announce readiness. */
+export const defaultStartTimeoutMs = 10_000;
+/** How long a stopped daemon may take to exit after SIGTERM before it gets SIGKILL. */
+export const defaultStopTimeoutMs = 5_000;
+/** The environment variable that tells a re-spawned benito it is the detached child. */
+export const daemonChildVariable = "BENITO_DAEMON_CHILD";
+/** The line prefix a detached child writes on its stdout once it is ready. */
+const readyPrefix = "ready ";
+
+/** Reads a pidfile: the pid on its first line, or undefined when absent or not a pid. */
+export function readPidfile(path: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  const first = text.split("\n")[0]?.trim() ?? "";
+  return /^\d+$/.test(first) && Number(first) > 1 ? Number(first) : undefined;
+}
+
+/** Writes a pidfile atomically (temp file + rename), making its folder if needed. */
+export function writePidfile(path: string, pid: number): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.${pid}.tmp`;
+  writeFileSync(temporary, `${pid}\n`, { mode: 0o644 });
+  renameSync(temporary, path);
+}
+
+/** Removes a pidfile only when it still names the given pid (a successor's pidfile stays). */
+export function removePidfile(path: string, pid: number): void {
+  if (readPidfile(path) !== pid) return;
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone: nothing to clean.
+  }
+}
+
+/** The argv of a running process from /proc, or undefined when it is gone (or a zombie). */
+export function processCommandLine(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The state letter follows the parenthesized command name, which may itself hold ")".
+    if (stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z") return undefined;
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, -1);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when pid is a live process and, when program is given, its argv[0] has that base name
+ * (so a pidfile whose pid was reused by another program is not mistaken for ours).
+ */
+export function isRunning(pid: number, program?: string): boolean {
+  const argv = processCommandLine(pid);
+  if (argv === undefined) return false;
+  return program === undefined || basename(argv[0] ?? "") === program;
+}
+
+/** PidfileState interface: what a pidfile says and whether that process runs. */
+export interface PidfileState {
+  /** The pid in the file, if any. */
+  readonly pid?: number;
+  /** True when that pid runs the expected program. */
+  readonly alive: boolean;
+}
+
+/** Reads a pidfile and checks its process. */
+export function pidfileState(path: string, program?: string): PidfileState {
+  const pid = readPidfile(path);
+  return { pid, alive: pid !== undefined && isRunning(pid, program) };
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number, stepMs = 20): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (condition()) return true;
+    if (performance.now() >= deadline) return false;
+    await Bun.sleep(stepMs);
+  }
+}
+
+/**
+ * Stops the process a pidfile names: SIGTERM, then SIGKILL after the timeout; removes the
+ * pidfile. Only that pid is signalled, and only when it runs the expected program.
+ *
+ * @returns "stopped", or "not-running" when the pidfile was absent or stale (it is removed then).
+ */
+export async function stopByPidfile(path: string, program: string | undefined, timeoutMs = defaultStopTimeoutMs): Promise<"stopped" | "not-running"> {
+  const { pid, alive } = pidfileState(path, program);
+  if (pid === undefined || !alive) {
+    if (pid !== undefined) removePidfile(path, pid);
+    return "not-running";
+  }
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ESRCH") throw new BenitoError("stopping the process", `${path} (pid ${pid})`, messageOf(error));
+  }
+  if (!(await waitUntil(() => !isRunning(pid, program), timeoutMs))) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // It exited between the check and the kill.
+    }
+    await waitUntil(() => !isRunning(pid, program), 2000);
+  }
+  removePidfile(path, pid);
+  return "stopped";
+}
+
+/**
+ * Runs a program that daemonizes itself and writes its own pidfile (vde_switch -d -p F,
+ * wirefilter --daemon --pidfile F), waits for it to detach and for the pidfile to name a live
+ * process, and returns that pid. Its output goes to logPath (the daemon's parent writes
+ * errors there before exiting).
+ */
+export async function startSelfDaemonizing(argv: readonly string[], pidfile: string, program: string, logPath: string, timeoutMs = defaultStartTimeoutMs): Promise<number> {
+  const what = `${argv[0] ?? "?"} (${pidfile})`;
+  mkdirSync(dirname(logPath), { recursive: true });
+  let child;
+  try {
+    child = Bun.spawn([...argv], { stdin: "ignore", stdout: Bun.file(logPath), stderr: Bun.file(logPath), timeout: timeoutMs, killSignal: "SIGKILL" });
+  } catch (error) {
+    throw new BenitoError("starting", what, messageOf(error));
+  }
+  const code = await child.exited;
+  if (code !== 0) {
+    const log = readFileSync(logPath, "utf8").trim().split("\n").slice(-3).join(" / ");
+    throw new BenitoError("starting", what, `it exited with status ${code}${log === "" ? "" : `: ${log}`}`);
+  }
+  let pid: number | undefined;
+  const up = await waitUntil(() => {
+    pid = readPidfile(pidfile);
+    return pid !== undefined && isRunning(pid, program);
+  }, timeoutMs);
+  if (!up || pid === undefined) throw new BenitoError("starting", what, `no live process in the pidfile after ${timeoutMs} ms`);
+  return pid;
+}
+
+/** DetachedChild interface: a re-spawned benito that announced readiness. */
+export interface DetachedChild {
+  readonly pid: number;
+  /** What it announced after "ready ". */
+  readonly message: string;
+}
+
+/**
+ * Re-spawns this executable detached (new session; a compiled Bun binary cannot fork) and
+ * waits until the child announces readiness with {@link announceReadyAndDetach}. The child's
+ * stdout is a pipe only until then; its errors before readiness are returned as the failure.
+ *
+ * @param args The arguments for the child (the parent's own, minus whatever made it detach).
+ * @param env The child's environment ({@link daemonChildVariable} is added).
+ */
+export async function spawnDetachedSelf(args: readonly string[], env: Readonly<Record<string, string | undefined>>, timeoutMs = defaultStartTimeoutMs): Promise<DetachedChild> {
+  // In a compiled binary execPath is the binary itself; under `bun run` it is bun, which needs the script.
+  const script = process.argv[1];
+  const self = script !== undefined && script.endsWith(".ts") ? [process.execPath, script] : [process.execPath];
+  const child = Bun.spawn([...self, ...args], {
+    detached: true,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...env, [daemonChildVariable]: "1" },
+  });
+  const stdout = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+  }, timeoutMs);
+  try {
+    for (;;) {
+      const newline = text.indexOf("\n");
+      if (newline >= 0) {
+        const line = text.slice(0, newline);
+        if (line.startsWith(readyPrefix)) {
+          await stdout.cancel();
+          await child.stderr.cancel();
+          child.unref();
+          return { pid: child.pid, message: line.slice(readyPrefix.length) };
+        }
+        text = text.slice(newline + 1);
+        continue;
+      }
+      const chunk = await stdout.read();
+      if (chunk.done) break;
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+    const stderr = (await new Response(child.stderr).text()).trim();
+    const code = await child.exited;
+    throw new BenitoError("starting the background process", basename(process.execPath), stderr === "" ? `it exited with status ${code} before it was ready` : stderr.split("\n").join(" / "));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * In a detached child: tells the waiting parent it is ready (one line on stdout), then points
+ * stdin, stdout and stderr at /dev/null so nothing holds the parent's pipes.
+ */
+export function announceReadyAndDetach(message: string): void {
+  const line = Buffer.from(`${readyPrefix}${message}\n`);
+  libc.write(1, line, line.length);
+  const devNull = openSync("/dev/null", "r+");
+  for (const fd of [0, 1, 2]) libc.dup2(devNull, fd);
+  closeSync(devNull);
+}
+
+/** Removes a file if present (stale sockets after a killed daemon), ignoring absence. */
+export function removeIfPresent(path: string): void {
+  libc.unlink(cString(path));
+}
