@@ -36,15 +36,16 @@ import {
 import type { AddressInfo, LinkInfo, Route } from "./types";
 import { align4 } from "./writer";
 
-/** A received buffer: its bytes, a DataView on them, and how many bytes are valid. */
+/** Received bytes: the buffer, a DataView on it, and the range `[start, end)` that holds messages. */
 export interface Received {
   readonly bytes: Uint8Array;
   readonly view: DataView;
-  readonly length: number;
+  readonly start: number;
+  readonly end: number;
 }
 
 /**
- * Calls `visit` for each complete netlink message in `bytes[0, length)`, with its header fields and
+ * Calls `visit` for each complete netlink message in the received range, with its header fields and
  * the offset/length of the whole message (header included). Stops at a truncated or malformed
  * header rather than reading past the end.
  */
@@ -52,11 +53,11 @@ export function forEachMessage(
   received: Received,
   visit: (type: number, flags: number, seq: number, offset: number, length: number) => void,
 ): void {
-  const { view, length } = received;
-  let offset = 0;
-  while (offset + NLMSG_HDRLEN <= length) {
+  const { view, end } = received;
+  let offset = received.start;
+  while (offset + NLMSG_HDRLEN <= end) {
     const messageLength = view.getUint32(offset, true);
-    if (messageLength < NLMSG_HDRLEN || offset + messageLength > length) return;
+    if (messageLength < NLMSG_HDRLEN || offset + messageLength > end) return;
     visit(view.getUint16(offset + 4, true), view.getUint16(offset + 6, true), view.getUint32(offset + 8, true), offset, messageLength);
     offset += align4(messageLength);
   }
@@ -120,10 +121,15 @@ export function decodeError(received: Received, offset: number, length: number, 
   let message: string | undefined;
   let attributeOffset: number | undefined;
   if ((flags & NLM_F_ACK_TLVS) !== 0) {
-    forEachAttribute(view, tlvStart, end, (type, at, size) => {
-      if (type === NLMSGERR_ATTR_MSG) message = attributeString(bytes, at, size);
-      else if (type === NLMSGERR_ATTR_OFFS && size >= 4) attributeOffset = view.getUint32(at, true);
-    });
+    let at = tlvStart;
+    while (at + RTA_HDRLEN <= end) {
+      const size = view.getUint16(at, true);
+      if (size < RTA_HDRLEN || at + size > end) break;
+      const type = view.getUint16(at + 2, true) & 0x3fff;
+      if (type === NLMSGERR_ATTR_MSG) message = attributeString(bytes, at + RTA_HDRLEN, size - RTA_HDRLEN);
+      else if (type === NLMSGERR_ATTR_OFFS && size >= 8) attributeOffset = view.getUint32(at + RTA_HDRLEN, true);
+      at += align4(size);
+    }
   }
   if (errno === 0 && message === undefined) return ACK;
   return { errno, ...(message === undefined ? {} : { message }), ...(attributeOffset === undefined ? {} : { attributeOffset }) };
@@ -210,40 +216,49 @@ export function decodeRoute(received: Received, offset: number, length: number):
   let metric = 0;
   let src = -1;
   let multipath = false;
-  forEachAttribute(view, header + RTMSG_LEN, offset + length, (type, at, size) => {
-    if (size < 4) return;
-    switch (type) {
-      case RTA_DST:
-        dst = attributeIPv4(view, at);
-        break;
-      case RTA_GATEWAY:
-        gateway = attributeIPv4(view, at);
-        break;
-      case RTA_OIF:
-        oif = view.getUint32(at, true);
-        break;
-      case RTA_PRIORITY:
-        metric = view.getUint32(at, true);
-        break;
-      case RTA_PREFSRC:
-        src = attributeIPv4(view, at);
-        break;
-      case RTA_TABLE:
-        table = view.getUint32(at, true);
-        break;
-      case RTA_MULTIPATH: {
-        // struct rtnexthop { u16 len; u8 flags; u8 hops; i32 ifindex; } then its attributes.
-        multipath = true;
-        if (size < 8) break;
-        const hopLength = view.getUint16(at, true);
-        oif = view.getInt32(at + 4, true);
-        forEachAttribute(view, at + 8, at + Math.min(hopLength, size), (hopType, hopAt, hopSize) => {
-          if (hopType === RTA_GATEWAY && hopSize >= 4) gateway = attributeIPv4(view, hopAt);
-        });
-        break;
+  const end = offset + length;
+  let at = header + RTMSG_LEN;
+  // An inline walk (no per-attribute callback): dumps of many thousands of routes decode here.
+  while (at + RTA_HDRLEN <= end) {
+    const attributeLength = view.getUint16(at, true);
+    if (attributeLength < RTA_HDRLEN || at + attributeLength > end) break;
+    const payload = at + RTA_HDRLEN;
+    const size = attributeLength - RTA_HDRLEN;
+    if (size >= 4) {
+      switch (view.getUint16(at + 2, true) & 0x3fff) {
+        case RTA_DST:
+          dst = attributeIPv4(view, payload);
+          break;
+        case RTA_GATEWAY:
+          gateway = attributeIPv4(view, payload);
+          break;
+        case RTA_OIF:
+          oif = view.getUint32(payload, true);
+          break;
+        case RTA_PRIORITY:
+          metric = view.getUint32(payload, true);
+          break;
+        case RTA_PREFSRC:
+          src = attributeIPv4(view, payload);
+          break;
+        case RTA_TABLE:
+          table = view.getUint32(payload, true);
+          break;
+        case RTA_MULTIPATH: {
+          // struct rtnexthop { u16 len; u8 flags; u8 hops; i32 ifindex; } then its attributes.
+          multipath = true;
+          if (size < 8) break;
+          const hopLength = view.getUint16(payload, true);
+          oif = view.getInt32(payload + 4, true);
+          forEachAttribute(view, payload + 8, payload + Math.min(hopLength, size), (hopType, hopAt, hopSize) => {
+            if (hopType === RTA_GATEWAY && hopSize >= 4) gateway = attributeIPv4(view, hopAt);
+          });
+          break;
+        }
       }
     }
-  });
+    at += align4(attributeLength);
+  }
   const route: { -readonly [K in keyof Route]: Route[K] } = { dst: formatIPv4(dst), prefixLength, protocol, table, scope, metric };
   if (gateway >= 0) route.gateway = formatIPv4(gateway);
   if (oif >= 0) route.oif = oif;

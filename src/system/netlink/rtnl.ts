@@ -9,6 +9,7 @@ import {
   NLM_F_REQUEST,
   NLMSG_DONE,
   NLMSG_ERROR,
+  NLMSG_HDRLEN,
   RTM_DELADDR,
   RTM_DELLINK,
   RTM_DELROUTE,
@@ -83,10 +84,15 @@ export class Rtnl {
     this.#socket = socket;
   }
 
-  /** Opens an rtnetlink socket in the current network namespace. */
-  static open(): Rtnl {
+  /**
+   * Opens an rtnetlink socket in the current network namespace.
+   *
+   * @param options.bufferBytes Socket buffer size to ask for (default 4 MiB); batches adapt their
+   *   chunk size to what the kernel grants, and tests shrink it to exercise chunking.
+   */
+  static open(options: { readonly bufferBytes?: number } = {}): Rtnl {
     try {
-      return new Rtnl(NetlinkSocket.open());
+      return new Rtnl(NetlinkSocket.open(options.bufferBytes));
     } catch (error) {
       throw new BenitoError("opening the rtnetlink socket", "the kernel", messageOf(error), ExitCode.failed, [], { cause: error });
     }
@@ -255,18 +261,18 @@ export class Rtnl {
         socket.send(writer.buffer, writer.length);
         // The kernel has processed the whole chunk when send returns: its answers are queued; drain them.
         let pending = count;
-        while (pending > 0) {
-          const received = socket.receive(ANSWER_TIMEOUT_MS);
-          forEachMessage(received, (type, flags, seq, offset, length) => {
-            if (type !== NLMSG_ERROR) return;
-            const slot = seq - base;
-            if (slot < 0 || slot >= count) return;
-            const index = chunkRequests[slot] as number;
-            if (outcomes[index] !== undefined) return;
-            outcomes[index] = outcomeOf(decodeError(received, offset, length, flags));
-            pending -= 1;
-          });
-        }
+        const collect = (received: Received): void => {
+          // Each answer is one datagram holding one NLMSG_ERROR (an ACK when its errno is 0).
+          const { view, start, end } = received;
+          if (end - start < NLMSG_HDRLEN || view.getUint16(start + 4, true) !== NLMSG_ERROR) return;
+          const slot = view.getUint32(start + 8, true) - base;
+          if (slot < 0 || slot >= count) return;
+          const index = chunkRequests[slot] as number;
+          if (outcomes[index] !== undefined) return;
+          outcomes[index] = outcomeOf(decodeError(received, start, view.getUint32(start, true), view.getUint16(start + 6, true)));
+          pending -= 1;
+        };
+        while (pending > 0) socket.receiveMany(ANSWER_TIMEOUT_MS, collect);
       }
     } catch (error) {
       throw new BenitoError("applying routes", "the kernel's routing table", messageOf(error), ExitCode.failed, [], { cause: error });
