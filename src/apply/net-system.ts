@@ -1,0 +1,28 @@
+// NetSystem: the few kernel operations `benito routes` and `benito ifaces` need, so plans can be run against a fake in unit tests.
+import type { AddressInfo, LinkInfo, RequestOutcome, Route, RouteRequest } from "../system/netlink/types";
+
+/** A value, or a promise of it: the real system answers synchronously, a test fake may not. */
+export type Awaitable<T> = T | Promise<T>;
+
+/**
+ * NetSystem interface: the kernel as the route and interface executors see it. The real one is
+ * {@link openNetSystem} over rtnetlink (src/apply/rtnl-system.ts); unit tests use a recording fake.
+ */
+export interface NetSystem {
+  /** Every link of the namespace. */
+  links(): Awaitable<readonly LinkInfo[]>;
+  /** Every IPv4 address of the namespace. */
+  addresses(): Awaitable<readonly AddressInfo[]>;
+  /** Every IPv4 route of one routing table (all protocols). */
+  routes(table: number): Awaitable<readonly Route[]>;
+  /** Runs route requests as one batch, in order; one outcome per request. */
+  applyRoutes(requests: readonly RouteRequest[]): Awaitable<readonly RequestOutcome[]>;
+  /** Adds an IPv4 address to a link. */
+  addAddress(index: number, address: string, prefixLength: number): Awaitable<RequestOutcome>;
+  /** Removes an IPv4 address from a link. */
+  deleteAddress(index: number, address: string, prefixLength: number): Awaitable<RequestOutcome>;
+  /** Sets a link administratively up (or down). */
+  setLinkUp(index: number, up: boolean): Awaitable<RequestOutcome>;
+  /** Releases the socket. */
+  close(): void;
+}

@@ -1,0 +1,32 @@
+// The real NetSystem: a thin adapter over the rtnetlink layer (src/system/netlink/rtnl.ts).
+import { BenitoError, messageOf } from "../errors";
+import { Rtnl } from "../system/netlink/rtnl";
+import type { RequestOutcome } from "../system/netlink/types";
+import type { NetSystem } from "./net-system";
+
+const success: RequestOutcome = Object.freeze({ ok: true });
+
+/** Runs one change and turns a refusal into a failed outcome (the executors report it and go on). */
+function attempt(change: () => void): RequestOutcome {
+  try {
+    change();
+    return success;
+  } catch (error) {
+    return { ok: false, message: error instanceof BenitoError ? error.reason : messageOf(error) };
+  }
+}
+
+/** Opens rtnetlink in the current network namespace as a NetSystem (throws BenitoError when it cannot). */
+export function openNetSystem(): NetSystem {
+  const rtnl = Rtnl.open();
+  return {
+    links: () => rtnl.links(),
+    addresses: () => rtnl.addresses(),
+    routes: (table) => rtnl.routes(table),
+    applyRoutes: (requests) => rtnl.applyRoutes(requests),
+    addAddress: (index, address, prefixLength) => attempt(() => rtnl.addAddress(index, address, prefixLength)),
+    deleteAddress: (index, address, prefixLength) => attempt(() => rtnl.deleteAddress(index, address, prefixLength)),
+    setLinkUp: (index, up) => attempt(() => rtnl.setLinkUp(index, up)),
+    close: () => rtnl.close(),
+  };
+}
