@@ -18,6 +18,14 @@ export type Step =
   | { readonly kind: "dir.create"; readonly id: string; readonly path: string }
   | { readonly kind: "file.write"; readonly id: string; readonly path: string; readonly content: string }
   | { readonly kind: "file.delete"; readonly id: string; readonly path: string }
+  /** Removes a folder that must be empty by then (never recursive). */
+  | { readonly kind: "dir.delete"; readonly id: string; readonly path: string }
+  /** A copy-on-write qcow2 overlay over a base image (`qemu-img create -b`): the base is never written. */
+  | { readonly kind: "disk.overlay"; readonly id: string; readonly base: string; readonly baseFormat: "qcow2" | "raw"; readonly path: string }
+  /** A read-only guest config disk: a ustar archive of CONFIG_DIR plus the guest's hostname (see src/guest/config-disk.ts). */
+  | { readonly kind: "config.disk"; readonly id: string; readonly configDir: string; readonly hostname: string; readonly path: string }
+  /** Asks a VM to power off over QMP (`system_powerdown`), waits up to graceMs, then SIGKILLs the pid in the pidfile. */
+  | { readonly kind: "vm.powerdown"; readonly id: string; readonly qmp: string; readonly pidfile: string; readonly program: string; readonly graceMs: number }
   | {
       readonly kind: "process.start";
       readonly id: string;
@@ -31,6 +39,8 @@ export type Step =
       /** A file that must exist before the process counts as started (e.g. a socket), with a bounded wait. */
       readonly readyPath?: string;
       readonly readyTimeoutMs?: number;
+      /** True when the program forks itself and writes the pidfile (qemu -daemonize, benito vde plug --daemon). */
+      readonly daemonizes?: boolean;
     }
   | { readonly kind: "process.stop"; readonly id: string; readonly pidfile: string; readonly graceMs: number }
   | { readonly kind: "command.run"; readonly id: string; readonly argv: readonly string[]; readonly placement?: Placement; readonly log?: string };
@@ -65,6 +75,14 @@ export function renderStep(step: Step): string {
       return `write ${quoteWord(step.path)} (${step.content.length} bytes)`;
     case "file.delete":
       return `rm -f ${quoteWord(step.path)}`;
+    case "dir.delete":
+      return `rmdir ${quoteWord(step.path)}`;
+    case "disk.overlay":
+      return `qemu-img create -q -f qcow2 -F ${step.baseFormat} -b ${quoteWord(step.base)} ${quoteWord(step.path)}`;
+    case "config.disk":
+      return `benito guest-config --build ${quoteWord(step.configDir)} --hostname ${quoteWord(step.hostname)} --out ${quoteWord(step.path)}`;
+    case "vm.powerdown":
+      return `qmp ${quoteWord(step.qmp)} system_powerdown  # SIGKILL $(cat ${quoteWord(step.pidfile)}) after ${step.graceMs} ms`;
     case "process.start":
       return `${inNs(step.placement)}${step.argv.map(quoteWord).join(" ")}  # pidfile ${step.pidfile}`;
     case "process.stop":

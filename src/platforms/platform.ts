@@ -1,0 +1,105 @@
+// The contract every virtualization platform fulfils: names, attribute schema, host requirements, and pure launch/stop/status plans.
+import * as v from "valibot";
+import type { Node } from "../model/node";
+import type { Plan } from "../plan/step";
+
+/** PlatformContext interface: the facts a plan is computed from (the plan itself is pure). */
+export interface PlatformContext {
+  /** The run folder (default /run/benito): sockets, pidfiles, overlays, logs live under it. */
+  readonly runDir: string;
+  /** The experiment's config folder (CONFIG_DIR). */
+  readonly configDir: string;
+  /** The benito executable that helper steps run (the running binary itself). */
+  readonly benito: string;
+  /** True when KVM was probed and really works; false means TCG. */
+  readonly kvm: boolean;
+}
+
+/** HostRequirement type: something the host must offer for a platform, as data (checked before applying). */
+export type HostRequirement =
+  | { readonly kind: "program"; readonly name: string; readonly why: string }
+  | { readonly kind: "device"; readonly path: string; readonly why: string };
+
+/** StatusCheck type: one thing `status` looks at (evaluated by src/apply, through src/system). */
+export type StatusCheck =
+  | { readonly kind: "process"; readonly label: string; readonly pidfile: string; readonly program: string }
+  | { readonly kind: "netns"; readonly label: string; readonly name: string }
+  | { readonly kind: "qmp"; readonly label: string; readonly socket: string };
+
+/** A node attribute problem: where (line, path into the document) and what. */
+export interface AttributeProblem {
+  readonly line: number;
+  readonly path: string;
+  readonly message: string;
+}
+
+/** The attribute record a platform schema sees: `benito:` keys (Containers-era `containers:` keys renamed). */
+export type AttributeRecord = Readonly<Record<string, string>>;
+
+/**
+ * Platform interface: one virtualization platform. A platform is one folder under
+ * src/platforms/ and one line in src/platforms/registry.ts; test/platforms/conformance.ts holds
+ * every registered platform to the same rules.
+ */
+export interface Platform {
+  /** The `benito:node_type` values it serves (the first is its own name). */
+  readonly names: readonly string[];
+  /** One line for listings. */
+  readonly summary: string;
+  /** Valibot schema over the node's attribute record (its own `benito:` keys; other keys pass through). */
+  readonly attributes: v.GenericSchema;
+  /** What the host must have for {@link plan} to be applied. */
+  readonly requirements: readonly HostRequirement[];
+  /** Problems the schema cannot see (e.g. per-interface values); empty when the node is fine. */
+  checkNode(node: Node): readonly AttributeProblem[];
+  /** The steps that bring the node up. Pure: same node and context, same plan. Call only on a node with no problems. */
+  plan(node: Node, ctx: PlatformContext): Plan;
+  /** The steps that take it down again (the inverse of {@link plan}, reverse order). */
+  stop(node: Node, ctx: PlatformContext): Plan;
+  /** What to look at to tell whether it runs. */
+  status(node: Node, ctx: PlatformContext): readonly StatusCheck[];
+}
+
+/** Reads a `benito:KEY` attribute of a node, falling back to the Containers-era `containers:KEY`. */
+export function attribute(node: Node, key: string): string | undefined {
+  return node.attributes.get(`benito:${key}`) ?? node.attributes.get(`containers:${key}`);
+}
+
+/** The node's attributes as the platform schema sees them: `containers:K` renamed `benito:K` (a `benito:K` wins). */
+export function attributeRecord(node: Node): AttributeRecord {
+  const record: Record<string, string> = {};
+  for (const [key, value] of node.attributes) {
+    const name = key.startsWith("containers:") ? `benito:${key.slice("containers:".length)}` : key;
+    if (key.startsWith("containers:") && node.attributes.has(name)) continue;
+    record[name] = value;
+  }
+  return record;
+}
+
+/** Every problem of a node for a platform: schema issues (one per attribute) and the platform's own checks. */
+export function nodeProblems(platform: Platform, node: Node): AttributeProblem[] {
+  const problems: AttributeProblem[] = [];
+  const result = v.safeParse(platform.attributes, attributeRecord(node));
+  if (!result.success) {
+    for (const issue of result.issues) {
+      const key = v.getDotPath(issue) ?? "attributes";
+      problems.push({ line: node.line, path: `${node.path}.attribute[${key}]`, message: `${key}: ${issue.message}` });
+    }
+  }
+  problems.push(...platform.checkNode(node));
+  return problems;
+}
+
+/** The experimental interfaces of a node (control-net interfaces left out), in TopDL order. */
+export function experimentalInterfaces(node: Node): Node["interfaces"] {
+  return node.interfaces.filter((nic) => !nic.control);
+}
+
+/** A positive whole number given as text, checked by a valibot pipe (used by platform schemas). */
+export function wholeNumberText(min: number, max: number, what: string) {
+  return v.pipe(
+    v.string(),
+    v.regex(/^\d+$/, `${what} must be a whole number`),
+    v.check((text) => Number(text) >= min && Number(text) <= max, `${what} must be between ${min} and ${max}`),
+  );
+}

@@ -1,0 +1,130 @@
+// The `process` platform: a node is a network namespace with TAPs plugged into its switch ports and its startup command running inside.
+import { basename, join } from "node:path";
+import * as v from "valibot";
+import type { Node } from "../../model/node";
+import type { Plan, Step } from "../../plan/step";
+import { interfaceTapName, namespaceName, nodeFolderName } from "../names";
+import { experimentalInterfaces, type AttributeProblem, type Platform, type PlatformContext } from "../platform";
+import { shells, splitWords } from "./words";
+
+/** How long a stopped startup command or plug may take to exit after SIGTERM. */
+const stopGraceMs = 5_000;
+
+/** The folder of a process node under the run folder: pidfiles and logs. */
+function nodeDir(ctx: PlatformContext, node: Node): string {
+  return join(ctx.runDir, "ns", nodeFolderName(node.name));
+}
+
+/** The startup argv, or undefined when the node has none (validated by checkNode). */
+function startupArgv(node: Node): string[] | undefined {
+  if (node.startup === undefined || node.startup.trim() === "") return undefined;
+  const words = splitWords(node.startup);
+  return Array.isArray(words) ? words : undefined;
+}
+
+function checkNode(node: Node): AttributeProblem[] {
+  const problems: AttributeProblem[] = [];
+  const taps = new Map<string, string>();
+  for (const nic of experimentalInterfaces(node)) {
+    const where = `${node.path}.interface[${nic.name}]`;
+    if (nic.vdeSwitch === undefined || !nic.vdeSwitch.startsWith("/")) problems.push({ line: node.line, path: where, message: "benito:vde_switch (the switch's absolute socket folder) is required" });
+    if (nic.vdePort === undefined) problems.push({ line: node.line, path: where, message: "benito:vde_port is required" });
+    if (nic.mac === undefined && nic.ifname === undefined) problems.push({ line: node.line, path: where, message: "benito:mac_address (or benito:ifname) is required: benito ifaces finds the interface by it" });
+    if (nic.ifname !== undefined && (!/^[A-Za-z0-9_.-]{1,15}$/.test(nic.ifname) || nic.ifname === "." || nic.ifname === "..")) {
+      problems.push({ line: node.line, path: where, message: `benito:ifname "${nic.ifname}" is not an interface name (at most 15 bytes of letters, digits, "_", "-", ".")` });
+    }
+    const tap = tapName(nic);
+    const clash = taps.get(tap);
+    if (clash !== undefined) problems.push({ line: node.line, path: where, message: `its TAP name ${tap} is also interface ${clash}'s` });
+    taps.set(tap, nic.name);
+  }
+  if (node.startup !== undefined && node.startup.trim() !== "") {
+    const words = splitWords(node.startup);
+    if (!Array.isArray(words)) problems.push({ line: node.line, path: `${node.path}.startup`, message: `startup: ${words.error}` });
+    else if (shells.has(basename(words[0] ?? ""))) {
+      problems.push({ line: node.line, path: `${node.path}.startup`, message: `startup runs ${words[0]}: benito never runs a shell; name the program and its arguments` });
+    }
+  }
+  return problems;
+}
+
+/** The TAP of an interface: its benito:ifname when given (the name ifaces expects), else the TopDL name. */
+function tapName(nic: Node["interfaces"][number]): string {
+  return nic.ifname ?? interfaceTapName(nic.name);
+}
+
+function plan(node: Node, ctx: PlatformContext): Plan {
+  const netns = namespaceName(node.name);
+  const dir = nodeDir(ctx, node);
+  const placement = { netns };
+  const steps: Step[] = [
+    { kind: "dir.create", id: "dir", path: dir },
+    { kind: "netns.create", id: "netns", name: netns },
+  ];
+  for (const nic of experimentalInterfaces(node)) {
+    const tap = tapName(nic);
+    steps.push({ kind: "tap.create", id: `tap-${tap}`, name: tap, mac: nic.mac, placement });
+    steps.push({
+      kind: "process.start",
+      id: `plug-${tap}`,
+      argv: [ctx.benito, "vde", "plug", "--switch", nic.vdeSwitch ?? "", "--tap", tap, "--port", String(nic.vdePort ?? 0), "--reconnect", "--daemon", "--pidfile", join(dir, `plug-${tap}.pid`)],
+      pidfile: join(dir, `plug-${tap}.pid`),
+      log: join(dir, `plug-${tap}.log`),
+      placement,
+      daemonizes: true,
+    });
+  }
+  steps.push({ kind: "command.run", id: "ifaces", argv: [ctx.benito, "ifaces", ctx.configDir, node.name], placement });
+  steps.push({ kind: "command.run", id: "routes", argv: [ctx.benito, "routes", ctx.configDir, node.name], placement });
+  const startup = startupArgv(node);
+  if (startup !== undefined) {
+    steps.push({ kind: "process.start", id: "startup", argv: startup, pidfile: join(dir, "startup.pid"), log: join(dir, "startup.log"), placement });
+  }
+  return { title: `launch ${node.name} as a process in namespace ${netns}`, steps };
+}
+
+function stop(node: Node, ctx: PlatformContext): Plan {
+  const netns = namespaceName(node.name);
+  const dir = nodeDir(ctx, node);
+  const placement = { netns };
+  const steps: Step[] = [];
+  const files: string[] = [];
+  const startup = startupArgv(node);
+  if (startup !== undefined) {
+    steps.push({ kind: "process.stop", id: "startup", pidfile: join(dir, "startup.pid"), graceMs: stopGraceMs });
+    files.push(join(dir, "startup.log"));
+  }
+  const taps = experimentalInterfaces(node).map(tapName).reverse();
+  for (const tap of taps) {
+    steps.push({ kind: "process.stop", id: `plug-${tap}`, pidfile: join(dir, `plug-${tap}.pid`), graceMs: stopGraceMs });
+    steps.push({ kind: "tap.delete", id: `tap-${tap}`, name: tap, placement });
+    files.push(join(dir, `plug-${tap}.log`));
+  }
+  steps.push({ kind: "netns.delete", id: "netns", name: netns });
+  files.forEach((path, index) => steps.push({ kind: "file.delete", id: `rm-${index}`, path }));
+  steps.push({ kind: "dir.delete", id: "dir", path: dir });
+  return { title: `stop ${node.name} (namespace ${netns})`, steps };
+}
+
+/** The `process` platform (stands in for the original's ViewOS processes). */
+export const processPlatform: Platform = {
+  names: ["process"],
+  summary: "a network namespace with TAPs on VDE switch ports, running the element's startup command",
+  attributes: v.looseObject({}),
+  requirements: [
+    { kind: "program", name: "ip", why: "creates the network namespace and runs commands inside it (iproute2)" },
+    { kind: "device", path: "/dev/net/tun", why: "each interface is a TAP" },
+  ],
+  checkNode,
+  plan,
+  stop,
+  status(node, ctx) {
+    const dir = nodeDir(ctx, node);
+    const startup = startupArgv(node);
+    return [
+      { kind: "netns", label: "namespace", name: namespaceName(node.name) },
+      ...experimentalInterfaces(node).map((nic) => ({ kind: "process" as const, label: `plug ${tapName(nic)}`, pidfile: join(dir, `plug-${tapName(nic)}.pid`), program: basename(ctx.benito) })),
+      ...(startup === undefined ? [] : [{ kind: "process" as const, label: "startup", pidfile: join(dir, "startup.pid"), program: basename(startup[0] ?? "") }]),
+    ];
+  },
+};

@@ -1,0 +1,80 @@
+// The QEMU command line of one VM, built as an argv array from the node and its folder layout.
+import type { Node } from "../../model/node";
+import { attribute, experimentalInterfaces } from "../platform";
+import { controlTapName } from "../names";
+import type { VmLayout } from "./layout";
+
+/** The QEMU program benito runs (Debian 12: qemu-system-x86 7.2, VDE built in). */
+export const qemuProgram = "qemu-system-x86_64";
+
+/** The disk serial the guest finds its config disk by (/sys/block/vdX/serial). */
+export const configDiskSerial = "benito-config";
+
+/** Default guest memory in MiB: a compiled benito alone is ~110 MB, and an initramfs guest holds it in RAM. */
+export const defaultMemoryMib = 512;
+
+/** QEMU option values are comma-separated: a literal comma is written twice. */
+function escapeValue(value: string): string {
+  return value.replaceAll(",", ",,");
+}
+
+/** The overlay's base format: the attribute when given, else "raw" for .raw/.img files and "qcow2" otherwise. */
+export function baseImageFormat(node: Node): "qcow2" | "raw" {
+  const given = attribute(node, "qemu_image_format");
+  if (given === "raw" || given === "qcow2") return given;
+  return /\.(raw|img)$/i.test(attribute(node, "qemu_image") ?? "") ? "raw" : "qcow2";
+}
+
+/**
+ * The full argv (argv[0] = {@link qemuProgram}) for a node that passed validation.
+ *
+ * CPU: `-cpu host` under KVM; otherwise TCG with `-cpu max` — QEMU's default qemu64 lacks
+ * SSE4.2/POPCNT and a compiled benito dies with "Illegal instruction" in the guest.
+ * QEMU daemonizes itself after its sockets exist and writes the pidfile.
+ */
+export function qemuArgv(node: Node, layout: VmLayout, kvm: boolean): string[] {
+  const memory = attribute(node, "qemu_memory") ?? String(defaultMemoryMib);
+  const cpus = attribute(node, "qemu_cpus") ?? "1";
+  const argv = [
+    qemuProgram,
+    "-name", `guest=${escapeValue(node.name)}`,
+    "-machine", "pc",
+    "-accel", kvm ? "kvm" : "tcg",
+    "-cpu", kvm ? "host" : "max",
+    "-m", memory,
+    "-smp", cpus,
+    "-nodefaults",
+    "-no-user-config",
+    "-display", "none",
+    "-daemonize",
+    "-pidfile", layout.pidfile,
+    "-chardev", `socket,id=serial0,path=${escapeValue(layout.serialSocket)},server=on,wait=off,logfile=${escapeValue(layout.serialLog)}`,
+    "-serial", "chardev:serial0",
+    "-chardev", `socket,id=qmp,path=${escapeValue(layout.qmp)},server=on,wait=off`,
+    "-mon", "chardev=qmp,mode=control",
+    "-drive", `if=none,id=disk0,file=${escapeValue(layout.overlay)},format=qcow2`,
+    "-device", "virtio-blk-pci,drive=disk0",
+    "-drive", `if=none,id=config,file=${escapeValue(layout.configDisk)},format=raw,readonly=on`,
+    "-device", `virtio-blk-pci,drive=config,serial=${configDiskSerial}`,
+  ];
+  // No option ROM on the NICs: iPXE only slows the boot, and guests never boot from the network here.
+  experimentalInterfaces(node).forEach((nic, index) => {
+    argv.push("-netdev", `vde,id=net${index},sock=${escapeValue(nic.vdeSwitch ?? "")},port=${nic.vdePort ?? 0}`);
+    argv.push("-device", `virtio-net-pci,netdev=net${index}${nic.mac ? `,mac=${nic.mac}` : ""},romfile=`);
+  });
+  const control = node.interfaces.find((nic) => nic.control);
+  if (control !== undefined) {
+    // QEMU creates this TAP itself and it vanishes with the VM; the control-net layer bridges it.
+    argv.push("-netdev", `tap,id=control,ifname=${controlTapName(node.name)},script=no,downscript=no`);
+    argv.push("-device", `virtio-net-pci,netdev=control${control.mac ? `,mac=${control.mac}` : ""},romfile=`);
+  }
+  const kernel = attribute(node, "qemu_kernel");
+  if (kernel !== undefined) {
+    argv.push("-kernel", kernel);
+    const initrd = attribute(node, "qemu_initrd");
+    if (initrd !== undefined) argv.push("-initrd", initrd);
+    const append = attribute(node, "qemu_append");
+    if (append !== undefined) argv.push("-append", append);
+  }
+  return argv;
+}

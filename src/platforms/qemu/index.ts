@@ -1,0 +1,108 @@
+// The `qemu` platform: a VM per vnode, NICs on VDE switch ports, a control NIC on a TAP, a qcow2 overlay and a config disk.
+import * as v from "valibot";
+import type { Node } from "../../model/node";
+import type { Plan } from "../../plan/step";
+import { attribute, experimentalInterfaces, wholeNumberText, type AttributeProblem, type Platform, type PlatformContext } from "../platform";
+import { baseImageFormat, qemuArgv, qemuProgram } from "./argv";
+import { vmLayout } from "./layout";
+
+/** How long `vm stop` waits for the guest to power off after system_powerdown before SIGKILL. */
+export const powerdownGraceMs = 15_000;
+
+/** How long QEMU may take to create its sockets and daemonize. */
+const startTimeoutMs = 20_000;
+
+/** The most experimental NICs a VM gets (PCI slots left after disks and the control NIC). */
+export const maxNics = 24;
+
+const absolutePath = (what: string) => v.pipe(v.string(), v.regex(/^\/./, `${what} must be an absolute path`), v.check((path) => !path.split("/").includes(".."), `${what} must not contain ".."`));
+
+const attributes = v.looseObject({
+  "benito:qemu_image": v.pipe(v.string("benito:qemu_image (the base disk image) is required"), absolutePath("the base image")),
+  "benito:qemu_image_format": v.optional(v.picklist(["qcow2", "raw"], "must be qcow2 or raw")),
+  "benito:qemu_memory": v.optional(wholeNumberText(64, 1_048_576, "memory (MiB)")),
+  "benito:qemu_cpus": v.optional(wholeNumberText(1, 64, "the CPU count")),
+  "benito:qemu_kernel": v.optional(absolutePath("the kernel")),
+  "benito:qemu_initrd": v.optional(absolutePath("the initrd")),
+  "benito:qemu_append": v.optional(v.string()),
+});
+
+const macPattern = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** Interface checks: every experimental NIC needs a unicast MAC, a switch folder and a port. */
+function checkNode(node: Node): AttributeProblem[] {
+  const problems: AttributeProblem[] = [];
+  const nics = experimentalInterfaces(node);
+  const where = (name: string) => `${node.path}.interface[${name}]`;
+  if (nics.length > maxNics) problems.push({ line: node.line, path: node.path, message: `a qemu node has at most ${maxNics} experimental interfaces, this one has ${nics.length}` });
+  for (const nic of node.interfaces) {
+    if (nic.mac !== undefined && (!macPattern.test(nic.mac) || (Number.parseInt(nic.mac.slice(0, 2), 16) & 1) === 1)) {
+      problems.push({ line: node.line, path: where(nic.name), message: `benito:mac_address "${nic.mac}" is not a unicast MAC address (six hex bytes, e.g. 02:00:0a:01:01:02)` });
+    }
+  }
+  for (const nic of nics) {
+    if (nic.mac === undefined) problems.push({ line: node.line, path: where(nic.name), message: "benito:mac_address is required: the guest finds its interfaces by MAC" });
+    if (nic.vdeSwitch === undefined || !nic.vdeSwitch.startsWith("/")) problems.push({ line: node.line, path: where(nic.name), message: "benito:vde_switch (the switch's absolute socket folder) is required" });
+    if (nic.vdePort === undefined) problems.push({ line: node.line, path: where(nic.name), message: "benito:vde_port is required" });
+  }
+  if (attribute(node, "qemu_initrd") !== undefined && attribute(node, "qemu_kernel") === undefined) {
+    problems.push({ line: node.line, path: node.path, message: "benito:qemu_initrd needs benito:qemu_kernel" });
+  }
+  return problems;
+}
+
+function plan(node: Node, ctx: PlatformContext): Plan {
+  const layout = vmLayout(ctx.runDir, node.name);
+  return {
+    title: `launch ${node.name} on qemu (${ctx.kvm ? "KVM" : "TCG"})`,
+    steps: [
+      { kind: "dir.create", id: "vm-dir", path: layout.dir },
+      { kind: "disk.overlay", id: "overlay", base: attribute(node, "qemu_image") ?? "", baseFormat: baseImageFormat(node), path: layout.overlay },
+      { kind: "config.disk", id: "config-disk", configDir: ctx.configDir, hostname: node.name, path: layout.configDisk },
+      {
+        kind: "process.start",
+        id: "qemu",
+        argv: qemuArgv(node, layout, ctx.kvm),
+        pidfile: layout.pidfile,
+        log: layout.log,
+        readyPath: layout.qmp,
+        readyTimeoutMs: startTimeoutMs,
+        daemonizes: true,
+      },
+    ],
+  };
+}
+
+function stop(node: Node, ctx: PlatformContext): Plan {
+  const layout = vmLayout(ctx.runDir, node.name);
+  return {
+    title: `stop ${node.name} on qemu`,
+    steps: [
+      { kind: "vm.powerdown", id: "qemu", qmp: layout.qmp, pidfile: layout.pidfile, program: qemuProgram, graceMs: powerdownGraceMs },
+      ...[layout.qmp, layout.serialSocket, layout.pidfile, layout.configDisk, layout.overlay, layout.serialLog, layout.log].map((path, index) => ({ kind: "file.delete" as const, id: `rm-${index}`, path })),
+      { kind: "dir.delete", id: "vm-dir", path: layout.dir },
+    ],
+  };
+}
+
+/** The `qemu` platform. */
+export const qemuPlatform: Platform = {
+  names: ["qemu"],
+  summary: "a QEMU/KVM virtual machine (TCG when KVM does not work), NICs on VDE switch ports",
+  attributes,
+  requirements: [
+    { kind: "program", name: qemuProgram, why: "runs the VM (Debian package qemu-system-x86)" },
+    { kind: "program", name: "qemu-img", why: "creates the copy-on-write overlay (Debian package qemu-utils)" },
+    { kind: "device", path: "/dev/net/tun", why: "the control NIC is a TAP" },
+  ],
+  checkNode,
+  plan,
+  stop,
+  status(node, ctx) {
+    const layout = vmLayout(ctx.runDir, node.name);
+    return [
+      { kind: "process", label: "qemu", pidfile: layout.pidfile, program: qemuProgram },
+      { kind: "qmp", label: "guest", socket: layout.qmp },
+    ];
+  },
+};

@@ -1,0 +1,78 @@
+// Golden tests of the QEMU command line, and the input errors a bad qemu element gives.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { InputError } from "../../src/errors";
+import { nodeProblems } from "../../src/platforms/platform";
+import { qemuPlatform } from "../../src/platforms/qemu";
+import { planNode } from "../../src/platforms/planning";
+import { nic, node, qemuOneNic, qemuSevenNics, testContext } from "./nodes";
+
+function golden(name: string): string[] {
+  return readFileSync(resolve(import.meta.dir, "golden", name), "utf8").trimEnd().split("\n");
+}
+
+function qemuArgvOf(plan: ReturnType<typeof qemuPlatform.plan>): readonly string[] {
+  const start = plan.steps.find((step) => step.kind === "process.start");
+  if (start?.kind !== "process.start") throw new Error("no process.start step");
+  return start.argv;
+}
+
+describe("qemu argv (golden)", () => {
+  test("one experimental NIC plus the control NIC", () => {
+    expect(qemuArgvOf(qemuPlatform.plan(qemuOneNic, testContext))).toEqual(golden("qemu-one-nic.argv"));
+  });
+
+  test("seven NICs, a raw base image, kernel/initrd/append, Containers-era image key", () => {
+    const plan = qemuPlatform.plan(qemuSevenNics, testContext);
+    expect(qemuArgvOf(plan)).toEqual(golden("qemu-seven-nics.argv"));
+    expect(plan.steps.find((step) => step.kind === "disk.overlay")).toMatchObject({ base: "/images/router.img", baseFormat: "raw" });
+  });
+
+  test("KVM gives -accel kvm -cpu host; TCG never uses the default qemu64 model", () => {
+    const kvm = qemuArgvOf(qemuPlatform.plan(qemuOneNic, { ...testContext, kvm: true }));
+    expect(kvm.join(" ")).toContain("-accel kvm -cpu host");
+    const tcg = qemuArgvOf(qemuPlatform.plan(qemuOneNic, testContext));
+    expect(tcg.join(" ")).toContain("-accel tcg -cpu max");
+  });
+
+  test("commas in paths are doubled, as QEMU option values want", () => {
+    const argv = qemuArgvOf(qemuPlatform.plan(node("vm2", "qemu", { "benito:qemu_image": "/i/base.qcow2" }, [nic(0, { vdeSwitch: "/run/vde/a,b" })]), testContext));
+    expect(argv).toContain("vde,id=net0,sock=/run/vde/a,,b,port=1");
+  });
+});
+
+describe("qemu input errors", () => {
+  test("a missing image is an input error naming the attribute", () => {
+    const bad = node("vm3", "qemu", {}, [nic(0)]);
+    const problems = nodeProblems(qemuPlatform, bad);
+    expect(problems.map((problem) => problem.message).join("\n")).toContain("benito:qemu_image");
+    expect(() => planNode(bad, testContext)).toThrow(InputError);
+  });
+
+  test("a bad MAC is an input error naming the interface", () => {
+    const bad = node("vm4", "qemu", { "benito:qemu_image": "/i/base.qcow2" }, [nic(0, { mac: "02:00:zz:00:00:01" }), nic(1, { mac: "01:00:5e:00:00:01" })]);
+    const messages = nodeProblems(qemuPlatform, bad).map((problem) => `${problem.path}: ${problem.message}`);
+    expect(messages).toHaveLength(2);
+    expect(messages[0]).toContain("interface[inf000]");
+    expect(messages[1]).toContain("not a unicast MAC");
+    let error: unknown;
+    try {
+      planNode(bad, testContext);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).details).toHaveLength(2);
+    expect((error as InputError).exitCode).toBe(3);
+  });
+
+  test("every bad attribute is reported at once", () => {
+    const bad = node("vm5", "qemu", { "benito:qemu_image": "relative.qcow2", "benito:qemu_memory": "lots", "benito:qemu_cpus": "0" }, [nic(0, { vdePort: undefined })]);
+    const text = nodeProblems(qemuPlatform, bad).map((problem) => problem.message).join("\n");
+    expect(text).toContain("absolute path");
+    expect(text).toContain("memory (MiB) must be a whole number");
+    expect(text).toContain("between 1 and 64");
+    expect(text).toContain("benito:vde_port is required");
+  });
+});
