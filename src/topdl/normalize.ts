@@ -5,9 +5,17 @@ import { childrenOf, decodeText, offsetOf, rawTextOf, tagOf, attributesOf, type 
 import type { GenericSchema, InferOutput } from "valibot";
 import { count, kind, paramType, persistence, quantity, read, status, whole } from "./values";
 
+/** The original index of each top-level block of a partial document. */
+export interface BlockIndexes {
+  readonly substrates: readonly number[];
+  readonly elements: readonly number[];
+}
+
 /** Where problems go while a document is read. */
 export interface Sink {
   readonly file: string;
+  /** Set when reading a partial document: block position → original index, for paths. */
+  readonly indexes?: BlockIndexes;
   lineOf(offset: number): number;
   readonly errors: Problem[];
   readonly warnings: Problem[];
@@ -86,7 +94,7 @@ class Reader {
     const scope: Scope = { substrates: [], elements: [], references: [] };
     const substrateLines = new Map<string, number>();
     substrateNodes.forEach((node, index) => {
-      const substrate = this.#substrate(node, `${prefix}substrates[${index}]`);
+      const substrate = this.#substrate(node, `${prefix}substrates[${this.#index(prefix, "substrates", index)}]`);
       if (substrate === undefined) return;
       const first = substrateLines.get(substrate.name);
       if (first !== undefined) {
@@ -98,7 +106,7 @@ class Reader {
     });
     const elementLines = new Map<string, number>();
     elementNodes.forEach((wrapper, index) => {
-      for (const element of this.#elements(wrapper, `${prefix}elements[${index}]`, scope)) {
+      for (const element of this.#elements(wrapper, `${prefix}elements[${this.#index(prefix, "elements", index)}]`, scope)) {
         if (element.name !== "") {
           const first = elementLines.get(element.name);
           if (first !== undefined) {
@@ -120,6 +128,10 @@ class Reader {
       });
     }
     return scope;
+  }
+
+  #index(prefix: string, kind: keyof BlockIndexes, index: number): number {
+    return prefix === "" ? (this.#sink.indexes?.[kind][index] ?? index) : index;
   }
 
   #fragment(node: OrderedNode, path: string, outer: Scope): void {

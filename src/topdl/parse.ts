@@ -1,6 +1,7 @@
 // The TopDL reader's entry points: bytes or text in, a normalized Topology (or every problem) out.
 import { InputError } from "../errors";
 import type { Problem, Topology } from "./types";
+import type { BlockIndexes } from "./normalize";
 import { normalizeTopology } from "./normalize";
 import { byLine, formatProblem } from "./problems";
 import { decodeUtf8, parseOrdered, prepare, tagOf, childrenOf, type OrderedNode } from "./xml";
@@ -16,6 +17,11 @@ export interface ParseOptions {
   readonly maxBytes?: number;
   /** Treat warnings as errors. */
   readonly strict?: boolean;
+  /**
+   * For partial documents (src/topdl/extract.ts): the original index of each top-level
+   * `<substrates>` and `<elements>` block, so paths read as in the whole document.
+   */
+  readonly indexes?: BlockIndexes;
 }
 
 /** CheckResult interface: the outcome of reading one document, problems as data. */
@@ -91,7 +97,7 @@ function read(input: Uint8Array | string, file: string, options: ParseOptions): 
     const hint = top === "experiment" ? " (TopDL's root is <experiment>; --top NAME reads another element)" : "";
     return { errors: [problem(1, `no <${top}> element: the root element is <${root}>, expected <${top}>${hint}`)], warnings };
   }
-  const sink = { file, lineOf: prepared.lineOf, errors, warnings };
+  const sink = { file, lineOf: prepared.lineOf, errors, warnings, ...(options.indexes !== undefined && { indexes: options.indexes }) };
   const normalized = normalizeTopology(node, top, sink);
   if (errors.length > 0) return { errors: byLine(errors), warnings: byLine(warnings) };
   const sorted = byLine(warnings);

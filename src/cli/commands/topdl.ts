@@ -1,0 +1,199 @@
+// `benito topdl validate|stats|show`: check, count and print TopDL documents.
+import { BenitoError, ExitCode, UsageError } from "../../errors";
+import { readFileBytes } from "../../system/files";
+import { checkTopology, defaultMaxBytes, parseTopology, type ParseOptions } from "../../topdl/parse";
+import { formatProblem } from "../../topdl/problems";
+import type { Element, Problem, Substrate, Topology } from "../../topdl/types";
+import { hostViewFromDocument } from "../../model/host-view";
+import type { HostView, Node } from "../../model/node";
+import { integerOption, parseCommandArgs } from "../args";
+import type { Command, CommandContext } from "../command";
+
+const help = `Usage:
+  benito topdl validate FILE... [--strict] [--json] [--top NAME] [--max-bytes N]
+  benito topdl stats FILE [--json] [--top NAME] [--max-bytes N]
+  benito topdl show FILE [--host NAME] [--json] [--top NAME] [--max-bytes N]
+
+Reads DETER TopDL documents (v1 and v2). The topology is the first <experiment> element, at
+the root or nested (e.g. inside a SOAP envelope).
+
+validate   Checks every FILE and prints every problem as
+             FILE:LINE: PATH: MESSAGE          (an error)
+             FILE:LINE: PATH: warning: MESSAGE (a warning)
+           then one summary line per file. Exit 0 when every file is valid, 3 otherwise.
+           With --json it prints one JSON object per file, one per line (JSON Lines):
+             {"file":F,"valid":BOOL,"errors":[{"line","path","message"}…],"warnings":[…]}
+stats      Counts the top level (not inside fragments): version, substrates, elements,
+           computers, interfaces, regions, fragments. --json prints them as one object.
+show       Prints the normalized topology. With --host NAME, prints that element (found by
+           name or localname; node.eid.pid also finds node): its interfaces with their
+           substrates and attributes, and what benito makes of it (node type, host, vnodes it
+           hosts). Only the parts of the document this host needs are read, as at boot.
+
+Options:
+  --strict       Warnings count as errors.
+  --json         Machine-readable output.
+  --top NAME     Read the first <NAME> element instead of <experiment> (e.g. topology).
+  --max-bytes N  Refuse files larger than N bytes (default ${defaultMaxBytes}, 64 MiB).
+  --host NAME    (show) The one host to print.
+
+Never fetched or expanded: external DTDs, entities (a DOCTYPE with an internal subset is
+refused). Invalid UTF-8 is reported with its byte offset.`;
+
+const options = {
+  strict: { type: "boolean" },
+  json: { type: "boolean" },
+  top: { type: "string" },
+  "max-bytes": { type: "string" },
+  host: { type: "string" },
+} as const;
+
+/** The `topdl` command. */
+export const topdlCommand: Command = {
+  name: "topdl",
+  summary: "validate, count or show TopDL documents",
+  help,
+  async run(args, ctx) {
+    const [sub, ...rest] = args;
+    const parsed = parseCommandArgs("topdl", rest, options);
+    const files = parsed.positionals;
+    const values = parsed.values;
+    const parseOptions: ParseOptions = {
+      strict: values.strict === true,
+      maxBytes: integerOption("topdl", "max-bytes", values["max-bytes"], defaultMaxBytes),
+      ...(values.top !== undefined && { top: values.top }),
+    };
+    if (sub === undefined) throw new UsageError("topdl", "missing subcommand: validate, stats or show");
+    if (sub !== "show" && values.host !== undefined) throw new UsageError(`topdl ${sub}`, "--host is only for show");
+    if (files.length === 0) throw new UsageError(`topdl ${sub}`, "missing FILE");
+    if (sub === "validate") return validate(files, parseOptions, values.json === true, ctx);
+    if (files.length > 1) throw new UsageError(`topdl ${sub}`, `one FILE only, got ${files.length}`);
+    const file = files[0]!;
+    if (sub === "stats") return stats(file, parseOptions, values.json === true, ctx);
+    if (sub === "show") return show(file, parseOptions, values.host, values.json === true, ctx);
+    throw new UsageError("topdl", `unknown subcommand "${sub}": validate, stats or show`);
+  },
+};
+
+async function load(file: string, parseOptions: ParseOptions): Promise<Uint8Array> {
+  return readFileBytes(file, "reading the topology", parseOptions.maxBytes);
+}
+
+async function validate(files: readonly string[], parseOptions: ParseOptions, json: boolean, ctx: CommandContext): Promise<ExitCode> {
+  let allValid = true;
+  for (const file of files) {
+    let errors: readonly Problem[];
+    let warnings: readonly Problem[];
+    try {
+      const result = checkTopology(await load(file, parseOptions), file, parseOptions);
+      errors = result.errors;
+      warnings = result.warnings;
+    } catch (error) {
+      // A file that cannot be read is one more invalid input; the other files are still checked.
+      if (!(error instanceof BenitoError)) throw error;
+      errors = [{ file, line: 0, path: "", message: error.reason }];
+      warnings = [];
+    }
+    const valid = errors.length === 0;
+    allValid &&= valid;
+    if (json) {
+      const strip = ({ line, path, message }: Problem) => ({ line, path, message });
+      ctx.io.out(JSON.stringify({ file, valid, errors: errors.map(strip), warnings: warnings.map(strip) }));
+      continue;
+    }
+    for (const problem of errors) ctx.io.out(formatProblem(problem));
+    for (const problem of warnings) ctx.io.out(formatProblem({ ...problem, message: `warning: ${problem.message}` }));
+    const counts = [plural(errors.length, "error"), plural(warnings.length, "warning")].join(", ");
+    ctx.io.out(`${file}: ${valid ? "valid" : "INVALID"} (${counts})`);
+  }
+  return allValid ? ExitCode.ok : ExitCode.input;
+}
+
+async function stats(file: string, parseOptions: ParseOptions, json: boolean, ctx: CommandContext): Promise<ExitCode> {
+  const topology = parseTopology(await load(file, parseOptions), file, parseOptions);
+  const counts = countTopology(topology);
+  if (json) ctx.io.out(JSON.stringify(counts));
+  else for (const [key, value] of Object.entries(counts)) ctx.io.out(`${key}: ${value}`);
+  return ExitCode.ok;
+}
+
+/** The `stats` figures: the top level only. */
+export function countTopology(topology: Topology) {
+  return {
+    version: topology.version,
+    substrates: topology.substrates.length,
+    elements: topology.elements.length,
+    computers: topology.elements.filter((element) => element.kind === "computer").length,
+    interfaces: topology.elements.reduce((sum, element) => sum + element.interfaces.length, 0),
+    regions: topology.counts.regions,
+    fragments: topology.counts.fragments,
+  };
+}
+
+async function show(file: string, parseOptions: ParseOptions, host: string | undefined, json: boolean, ctx: CommandContext): Promise<ExitCode> {
+  const bytes = await load(file, parseOptions);
+  if (host === undefined) {
+    const topology = parseTopology(bytes, file, parseOptions);
+    if (json) ctx.io.out(JSON.stringify(topology, undefined, 2));
+    else ctx.io.out(describeTopology(topology));
+    return ExitCode.ok;
+  }
+  const { view, topology } = hostViewFromDocument(bytes, file, host, parseOptions);
+  const element = topology.elements.find((candidate) => candidate.name === view.self.name)!;
+  const used = new Set(element.interfaces.flatMap((iface) => iface.substrates));
+  const substrates = topology.substrates.filter((substrate) => used.has(substrate.name));
+  if (json) {
+    ctx.io.out(JSON.stringify({ element, substrates, node: nodeJson(view.self), children: view.children.map((child) => child.name) }, undefined, 2));
+  } else {
+    ctx.io.out(describeElement(element, substrates, view));
+  }
+  return ExitCode.ok;
+}
+
+function nodeJson(node: Node) {
+  return { ...node, attributes: Object.fromEntries(node.attributes) };
+}
+
+function describeTopology(topology: Topology): string {
+  const lines = [`${topology.file}: TopDL ${topology.version || "(no version)"}`];
+  for (const [key, value] of Object.entries(countTopology(topology))) if (key !== "version") lines.push(`  ${key}: ${value}`);
+  lines.push("substrates:");
+  for (const substrate of topology.substrates) lines.push(`  ${substrate.name}${shapingText(substrate)}`);
+  lines.push("elements:");
+  for (const element of topology.elements) {
+    lines.push(`  ${element.kind} ${element.name || "(unnamed)"}`);
+    for (const iface of element.interfaces) lines.push(`    ${iface.name} → ${iface.substrates.join(", ")}`);
+  }
+  for (const warning of topology.warnings) lines.push(formatProblem({ ...warning, message: `warning: ${warning.message}` }));
+  return lines.join("\n");
+}
+
+function describeElement(element: Element, substrates: readonly Substrate[], view: HostView): string {
+  const self = view.self;
+  const lines = [`${element.kind} ${element.name} (${element.path}, line ${element.line})`];
+  if (element.localnames.length > 0) lines.push(`  localnames: ${element.localnames.join(", ")}`);
+  lines.push(`  node type: ${self.nodeType || "(none)"}${self.host !== undefined ? `, hosted by ${self.host}` : ""}`);
+  if (view.children.length > 0) lines.push(`  hosts: ${view.children.map((child) => child.name).join(", ")}`);
+  for (const attribute of element.attributes) lines.push(`  ${attribute.key} = ${JSON.stringify(attribute.value)}`);
+  for (const iface of element.interfaces) {
+    const resolved = self.interfaces.find((candidate) => candidate.name === iface.name);
+    const address = resolved?.ip4 ? ` ${resolved.ip4.address}/${resolved.ip4.prefixLength}` : "";
+    lines.push(`  interface ${iface.name} → ${iface.substrates.join(", ")}${address}${resolved?.control ? " (control)" : ""}`);
+    for (const attribute of iface.attributes) lines.push(`    ${attribute.key} = ${JSON.stringify(attribute.value)}`);
+  }
+  for (const substrate of substrates) lines.push(`  substrate ${substrate.name}${shapingText(substrate)}`);
+  return lines.join("\n");
+}
+
+function shapingText(substrate: Substrate): string {
+  const parts: string[] = [];
+  if (substrate.capacity) parts.push(`${substrate.capacity.rate} kb/s ${substrate.capacity.kind}`);
+  if (substrate.latency) parts.push(`${substrate.latency.time} ms ${substrate.latency.kind}`);
+  const loss = substrate.attributes.find((attribute) => attribute.key === "loss");
+  if (loss) parts.push(`loss ${loss.value}`);
+  return parts.length > 0 ? ` (${parts.join(", ")})` : "";
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}

@@ -1,0 +1,206 @@
+// Turns a normalized TopDL topology into benito's nodes and one host's view (pure; TopDL attribute words end here).
+import { InputError } from "../errors";
+import type { Attribute, Computer, Substrate, Topology, TopdlInterface } from "../topdl/types";
+import { maskToPrefix, parseIp4 } from "./ip4";
+import type { HostView, Lan, Node, NodeInterface, Shaping } from "./node";
+
+/** The substrate that is the control network, never an experiment LAN. */
+export const controlSubstrate = "control_net";
+
+/** Problem collector: every bad value is reported at once, as "file:line: path: message". */
+class Problems {
+  readonly lines: string[] = [];
+  constructor(readonly file: string) {}
+  add(line: number, path: string, message: string): void {
+    this.lines.push(`${this.file}:${line}: ${path}: ${message}`);
+  }
+  throwIfAny(what: string): void {
+    if (this.lines.length === 0) return;
+    const count = this.lines.length;
+    throw new InputError("resolving the topology", what, `${count} invalid value${count === 1 ? "" : "s"}`, this.lines);
+  }
+}
+
+/**
+ * Looks up a benito attribute: `benito:X`, else the Containers-era `containers:X` (first value wins).
+ */
+export function benitoAttribute(attributes: ReadonlyMap<string, string>, name: string): string | undefined {
+  return attributes.get(`benito:${name}`) ?? attributes.get(`containers:${name}`);
+}
+
+/** Every computer of the topology as a Node (all values checked; every problem reported at once). */
+export function resolveNodes(topology: Topology): Node[] {
+  const problems = new Problems(topology.file);
+  const computers = topology.elements.filter((element): element is Computer => element.kind === "computer");
+  const hosts = partitionHosts(computers);
+  const nodes = computers.map((computer) => resolveNode(computer, hosts, problems));
+  problems.throwIfAny(topology.file);
+  return nodes;
+}
+
+/**
+ * What one host needs: itself, the nodes it hosts, and the LANs.
+ *
+ * Identity: the element whose name, or one of whose localnames, equals hostName; an Emulab-style
+ * `node.eid.pid` that matches nothing is tried as `node`. Only this host's and its children's
+ * values are checked (a bad value on an unrelated node does not stop this host's boot; `benito
+ * topdl validate` and resolveNodes report it).
+ *
+ * @throws InputError when the host is not in the topology (a few known names are listed) or a value is bad.
+ */
+export function resolveHostView(topology: Topology, hostName: string): HostView {
+  const computers = topology.elements.filter((element): element is Computer => element.kind === "computer");
+  const self = findHost(computers, hostName) ?? (hostName.includes(".") ? findHost(computers, hostName.slice(0, hostName.indexOf("."))) : undefined);
+  if (self === undefined) {
+    const known = computers.slice(0, 8).map((computer) => computer.name);
+    const more = computers.length > known.length ? `, … (${computers.length} in all)` : "";
+    throw new InputError("finding this host in the topology", topology.file, `no computer named "${hostName}" (by name or localname); known: ${known.join(", ") || "none"}${more}`);
+  }
+  const problems = new Problems(topology.file);
+  const hosts = partitionHosts(computers);
+  const selfNode = resolveNode(self, hosts, problems);
+  const children: Node[] = [];
+  for (const computer of computers) {
+    if (computer === self) continue;
+    const host = hostOf(attributeMap(computer.attributes), hosts);
+    if (host === self.name) children.push(resolveNode(computer, hosts, problems));
+  }
+  // A bad loss value stops this host only when one of its own LANs carries it.
+  const used = new Set([selfNode, ...children].flatMap((node) => node.interfaces.map((iface) => iface.substrate)));
+  const unrelated = new Problems(topology.file);
+  const lans = new Map<string, Lan>();
+  for (const substrate of topology.substrates) {
+    lans.set(substrate.name, { name: substrate.name, shaping: shapingOf(substrate, used.has(substrate.name) ? problems : unrelated) });
+  }
+  problems.throwIfAny(topology.file);
+  return { self: selfNode, children, lans };
+}
+
+function findHost(computers: readonly Computer[], name: string): Computer | undefined {
+  return computers.find((computer) => computer.name === name) ?? computers.find((computer) => computer.localnames.includes(name));
+}
+
+/**
+ * Containers-era placement: `containers:partition` groups the vnodes that share one physical
+ * host. In an embedded topo.xml the host is the `pnode` element carrying the same partition
+ * value; failing that, the element named `pnode-NNNN` (the partition, zero-padded to four
+ * digits, as the Containers embedder named its hosts). Returns partition → pnode name.
+ */
+function partitionHosts(computers: readonly Computer[]): Map<string, string> {
+  const hosts = new Map<string, string>();
+  const names = new Set(computers.map((computer) => computer.name));
+  for (const computer of computers) {
+    const attributes = attributeMap(computer.attributes);
+    const partition = benitoAttribute(attributes, "partition");
+    if (partition !== undefined && benitoAttribute(attributes, "node_type") === "pnode" && !hosts.has(partition)) hosts.set(partition, computer.name);
+  }
+  for (const computer of computers) {
+    const partition = benitoAttribute(attributeMap(computer.attributes), "partition");
+    if (partition === undefined || hosts.has(partition) || !/^\d+$/.test(partition)) continue;
+    const named = `pnode-${partition.padStart(4, "0")}`;
+    if (names.has(named)) hosts.set(partition, named);
+  }
+  return hosts;
+}
+
+/** The pnode hosting a vnode: `benito:host`, else its partition's host; pnodes themselves have none. */
+function hostOf(attributes: ReadonlyMap<string, string>, hosts: ReadonlyMap<string, string>): string | undefined {
+  const explicit = benitoAttribute(attributes, "host");
+  if (explicit !== undefined) return explicit;
+  const type = benitoAttribute(attributes, "node_type");
+  if (type === "pnode" || type === "embedded_pnode") return undefined;
+  const partition = benitoAttribute(attributes, "partition");
+  return partition === undefined ? undefined : hosts.get(partition);
+}
+
+function attributeMap(attributes: readonly Attribute[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const attribute of attributes) if (!map.has(attribute.key)) map.set(attribute.key, attribute.value);
+  return map;
+}
+
+function resolveNode(computer: Computer, hosts: ReadonlyMap<string, string>, problems: Problems): Node {
+  const attributes = attributeMap(computer.attributes);
+  const host = hostOf(attributes, hosts);
+  const startup = attributes.get("startup");
+  return {
+    name: computer.name,
+    localnames: computer.localnames,
+    nodeType: benitoAttribute(attributes, "node_type") ?? "",
+    ...(host !== undefined && { host }),
+    interfaces: computer.interfaces.map((iface) => resolveInterface(iface, problems)),
+    attributes,
+    ...(startup !== undefined && { startup }),
+    path: computer.path,
+    line: computer.line,
+  };
+}
+
+function resolveInterface(iface: TopdlInterface, problems: Problems): NodeInterface {
+  const attributes = attributeMap(iface.attributes);
+  const lineOf = (key: string) => iface.attributes.find((attribute) => attribute.key === key)?.line ?? iface.line;
+  const where = (key: string) => `${iface.path}.attribute[${iface.attributes.findIndex((attribute) => attribute.key === key)}]`;
+  const substrate = iface.substrates[0] ?? "";
+  const result: { -readonly [K in keyof NodeInterface]: NodeInterface[K] } = { name: iface.name, substrate, control: substrate === controlSubstrate };
+
+  const address = attributes.get("ip4_address");
+  const netmask = attributes.get("ip4_netmask");
+  if (address !== undefined || netmask !== undefined) {
+    if (address === undefined) problems.add(lineOf("ip4_netmask"), where("ip4_netmask"), "ip4_netmask without ip4_address");
+    else if (netmask === undefined) problems.add(lineOf("ip4_address"), where("ip4_address"), "ip4_address without ip4_netmask");
+    else {
+      const prefixLength = maskToPrefix(netmask.trim());
+      if (parseIp4(address.trim()) === undefined) problems.add(lineOf("ip4_address"), where("ip4_address"), `"${address}" is not an IPv4 address`);
+      else if (prefixLength === undefined) problems.add(lineOf("ip4_netmask"), where("ip4_netmask"), `"${netmask}" is not a contiguous dotted netmask`);
+      else result.ip4 = { address: address.trim(), prefixLength };
+    }
+  }
+  const macKey = attributes.has("benito:mac_address") ? "benito:mac_address" : "containers:mac_address";
+  const mac = attributes.get(macKey);
+  if (mac !== undefined) {
+    const normalized = normalizeMac(mac);
+    if (normalized === undefined) problems.add(lineOf(macKey), where(macKey), `"${mac}" is not a MAC address (six hex octets)`);
+    else result.mac = normalized;
+  }
+  const ifname = benitoAttribute(attributes, "ifname");
+  if (ifname !== undefined) result.ifname = ifname;
+  const vdeSwitch = benitoAttribute(attributes, "vde_switch");
+  if (vdeSwitch !== undefined) result.vdeSwitch = vdeSwitch;
+  const portKey = attributes.has("benito:vde_port") ? "benito:vde_port" : "containers:vde_port";
+  const port = attributes.get(portKey);
+  if (port !== undefined) {
+    if (/^\s*\d{1,5}\s*$/.test(port) && Number(port) <= 65535) result.vdePort = Number(port);
+    else problems.add(lineOf(portKey), where(portKey), `"${port}" is not a port number`);
+  }
+  return result;
+}
+
+/**
+ * A MAC address in lower-case colon form: accepts `aa:bb:cc:dd:ee:ff`, `AA-BB-…`, or twelve hex
+ * digits (optionally dotted `aabb.ccdd.eeff`); undefined otherwise.
+ */
+export function normalizeMac(text: string): string | undefined {
+  const trimmed = text.trim().toLowerCase();
+  let digits: string;
+  if (/^[0-9a-f]{1,2}([:-])[0-9a-f]{1,2}(\1[0-9a-f]{1,2}){4}$/.test(trimmed)) {
+    digits = trimmed.split(/[:-]/).map((octet) => octet.padStart(2, "0")).join("");
+  } else if (/^([0-9a-f]{4}\.){2}[0-9a-f]{4}$/.test(trimmed) || /^[0-9a-f]{12}$/.test(trimmed)) {
+    digits = trimmed.replaceAll(".", "");
+  } else return undefined;
+  return digits.match(/../g)!.join(":");
+}
+
+function shapingOf(substrate: Substrate, problems: Problems): Shaping {
+  const shaping: { -readonly [K in keyof Shaping]: Shaping[K] } = {};
+  if (substrate.latency !== undefined) shaping.latencyMs = substrate.latency.time;
+  if (substrate.capacity !== undefined) shaping.capacityKbps = substrate.capacity.rate;
+  const loss = substrate.attributes.find((attribute) => attribute.key === "loss");
+  if (loss !== undefined) {
+    const value = Number(loss.value.trim());
+    if (loss.value.trim() === "" || !Number.isFinite(value) || value < 0 || value > 1) {
+      const index = substrate.attributes.indexOf(loss);
+      problems.add(loss.line, `${substrate.path}.attribute[${index}]`, `loss "${loss.value}" is not a fraction between 0 and 1`);
+    } else shaping.loss = value;
+  }
+  return shaping;
+}
