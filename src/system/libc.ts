@@ -42,6 +42,7 @@ const library = dlopen("libc.so.6", {
   getpid: { args: [], returns: i32 },
   dup2: { args: [i32, i32], returns: i32 },
   if_nametoindex: { args: [cstring], returns: u32 },
+  sethostname: { args: [ptr, usize], returns: i32 },
 });
 
 /** The raw libc functions (see the symbol table above for their signatures). */
