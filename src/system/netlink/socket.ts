@@ -22,6 +22,8 @@ import type { Received } from "./decode";
 
 const EINTR = 4;
 const EAGAIN = 11;
+/** recv's errno after the kernel dropped a message for want of receive-buffer room. */
+const ENOBUFS = 105;
 const POLLIN = 1;
 
 /** Buffer sizes asked for by default: big enough for thousands of in-flight ACKs (the kernel doubles them). */
@@ -168,7 +170,7 @@ export class NetlinkSocket {
       }
       const code = errno();
       if (code === EINTR) continue;
-      if (code !== EAGAIN) throw new SystemCallError("recv(netlink)", code);
+      if (code !== EAGAIN) throw receiveError("recv(netlink)", code);
       this.#waitReadable(timeoutMs);
     }
   }
@@ -194,7 +196,7 @@ export class NetlinkSocket {
       }
       const code = count === 0 ? EAGAIN : errno();
       if (code === EINTR) continue;
-      if (code !== EAGAIN) throw new SystemCallError("recvmmsg(netlink)", code);
+      if (code !== EAGAIN) throw receiveError("recvmmsg(netlink)", code);
       this.#waitReadable(timeoutMs);
     }
   }
@@ -240,4 +242,10 @@ export class NetlinkSocket {
     if (this.#fd >= 0) libc.close(this.#fd);
     this.#fd = -1;
   }
+}
+
+/** A receive failure; ENOBUFS gets its netlink meaning spelled out (answers were lost, so outcomes are unknown). */
+function receiveError(call: string, code: number): Error {
+  if (code === ENOBUFS) return new Error(`${call}: the kernel dropped answers because the receive buffer overflowed; the outcome of the pending requests is unknown`);
+  return new SystemCallError(call, code);
 }
