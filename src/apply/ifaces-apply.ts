@@ -26,7 +26,9 @@ export async function applyIfacePlan(system: NetSystem, plan: IfacePlan): Promis
         ? await system.addAddress(step.index, step.address, step.prefixLength)
         : step.kind === "address.delete"
           ? await system.deleteAddress(step.index, step.address, step.prefixLength)
-          : await system.setLinkUp(step.index, true);
+          : step.kind === "link.promote-secondaries"
+            ? await system.promoteSecondaries(step.ifname)
+            : await system.setLinkUp(step.index, true);
     outcomes.push(answer.ok ? { step, ok: true } : { step, ok: false, error: answer.message ?? "refused" });
   }
   return outcomes;
@@ -42,7 +44,7 @@ export function nextOwnedAddresses(previous: readonly OwnedAddress[], outcomes: 
   const present = new Set(addresses.map((address) => key({ mac: macOf.get(address.index) ?? "", address: address.address, prefixLength: address.prefixLength })));
   const records = new Map(previous.filter((entry) => present.has(key(entry))).map((entry) => [key(entry), entry]));
   for (const { step, ok } of outcomes) {
-    if (!ok || step.kind === "link.up") continue;
+    if (!ok || step.kind === "link.up" || step.kind === "link.promote-secondaries") continue;
     const entry = { mac: step.mac, address: step.address, prefixLength: step.prefixLength };
     if (step.kind === "address.delete") records.delete(key(entry));
     else records.set(key(entry), entry);

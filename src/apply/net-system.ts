@@ -21,6 +21,8 @@ export interface NetSystem {
   addAddress(index: number, address: string, prefixLength: number): Awaitable<RequestOutcome>;
   /** Removes an IPv4 address from a link. */
   deleteAddress(index: number, address: string, prefixLength: number): Awaitable<RequestOutcome>;
+  /** Makes the kernel promote a secondary address when a primary is deleted on this link (net.ipv4.conf.IF.promote_secondaries). */
+  promoteSecondaries(ifname: string): Awaitable<RequestOutcome>;
   /** Sets a link administratively up (or down). */
   setLinkUp(index: number, up: boolean): Awaitable<RequestOutcome>;
   /** Releases the socket. */

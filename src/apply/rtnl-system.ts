@@ -1,6 +1,7 @@
 // The real NetSystem: a thin adapter over the rtnetlink layer (src/system/netlink/rtnl.ts).
 import { BenitoError, messageOf } from "../errors";
 import { Rtnl } from "../system/netlink/rtnl";
+import { enablePromoteSecondaries } from "../system/sysctl";
 import type { RequestOutcome } from "../system/netlink/types";
 import type { NetSystem } from "./net-system";
 
@@ -26,6 +27,7 @@ export function openNetSystem(): NetSystem {
     applyRoutes: (requests) => rtnl.applyRoutes(requests),
     addAddress: (index, address, prefixLength) => attempt(() => rtnl.addAddress(index, address, prefixLength)),
     deleteAddress: (index, address, prefixLength) => attempt(() => rtnl.deleteAddress(index, address, prefixLength)),
+    promoteSecondaries: (ifname) => attempt(() => enablePromoteSecondaries(ifname)),
     setLinkUp: (index, up) => attempt(() => rtnl.setLinkUp(index, up)),
     close: () => rtnl.close(),
   };

@@ -1,5 +1,6 @@
 // The one list of every `benito` command. Add a command: one file in src/cli/commands/, one line here.
 import type { Command } from "./command";
+import { ifacesCommand } from "./commands/ifaces";
 import { routesCommand } from "./commands/routes";
 import { tapCommand } from "./commands/tap";
 import { vdeCommand } from "./commands/vde";
@@ -7,6 +8,7 @@ import { vdeCommand } from "./commands/vde";
 /** Every command, in the order `benito --help` lists them. */
 export const commands: readonly Command[] = [
   routesCommand,
+  ifacesCommand,
   tapCommand,
   vdeCommand,
 ];

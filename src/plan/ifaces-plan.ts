@@ -1,4 +1,5 @@
 // Plans `benito ifaces`: which NIC each experimental interface is, which IPv4 address to add or replace, which links to bring up.
+import { inSubnet, parseIp4 } from "../model/ip4";
 import type { HostView, NodeInterface } from "../model/node";
 import type { AddressInfo, LinkInfo } from "../system/netlink/types";
 
@@ -14,6 +15,7 @@ export interface OwnedAddress {
 export type IfaceStep =
   | { readonly kind: "address.delete"; readonly iface: string; readonly index: number; readonly ifname: string; readonly mac: string; readonly address: string; readonly prefixLength: number }
   | { readonly kind: "address.add"; readonly iface: string; readonly index: number; readonly ifname: string; readonly mac: string; readonly address: string; readonly prefixLength: number }
+  | { readonly kind: "link.promote-secondaries"; readonly iface: string; readonly index: number; readonly ifname: string }
   | { readonly kind: "link.up"; readonly iface: string; readonly index: number; readonly ifname: string };
 
 /** IfaceStatus type: what becomes of one TopDL interface. */
@@ -73,14 +75,10 @@ export function planIfaces(view: HostView, links: readonly LinkInfo[], addresses
     claimed.add(link.index);
     const present = perLink(link.index);
     const base = { iface: iface.name, index: link.index, ifname: link.name, mac: link.mac };
-    let replaced = false;
-    for (const address of present) {
-      const text = `${address.address}/${address.prefixLength}`;
-      if (text !== wanted && isOwned(link, address)) {
-        steps.push({ kind: "address.delete", ...base, address: address.address, prefixLength: address.prefixLength });
-        replaced = true;
-      }
-    }
+    const deletions = present.filter((address) => `${address.address}/${address.prefixLength}` !== wanted && isOwned(link, address));
+    if (deletions.some((address) => sharesSubnet(address, present, deletions))) steps.push({ kind: "link.promote-secondaries", iface: iface.name, index: link.index, ifname: link.name });
+    for (const address of deletions) steps.push({ kind: "address.delete", ...base, address: address.address, prefixLength: address.prefixLength });
+    const replaced = deletions.length > 0;
     const ip4 = iface.ip4;
     const needsAdd = ip4 !== undefined && !present.some((address) => address.address === ip4.address && address.prefixLength === ip4.prefixLength);
     if (ip4 !== undefined && needsAdd) steps.push({ kind: "address.add", ...base, address: ip4.address, prefixLength: ip4.prefixLength });
@@ -93,13 +91,24 @@ export function planIfaces(view: HostView, links: readonly LinkInfo[], addresses
   const leftovers: IfaceStep[] = [];
   for (const link of links) {
     if (claimed.has(link.index)) continue;
-    for (const address of perLink(link.index)) {
-      if (!isOwned(link, address)) continue;
+    const present = perLink(link.index);
+    const deletions = present.filter((address) => isOwned(link, address));
+    if (deletions.some((address) => sharesSubnet(address, present, deletions))) leftovers.push({ kind: "link.promote-secondaries", iface: "", index: link.index, ifname: link.name });
+    for (const address of deletions) {
       leftovers.push({ kind: "address.delete", iface: "", index: link.index, ifname: link.name, mac: link.mac, address: address.address, prefixLength: address.prefixLength });
       entries.push({ iface: "", ifname: link.name, mac: link.mac, address: `${address.address}/${address.prefixLength}`, status: "changed", note: "benito's address on a NIC the topology no longer configures: removed" });
     }
   }
   return { steps: [...leftovers, ...steps], entries };
+}
+
+/**
+ * True when deleting `address` could take others' addresses with it: another address that stays
+ * is in the same subnet (deleting a primary deletes its secondaries unless promote_secondaries is set).
+ */
+function sharesSubnet(address: AddressInfo, present: readonly AddressInfo[], deletions: readonly AddressInfo[]): boolean {
+  const network = parseIp4(address.address) ?? 0;
+  return present.some((other) => !deletions.includes(other) && inSubnet(parseIp4(other.address) ?? 0, network, Math.min(address.prefixLength, other.prefixLength)));
 }
 
 /** The NIC of an interface: by MAC first, then by the explicit `benito:ifname`. */

@@ -9,6 +9,7 @@ export function renderIfaceScript(plan: IfacePlan, title: string): string {
     const dev = quoteWord(step.ifname);
     if (step.kind === "address.delete") lines.push(`ip addr del ${step.address}/${step.prefixLength} dev ${dev}${step.iface === "" ? "  # no longer configured" : `  # ${step.iface}: replaced`}`);
     else if (step.kind === "address.add") lines.push(`ip addr add ${step.address}/${step.prefixLength} brd + dev ${dev}  # ${step.iface}`);
+    else if (step.kind === "link.promote-secondaries") lines.push(`echo 1 > /proc/sys/net/ipv4/conf/${dev}/promote_secondaries  # keep others' addresses in the subnet`);
     else lines.push(`ip link set dev ${dev} up  # ${step.iface}`);
   }
   for (const entry of plan.entries) {

@@ -73,6 +73,16 @@ describe("ifaces plan", () => {
     expect(foreign.steps.map((step) => step.kind)).toEqual(["address.add"]);
   });
 
+  test("before deleting its address from a subnet that also holds others' addresses, benito turns on promote_secondaries (so the kernel keeps them)", () => {
+    const target = view([iface("inf000", { mac: "02:00:00:00:01:02", ip4: { address: "10.2.1.20", prefixLength: 24 } })]);
+    const owned = [{ mac: "02:00:00:00:01:02", address: "10.2.1.2", prefixLength: 24 }];
+    const shared = planIfaces(target, [eth2], [addr(3, "10.2.1.2"), addr(3, "10.2.1.50")], owned);
+    expect(shared.steps.map((step) => step.kind)).toEqual(["link.promote-secondaries", "address.delete", "address.add"]);
+    expect(renderIfaceScript(shared, "t")).toContain("echo 1 > /proc/sys/net/ipv4/conf/eth2/promote_secondaries");
+    const alone = planIfaces(target, [eth2], [addr(3, "10.2.1.2"), addr(3, "10.9.1.50")], owned);
+    expect(alone.steps.map((step) => step.kind)).toEqual(["address.delete", "address.add"]);
+  });
+
   test("removes benito's address from a NIC the topology no longer configures", () => {
     const plan = planIfaces(view([]), [eth1, eth2], [addr(3, "10.2.1.2"), addr(2, "10.1.1.2")], [{ mac: "02:00:00:00:01:02", address: "10.2.1.2", prefixLength: 24 }]);
     expect(plan.steps).toEqual([{ kind: "address.delete", iface: "", index: 3, ifname: "eth2", mac: "02:00:00:00:01:02", address: "10.2.1.2", prefixLength: 24 }]);
@@ -116,6 +126,10 @@ describe("ifaces apply and records", () => {
       },
       setLinkUp: (index) => {
         calls.push(`up ${index}`);
+        return { ok: true };
+      },
+      promoteSecondaries: (ifname) => {
+        calls.push(`promote ${ifname}`);
         return { ok: true };
       },
       close: () => {},

@@ -170,6 +170,7 @@ function fakeSystem(states: NetState[], refuse: (request: RouteRequest) => strin
     addAddress: () => ({ ok: true }),
     deleteAddress: () => ({ ok: true }),
     setLinkUp: () => ({ ok: true }),
+    promoteSecondaries: () => ({ ok: true }),
     close: () => {},
   };
   return { system, batches, reads: () => reads };
