@@ -4,8 +4,7 @@ import { ExitCode, InputError } from "../../errors";
 import { resolveConfigDir, resolveHostName, topologyPath } from "../../config/config-dir";
 import { parseHostsFile, type HostsEntry } from "../../model/hosts-file";
 import { formatLineProblem, type LineProblem } from "../../model/route-file";
-import { resolveHostView } from "../../model/resolve";
-import { parseTopology } from "../../topdl/parse";
+import { hostViewFromDocument } from "../../model/host-view";
 import { planIfaces, type IfacePlan } from "../../plan/ifaces-plan";
 import { renderIfaceScript } from "../../plan/ifaces-render";
 import { applyIfacePlan, nextOwnedAddresses, updateHostsFile, type IfaceStepOutcome } from "../../apply/ifaces-apply";
@@ -60,7 +59,8 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   const configDir = await resolveConfigDir(positionals[0]);
   const host = resolveHostName(positionals[1]);
   const topoFile = topologyPath(configDir);
-  const view = resolveHostView(parseTopology(await readFileBytes(topoFile, "reading the topology"), topoFile), host);
+  // The boot-time path: only this host's parts of a large topo.xml are parsed.
+  const { view } = hostViewFromDocument(await readFileBytes(topoFile, "reading the topology"), topoFile, host);
   const hosts = values.hosts ? await readHosts(configDir) : undefined;
   const statePath = ifacesStatePath(values["state-dir"] ?? defaultStateDir);
 
