@@ -1,0 +1,244 @@
+// Runs `switch up|down|status` against the machine: daemons started and stopped by pidfile, records in the run dir.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
+import { dirname, join } from "node:path";
+import { BenitoError, messageOf } from "../errors";
+import { fingerprint, stateFolder, type DaemonSpec, type Observed, type SwitchAction } from "../plan/switch-plan";
+import { pidfileState, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../system/processes";
+import { mgmtCommand, parsePortPrint, type PortInUse } from "../system/vde/mgmt";
+
+/** How long a started switch may take to create its control socket. */
+const socketTimeoutMs = 5000;
+
+/** DaemonRecord interface: what the run dir remembers about a daemon benito started (one JSON file each). */
+export interface DaemonRecord {
+  readonly id: string;
+  readonly role: DaemonSpec["role"];
+  readonly program: string;
+  readonly summary: string;
+  readonly fingerprint: string;
+  readonly pidfile: string;
+  readonly mgmt: string;
+  readonly log: string;
+  readonly sockDir?: string;
+  readonly rcPath?: string;
+  readonly joins: readonly string[];
+}
+
+/** ActionOutcome interface: what happened to one action. */
+export interface ActionOutcome {
+  readonly action: SwitchAction["action"];
+  readonly id: string;
+  readonly summary: string;
+  readonly reason: string;
+  /** False when it failed (see error) or was skipped because a switch it joins failed. */
+  readonly ok: boolean;
+  readonly pid?: number;
+  readonly error?: string;
+}
+
+function stateDir(runDir: string): string {
+  return join(runDir, stateFolder);
+}
+
+/** Reads every record in the run dir (files that do not parse are ignored: they are not benito's). */
+export function readRecords(runDir: string): DaemonRecord[] {
+  const dir = stateDir(runDir);
+  if (!existsSync(dir)) return [];
+  const records: DaemonRecord[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    if (!name.endsWith(".json")) continue;
+    try {
+      const record = JSON.parse(readFileSync(join(dir, name), "utf8")) as DaemonRecord;
+      if (typeof record.id === "string" && `${record.id}.json` === name && typeof record.pidfile === "string" && typeof record.program === "string") records.push(record);
+    } catch {
+      // A half-written or foreign file: not a record.
+    }
+  }
+  return records;
+}
+
+/** What each record's daemon is doing now. */
+export function observe(records: readonly DaemonRecord[]): Observed[] {
+  return records.map((record) => {
+    const state = pidfileState(record.pidfile, record.program);
+    const socketThere = record.sockDir === undefined || existsSync(join(record.sockDir, "ctl"));
+    return { id: record.id, program: record.program, fingerprint: record.fingerprint, pid: state.pid, alive: state.alive && socketThere, role: record.role, summary: record.summary };
+  });
+}
+
+function writeRecord(runDir: string, record: DaemonRecord): void {
+  const path = join(stateDir(runDir), `${record.id}.json`);
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+}
+
+/** True when something accepts connections on a unix socket path. */
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ path });
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.on("connect", () => done(true));
+    socket.on("error", () => done(false));
+  });
+}
+
+/** Removes the sockets a dead switch may leave in its folder (ctl, NNN.fd, plug sockets), then the folder if empty. */
+function clearSwitchFolder(sockDir: string): void {
+  if (!existsSync(sockDir)) return;
+  for (const name of readdirSync(sockDir)) {
+    if (name === "ctl" || /^\d{3}\.\d+$/.test(name) || /^\.(benito-)?\d+-\d+$/.test(name)) removeIfPresent(join(sockDir, name));
+  }
+  try {
+    rmdirSync(sockDir);
+  } catch {
+    // Not empty (someone else's files): leave it.
+  }
+}
+
+async function startDaemon(spec: DaemonSpec, runDir: string): Promise<number> {
+  mkdirSync(stateDir(runDir), { recursive: true });
+  if (spec.sockDir !== undefined) {
+    if (existsSync(join(spec.sockDir, "ctl")) && (await socketAnswers(join(spec.sockDir, "ctl")))) {
+      throw new BenitoError("starting the switch", spec.sockDir, "a switch benito did not start (or whose pidfile is lost) already listens there; stop it first");
+    }
+    clearSwitchFolder(spec.sockDir);
+    mkdirSync(dirname(spec.sockDir), { recursive: true });
+  }
+  removeIfPresent(spec.mgmt);
+  if (spec.rc !== undefined) writeFileSync(spec.rc.path, spec.rc.content);
+  const pid = await startSelfDaemonizing(spec.argv, spec.pidfile, spec.program, spec.log);
+  if (spec.sockDir !== undefined) {
+    const control = join(spec.sockDir, "ctl");
+    const deadline = performance.now() + socketTimeoutMs;
+    while (!existsSync(control)) {
+      if (performance.now() > deadline) throw new BenitoError("starting the switch", spec.sockDir, `no control socket ${control} after ${socketTimeoutMs} ms`);
+      await Bun.sleep(20);
+    }
+  }
+  writeRecord(runDir, {
+    id: spec.id,
+    role: spec.role,
+    program: spec.program,
+    summary: spec.summary,
+    fingerprint: fingerprint(spec),
+    pidfile: spec.pidfile,
+    mgmt: spec.mgmt,
+    log: spec.log,
+    sockDir: spec.sockDir,
+    rcPath: spec.rc?.path,
+    joins: spec.joins,
+  });
+  return pid;
+}
+
+/** Stops a recorded daemon by its pidfile and removes everything benito made for it. */
+async function stopDaemon(record: DaemonRecord, runDir: string): Promise<void> {
+  await stopByPidfile(record.pidfile, record.program);
+  removeIfPresent(record.mgmt);
+  if (record.sockDir !== undefined) clearSwitchFolder(record.sockDir);
+  if (record.rcPath !== undefined) removeIfPresent(record.rcPath);
+  removeIfPresent(record.log);
+  removeIfPresent(join(stateDir(runDir), `${record.id}.json`));
+}
+
+/**
+ * Carries out `switch up`'s actions in order. A failure is reported and the rest goes on, except
+ * that a wirefilter whose switch failed is skipped.
+ */
+export async function applySwitchActions(actions: readonly SwitchAction[], runDir: string): Promise<ActionOutcome[]> {
+  const records = new Map(readRecords(runDir).map((record) => [record.id, record]));
+  const failed = new Set<string>();
+  const outcomes: ActionOutcome[] = [];
+  for (const step of actions) {
+    const base = { action: step.action, id: step.id, summary: step.summary, reason: step.reason };
+    const blocker = step.spec?.joins.find((id) => failed.has(id));
+    if (blocker !== undefined) {
+      failed.add(step.id);
+      outcomes.push({ ...base, ok: false, error: `skipped: switch ${blocker} failed` });
+      continue;
+    }
+    try {
+      const record = records.get(step.id);
+      if ((step.action === "stop" || step.action === "restart") && record !== undefined) await stopDaemon(record, runDir);
+      if (step.action === "keep") {
+        outcomes.push({ ...base, ok: true, pid: pidfileState(step.spec?.pidfile ?? "").pid });
+        continue;
+      }
+      if (step.action === "stop") {
+        outcomes.push({ ...base, ok: true });
+        continue;
+      }
+      if (step.spec === undefined) throw new Error(`no configuration for ${step.id}`);
+      // A dead daemon's leftovers (sockets, stale pidfile) go before it starts again.
+      if (step.action === "start" && record !== undefined) await stopDaemon(record, runDir);
+      outcomes.push({ ...base, ok: true, pid: await startDaemon(step.spec, runDir) });
+    } catch (error) {
+      failed.add(step.id);
+      outcomes.push({ ...base, ok: false, error: error instanceof BenitoError ? `${error.reason}` : messageOf(error) });
+    }
+  }
+  return outcomes;
+}
+
+/** Stops every daemon recorded in the run dir (wirefilters, then switches, then core switches). */
+export async function switchDown(runDir: string): Promise<ActionOutcome[]> {
+  const order: Record<DaemonSpec["role"], number> = { wirefilter: 0, switch: 1, core: 2 };
+  const records = readRecords(runDir).sort((a, b) => order[a.role] - order[b.role] || a.id.localeCompare(b.id));
+  const outcomes: ActionOutcome[] = [];
+  for (const record of records) {
+    const state = pidfileState(record.pidfile, record.program);
+    const base = { action: "stop" as const, id: record.id, summary: record.summary, reason: state.alive ? `running (pid ${state.pid})` : "not running" };
+    try {
+      await stopDaemon(record, runDir);
+      outcomes.push({ ...base, ok: true, pid: state.pid });
+    } catch (error) {
+      outcomes.push({ ...base, ok: false, error: messageOf(error) });
+    }
+  }
+  try {
+    rmdirSync(stateDir(runDir));
+  } catch {
+    // Not empty or absent: leave it.
+  }
+  return outcomes;
+}
+
+/** StatusEntry interface: one daemon as `switch status` shows it. */
+export interface StatusEntry {
+  readonly id: string;
+  readonly role: DaemonSpec["role"];
+  readonly program: string;
+  readonly summary: string;
+  /** The socket folder (switches). */
+  readonly switch?: string;
+  readonly pid?: number;
+  readonly alive: boolean;
+  /** Active ports (switches that answered on their management socket). */
+  readonly ports?: readonly PortInUse[];
+  /** Why the ports are unknown, when they are. */
+  readonly portsError?: string;
+}
+
+/** Reports every recorded daemon: pid, alive, and for live switches the ports in use. */
+export async function switchStatus(runDir: string): Promise<StatusEntry[]> {
+  const entries: StatusEntry[] = [];
+  for (const record of readRecords(runDir)) {
+    const state = pidfileState(record.pidfile, record.program);
+    const entry = { id: record.id, role: record.role, program: record.program, summary: record.summary, switch: record.sockDir, pid: state.pid, alive: state.alive };
+    if (record.sockDir === undefined || !state.alive) {
+      entries.push(entry);
+      continue;
+    }
+    try {
+      entries.push({ ...entry, ports: parsePortPrint(await mgmtCommand(record.mgmt, "port/print")) });
+    } catch (error) {
+      entries.push({ ...entry, portsError: messageOf(error) });
+    }
+  }
+  return entries;
+}
