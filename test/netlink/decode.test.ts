@@ -76,7 +76,7 @@ describe("message walking", () => {
   test("a truncated message at the end is not visited", () => {
     const whole = bytesOf(`${route} ${route}`);
     const seen: number[] = [];
-    forEachMessage(receivedOf(whole.subarray(0, 60)), (type, _flags, _seq, offset) => seen.push(offset));
+    forEachMessage(receivedOf(whole.subarray(0, 60)), (_type, _flags, _seq, offset) => seen.push(offset));
     expect(seen).toEqual([0]);
   });
 

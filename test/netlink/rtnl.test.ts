@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { BENITO_RTPROT } from "../../src/system/netlink/constants";
-import type { AddressInfo, LinkInfo, RequestOutcome, Route, RouteRequest } from "../../src/system/netlink/types";
+import type { LinkInfo, RequestOutcome, Route, RouteRequest } from "../../src/system/netlink/types";
 import { inNamespace, ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 

@@ -56,6 +56,9 @@ const MAX_CHUNK_BYTES = 512 * 1024;
 /** Hardware-address kinds that share a MAC with the device they sit on; `linkByMac` prefers the device. */
 const STACKED_KINDS = new Set(["bridge", "bond", "team", "vlan", "macvlan", "macvtap", "ipvlan", "ipvtap", "vrf"]);
 
+/** The `what` of errors that concern the namespace as a whole rather than one link. */
+const NAMESPACE = "the network namespace";
+
 /** The outcome every successful request shares (batches of thousands allocate none). */
 const SUCCESS: RequestOutcome = Object.freeze({ ok: true });
 
@@ -77,7 +80,7 @@ export class Rtnl {
   readonly #socket: NetlinkSocket;
   readonly #writer = new MessageWriter();
   #seq = 1;
-  /** Index (into the current chunk's requests) of each in-flight sequence number's request. */
+  /** For each in-flight request of the current chunk (by seq - first seq), its index in the batch. */
   #chunkRequests = new Int32Array(1024);
 
   private constructor(socket: NetlinkSocket) {
@@ -94,7 +97,7 @@ export class Rtnl {
     try {
       return new Rtnl(NetlinkSocket.open(options.bufferBytes));
     } catch (error) {
-      throw new BenitoError("opening the rtnetlink socket", "the kernel", messageOf(error), ExitCode.failed, [], { cause: error });
+      throw new BenitoError("opening the rtnetlink socket", NAMESPACE, messageOf(error), ExitCode.failed, [], { cause: error });
     }
   }
 
@@ -275,7 +278,11 @@ export class Rtnl {
         while (pending > 0) socket.receiveMany(ANSWER_TIMEOUT_MS, collect);
       }
     } catch (error) {
-      throw new BenitoError("applying routes", "the kernel's routing table", messageOf(error), ExitCode.failed, [], { cause: error });
+      // Some requests may have been applied: say how far the batch got, so the failure is never silent.
+      const answered = outcomes.filter((outcome) => outcome !== undefined);
+      const refused = answered.filter((outcome) => !outcome.ok).length;
+      const details = [`${answered.length - refused} of ${requests.length} requests succeeded and ${refused} failed before this error; the outcome of the others is unknown`];
+      throw new BenitoError("applying route changes", NAMESPACE, messageOf(error), ExitCode.failed, details, { cause: error });
     }
     return outcomes as RequestOutcome[];
   }
@@ -327,7 +334,7 @@ export class Rtnl {
    * meanwhile) is redone, a few times at most.
    */
   #dump<T>(doing: string, encode: (writer: MessageWriter, seq: number) => void, decode: (received: Received, offset: number, length: number) => T | undefined): T[] {
-    return this.#guard(doing, "the kernel", () => {
+    return this.#guard(doing, NAMESPACE, () => {
       for (let attempt = 1; ; attempt++) {
         const seq = this.#send(encode);
         const items: T[] = [];
@@ -355,7 +362,7 @@ export class Rtnl {
             }
           });
         }
-        if (failure !== undefined && failure.errno !== 0) throw new NetlinkError(doing, "the kernel", failure.errno, failure.message);
+        if (failure !== undefined && failure.errno !== 0) throw new NetlinkError(doing, NAMESPACE, failure.errno, failure.message);
         if (!interrupted || attempt === DUMP_ATTEMPTS) return items;
       }
     });

@@ -37,7 +37,7 @@ export interface Route {
   readonly gateway?: string;
   /** Output interface index; absent lets the kernel pick from the gateway. */
   readonly oif?: number;
-  /** RTA_PRIORITY (metric); absent means 0. */
+  /** RTA_PRIORITY (metric); absent means 0. Routes from `Rtnl.routes` always carry it. */
   readonly metric?: number;
   /** RTA_PREFSRC. */
   readonly src?: string;
