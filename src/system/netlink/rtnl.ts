@@ -331,7 +331,7 @@ export class Rtnl {
   /**
    * Runs a dump: every answer message with the request's sequence number is decoded (undefined
    * results are skipped) until NLMSG_DONE. A dump the kernel marks interrupted (the table changed
-   * meanwhile) is redone, a few times at most.
+   * meanwhile) is redone, a few times at most, then refused.
    */
   #dump<T>(doing: string, encode: (writer: MessageWriter, seq: number) => void, decode: (received: Received, offset: number, length: number) => T | undefined): T[] {
     return this.#guard(doing, NAMESPACE, () => {
@@ -363,7 +363,9 @@ export class Rtnl {
           });
         }
         if (failure !== undefined && failure.errno !== 0) throw new NetlinkError(doing, NAMESPACE, failure.errno, failure.message);
-        if (!interrupted || attempt === DUMP_ATTEMPTS) return items;
+        if (!interrupted) return items;
+        // A dump that may miss or repeat entries must not drive changes: give up loudly instead.
+        if (attempt === DUMP_ATTEMPTS) throw new BenitoError(doing, NAMESPACE, `the kernel's tables kept changing during the dump (interrupted ${DUMP_ATTEMPTS} times)`);
       }
     });
   }
