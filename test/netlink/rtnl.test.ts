@@ -174,6 +174,33 @@ describe.skipIf(!isRoot)("Rtnl in a network namespace", () => {
       expect(outcomes).toEqual([{ ok: false, errno: 101, message: "Network is unreachable: Nexthop has invalid gateway", kernelMessage: "Nexthop has invalid gateway" }]);
     });
 
+    test("the kernel applies a batch in order: a gateway made reachable earlier in the batch works, later does not", async () => {
+      const onLink = route({ dst: "10.60.0.0", prefixLength: 24, oif: aIndex, scope: 253, table: 3000 });
+      const viaOnLink = route({ dst: "10.61.0.0", prefixLength: 16, gateway: "10.60.0.1", table: 3000 });
+      const unreachable = { ok: false, errno: 101, message: "Network is unreachable: Nexthop has invalid gateway", kernelMessage: "Nexthop has invalid gateway" };
+      const [reversed, cleared, ordered] = await drive([
+        [
+          "applyRoutes",
+          [
+            { action: "replace", route: viaOnLink },
+            { action: "replace", route: onLink },
+          ],
+        ],
+        ["applyRoutes", [{ action: "delete", route: onLink }]],
+        [
+          "applyRoutes",
+          [
+            { action: "replace", route: onLink },
+            { action: "replace", route: viaOnLink },
+          ],
+        ],
+      ]);
+      expect(reversed?.value).toEqual([unreachable, { ok: true }]);
+      expect(cleared?.value).toEqual([{ ok: true }]);
+      expect(ordered?.value).toEqual([{ ok: true }, { ok: true }]);
+      expect(await ip("-n", ns, "route", "show", "table", "3000", "10.61.0.0/16")).toContain("via 10.60.0.1");
+    });
+
     test("a batch of 1,000 routes larger than the socket buffers: the bad ones fail alone, the good ones land", async () => {
       const requests: RouteRequest[] = [];
       for (let i = 0; i < 1000; i++) requests.push({ action: "replace", route: route({ dst: `10.${100 + (i >> 8)}.${i & 255}.0`, prefixLength: 24, gateway: "10.88.0.2", table: 2000 }) });
