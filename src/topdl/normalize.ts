@@ -16,6 +16,11 @@ export interface Sink {
   readonly file: string;
   /** Set when reading a partial document: block position → original index, for paths. */
   readonly indexes?: BlockIndexes;
+  /**
+   * Set when the document is parsed one top-level block at a time: the offset of the block being
+   * read, which `lineOf` adds to offsets inside it.
+   */
+  base?: number;
   lineOf(offset: number): number;
   readonly errors: Problem[];
   readonly warnings: Problem[];
@@ -27,25 +32,47 @@ const elementKinds = new Set(["computer", "region", "segment", "testbed", "other
 /** NormalizeResult interface: the topology's parts (warnings and errors stay in the sink). */
 export type Normalized = Omit<Topology, "file" | "warnings">;
 
-/** A scope of names: the top level, or one fragment's topology. */
-interface Scope {
-  readonly substrates: Substrate[];
-  readonly elements: Element[];
+
+/**
+ * Reads one topology element (the first `<experiment>`, or the `--top` element) held whole in
+ * memory. Every problem goes to the sink; the result is meaningful only when the sink has no errors.
+ */
+export function normalizeTopology(node: OrderedNode, tag: string, sink: Sink): Normalized {
+  const reader = new TopologyReader(sink);
+  for (const child of childrenOf(node, tag)) reader.child(child);
+  return reader.finish(sink.lineOf(offsetOf(node)));
+}
+
+/** One naming scope being read: the top level, or one fragment's topology. */
+class ScopeBuilder {
+  readonly substrates: Substrate[] = [];
+  readonly elements: Element[] = [];
   /** Every interface read in this scope, with its substrate nodes' lines, for the reference check. */
-  readonly references: { iface: TopdlInterface; lines: number[] }[];
+  readonly references: { iface: TopdlInterface; lines: number[] }[] = [];
+  readonly substrateLines = new Map<string, number>();
+  readonly elementLines = new Map<string, number>();
+  substrateCount = 0;
+  elementsCount = 0;
+}
+
+/** A node kept for the end of the document, with the sink base its offsets are relative to. */
+interface Kept {
+  readonly node: OrderedNode;
+  readonly base: number;
 }
 
 /**
- * Reads one topology element (the first `<experiment>`, or the `--top` element). Every problem
- * goes to the sink; the returned topology is meaningful only when the sink has no errors.
+ * TopologyReader class: reads the children of the topology element one at a time, so a large
+ * document can be parsed and read one top-level block at a time (src/topdl/parse.ts) and no
+ * whole-document tree is ever held. `finish` runs the checks that need the whole document.
  */
-export function normalizeTopology(node: OrderedNode, tag: string, sink: Sink): Normalized {
-  const reader = new Reader(sink);
-  return reader.topology(node, tag);
-}
-
-class Reader {
+export class TopologyReader {
   readonly #sink: Sink;
+  readonly #top = new ScopeBuilder();
+  readonly #versions: Kept[] = [];
+  readonly #fragments: Kept[] = [];
+  readonly #namemaps: Kept[] = [];
+  readonly #attributeNodes: Kept[] = [];
   #fragmentNames = new Set<string>();
   #regionRefs: { name: string; path: string; line: number }[] = [];
 
@@ -53,23 +80,62 @@ class Reader {
     this.#sink = sink;
   }
 
-  topology(node: OrderedNode, tag: string): Normalized {
-    const line = this.#line(node);
-    const grouped = this.#group(node, tag, "topology", "", line);
-    const versions = grouped.version ?? [];
+  /** Reads one child of the topology element (substrates and elements at once; the rest is kept for finish). */
+  child(node: OrderedNode): void {
+    const tag = tagOf(node);
+    const kept = { node, base: this.#sink.base ?? 0 };
+    switch (tag) {
+      case "#text":
+        this.#warn(0, "", "text inside the topology element ignored");
+        return;
+      case "version":
+        this.#versions.push(kept);
+        return;
+      case "substrates":
+        this.#addSubstrate(this.#top, node, "");
+        return;
+      case "elements":
+        this.#addElements(this.#top, node, "");
+        return;
+      case "fragments":
+        this.#fragments.push(kept);
+        return;
+      case "namemaps":
+        this.#namemaps.push(kept);
+        return;
+      case "attribute":
+        this.#attributeNodes.push(kept);
+        return;
+      default:
+        this.#warn(this.#line(node), tag, `unknown child <${tag}> of the topology ignored`);
+    }
+  }
+
+  /** Finishes the document: version, fragments, name maps, attributes, and every cross-reference check. */
+  finish(line: number): Normalized {
     let version = "";
-    if (versions[0] !== undefined) {
-      version = this.#text(versions[0], "version");
-      if (version !== "1.0" && version !== "2.0") this.#warn(this.#line(versions[0]), "version", `version "${version}" is neither 1.0 nor 2.0; read as TopDL anyway`);
+    const first = this.#versions[0];
+    if (first !== undefined) {
+      this.#rebase(first);
+      version = this.#text(first.node, "version");
+      if (version !== "1.0" && version !== "2.0") this.#warn(this.#line(first.node), "version", `version "${version}" is neither 1.0 nor 2.0; read as TopDL anyway`);
+      const second = this.#versions[1];
+      if (second !== undefined) {
+        this.#rebase(second);
+        this.#error(this.#line(second.node), "version", "more than one <version>");
+      }
     } else {
       this.#warn(line, "version", "no <version>; read as TopDL without a declared version");
     }
-    const scope = this.#scope(grouped.substrates ?? [], grouped.elements ?? [], "");
-    const fragments = grouped.fragments ?? [];
-    fragments.forEach((fragment, index) => this.#fragment(fragment, `fragments[${index}]`, scope));
-    (grouped.namemaps ?? []).forEach((map, index) => {
+    this.#checkReferences(this.#top);
+    this.#fragments.forEach((kept, index) => {
+      this.#rebase(kept);
+      this.#fragment(kept.node, `fragments[${index}]`, this.#top);
+    });
+    this.#namemaps.forEach((kept, index) => {
+      this.#rebase(kept);
       const path = `namemaps[${index}]`;
-      const inner = this.#leavesWithAttributes(map, "namemaps", "namemaps", path);
+      const inner = this.#leavesWithAttributes(kept.node, "namemaps", "namemaps", path);
       (inner.namemap ?? []).forEach((pair, k) => this.#leaves(pair, "namemap", "map", `${path}.namemap[${k}]`));
     });
     // Region references are checked once every fragment name is known.
@@ -79,47 +145,57 @@ class Reader {
         this.#warn(ref.line, ref.path, `no fragment named "${ref.name}" in this document`);
       }
     }
-    const regions = scope.elements.filter((element) => element.kind === "region").length;
-    return {
-      version,
-      substrates: scope.substrates,
-      elements: scope.elements,
-      attributes: this.#attributes(grouped.attribute ?? [], ""),
-      counts: { regions, fragments: fragments.length },
-    };
+    const attributes: Attribute[] = [];
+    const seen = new Set<string>();
+    this.#attributeNodes.forEach((kept, index) => {
+      this.#rebase(kept);
+      for (const attribute of this.#attributes([kept.node], "", index)) {
+        if (seen.has(attribute.key)) this.#warn(attribute.line, `attribute[${index}]`, `duplicate attribute "${attribute.key}": the first value is kept`);
+        else {
+          seen.add(attribute.key);
+          attributes.push(attribute);
+        }
+      }
+    });
+    const regions = this.#top.elements.filter((element) => element.kind === "region").length;
+    return { version, substrates: this.#top.substrates, elements: this.#top.elements, attributes, counts: { regions, fragments: this.#fragments.length } };
   }
 
-  /** Reads substrates and elements of one scope and checks names and references in it. */
-  #scope(substrateNodes: OrderedNode[], elementNodes: OrderedNode[], prefix: string, outer?: Scope): Scope {
-    const scope: Scope = { substrates: [], elements: [], references: [] };
-    const substrateLines = new Map<string, number>();
-    substrateNodes.forEach((node, index) => {
-      const substrate = this.#substrate(node, `${prefix}substrates[${this.#index(prefix, "substrates", index)}]`);
-      if (substrate === undefined) return;
-      const first = substrateLines.get(substrate.name);
-      if (first !== undefined) {
-        this.#error(substrate.line, `${substrate.path}.name`, `duplicate substrate name "${substrate.name}" (first on line ${first})`);
-        return;
-      }
-      substrateLines.set(substrate.name, substrate.line);
-      scope.substrates.push(substrate);
-    });
-    const elementLines = new Map<string, number>();
-    elementNodes.forEach((wrapper, index) => {
-      for (const element of this.#elements(wrapper, `${prefix}elements[${this.#index(prefix, "elements", index)}]`, scope)) {
-        if (element.name !== "") {
-          const first = elementLines.get(element.name);
-          if (first !== undefined) {
-            this.#error(element.line, `${element.path}.name`, `duplicate element name "${element.name}" (first on line ${first})`);
-            continue;
-          }
-          elementLines.set(element.name, element.line);
+  #rebase(kept: Kept): void {
+    if (this.#sink.base !== undefined) this.#sink.base = kept.base;
+  }
+
+  #addSubstrate(scope: ScopeBuilder, node: OrderedNode, prefix: string): void {
+    const index = scope.substrateCount++;
+    const substrate = this.#substrate(node, `${prefix}substrates[${this.#index(prefix, "substrates", index)}]`);
+    if (substrate === undefined) return;
+    const first = scope.substrateLines.get(substrate.name);
+    if (first !== undefined) {
+      this.#error(substrate.line, `${substrate.path}.name`, `duplicate substrate name "${substrate.name}" (first on line ${first})`);
+      return;
+    }
+    scope.substrateLines.set(substrate.name, substrate.line);
+    scope.substrates.push(substrate);
+  }
+
+  #addElements(scope: ScopeBuilder, wrapper: OrderedNode, prefix: string): void {
+    const index = scope.elementsCount++;
+    for (const element of this.#elements(wrapper, `${prefix}elements[${this.#index(prefix, "elements", index)}]`, scope)) {
+      if (element.name !== "") {
+        const first = scope.elementLines.get(element.name);
+        if (first !== undefined) {
+          this.#error(element.line, `${element.path}.name`, `duplicate element name "${element.name}" (first on line ${first})`);
+          continue;
         }
-        scope.elements.push(element);
+        scope.elementLines.set(element.name, element.line);
       }
-    });
-    // References are checked after every substrate is known: a forward reference links fine.
-    const known = (name: string) => substrateLines.has(name) || (outer?.substrates.some((substrate) => substrate.name === name) ?? false);
+      scope.elements.push(element);
+    }
+  }
+
+  /** References are checked after every substrate is known: a forward reference links fine. */
+  #checkReferences(scope: ScopeBuilder, outer?: ScopeBuilder): void {
+    const known = (name: string) => scope.substrateLines.has(name) || (outer?.substrateLines.has(name) ?? false);
     for (const { iface, lines } of scope.references) {
       iface.substrates.forEach((name, index) => {
         if (known(name)) return;
@@ -127,14 +203,13 @@ class Reader {
         this.#error(lines[index] ?? iface.line, path, `no substrate named "${name}"`);
       });
     }
-    return scope;
   }
 
   #index(prefix: string, kind: keyof BlockIndexes, index: number): number {
     return prefix === "" ? (this.#sink.indexes?.[kind][index] ?? index) : index;
   }
 
-  #fragment(node: OrderedNode, path: string, outer: Scope): void {
+  #fragment(node: OrderedNode, path: string, outer: ScopeBuilder): void {
     const grouped = this.#group(node, "fragments", "fragment", path, this.#line(node));
     const nameNode = grouped.name?.[0];
     if (nameNode !== undefined) this.#fragmentNames.add(this.#text(nameNode, `${path}.name`));
@@ -142,7 +217,11 @@ class Reader {
     if (topology !== undefined) {
       const inner = this.#group(topology, "topology", "fragmentTopology", `${path}.topology`, this.#line(topology));
       // A fragment is its own naming scope; it may also use the enclosing experiment's substrates.
-      this.#scope(inner.substrates ?? [], inner.elements ?? [], `${path}.topology.`, outer);
+      const scope = new ScopeBuilder();
+      const prefix = `${path}.topology.`;
+      for (const substrate of inner.substrates ?? []) this.#addSubstrate(scope, substrate, prefix);
+      for (const wrapper of inner.elements ?? []) this.#addElements(scope, wrapper, prefix);
+      this.#checkReferences(scope, outer);
     }
     (grouped.ifmap ?? []).forEach((map, index) => this.#leaves(map, "ifmap", "map", `${path}.ifmap[${index}]`));
     this.#attributes(grouped.attribute ?? [], path);
@@ -171,7 +250,7 @@ class Reader {
   }
 
   /** Reads the items of one `<elements>` wrapper (normally exactly one). */
-  #elements(wrapper: OrderedNode, path: string, scope: Scope): Element[] {
+  #elements(wrapper: OrderedNode, path: string, scope: ScopeBuilder): Element[] {
     const line = this.#line(wrapper);
     const items: OrderedNode[] = [];
     const children = childrenOf(wrapper, "elements");
@@ -192,7 +271,7 @@ class Reader {
     return elements;
   }
 
-  #element(node: OrderedNode, elementKind: Element["kind"] | "computer", path: string, scope: Scope): Element {
+  #element(node: OrderedNode, elementKind: Element["kind"] | "computer", path: string, scope: ScopeBuilder): Element {
     const line = this.#line(node);
     const grouped = this.#group(node, elementKind, elementKind, path, line);
     const nameNode = grouped.name?.[0];
@@ -276,7 +355,7 @@ class Reader {
     if (node !== undefined) this.#value(node, `${path}.status`, status);
   }
 
-  #interfaces(nodes: OrderedNode[], path: string, scope: Scope): TopdlInterface[] {
+  #interfaces(nodes: OrderedNode[], path: string, scope: ScopeBuilder): TopdlInterface[] {
     const read = nodes.map((node, index) => {
       const ifacePath = `${path}.interface[${index}]`;
       const line = this.#line(node);
@@ -341,10 +420,11 @@ class Reader {
   }
 
   /** Attributes: first value wins on a duplicated key (a warning); a missing `<value>` reads as "" (a warning). */
-  #attributes(nodes: OrderedNode[], path: string): Attribute[] {
+  #attributes(nodes: OrderedNode[], path: string, firstIndex = 0): Attribute[] {
     const attributes: Attribute[] = [];
     const first = new Map<string, Attribute>();
-    nodes.forEach((node, index) => {
+    nodes.forEach((node, position) => {
+      const index = firstIndex + position;
       const attributePath = path === "" ? `attribute[${index}]` : `${path}.attribute[${index}]`;
       const line = this.#line(node);
       const grouped = this.#group(node, "attribute", "attribute", attributePath, line);

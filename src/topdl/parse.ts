@@ -2,7 +2,7 @@
 import { InputError } from "../errors";
 import type { Problem, Topology } from "./types";
 import type { BlockIndexes } from "./normalize";
-import { normalizeTopology } from "./normalize";
+import { normalizeTopology, TopologyReader, type Sink } from "./normalize";
 import { byLine, formatProblem } from "./problems";
 import { decodeUtf8, parseOrdered, prepare, tagOf, childrenOf, type OrderedNode } from "./xml";
 
@@ -84,21 +84,46 @@ function read(input: Uint8Array | string, file: string, options: ParseOptions): 
   for (const found of prepared.problems) (found.severity === "error" ? errors : warnings).push(problem(found.line, found.message));
   if (errors.length > 0) return { errors, warnings };
 
-  let tree: OrderedNode[];
-  try {
-    tree = parseOrdered(prepared.xml);
-  } catch (error) {
-    return { errors: [problem(0, `not well-formed XML: ${error instanceof Error ? error.message : String(error)}`)], warnings };
-  }
   const top = options.top ?? "experiment";
-  const node = findFirst(tree, top);
-  if (node === undefined) {
-    const root = tree.map(tagOf).find((tag) => tag !== "#text") ?? "(none)";
-    const hint = top === "experiment" ? " (TopDL's root is <experiment>; --top NAME reads another element)" : "";
-    return { errors: [problem(1, `no <${top}> element: the root element is <${root}>, expected <${top}>${hint}`)], warnings };
+  const sink: Sink = {
+    file,
+    lineOf: (offset) => prepared.lineOf((sink.base ?? 0) + offset),
+    errors,
+    warnings,
+    ...(options.indexes !== undefined && { indexes: options.indexes }),
+  };
+  const malformed = (error: unknown): CheckResult => ({ errors: [problem(0, `not well-formed XML: ${error instanceof Error ? error.message : String(error)}`)], warnings });
+  let normalized: ReturnType<TopologyReader["finish"]>;
+  if (prepared.root === top && prepared.rootChildren !== undefined) {
+    // The usual case, the topology is the root: parse and read one top-level block at a time, so
+    // no whole-document tree is ever built (for 10,000 computers that tree alone is ~300 MB).
+    const reader = new TopologyReader(sink);
+    for (const [start, end] of prepared.rootChildren) {
+      let children: OrderedNode[];
+      try {
+        children = parseOrdered(prepared.xml.slice(start, end));
+      } catch (error) {
+        return malformed(error);
+      }
+      sink.base = start;
+      for (const child of children) reader.child(child);
+    }
+    normalized = reader.finish(1);
+  } else {
+    let tree: OrderedNode[];
+    try {
+      tree = parseOrdered(prepared.xml);
+    } catch (error) {
+      return malformed(error);
+    }
+    const node = findFirst(tree, top);
+    if (node === undefined) {
+      const root = tree.map(tagOf).find((tag) => tag !== "#text") ?? "(none)";
+      const hint = top === "experiment" ? " (TopDL's root is <experiment>; --top NAME reads another element)" : "";
+      return { errors: [problem(1, `no <${top}> element: the root element is <${root}>, expected <${top}>${hint}`)], warnings };
+    }
+    normalized = normalizeTopology(node, top, sink);
   }
-  const sink = { file, lineOf: prepared.lineOf, errors, warnings, ...(options.indexes !== undefined && { indexes: options.indexes }) };
-  const normalized = normalizeTopology(node, top, sink);
   if (errors.length > 0) return { errors: byLine(errors), warnings: byLine(warnings) };
   const sorted = byLine(warnings);
   return { topology: { file, ...normalized, warnings: sorted }, errors: [], warnings: sorted };

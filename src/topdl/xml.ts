@@ -16,6 +16,13 @@ export interface Prepared {
   lineOf(offset: number): number;
   /** Well-formedness errors and warnings (a DOCTYPE that was ignored). */
   readonly problems: readonly XmlProblem[];
+  /** The root element's local name (namespace prefix removed). */
+  readonly root: string;
+  /**
+   * The root's child elements as [start, end) offsets into `xml`, so they can be parsed one at a
+   * time; undefined when the root holds anything else (text, CDATA) that would be lost that way.
+   */
+  readonly rootChildren?: readonly (readonly [number, number])[];
 }
 
 /**
@@ -179,6 +186,10 @@ export function prepare(text: string): Prepared {
   let keptFrom = 0; // start (original offset) of the pending kept chunk
   const stack: { name: string; at: number }[] = [];
   let rootSeen = false;
+  let root = "";
+  const rootChildren: [number, number][] = [];
+  let childStart = -1;
+  let splittable = true;
   const length = text.length;
 
   // Only errors and warnings need the line of an original offset: count newlines then.
@@ -217,6 +228,7 @@ export function prepare(text: string): Prepared {
       if (isWhitespace(text, i, textEnd)) drop(i, textEnd);
       else {
         if (stack.length === 0) fail(i, "text outside the root element");
+        if (stack.length === 1) splittable = false;
         keep(i, textEnd);
       }
     }
@@ -238,6 +250,7 @@ export function prepare(text: string): Prepared {
           break;
         }
         if (stack.length === 0) fail(lt, "CDATA outside the root element");
+        if (stack.length === 1) splittable = false;
         keep(lt, end + 3);
         i = end + 3;
       } else if (text.startsWith("<!DOCTYPE", lt)) {
@@ -281,8 +294,10 @@ export function prepare(text: string): Prepared {
       fail(lt, `"<" must be written &lt; in text`);
       break;
     }
+    const startInXml = lt - removed;
     keep(lt, gt + 1);
     i = gt + 1;
+    const endInXml = gt + 1 - removed;
     if (closing) {
       const open = stack.pop();
       if (open === undefined) {
@@ -293,11 +308,14 @@ export function prepare(text: string): Prepared {
         fail(lt, `closing tag </${name}> does not match <${open.name}> opened on line ${lineAtOriginal(open.at)}`);
         break scan;
       }
+      if (stack.length === 1) rootChildren.push([childStart, endInXml]);
     } else if (text.charCodeAt(gt - 1) !== 0x2f) {
       if (stack.length === 0 && rootSeen) {
         fail(lt, `a second root element <${name}>`);
         break scan;
       }
+      if (stack.length === 0) root = name;
+      if (stack.length === 1) childStart = startInXml;
       rootSeen = true;
       stack.push({ name, at: lt });
     } else if (stack.length === 0) {
@@ -305,8 +323,9 @@ export function prepare(text: string): Prepared {
         fail(lt, `a second root element <${name}>`);
         break scan;
       }
+      root = name;
       rootSeen = true;
-    }
+    } else if (stack.length === 1) rootChildren.push([startInXml, endInXml]);
   }
   if (problems.every((problem) => problem.severity !== "error")) {
     const open = stack.pop();
@@ -318,6 +337,8 @@ export function prepare(text: string): Prepared {
   return {
     xml: chunks.join(""),
     problems,
+    root: root.slice(root.indexOf(":") + 1),
+    ...(splittable && { rootChildren }),
     lineOf(offset: number): number {
       // Number of line starts at or before offset, plus one.
       let low = 0;
