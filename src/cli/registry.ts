@@ -2,6 +2,7 @@
 import type { Command } from "./command";
 import { ifacesCommand } from "./commands/ifaces";
 import { routesCommand } from "./commands/routes";
+import { switchCommand } from "./commands/switch";
 import { tapCommand } from "./commands/tap";
 import { vdeCommand } from "./commands/vde";
 
@@ -9,6 +10,7 @@ import { vdeCommand } from "./commands/vde";
 export const commands: readonly Command[] = [
   routesCommand,
   ifacesCommand,
+  switchCommand,
   tapCommand,
   vdeCommand,
 ];

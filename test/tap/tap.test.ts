@@ -17,12 +17,12 @@ describe("tap names the kernel refuses are input errors (exit 3)", () => {
     const result = await benito(["tap", "create", "ok0", "--mac", "01:00:00:00:00:01"]);
     expect(result.code).toBe(3);
     expect(result.stderr).toContain("multicast");
-  });
+  }, 60_000);
 
   test("a non-numeric owner is a usage error", async () => {
     const result = await benito(["tap", "create", "ok0", "--owner", "bob"]);
     expect(result.code).toBe(2);
-  });
+  }, 60_000);
 });
 
 describe.skipIf(!isRoot)("tap create/delete in a namespace (root)", () => {
@@ -31,8 +31,8 @@ describe.skipIf(!isRoot)("tap create/delete in a namespace (root)", () => {
 
   beforeAll(async () => {
     ns = await namespaces.add("tap");
-  });
-  afterAll(() => namespaces.cleanup());
+  }, 60_000);
+  afterAll(() => namespaces.cleanup(), 60_000);
 
   test("create makes a persistent TAP with owner, group and MAC; again is an update; delete removes it", async () => {
     const created = await inNamespace(ns, [benitoBinary, "tap", "create", "tq0", "--owner", "1234", "--group", "4321", "--mac", "02:00:0a:01:01:02"]);
@@ -51,13 +51,13 @@ describe.skipIf(!isRoot)("tap create/delete in a namespace (root)", () => {
     const deleted = await inNamespace(ns, [benitoBinary, "tap", "delete", "tq0"]);
     expect(deleted.code).toBe(0);
     expect(await ip("-n", ns, "link", "show")).not.toContain("tq0");
-  });
+  }, 60_000);
 
   test("delete of a missing TAP fails (exit 1) and says so", async () => {
     const result = await inNamespace(ns, [benitoBinary, "tap", "delete", "nosuch0"]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("no such interface");
-  });
+  }, 60_000);
 
   test("create over a non-TAP interface fails and leaves it alone", async () => {
     await ip("-n", ns, "link", "add", "dum0", "type", "veth", "peer", "name", "dum1");
@@ -65,5 +65,5 @@ describe.skipIf(!isRoot)("tap create/delete in a namespace (root)", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("is not a TAP device");
     expect(await ip("-n", ns, "-d", "link", "show", "dum0")).toContain("veth");
-  });
+  }, 60_000);
 });

@@ -12,12 +12,12 @@ describe("vde plug command line", () => {
     const result = await benito(["vde", "plug", "--switch", "/nonexistent"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("--tap NAME is required");
-  });
+  }, 60_000);
 
   test("a TAP name the kernel refuses is an input error", async () => {
     const result = await benito(["vde", "plug", "--switch", "/nonexistent", "--tap", "much-too-long-name0"]);
     expect(result.code).toBe(3);
-  });
+  }, 60_000);
 });
 
 describe.skipIf(!isRoot || !hasVde)("vde plug through a real vde_switch (root)", () => {
@@ -29,11 +29,11 @@ describe.skipIf(!isRoot || !hasVde)("vde plug through a real vde_switch (root)",
   beforeAll(async () => {
     sw = await lab.startSwitch("sw");
     for (const suffix of ["a", "b", "c", "d"]) ns.push(await namespaces.add(suffix));
-  });
+  }, 60_000);
   afterAll(async () => {
     await lab.cleanup();
     await namespaces.cleanup();
-  });
+  }, 60_000);
 
   test("three namespaces plugged by benito ping each other; no plug socket is left in the switch folder", async () => {
     const [a, b, c] = ns as [string, string, string];
@@ -48,7 +48,7 @@ describe.skipIf(!isRoot || !hasVde)("vde plug through a real vde_switch (root)",
       expect(result.code).toBe(0);
     }
     expect(lab.strayFiles(sw)).toEqual([]);
-  });
+  }, 60_000);
 
   test("a namespace on benito's plug talks to one on vde_plug2tap (interoperability)", async () => {
     const [a, , , d] = ns as [string, string, string, string];
@@ -58,7 +58,7 @@ describe.skipIf(!isRoot || !hasVde)("vde plug through a real vde_switch (root)",
     expect(there.stdout).toContain(" 0% packet loss");
     const back = await ping(d, "10.213.1.1");
     expect(back.stdout).toContain(" 0% packet loss");
-  });
+  }, 60_000);
 
   test("SIGTERM stops a foreground plug cleanly (exit 0) and --stats reports both directions", async () => {
     const [, b] = ns as [string, string];
@@ -79,7 +79,7 @@ describe.skipIf(!isRoot || !hasVde)("vde plug through a real vde_switch (root)",
     } finally {
       child.kill("SIGKILL");
     }
-  });
+  }, 60_000);
 
   test("a plug whose switch cannot be reached fails with a message and leaves no pidfile", async () => {
     const pidfile = join(lab.dir, "nowhere.pid");
@@ -87,7 +87,7 @@ describe.skipIf(!isRoot || !hasVde)("vde plug through a real vde_switch (root)",
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("benito: while connecting to the VDE switch");
     expect(existsSync(pidfile)).toBe(false);
-  });
+  }, 60_000);
 });
 
 describe.skipIf(!isRoot || !hasVde)("vde plug when the switch goes away (root)", () => {
@@ -99,11 +99,11 @@ describe.skipIf(!isRoot || !hasVde)("vde plug when the switch goes away (root)",
   beforeAll(async () => {
     a = await namespaces.add("a");
     b = await namespaces.add("b");
-  });
+  }, 60_000);
   afterAll(async () => {
     await lab.cleanup();
     await namespaces.cleanup();
-  });
+  }, 60_000);
 
   test("killing the switch ends a plug without --reconnect (exit 1, message)", async () => {
     const sw = await lab.startSwitch("gone");
@@ -118,7 +118,7 @@ describe.skipIf(!isRoot || !hasVde)("vde plug when the switch goes away (root)",
     } finally {
       child.kill("SIGKILL");
     }
-  });
+  }, 60_000);
 
   test("with --reconnect the plug comes back after the switch restarts", async () => {
     const sw = await lab.startSwitch("again");
@@ -136,5 +136,5 @@ describe.skipIf(!isRoot || !hasVde)("vde plug when the switch goes away (root)",
     // The reconnecting plug retries with a backoff of at most 5 s.
     const back = await waitFor(async () => (await ping(a, "10.213.3.3", 1, "0.2")).code === 0, 15_000);
     expect(back).toBe(true);
-  });
+  }, 60_000);
 });
