@@ -1,18 +1,24 @@
 // The one list of every `benito` command. Add a command: one file in src/cli/commands/, one line here.
 import type { Command } from "./command";
+import { guestConfigCommand } from "./commands/guest-config";
 import { ifacesCommand } from "./commands/ifaces";
 import { routesCommand } from "./commands/routes";
 import { switchCommand } from "./commands/switch";
 import { tapCommand } from "./commands/tap";
+import { topdlCommand } from "./commands/topdl";
 import { vdeCommand } from "./commands/vde";
+import { vmCommand } from "./commands/vm";
 
 /** Every command, in the order `benito --help` lists them. */
 export const commands: readonly Command[] = [
+  topdlCommand,
   routesCommand,
   ifacesCommand,
   switchCommand,
   tapCommand,
   vdeCommand,
+  vmCommand,
+  guestConfigCommand,
 ];
 
 /** Looks a command up by name. */

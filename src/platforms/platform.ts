@@ -13,6 +13,8 @@ export interface PlatformContext {
   readonly benito: string;
   /** True when KVM was probed and really works; false means TCG. */
   readonly kvm: boolean;
+  /** The hosts that have a route file in CONFIG_DIR (route/NAME or routes/NAME): only they get a routes step. */
+  readonly routeHosts: ReadonlySet<string>;
 }
 
 /** HostRequirement type: something the host must offer for a platform, as data (checked before applying). */

@@ -224,3 +224,52 @@ export function announceReadyAndDetach(message: string): void {
 export function removeIfPresent(path: string): void {
   libc.unlink(cString(path));
 }
+
+/** ProgramResult interface: how a program run to completion ended. */
+export interface ProgramResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs a program to completion (argv array, never a shell) with a hard timeout, capturing its
+ * output; a program that cannot be started or outlives the timeout is a BenitoError.
+ */
+export async function runProgram(argv: readonly string[], timeoutMs = 60_000): Promise<ProgramResult> {
+  const what = argv[0] ?? "?";
+  let child;
+  try {
+    child = Bun.spawn([...argv], { stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGKILL" });
+  } catch (error) {
+    throw new BenitoError("running", what, messageOf(error));
+  }
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  if (child.signalCode === "SIGKILL") throw new BenitoError("running", what, `it did not finish within ${timeoutMs} ms and was killed`);
+  return { code, stdout, stderr };
+}
+
+/**
+ * Starts a program that does not daemonize itself, detached in its own session with output
+ * appended to logPath, and records its pid in pidfile. (`ip netns exec` execs the program,
+ * so the pid is the program's own.) Returns the pid once it has survived a short settle time.
+ */
+export async function startDetached(argv: readonly string[], pidfile: string, logPath: string, settleMs = 200): Promise<number> {
+  const what = `${argv[0] ?? "?"} (${pidfile})`;
+  mkdirSync(dirname(logPath), { recursive: true });
+  let child;
+  try {
+    child = Bun.spawn([...argv], { detached: true, stdin: "ignore", stdout: Bun.file(logPath), stderr: Bun.file(logPath) });
+  } catch (error) {
+    throw new BenitoError("starting", what, messageOf(error));
+  }
+  child.unref();
+  writePidfile(pidfile, child.pid);
+  await Bun.sleep(settleMs);
+  if (child.exitCode !== null && child.exitCode !== 0) {
+    removePidfile(pidfile, child.pid);
+    const log = readFileSync(logPath, "utf8").trim().split("\n").slice(-3).join(" / ");
+    throw new BenitoError("starting", what, `it exited with status ${child.exitCode}${log === "" ? "" : `: ${log}`}`);
+  }
+  return child.pid;
+}

@@ -3,7 +3,13 @@ import type { Node, NodeInterface } from "../../src/model/node";
 import type { PlatformContext } from "../../src/platforms/platform";
 
 /** A context with fixed paths, KVM off (TCG), for pure plan tests. */
-export const testContext: PlatformContext = { runDir: "/run/benito", configDir: "/var/benito/config", benito: "/usr/local/bin/benito", kvm: false };
+export const testContext: PlatformContext = {
+  runDir: "/run/benito",
+  configDir: "/var/benito/config",
+  benito: "/usr/local/bin/benito",
+  kvm: false,
+  routeHosts: new Set(["web-server", "phys3"]),
+};
 
 /** An experimental interface number i on switch /run/vde/lan0, with MAC 02:00:0a:00:00:(i+1). */
 export function nic(index: number, overrides: Partial<NodeInterface> = {}): NodeInterface {

@@ -14,7 +14,7 @@ export const embeddedPnodePlatform: Platform = {
       title: `configure ${node.name} (embedded pnode): interfaces and routes`,
       steps: [
         { kind: "command.run", id: "ifaces", argv: [ctx.benito, "ifaces", ctx.configDir, node.name] },
-        { kind: "command.run", id: "routes", argv: [ctx.benito, "routes", ctx.configDir, node.name] },
+        ...(ctx.routeHosts.has(node.name) ? [{ kind: "command.run" as const, id: "routes", argv: [ctx.benito, "routes", ctx.configDir, node.name] }] : []),
       ],
     };
   },

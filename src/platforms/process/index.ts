@@ -75,7 +75,7 @@ function plan(node: Node, ctx: PlatformContext): Plan {
     });
   }
   steps.push({ kind: "command.run", id: "ifaces", argv: [ctx.benito, "ifaces", ctx.configDir, node.name], placement });
-  steps.push({ kind: "command.run", id: "routes", argv: [ctx.benito, "routes", ctx.configDir, node.name], placement });
+  if (ctx.routeHosts.has(node.name)) steps.push({ kind: "command.run", id: "routes", argv: [ctx.benito, "routes", ctx.configDir, node.name], placement });
   const startup = startupArgv(node);
   if (startup !== undefined) {
     steps.push({ kind: "process.start", id: "startup", argv: startup, pidfile: join(dir, "startup.pid"), log: join(dir, "startup.log"), placement });

@@ -1,4 +1,5 @@
 // The QEMU command line of one VM, built as an argv array from the node and its folder layout.
+import { configDiskSerial } from "../../guest/config-disk";
 import type { Node } from "../../model/node";
 import { attribute, experimentalInterfaces } from "../platform";
 import { controlTapName } from "../names";
@@ -6,9 +7,6 @@ import type { VmLayout } from "./layout";
 
 /** The QEMU program benito runs (Debian 12: qemu-system-x86 7.2, VDE built in). */
 export const qemuProgram = "qemu-system-x86_64";
-
-/** The disk serial the guest finds its config disk by (/sys/block/vdX/serial). */
-export const configDiskSerial = "benito-config";
 
 /** Default guest memory in MiB: a compiled benito alone is ~110 MB, and an initramfs guest holds it in RAM. */
 export const defaultMemoryMib = 512;

@@ -1,0 +1,170 @@
+// Runs plan steps for real, through src/system: the one executor every platform's plan goes through.
+import { existsSync, mkdirSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { BenitoError, messageOf } from "../errors";
+import { buildConfigDisk } from "../guest/config-disk";
+import { renderStep, type Placement, type Step } from "../plan/step";
+import { isRunning, pidfileState, runProgram, startDetached, startSelfDaemonizing, stopByPidfile } from "../system/processes";
+import { qmpCommand } from "../system/qmp";
+import { createTap, deleteTap, interfaceExists, parseMac } from "../system/tap";
+import { readTree } from "../system/tree";
+
+/** RunOptions interface: how steps are run. */
+export interface RunOptions {
+  /** The benito executable that runs helper commands inside a namespace (`benito tap create`). */
+  readonly benito: string;
+  /** Called with each step's dry-run line before it runs (progress). */
+  readonly progress?: (line: string) => void;
+  /**
+   * "setup" stops at the first failure; "teardown" goes on (removing as much as it can) and
+   * reports every failure at the end.
+   */
+  readonly mode: "setup" | "teardown";
+}
+
+/** Prefixes argv with `ip netns exec NS` when the step runs inside a namespace (ip execs it: same pid). */
+function placed(argv: readonly string[], placement?: Placement): string[] {
+  return placement?.netns ? ["ip", "netns", "exec", placement.netns, ...argv] : [...argv];
+}
+
+async function waitForPath(path: string, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (performance.now() >= deadline) return false;
+    await Bun.sleep(25);
+  }
+  return true;
+}
+
+async function mustSucceed(argv: readonly string[], doing: string, what: string, timeoutMs = 60_000): Promise<string> {
+  const result = await runProgram(argv, timeoutMs);
+  if (result.code !== 0) {
+    const output = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-4).join(" / ");
+    throw new BenitoError(doing, what, `${basename(argv[0] ?? "?")} exited with status ${result.code}${output === "" ? "" : `: ${output}`}`);
+  }
+  return result.stdout;
+}
+
+function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ENOENT") throw error;
+  }
+}
+
+async function runStep(step: Step, options: RunOptions): Promise<void> {
+  switch (step.kind) {
+    case "netns.create":
+      if (!existsSync(`/run/netns/${step.name}`)) await mustSucceed(["ip", "netns", "add", step.name], "creating the network namespace", step.name);
+      await mustSucceed(["ip", "-n", step.name, "link", "set", "lo", "up"], "bringing loopback up", step.name);
+      return;
+    case "netns.delete":
+      if (existsSync(`/run/netns/${step.name}`)) await mustSucceed(["ip", "netns", "del", step.name], "deleting the network namespace", step.name);
+      return;
+    case "tap.create":
+      if (step.placement?.netns) {
+        const argv = [options.benito, "tap", "create", step.name, ...(step.mac ? ["--mac", step.mac] : []), ...(step.owner !== undefined ? ["--owner", String(step.owner)] : [])];
+        await mustSucceed(placed(argv, step.placement), "creating the TAP device", `${step.name} in ${step.placement.netns}`);
+      } else createTap(step.name, { mac: step.mac === undefined ? undefined : parseMac(step.mac), owner: step.owner });
+      return;
+    case "tap.delete":
+      if (step.placement?.netns) {
+        if (!existsSync(`/run/netns/${step.placement.netns}`)) return;
+        const listing = await runProgram(["ip", "-n", step.placement.netns, "link", "show", "dev", step.name], 10_000);
+        if (listing.code !== 0) return;
+        await mustSucceed(placed([options.benito, "tap", "delete", step.name], step.placement), "deleting the TAP device", `${step.name} in ${step.placement.netns}`);
+      } else if (interfaceExists(step.name)) deleteTap(step.name);
+      return;
+    case "dir.create":
+      mkdirSync(step.path, { recursive: true, mode: 0o750 });
+      return;
+    case "dir.delete":
+      try {
+        rmdirSync(step.path);
+      } catch (error) {
+        if ((error as { code?: string }).code !== "ENOENT") throw error;
+      }
+      return;
+    case "file.write":
+      writeFileSync(step.path, step.content);
+      return;
+    case "file.delete":
+      removeFile(step.path);
+      return;
+    case "disk.overlay":
+      if (!existsSync(step.base)) throw new BenitoError("creating the disk overlay", step.path, `the base image ${step.base} does not exist`);
+      await mustSucceed(["qemu-img", "create", "-q", "-f", "qcow2", "-F", step.baseFormat, "-b", step.base, step.path], "creating the disk overlay", step.path);
+      return;
+    case "config.disk":
+      writeFileSync(step.path, buildConfigDisk({ hostname: step.hostname, entries: readTree(step.configDir) }), { mode: 0o640 });
+      return;
+    case "process.start": {
+      const program = basename(step.argv[0] ?? "");
+      const state = pidfileState(step.pidfile, program);
+      if (state.alive) throw new BenitoError("starting", `${program} (${step.pidfile})`, `it already runs (pid ${state.pid})`);
+      const log = step.log ?? "/dev/null";
+      if (step.daemonizes) await startSelfDaemonizing(placed(step.argv, step.placement), step.pidfile, program, log, step.readyTimeoutMs);
+      else await startDetached(placed(step.argv, step.placement), step.pidfile, log);
+      if (step.readyPath !== undefined && !(await waitForPath(step.readyPath, step.readyTimeoutMs ?? 10_000))) {
+        throw new BenitoError("starting", `${program} (${step.pidfile})`, `${step.readyPath} did not appear within ${step.readyTimeoutMs ?? 10_000} ms`);
+      }
+      return;
+    }
+    case "process.stop":
+      await stopByPidfile(step.pidfile, undefined, step.graceMs);
+      return;
+    case "vm.powerdown": {
+      const state = pidfileState(step.pidfile, step.program);
+      if (state.alive && state.pid !== undefined) {
+        const pid = state.pid;
+        try {
+          await qmpCommand(step.qmp, "system_powerdown");
+        } catch {
+          // A monitor that does not answer is no reason to keep the VM: the bounded wait and SIGKILL follow.
+        }
+        const deadline = performance.now() + step.graceMs;
+        while (isRunning(pid, step.program) && performance.now() < deadline) await Bun.sleep(50);
+      }
+      // Gone by now, or past its grace: SIGTERM and a short wait, then SIGKILL.
+      await stopByPidfile(step.pidfile, step.program, 2_000);
+      return;
+    }
+    case "command.run": {
+      const result = await runProgram(placed(step.argv, step.placement));
+      if (step.log !== undefined) writeFileSync(step.log, `${result.stdout}${result.stderr}`, { flag: "a" });
+      if (result.code !== 0) {
+        const output = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-4).join(" / ");
+        throw new BenitoError("running", step.argv.slice(0, 3).join(" "), `exited with status ${result.code}${output === "" ? "" : `: ${output}`}`);
+      }
+      return;
+    }
+  }
+}
+
+/**
+ * Runs steps in order. A setup failure stops there and the error says which steps were done
+ * (so nothing is half-applied without a report); a teardown failure is collected and the
+ * remaining steps still run.
+ */
+export async function runSteps(steps: readonly Step[], options: RunOptions): Promise<void> {
+  const failures: string[] = [];
+  for (const [index, step] of steps.entries()) {
+    options.progress?.(renderStep(step));
+    try {
+      await runStep(step, options);
+    } catch (error) {
+      const reason = error instanceof BenitoError ? error.message.replace(/^benito: /, "") : messageOf(error);
+      if (options.mode === "setup") {
+        const done = steps.slice(0, index).map((done) => `done: ${renderStep(done)}`);
+        throw new BenitoError("applying the plan", `step ${index + 1} of ${steps.length} (${step.id})`, reason, error instanceof BenitoError ? error.exitCode : undefined, [
+          ...done,
+          `failed: ${renderStep(step)}`,
+          ...(done.length > 0 ? ["(undo with the matching stop command)"] : []),
+        ]);
+      }
+      failures.push(`${step.id}: ${reason}`);
+    }
+  }
+  if (failures.length > 0) throw new BenitoError("tearing down", `${failures.length} of ${steps.length} steps`, "some steps failed", undefined, failures);
+}

@@ -1,0 +1,145 @@
+// `benito vm launch|stop|status NODE [CONFIG_DIR]`: brings one vnode up or down through its platform's plan; `benito vm accel` shows the KVM probe.
+import { existsSync } from "node:fs";
+import { basename, join } from "node:path";
+import { runSteps } from "../../apply/run-steps";
+import { resolveConfigDir, topologyPath } from "../../config/config-dir";
+import { ExitCode, UsageError } from "../../errors";
+import type { Node } from "../../model/node";
+import { resolveHostView } from "../../model/resolve";
+import { validatedPlatform } from "../../platforms/planning";
+import type { PlatformContext, StatusCheck } from "../../platforms/platform";
+import { renderStep } from "../../plan/step";
+import { pathExists, readFileBytes } from "../../system/files";
+import { probeKvm } from "../../system/kvm";
+import { pidfileState } from "../../system/processes";
+import { qmpCommand } from "../../system/qmp";
+import { parseTopology } from "../../topdl/parse";
+import { parseCommandArgs } from "../args";
+import type { Command, CommandContext } from "../command";
+
+/** The run folder when --run-dir is not given. */
+export const defaultRunDir = "/run/benito";
+
+const help = `Usage: benito vm launch NODE [CONFIG_DIR] [--run-dir DIR] [--accel auto|kvm|tcg] [--dry-run]
+       benito vm stop NODE [CONFIG_DIR] [--run-dir DIR] [--dry-run]
+       benito vm status NODE [CONFIG_DIR] [--run-dir DIR]
+       benito vm accel
+
+Brings the vnode NODE (a computer of CONFIG_DIR/topo.xml) up or down through the platform its
+benito:node_type names: qemu (a VM on VDE switch ports), process (a network namespace with
+TAPs plugged into its switch ports) or embedded_pnode (this host's own interfaces and routes).
+Every step is printed before it runs; --dry-run prints the plan and stops there.
+
+launch  qemu: a qcow2 overlay over benito:qemu_image and a read-only config disk (CONFIG_DIR
+        and NODE's hostname as a ustar archive) under RUN_DIR/vm/NODE, then QEMU with its
+        serial console (serial.sock, logged to serial.log) and QMP monitor (qmp.sock) there.
+stop    qemu: QMP system_powerdown, up to 15 s for the guest to power off, then SIGKILL; the
+        VM's folder (sockets, overlay, config disk, logs) is removed.
+status  says whether NODE's processes run (exit 0 when all do, 1 otherwise).
+accel   probes KVM (a tiny guest must finish under KVM within 4 s) and prints kvm or tcg.
+
+Options:
+  --run-dir DIR   where sockets, pidfiles, overlays and logs live (default ${defaultRunDir})
+  --accel MODE    auto (default: KVM only when the probe says it works), kvm, or tcg
+  --dry-run       print the plan, change nothing
+
+CONFIG_DIR defaults to /var/benito/config (then /var/containers/config).`;
+
+const options = {
+  "run-dir": { type: "string" },
+  accel: { type: "string" },
+  "dry-run": { type: "boolean" },
+} as const;
+
+/** Loads NODE from CONFIG_DIR/topo.xml (only that node's values are checked). */
+async function loadNode(configDir: string, name: string): Promise<{ node: Node; file: string }> {
+  const file = topologyPath(configDir);
+  const topology = parseTopology(await readFileBytes(file, "reading the topology"), file);
+  return { node: resolveHostView(topology, name).self, file };
+}
+
+/** True when CONFIG_DIR has a route file for the host (route/NAME, or the older routes/NAME). */
+async function hasRouteFile(configDir: string, name: string): Promise<boolean> {
+  return (await pathExists(join(configDir, "route", name))) || (await pathExists(join(configDir, "routes", name)));
+}
+
+async function accelerator(mode: string | undefined, ctx: CommandContext): Promise<boolean> {
+  if (mode === undefined || mode === "auto") {
+    const probe = await probeKvm();
+    ctx.io.err(`benito: accelerator ${probe.works ? "kvm" : "tcg"}: ${probe.reason}`);
+    return probe.works;
+  }
+  if (mode === "kvm") return true;
+  if (mode === "tcg") return false;
+  throw new UsageError("vm", `--accel wants auto, kvm or tcg, got "${mode}"`);
+}
+
+async function describe(check: StatusCheck): Promise<{ ok: boolean; line: string }> {
+  switch (check.kind) {
+    case "process": {
+      const state = pidfileState(check.pidfile, check.program);
+      return { ok: state.alive, line: `${check.label}: ${state.alive ? `running (pid ${state.pid})` : "not running"}` };
+    }
+    case "netns": {
+      const ok = existsSync(`/run/netns/${check.name}`);
+      return { ok, line: `${check.label}: ${check.name} ${ok ? "exists" : "absent"}` };
+    }
+    case "qmp": {
+      try {
+        const answer = (await qmpCommand(check.socket, "query-status", undefined, 3_000)) as { status?: string };
+        return { ok: answer.status === "running", line: `${check.label}: ${answer.status ?? "unknown"}` };
+      } catch {
+        return { ok: false, line: `${check.label}: no monitor answer` };
+      }
+    }
+  }
+}
+
+/** The `vm` command. */
+export const vmCommand: Command = {
+  name: "vm",
+  summary: "launch, stop or query a vnode (qemu, process, embedded_pnode) from the topology",
+  help,
+  async run(args, ctx) {
+    const { values, positionals } = parseCommandArgs("vm", args, options, 3);
+    const [action, name, configArgument] = positionals;
+    if (action === "accel") {
+      if (name !== undefined) throw new UsageError("vm", "accel takes no arguments");
+      const probe = await probeKvm();
+      ctx.io.out(`${probe.works ? "kvm" : "tcg"}: ${probe.reason}`);
+      return ExitCode.ok;
+    }
+    if (action !== "launch" && action !== "stop" && action !== "status") throw new UsageError("vm", 'expected "launch", "stop", "status" or "accel"');
+    if (name === undefined) throw new UsageError("vm", "missing NODE");
+    const configDir = await resolveConfigDir(configArgument);
+    const { node, file } = await loadNode(configDir, name);
+    const platform = validatedPlatform(node, file);
+    const platformContext: PlatformContext = {
+      runDir: values["run-dir"] ?? defaultRunDir,
+      configDir,
+      benito: process.execPath,
+      routeHosts: new Set((await hasRouteFile(configDir, node.name)) ? [node.name] : []),
+      kvm: action === "launch" && platform.names.includes("qemu") && values["dry-run"] !== true ? await accelerator(values.accel, ctx) : values.accel === "kvm",
+    };
+    if (!platformContext.runDir.startsWith("/")) throw new UsageError("vm", "--run-dir must be an absolute path");
+
+    if (action === "status") {
+      let ok = true;
+      for (const check of platform.status(node, platformContext)) {
+        const result = await describe(check);
+        ok &&= result.ok;
+        ctx.io.out(`${node.name} ${result.line}`);
+      }
+      return ok ? ExitCode.ok : ExitCode.failed;
+    }
+    const plan = action === "launch" ? platform.plan(node, platformContext) : platform.stop(node, platformContext);
+    ctx.io.out(`# ${plan.title}`);
+    if (values["dry-run"] === true) {
+      for (const step of plan.steps) ctx.io.out(renderStep(step));
+      return ExitCode.ok;
+    }
+    await runSteps(plan.steps, { benito: process.execPath, mode: action === "launch" ? "setup" : "teardown", progress: (line) => ctx.io.out(line) });
+    ctx.io.out(`${node.name}: ${action === "launch" ? "launched" : "stopped"} (${basename(platform.names[0] ?? "")})`);
+    return ExitCode.ok;
+  },
+};

@@ -1,0 +1,72 @@
+// The process platform for real (root): two namespaces plugged into one vde_switch ping each other; stop leaves nothing behind.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { namespaceName } from "../../src/platforms/names";
+import { benito, run } from "../helpers/binary";
+import { uniquePrefix } from "../helpers/netns";
+import { isRoot } from "../helpers/root";
+import { alive, startSwitch, stopSwitch, topology, type TestSwitch } from "../vm/fixture";
+
+const hasVde = Bun.which("vde_switch") !== null;
+if (isRoot && !hasVde) console.warn("SKIPPED: process platform live test: vde_switch is missing (Debian package vde2)");
+
+describe.skipIf(!isRoot || !hasVde)("process platform (live)", () => {
+  const prefix = uniquePrefix();
+  const nodes = [`${prefix}a`, `${prefix}b`];
+  let base = "";
+  let configDir = "";
+  let runDir = "";
+  let sw: TestSwitch | undefined;
+
+  beforeAll(async () => {
+    base = mkdtempSync(join(tmpdir(), "benito-proc-"));
+    configDir = join(base, "config");
+    runDir = join(base, "run");
+    mkdirSync(join(configDir, "route"), { recursive: true });
+    sw = await startSwitch(base);
+    writeFileSync(
+      join(configDir, "topo.xml"),
+      topology(sw.dir, [
+        { name: nodes[0]!, type: "process", address: "10.213.0.1", mac: "02:00:0a:d5:00:01", port: 1, startup: "/usr/bin/printf 'startup of %s ran\\n' a" },
+        { name: nodes[1]!, type: "process", address: "10.213.0.2", mac: "02:00:0a:d5:00:02", port: 2 },
+      ]),
+    );
+  });
+
+  afterAll(async () => {
+    for (const node of nodes) await benito(["vm", "stop", node, configDir, "--run-dir", runDir]);
+    // By name, in case stop itself failed.
+    for (const node of nodes) await run(["ip", "netns", "del", namespaceName(node)]);
+    stopSwitch(sw);
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  test("two process vnodes on one switch ping each other at their TopDL addresses", async () => {
+    for (const node of nodes) {
+      const launched = await benito(["vm", "launch", node, configDir, "--run-dir", runDir]);
+      expect(launched.stderr).toBe("");
+      expect(launched.code).toBe(0);
+    }
+    const addresses = await run(["ip", "-n", namespaceName(nodes[0]!), "-4", "-o", "addr", "show", "dev", "inf000"]);
+    expect(addresses.stdout).toContain("10.213.0.1/24");
+    const ping = await run(["ip", "netns", "exec", namespaceName(nodes[0]!), "ping", "-c", "2", "-W", "2", "10.213.0.2"], { timeoutMs: 15_000 });
+    expect(ping.code).toBe(0);
+    expect(readFileSync(join(runDir, "ns", nodes[0]!, "startup.log"), "utf8")).toBe("startup of a ran\n");
+    const status = await benito(["vm", "status", nodes[1]!, configDir, "--run-dir", runDir]);
+    expect(status.stdout).toContain("namespace: " + namespaceName(nodes[1]!) + " exists");
+    expect(status.code).toBe(0);
+  });
+
+  test("stop removes the namespace, the plugs and the folder", async () => {
+    const pidfile = join(runDir, "ns", nodes[1]!, "plug-inf000.pid");
+    const plugPid = Number(readFileSync(pidfile, "utf8").trim());
+    expect(alive(plugPid)).toBe(true);
+    const stopped = await benito(["vm", "stop", nodes[1]!, configDir, "--run-dir", runDir]);
+    expect(stopped.code).toBe(0);
+    expect(alive(plugPid)).toBe(false);
+    expect(existsSync(`/run/netns/${namespaceName(nodes[1]!)}`)).toBe(false);
+    expect(existsSync(join(runDir, "ns", nodes[1]!))).toBe(false);
+  });
+});
