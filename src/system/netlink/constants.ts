@@ -68,6 +68,8 @@ export const NLM_F_ROOT = 0x100;
 export const NLM_F_MATCH = 0x200;
 /** GET: NLM_F_ROOT | NLM_F_MATCH. */
 export const NLM_F_DUMP = 0x300;
+/** Dump answers: the dumped table changed during the dump, which may have missed or repeated entries. */
+export const NLM_F_DUMP_INTR = 0x10;
 /** NEW: replace an existing object. */
 export const NLM_F_REPLACE = 0x100;
 /** NEW: fail if the object exists. */

@@ -7,9 +7,7 @@ import {
   NLM_F_EXCL,
   NLM_F_REPLACE,
   NLM_F_REQUEST,
-  NLMSG_DONE,
   NLMSG_ERROR,
-  NLMSG_HDRLEN,
   RTM_DELADDR,
   RTM_DELLINK,
   RTM_DELROUTE,
@@ -18,8 +16,9 @@ import {
   RTM_NEWROUTE,
   RTM_SETLINK,
 } from "./constants";
+import { AckCollector, DumpCollector } from "./collect";
 import { decodeAddress, decodeError, decodeLink, decodeRoute, forEachMessage, type KernelAnswer, type Received } from "./decode";
-import { describeKernelError, NetlinkError } from "./errors";
+import { NetlinkError } from "./errors";
 import {
   type LinkChange,
   routeProblem,
@@ -39,8 +38,6 @@ import { MessageWriter } from "./writer";
 
 const ENODEV = 19;
 const EINVAL = 22;
-/** NLM_F_DUMP_INTR: the dumped table changed during the dump; its result may be inconsistent. */
-const NLM_F_DUMP_INTR = 0x10;
 /** How often an interrupted dump is retried before giving up. */
 const DUMP_ATTEMPTS = 5;
 /** The kernel answers synchronously, so a missing answer is a bug or a wedged kernel: fail, don't hang. */
@@ -58,9 +55,6 @@ const STACKED_KINDS = new Set(["bridge", "bond", "team", "vlan", "macvlan", "mac
 
 /** The `what` of errors that concern the namespace as a whole rather than one link. */
 const NAMESPACE = "the network namespace";
-
-/** The outcome every successful request shares (batches of thousands allocate none). */
-const SUCCESS: RequestOutcome = Object.freeze({ ok: true });
 
 /** Options of `addAddress`. */
 export interface AddAddressOptions {
@@ -237,6 +231,7 @@ export class Rtnl {
     const maxChunkBytes = Math.max(4096, Math.min(MAX_CHUNK_BYTES, socket.sendBufferBytes - 1024));
     if (this.#chunkRequests.length < maxInFlight) this.#chunkRequests = new Int32Array(maxInFlight);
     const chunkRequests = this.#chunkRequests;
+    const acks = new AckCollector(outcomes, chunkRequests);
     const replaceFlags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
     const deleteFlags = NLM_F_REQUEST | NLM_F_ACK;
     let next = 0;
@@ -263,19 +258,8 @@ export class Rtnl {
         if (count === 0) continue;
         socket.send(writer.buffer, writer.length);
         // The kernel has processed the whole chunk when send returns: its answers are queued; drain them.
-        let pending = count;
-        const collect = (received: Received): void => {
-          // Each answer is one datagram holding one NLMSG_ERROR (an ACK when its errno is 0).
-          const { view, start, end } = received;
-          if (end - start < NLMSG_HDRLEN || view.getUint16(start + 4, true) !== NLMSG_ERROR) return;
-          const slot = view.getUint32(start + 8, true) - base;
-          if (slot < 0 || slot >= count) return;
-          const index = chunkRequests[slot] as number;
-          if (outcomes[index] !== undefined) return;
-          outcomes[index] = outcomeOf(decodeError(received, start, view.getUint32(start, true), view.getUint16(start + 6, true)));
-          pending -= 1;
-        };
-        while (pending > 0) socket.receiveMany(ANSWER_TIMEOUT_MS, collect);
+        acks.expect(base, count);
+        while (acks.pending > 0) socket.receiveMany(ANSWER_TIMEOUT_MS, acks.take);
       }
     } catch (error) {
       // Some requests may have been applied: say how far the batch got, so the failure is never silent.
@@ -337,32 +321,11 @@ export class Rtnl {
     return this.#guard(doing, NAMESPACE, () => {
       for (let attempt = 1; ; attempt++) {
         const seq = this.#send(encode);
-        const items: T[] = [];
-        let done = false;
-        let interrupted = false;
-        let failure: KernelAnswer | undefined;
-        while (!done) {
-          const received = this.#socket.receive(ANSWER_TIMEOUT_MS);
-          forEachMessage(received, (type, flags, messageSeq, offset, length) => {
-            if (messageSeq !== seq || done) return;
-            if ((flags & NLM_F_DUMP_INTR) !== 0) interrupted = true;
-            if (type === NLMSG_DONE) {
-              done = true;
-              // NLMSG_DONE carries the dump's final status as an int (negative errno on failure).
-              if (length >= 20) {
-                const status = received.view.getInt32(offset + 16, true);
-                if (status < 0) failure = { errno: -status };
-              }
-            } else if (type === NLMSG_ERROR) {
-              done = true;
-              failure = decodeError(received, offset, length, flags);
-            } else {
-              const item = decode(received, offset, length);
-              if (item !== undefined) items.push(item);
-            }
-          });
-        }
-        if (failure !== undefined && failure.errno !== 0) throw new NetlinkError(doing, NAMESPACE, failure.errno, failure.message);
+        const answer = new DumpCollector(seq, decode);
+        let complete = false;
+        while (!complete) complete = answer.take(this.#socket.receive(ANSWER_TIMEOUT_MS));
+        const { failure, interrupted, items } = answer;
+        if (failure !== undefined) throw new NetlinkError(doing, NAMESPACE, failure.errno, failure.message);
         if (!interrupted) return items;
         // A dump that may miss or repeat entries must not drive changes: give up loudly instead.
         if (attempt === DUMP_ATTEMPTS) throw new BenitoError(doing, NAMESPACE, `the kernel's tables kept changing during the dump (interrupted ${DUMP_ATTEMPTS} times)`);
@@ -395,13 +358,6 @@ export class Rtnl {
 function nextSeq(seq: number, count: number): number {
   const next = seq + count;
   return next >= 0x7fff0000 ? 1 : next;
-}
-
-/** A request's outcome from the kernel's answer. */
-function outcomeOf(answer: KernelAnswer): RequestOutcome {
-  if (answer.errno === 0) return SUCCESS;
-  const message = describeKernelError(answer.errno, answer.message);
-  return answer.message === undefined ? { ok: false, errno: answer.errno, message } : { ok: false, errno: answer.errno, message, kernelMessage: answer.message };
 }
 
 /** Sort key for `linkByMac`: plain devices first, then other kinds, then stacked ones. */
