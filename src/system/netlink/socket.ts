@@ -74,8 +74,6 @@ export class NetlinkSocket {
   readonly sendBufferBytes: number;
   /** The kernel's receive buffer size in bytes (queued answers beyond it are dropped). */
   readonly receiveBufferBytes: number;
-  /** True when the kernel filters dumps on the request's fields (NETLINK_GET_STRICT_CHK accepted). */
-  readonly strictDumps: boolean;
   readonly #bytes = new Uint8Array(RECEIVE_BUFFER_BYTES);
   readonly #view = new DataView(this.#bytes.buffer);
   /** What `receive` returns: one object, updated in place. */
@@ -91,7 +89,9 @@ export class NetlinkSocket {
       // Extended ACKs carry the kernel's message; capped ACKs echo only the request header.
       this.#setOption(SOL_NETLINK, NETLINK_EXT_ACK, 1, "setsockopt(NETLINK_EXT_ACK)");
       this.#setOption(SOL_NETLINK, NETLINK_CAP_ACK, 1, "setsockopt(NETLINK_CAP_ACK)");
-      this.strictDumps = this.#trySetOption(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
+      // Best effort: with strict checking the kernel filters route dumps by table; callers filter
+      // again, so kernels without it (before 4.20) give the same results, only more slowly.
+      this.#trySetOption(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
       this.sendBufferBytes = this.#growBuffer(SO_SNDBUFFORCE, SO_SNDBUF, bufferBytes);
       this.receiveBufferBytes = this.#growBuffer(SO_RCVBUFFORCE, SO_RCVBUF, bufferBytes);
       // sockaddr_nl { sa_family_t nl_family; unsigned short nl_pad; u32 nl_pid; u32 nl_groups }: port id 0 lets the kernel pick.
