@@ -184,8 +184,9 @@ export class Rtnl {
 
   /**
    * Adds an IPv4 address to a link, with IFA_LOCAL and IFA_ADDRESS (as `ip addr add` does) and the
-   * subnet's broadcast address (for prefixes up to /30), which also makes the kernel add the
-   * subnet's route. Fails with "File exists" when it is already there, unless `replace`.
+   * subnet's broadcast address for prefixes up to /30 (as ifconfig sets it; /31 and /32 have none).
+   * The kernel adds the subnet's route itself. Fails with "File exists" when the address is already
+   * there, unless `replace`.
    */
   addAddress(index: number, address: string, prefixLength: number, options: AddAddressOptions = {}): void {
     const value = checkAddress("adding an address", index, address, prefixLength);
