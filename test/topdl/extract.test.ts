@@ -1,0 +1,62 @@
+// The single-host fast path reads only one host's blocks, yet answers exactly as reading the whole document would.
+import { describe, expect, test } from "bun:test";
+import { extractHostTopology } from "../../src/topdl/extract";
+import { checkTopology } from "../../src/topdl/parse";
+
+/** A document with one tag per line: n computers on a chain of LANs; vnodes hosted by pnode0. */
+function chain(n: number, extra = ""): string {
+  const lines = ["<?xml version=\"1.0\"?>", "<experiment>", "<version>1.0</version>"];
+  for (let k = 0; k <= n; k += 1) lines.push("<substrates>", `<name>lan${k}</name>`, "<capacity>", "<rate>1000</rate>", "<kind>max</kind>", "</capacity>", "</substrates>");
+  for (let k = 0; k < n; k += 1) {
+    const name = k === 0 ? "pnode0" : `node${k}`;
+    lines.push("<elements>", "<computer>", `<name>${name}</name>`);
+    for (const lan of [k, k + 1]) lines.push("<interface>", `<substrate>lan${lan}</substrate>`, "</interface>");
+    if (k > 0) lines.push("<attribute>", "<attribute>benito:host</attribute>", "<value>pnode0</value>", "</attribute>");
+    lines.push("</computer>", "</elements>");
+  }
+  lines.push(extra, "</experiment>");
+  return lines.join("\n");
+}
+
+describe("extractHostTopology", () => {
+  test("reads only the host's element and its substrates", () => {
+    const result = extractHostTopology(chain(50), "t.xml", "node7");
+    expect(result.partial).toBe(true);
+    expect(result.topology!.elements.map((element) => element.name)).toEqual(["node7"]);
+    expect(result.topology!.substrates.map((substrate) => substrate.name)).toEqual(["lan7", "lan8"]);
+    // Same element as the whole read, line and path included.
+    const whole = checkTopology(chain(50), "t.xml").topology!;
+    expect(result.topology!.elements[0]).toEqual(whole.elements.find((element) => element.name === "node7")!);
+    expect(result.topology!.substrates).toEqual(whole.substrates.filter((substrate) => ["lan7", "lan8"].includes(substrate.name)));
+  });
+
+  test("a pnode's read includes the vnodes that name it as their host", () => {
+    const result = extractHostTopology(chain(6), "t.xml", "pnode0");
+    expect(result.partial).toBe(true);
+    expect(result.topology!.elements.map((element) => element.name)).toEqual(["pnode0", "node1", "node2", "node3", "node4", "node5"]);
+  });
+
+  test("problems about the host keep their whole-document line and path", () => {
+    const broken = chain(20).replace("<substrate>lan13</substrate>\n</interface>\n<interface>\n<substrate>lan14</substrate>", "<substrate>lan13</substrate>\n</interface>\n<interface>\n<substrate>nowhere</substrate>");
+    const fast = extractHostTopology(broken, "t.xml", "node13");
+    const whole = checkTopology(broken, "t.xml");
+    expect(fast.partial).toBe(true);
+    expect(fast.errors).toEqual(whole.errors);
+    expect(fast.errors.map((problem) => `${problem.line}: ${problem.path}: ${problem.message}`)).toEqual([
+      `${whole.errors[0]!.line}: elements[13].computer.interface[1].substrate: no substrate named "nowhere"`,
+    ]);
+  });
+
+  test("a duplicate of the host, or of one of its substrates, is still an error", () => {
+    const twice = chain(5, "<elements>\n<computer>\n<name>node3</name>\n</computer>\n</elements>");
+    expect(extractHostTopology(twice, "t.xml", "node3").errors.map((problem) => problem.message)).toEqual([expect.stringContaining('duplicate element name "node3"')]);
+    const lan = chain(5, "").replace("<elements>", "<substrates>\n<name>lan3</name>\n</substrates>\n<elements>");
+    expect(extractHostTopology(lan, "t.xml", "node3").errors.map((problem) => problem.message)).toEqual([expect.stringContaining('duplicate substrate name "lan3"')]);
+  });
+
+  test("falls back to the whole read when the text scan cannot be sure (comments, unknown host)", () => {
+    const commented = chain(5, "<!-- node3 -->");
+    expect(extractHostTopology(commented, "t.xml", "node3")).toMatchObject({ partial: false });
+    expect(extractHostTopology(chain(5), "t.xml", "ghost")).toMatchObject({ partial: false });
+  });
+});
