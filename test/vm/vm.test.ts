@@ -1,0 +1,114 @@
+// Real VMs under TCG (root): two guests carrying the compiled benito ping each other over one vde_switch, a process vnode joins, stop cleans up.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildGuest, findCloudKernel, type Guest } from "../../scripts/build-guest";
+import { namespaceName } from "../../src/platforms/names";
+import { benito, benitoBinary, run } from "../helpers/binary";
+import { uniquePrefix } from "../helpers/netns";
+import { isRoot } from "../helpers/root";
+import { alive, startSwitch, stopSwitch, topology, type TestSwitch } from "./fixture";
+
+const missing = [
+  Bun.which("qemu-system-x86_64") === null ? "qemu-system-x86_64 (qemu-system-x86)" : "",
+  Bun.which("qemu-img") === null ? "qemu-img (qemu-utils)" : "",
+  Bun.which("vde_switch") === null ? "vde_switch (vde2)" : "",
+  findCloudKernel() === undefined ? "/boot/vmlinuz-*-cloud-amd64 (linux-image-cloud-amd64)" : "",
+  existsSync("/bin/busybox") ? "" : "/bin/busybox (busybox-static)",
+].filter((what) => what !== "");
+if (isRoot && missing.length > 0) console.warn(`SKIPPED: VM tests: missing ${missing.join(", ")}`);
+
+/** Waits (bounded) until the serial log holds a line with marker; returns the log. */
+async function waitForSerial(path: string, marker: RegExp, timeoutMs: number): Promise<string> {
+  const deadline = performance.now() + timeoutMs;
+  let log = "";
+  while (performance.now() < deadline) {
+    log = existsSync(path) ? readFileSync(path, "utf8") : "";
+    if (marker.test(log)) return log;
+    await Bun.sleep(250);
+  }
+  return log;
+}
+
+describe.skipIf(!isRoot || missing.length > 0)("qemu platform (live, TCG)", () => {
+  const prefix = uniquePrefix();
+  const vmA = `${prefix}va`;
+  const vmB = `${prefix}vb`;
+  const proc = `${prefix}p`;
+  let base = "";
+  let configDir = "";
+  let runDir = "";
+  let sw: TestSwitch | undefined;
+  let guest: Guest | undefined;
+
+  beforeAll(async () => {
+    base = mkdtempSync(join(tmpdir(), "benito-vm-"));
+    configDir = join(base, "config");
+    runDir = join(base, "run");
+    mkdirSync(join(configDir, "route"), { recursive: true });
+    guest = buildGuest({ benito: benitoBinary, outDir: base });
+    const image = join(base, "base.qcow2");
+    const created = await run(["qemu-img", "create", "-q", "-f", "qcow2", image, "16M"]);
+    if (created.code !== 0) throw new Error(created.stderr);
+    sw = await startSwitch(base);
+    const vm = (peers: string) => ({
+      "benito:qemu_image": image,
+      "benito:qemu_memory": "512",
+      "benito:qemu_kernel": guest!.kernel,
+      "benito:qemu_initrd": guest!.initrd,
+      "benito:qemu_append": `console=ttyS0 panic=-1 quiet benito.ping=${peers}`,
+    });
+    writeFileSync(
+      join(configDir, "topo.xml"),
+      topology(sw.dir, [
+        { name: vmA, type: "qemu", address: "10.214.0.1", mac: "02:00:0a:d6:00:01", port: 1, attributes: vm("10.214.0.2,10.214.0.3") },
+        { name: vmB, type: "qemu", address: "10.214.0.2", mac: "02:00:0a:d6:00:02", port: 2, attributes: vm("10.214.0.1") },
+        { name: proc, type: "process", address: "10.214.0.3", mac: "02:00:0a:d6:00:03", port: 3 },
+      ]),
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const node of [vmA, vmB, proc]) await benito(["vm", "stop", node, configDir, "--run-dir", runDir], { timeoutMs: 40_000 });
+    await run(["ip", "netns", "del", namespaceName(proc)]);
+    stopSwitch(sw);
+    rmSync(base, { recursive: true, force: true });
+  }, 120_000);
+
+  test("two VMs configured by benito inside the guests ping each other; a process vnode pings a VM", async () => {
+    const launchedProc = await benito(["vm", "launch", proc, configDir, "--run-dir", runDir]);
+    expect(launchedProc.code).toBe(0);
+    for (const node of [vmA, vmB]) {
+      const launched = await benito(["vm", "launch", node, configDir, "--run-dir", runDir, "--accel", "tcg"], { timeoutMs: 60_000 });
+      expect(launched.stderr).toBe("");
+      expect(launched.code).toBe(0);
+    }
+    const logA = join(runDir, "vm", vmA, "serial.log");
+    const logB = join(runDir, "vm", vmB, "serial.log");
+    const serialB = await waitForSerial(logB, /BENITO-PING-(OK|FAIL) 10\.214\.0\.1/, 120_000);
+    expect(serialB).toContain(`BENITO-GUEST configured as ${vmB}`);
+    expect(serialB).toContain("BENITO-PING-OK 10.214.0.1");
+    const serialA = await waitForSerial(logA, /BENITO-PING-(OK|FAIL) 10\.214\.0\.3/, 60_000);
+    expect(serialA).toContain("BENITO-PING-OK 10.214.0.2");
+    expect(serialA).toContain("BENITO-PING-OK 10.214.0.3");
+    const fromProcess = await run(["ip", "netns", "exec", namespaceName(proc), "ping", "-c", "1", "-W", "3", "10.214.0.2"], { timeoutMs: 10_000 });
+    expect(fromProcess.code).toBe(0);
+    const status = await benito(["vm", "status", vmA, configDir, "--run-dir", runDir]);
+    expect(status.stdout).toContain("guest: running");
+    expect(status.code).toBe(0);
+  }, 200_000);
+
+  test("vm stop powers the guest off and leaves no process, socket or overlay behind", async () => {
+    const dir = join(runDir, "vm", vmB);
+    const pid = Number(readFileSync(join(dir, "qemu.pid"), "utf8").trim());
+    expect(alive(pid)).toBe(true);
+    const stopped = await benito(["vm", "stop", vmB, configDir, "--run-dir", runDir], { timeoutMs: 40_000 });
+    expect(stopped.code).toBe(0);
+    expect(alive(pid)).toBe(false);
+    for (const file of ["qmp.sock", "serial.sock", "disk.qcow2", "config.tar", "qemu.pid"]) expect(existsSync(join(dir, file))).toBe(false);
+    expect(existsSync(dir)).toBe(false);
+    const status = await benito(["vm", "status", vmB, configDir, "--run-dir", runDir]);
+    expect(status.code).toBe(1);
+  }, 60_000);
+});
