@@ -98,7 +98,7 @@ function read(input: Uint8Array | string, file: string, options: ParseOptions): 
     // The usual case, the topology is the root: parse and read one top-level block at a time, so
     // no whole-document tree is ever built (for 10,000 computers that tree alone is ~300 MB).
     const reader = new TopologyReader(sink);
-    for (const [start, end] of prepared.rootChildren) {
+    for (const [start, end] of batches(prepared.rootChildren)) {
       let children: OrderedNode[];
       try {
         children = parseOrdered(prepared.xml.slice(start, end));
@@ -127,6 +127,21 @@ function read(input: Uint8Array | string, file: string, options: ParseOptions): 
   if (errors.length > 0) return { errors: byLine(errors), warnings: byLine(warnings) };
   const sorted = byLine(warnings);
   return { topology: { file, ...normalized, warnings: sorted }, errors: [], warnings: sorted };
+}
+
+/**
+ * Groups consecutive top-level blocks into runs of about 256 KB: each fast-xml-parser call has a
+ * fixed cost (it builds its decoder and path matcher), so one call per block would waste it, and
+ * one call for everything would build the whole tree.
+ */
+function batches(blocks: readonly (readonly [number, number])[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const [start, end] of blocks) {
+    const last = runs[runs.length - 1];
+    if (last !== undefined && end - last[0] <= 256 * 1024) last[1] = end;
+    else runs.push([start, end]);
+  }
+  return runs;
 }
 
 /** The first element with the tag, in document order (the root itself, or nested, e.g. in a SOAP envelope). */

@@ -180,11 +180,12 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
 export function prepare(text: string): Prepared {
   const problems: XmlProblem[] = [];
   const chunks: string[] = [];
-  // newlineAt[k] = offset in the prepared text at which original line k+2 starts.
+  // newlines[k] = offset in the prepared text at which original line k+2 starts.
   const newlines: number[] = [];
   let removed = 0; // characters dropped so far
   let keptFrom = 0; // start (original offset) of the pending kept chunk
-  const stack: { name: string; at: number }[] = [];
+  const openNames: string[] = [];
+  const openAt: number[] = [];
   let rootSeen = false;
   let root = "";
   const rootChildren: [number, number][] = [];
@@ -198,16 +199,13 @@ export function prepare(text: string): Prepared {
     for (let next = text.indexOf("\n"); next >= 0 && next < offset; next = text.indexOf("\n", next + 1)) line += 1;
     return line;
   };
-  const recordNewlines = (from: number, to: number, at: (offset: number) => number): void => {
-    for (let k = from; k < to; k += 1) if (text.charCodeAt(k) === 0x0a) newlines.push(at(k));
+  const keep = (from: number, to: number): void => {
+    for (let k = text.indexOf("\n", from); k >= 0 && k < to; k = text.indexOf("\n", k + 1)) newlines.push(k - removed + 1);
   };
-  const keep = (from: number, to: number): void => recordNewlines(from, to, (offset) => offset - removed + 1);
-  const drop = (from: number, to: number): void => {
-    if (to <= from) return;
+  const drop = (from: number, to: number, lines: number): void => {
     chunks.push(text.slice(keptFrom, from));
     // Newlines inside a dropped run land at the point where the run was.
-    const at = from - removed;
-    recordNewlines(from, to, () => at);
+    for (let n = 0; n < lines; n += 1) newlines.push(from - removed);
     removed += to - from;
     keptFrom = to;
   };
@@ -218,21 +216,29 @@ export function prepare(text: string): Prepared {
   let i = 0;
   // A byte-order mark is not content.
   if (text.charCodeAt(0) === 0xfeff) {
-    drop(0, 1);
+    drop(0, 1, 0);
     i = 1;
   }
   scan: while (i < length) {
-    const lt = text.indexOf("<", i);
-    const textEnd = lt < 0 ? length : lt;
-    if (textEnd > i) {
-      if (isWhitespace(text, i, textEnd)) drop(i, textEnd);
+    // Text up to the next "<": dropped when it is only whitespace (the usual indentation).
+    let lt = i;
+    let lines = 0;
+    let blank = true;
+    for (; lt < length; lt += 1) {
+      const c = text.charCodeAt(lt);
+      if (c === 0x3c) break;
+      if (c === 0x0a) lines += 1;
+      else if (c !== 0x20 && c !== 0x09 && c !== 0x0d) blank = false;
+    }
+    if (lt > i) {
+      if (blank) drop(i, lt, lines);
       else {
-        if (stack.length === 0) fail(i, "text outside the root element");
-        if (stack.length === 1) splittable = false;
-        keep(i, textEnd);
+        if (openNames.length === 0) fail(i, "text outside the root element");
+        if (openNames.length === 1) splittable = false;
+        if (lines > 0) keep(i, lt);
       }
     }
-    if (lt < 0) break;
+    if (lt >= length) break;
     const c1 = text.charCodeAt(lt + 1);
     if (c1 === 0x21 /* ! */) {
       if (text.startsWith("<!--", lt)) {
@@ -249,13 +255,13 @@ export function prepare(text: string): Prepared {
           fail(lt, "CDATA section is not closed");
           break;
         }
-        if (stack.length === 0) fail(lt, "CDATA outside the root element");
-        if (stack.length === 1) splittable = false;
+        if (openNames.length === 0) fail(lt, "CDATA outside the root element");
+        if (openNames.length === 1) splittable = false;
         keep(lt, end + 3);
         i = end + 3;
       } else if (text.startsWith("<!DOCTYPE", lt)) {
         const end = doctypeEnd(text, lt);
-        if (rootSeen || stack.length > 0) fail(lt, "DOCTYPE inside the document");
+        if (rootSeen || openNames.length > 0) fail(lt, "DOCTYPE inside the document");
         if (end.subset) {
           fail(lt, "a DOCTYPE with an internal subset is refused: entity and DTD declarations are never processed");
           break;
@@ -265,7 +271,9 @@ export function prepare(text: string): Prepared {
           break;
         }
         problems.push({ line: lineAtOriginal(lt), message: "DOCTYPE ignored: its DTD is never fetched", severity: "warning" });
-        drop(lt, end.end + 1);
+        let doctypeLines = 0;
+        for (let k = lt; k <= end.end; k += 1) if (text.charCodeAt(k) === 0x0a) doctypeLines += 1;
+        drop(lt, end.end + 1, doctypeLines);
         i = end.end + 1;
       } else {
         fail(lt, `unexpected markup "${text.slice(lt, lt + 10)}"`);
@@ -283,53 +291,74 @@ export function prepare(text: string): Prepared {
       i = end + 2;
       continue;
     }
+    // A tag: its name, then anything up to ">" (quoted attribute values may hold ">").
     const closing = c1 === 0x2f; /* / */
-    const gt = tagEnd(text, lt + 1);
-    if (gt < 0) {
-      fail(lt, "tag is not closed");
-      break;
-    }
-    const name = tagName(text, closing ? lt + 2 : lt + 1, gt);
-    if (name === "") {
+    const nameStart = closing ? lt + 2 : lt + 1;
+    let k = nameStart;
+    if (!isNameStart(text.charCodeAt(k))) {
       fail(lt, `"<" must be written &lt; in text`);
       break;
     }
+    while (isNameChar(text.charCodeAt(k + 1))) k += 1;
+    const nameEnd = k + 1;
+    let tagLines = 0;
+    for (k = nameEnd; k < length; k += 1) {
+      const c = text.charCodeAt(k);
+      if (c === 0x3e) break;
+      if (c === 0x22 || c === 0x27) {
+        const close = text.indexOf(c === 0x22 ? '"' : "'", k + 1);
+        if (close < 0) break;
+        for (let q = k + 1; q < close; q += 1) if (text.charCodeAt(q) === 0x0a) tagLines += 1;
+        k = close;
+      } else if (c === 0x0a) tagLines += 1;
+    }
+    if (k >= length) {
+      fail(lt, "tag is not closed");
+      break;
+    }
+    const gt = k;
     const startInXml = lt - removed;
-    keep(lt, gt + 1);
+    if (tagLines > 0) keep(lt, gt + 1);
     i = gt + 1;
     const endInXml = gt + 1 - removed;
     if (closing) {
-      const open = stack.pop();
-      if (open === undefined) {
-        fail(lt, `closing tag </${name}> without an opening tag`);
+      const depth = openNames.length;
+      if (depth === 0) {
+        fail(lt, `closing tag </${text.slice(nameStart, nameEnd)}> without an opening tag`);
         break scan;
       }
-      if (open.name !== name) {
-        fail(lt, `closing tag </${name}> does not match <${open.name}> opened on line ${lineAtOriginal(open.at)}`);
+      const open = openNames[depth - 1]!;
+      if (open.length !== nameEnd - nameStart || !text.startsWith(open, nameStart)) {
+        fail(lt, `closing tag </${text.slice(nameStart, nameEnd)}> does not match <${open}> opened on line ${lineAtOriginal(openAt[depth - 1]!)}`);
         break scan;
       }
-      if (stack.length === 1) rootChildren.push([childStart, endInXml]);
+      openNames.pop();
+      openAt.pop();
+      if (depth === 2) rootChildren.push([childStart, endInXml]);
     } else if (text.charCodeAt(gt - 1) !== 0x2f) {
-      if (stack.length === 0 && rootSeen) {
-        fail(lt, `a second root element <${name}>`);
-        break scan;
-      }
-      if (stack.length === 0) root = name;
-      if (stack.length === 1) childStart = startInXml;
-      rootSeen = true;
-      stack.push({ name, at: lt });
-    } else if (stack.length === 0) {
+      const depth = openNames.length;
+      if (depth === 0) {
+        if (rootSeen) {
+          fail(lt, `a second root element <${text.slice(nameStart, nameEnd)}>`);
+          break scan;
+        }
+        root = text.slice(nameStart, nameEnd);
+        rootSeen = true;
+      } else if (depth === 1) childStart = startInXml;
+      openNames.push(text.slice(nameStart, nameEnd));
+      openAt.push(lt);
+    } else if (openNames.length === 0) {
       if (rootSeen) {
-        fail(lt, `a second root element <${name}>`);
+        fail(lt, `a second root element <${text.slice(nameStart, nameEnd)}>`);
         break scan;
       }
-      root = name;
+      root = text.slice(nameStart, nameEnd);
       rootSeen = true;
-    } else if (stack.length === 1) rootChildren.push([startInXml, endInXml]);
+    } else if (openNames.length === 1) rootChildren.push([startInXml, endInXml]);
   }
   if (problems.every((problem) => problem.severity !== "error")) {
-    const open = stack.pop();
-    if (open !== undefined) fail(length, `<${open.name}> opened on line ${lineAtOriginal(open.at)} is never closed`);
+    const depth = openNames.length;
+    if (depth > 0) fail(length, `<${openNames[depth - 1]}> opened on line ${lineAtOriginal(openAt[depth - 1]!)} is never closed`);
     else if (!rootSeen) fail(length, "no root element");
   }
   chunks.push(text.slice(keptFrom));
@@ -353,45 +382,14 @@ export function prepare(text: string): Prepared {
   };
 }
 
-function isWhitespace(text: string, from: number, to: number): boolean {
-  for (let k = from; k < to; k += 1) {
-    const c = text.charCodeAt(k);
-    if (c !== 0x20 && c !== 0x0a && c !== 0x09 && c !== 0x0d) return false;
-  }
-  return true;
+/** XML name start characters (ASCII letters, "_", ":"; any non-ASCII character is let through). */
+function isNameStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a || c >= 0x80;
 }
 
-/** Offset of the ">" ending a tag that starts at `from`, skipping quoted attribute values; -1 if none. */
-function tagEnd(text: string, from: number): number {
-  let k = from;
-  for (;;) {
-    const gt = text.indexOf(">", k);
-    if (gt < 0) return -1;
-    const quote = firstQuote(text, k, gt);
-    if (quote < 0) return gt;
-    const close = text.indexOf(text[quote]!, quote + 1);
-    if (close < 0) return -1;
-    k = close + 1;
-  }
-}
-
-function firstQuote(text: string, from: number, to: number): number {
-  for (let k = from; k < to; k += 1) {
-    const c = text.charCodeAt(k);
-    if (c === 0x22 || c === 0x27) return k;
-  }
-  return -1;
-}
-
-function tagName(text: string, from: number, to: number): string {
-  let k = from;
-  while (k < to) {
-    const c = text.charCodeAt(k);
-    if (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d || c === 0x2f || c === 0x3e) break;
-    k += 1;
-  }
-  const name = text.slice(from, k);
-  return /^[A-Za-z_:][\w.:-]*$/.test(name) ? name : "";
+/** XML name characters: start characters, digits, "-" and ".". */
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e;
 }
 
 /** Where a DOCTYPE ends, and whether it has an internal subset ("[ … ]"). */
