@@ -53,7 +53,8 @@ function removeFile(path: string): void {
   }
 }
 
-async function runStep(step: Step, options: RunOptions): Promise<void> {
+/** Runs one step; returns a note worth printing (e.g. how a VM went down), if any. */
+async function runStep(step: Step, options: RunOptions): Promise<string | undefined> {
   switch (step.kind) {
     case "netns.create":
       if (!existsSync(`/run/netns/${step.name}`)) await mustSucceed(["ip", "netns", "add", step.name], "creating the network namespace", step.name);
@@ -116,19 +117,27 @@ async function runStep(step: Step, options: RunOptions): Promise<void> {
       return;
     case "vm.powerdown": {
       const state = pidfileState(step.pidfile, step.program);
-      if (state.alive && state.pid !== undefined) {
-        const pid = state.pid;
-        try {
-          await qmpCommand(step.qmp, "system_powerdown");
-        } catch {
-          // A monitor that does not answer is no reason to keep the VM: the bounded wait and SIGKILL follow.
-        }
-        const deadline = performance.now() + step.graceMs;
-        while (isRunning(pid, step.program) && performance.now() < deadline) await Bun.sleep(50);
+      if (!state.alive || state.pid === undefined) {
+        await stopByPidfile(step.pidfile, step.program, 0);
+        return "the VM was not running";
       }
-      // Gone by now, or past its grace: SIGTERM and a short wait, then SIGKILL.
+      const pid = state.pid;
+      let asked = true;
+      try {
+        await qmpCommand(step.qmp, "system_powerdown");
+      } catch {
+        // A monitor that does not answer is no reason to keep the VM: the bounded wait and SIGKILL follow.
+        asked = false;
+      }
+      const deadline = performance.now() + step.graceMs;
+      while (asked && isRunning(pid, step.program) && performance.now() < deadline) await Bun.sleep(50);
+      if (!isRunning(pid, step.program)) {
+        await stopByPidfile(step.pidfile, step.program, 0);
+        return "the guest powered off";
+      }
+      // Past its grace (or no monitor): SIGTERM and a short wait, then SIGKILL.
       await stopByPidfile(step.pidfile, step.program, 2_000);
-      return;
+      return asked ? `the guest did not power off within ${step.graceMs} ms: QEMU was killed` : "the monitor did not answer: QEMU was killed";
     }
     case "command.run": {
       const result = await runProgram(placed(step.argv, step.placement));
@@ -152,7 +161,8 @@ export async function runSteps(steps: readonly Step[], options: RunOptions): Pro
   for (const [index, step] of steps.entries()) {
     options.progress?.(renderStep(step));
     try {
-      await runStep(step, options);
+      const note = await runStep(step, options);
+      if (note !== undefined) options.progress?.(`# ${note}`);
     } catch (error) {
       const reason = error instanceof BenitoError ? error.message.replace(/^benito: /, "") : messageOf(error);
       if (options.mode === "setup") {

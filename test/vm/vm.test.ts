@@ -105,6 +105,8 @@ describe.skipIf(!isRoot || missing.length > 0)("qemu platform (live, TCG)", () =
     expect(alive(pid)).toBe(true);
     const stopped = await benito(["vm", "stop", vmB, configDir, "--run-dir", runDir], { timeoutMs: 40_000 });
     expect(stopped.code).toBe(0);
+    // The guest's acpid handled the ACPI power button that QMP system_powerdown pressed.
+    expect(stopped.stdout).toContain("# the guest powered off");
     expect(alive(pid)).toBe(false);
     for (const file of ["qmp.sock", "serial.sock", "disk.qcow2", "config.tar", "qemu.pid"]) expect(existsSync(join(dir, file))).toBe(false);
     expect(existsSync(dir)).toBe(false);
