@@ -1,5 +1,7 @@
 // The one list of every `benito` command. Add a command: one file in src/cli/commands/, one line here.
 import type { Command } from "./command";
+import { controlBridgeCommand } from "./commands/control-bridge";
+import { controlNetCommand } from "./commands/control-net";
 import { guestConfigCommand } from "./commands/guest-config";
 import { ifacesCommand } from "./commands/ifaces";
 import { routesCommand } from "./commands/routes";
@@ -18,6 +20,8 @@ export const commands: readonly Command[] = [
   tapCommand,
   vdeCommand,
   vmCommand,
+  controlBridgeCommand,
+  controlNetCommand,
   guestConfigCommand,
 ];
 

@@ -1,4 +1,5 @@
 // Allocates control-network IPv4 addresses and MACs to an experiment's VMs: deterministic, collision-free, no coordination.
+import { formatIp4, isNetworkAddress, parseIp4, prefixMask } from "./ip4";
 import type { Node } from "./node";
 
 /** ControlPool interface: where addresses come from (site.conf `control_pool`, `control_mac_prefix`). */
@@ -26,21 +27,13 @@ export interface AllocationProblem {
   readonly message: string;
 }
 
-/** Parses "a.b.c.d" into a 32-bit unsigned number, or undefined when it is not one. */
-export function ip4ToNumber(text: string): number | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return undefined;
-    value = value * 256 + Number(part);
-  }
-  return value;
-}
-
-/** Formats a 32-bit unsigned number as "a.b.c.d". */
-export function numberToIp4(value: number): string {
-  return [24, 16, 8, 0].map((shift) => (Math.floor(value / 2 ** shift) % 256).toString()).join(".");
+/**
+ * True for the VMs that have a control NIC and so need a control address and a control TAP: a
+ * hosted vnode of a VM platform (qemu), or any hosted vnode with an interface on control_net.
+ * (`process` vnodes share nothing with the control network: they live in the pnode's kernel.)
+ */
+export function hasControlNic(node: Node): boolean {
+  return node.host !== undefined && (node.nodeType === "qemu" || node.interfaces.some((nic) => nic.control));
 }
 
 /**
@@ -67,18 +60,19 @@ export function nameHash(name: string): number {
  *
  * @param vms Every VM of the experiment (not just this pnode's), so all pnodes agree.
  * @param pool The pool, or undefined when site.conf has none (then every VM must have a topology address).
+ * @param reserved Control addresses other nodes (pnodes) hold: never handed out.
  */
-export function allocateControl(vms: readonly Node[], pool: ControlPool | undefined): { leases: ControlLease[]; problems: AllocationProblem[] } {
+export function allocateControl(vms: readonly Node[], pool: ControlPool | undefined, reserved: readonly string[] = []): { leases: ControlLease[]; problems: AllocationProblem[] } {
   const leases = new Map<string, ControlLease>();
   const problems: AllocationProblem[] = [];
-  const taken = new Set<number>();
+  const taken = new Set<number>(reserved.map((address) => parseIp4(address)).filter((value): value is number => value !== undefined));
   const takenMacs = new Set<string>();
   const pending: Node[] = [];
 
   for (const vm of [...vms].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))) {
     const control = vm.interfaces.find((iface) => iface.control);
     if (control?.ip4 !== undefined && control.mac !== undefined) {
-      const value = ip4ToNumber(control.ip4.address) ?? 0;
+      const value = parseIp4(control.ip4.address) ?? 0;
       if (taken.has(value)) problems.push({ node: vm.name, message: `control address ${control.ip4.address} is given to another VM too` });
       if (takenMacs.has(control.mac)) problems.push({ node: vm.name, message: `control MAC ${control.mac} is given to another VM too` });
       taken.add(value);
@@ -107,7 +101,7 @@ export function allocateControl(vms: readonly Node[], pool: ControlPool | undefi
       while (taken.has(pool.network + offset)) offset = offset + 1 >= size - 1 ? 2 : offset + 1;
       taken.add(pool.network + offset);
       const mac = `${pool.macPrefix}:${[16, 8, 0].map((shift) => ((offset >>> shift) & 0xff).toString(16).padStart(2, "0")).join(":")}`;
-      leases.set(vm.name, { node: vm.name, address: numberToIp4(pool.network + offset), prefixLength: pool.prefixLength, mac, source: "pool" });
+      leases.set(vm.name, { node: vm.name, address: formatIp4(pool.network + offset), prefixLength: pool.prefixLength, mac, source: "pool" });
     }
   }
   const ordered = [...leases.values()].sort((x, y) => (x.node < y.node ? -1 : x.node > y.node ? 1 : 0));
@@ -120,11 +114,10 @@ export function allocateControl(vms: readonly Node[], pool: ControlPool | undefi
  */
 export function parseControlPool(cidr: string, macPrefix: string | undefined): ControlPool | string {
   const match = /^(\d+\.\d+\.\d+\.\d+)\/(\d{1,2})$/.exec(cidr.trim());
-  const address = match ? ip4ToNumber(match[1] ?? "") : undefined;
+  const address = match ? parseIp4(match[1] ?? "") : undefined;
   const prefixLength = Number(match?.[2]);
   if (address === undefined || !(prefixLength >= 8 && prefixLength <= 30)) return `control_pool "${cidr}" is not an IPv4 CIDR between /8 and /30`;
-  const mask = prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
-  if ((address & ~mask) >>> 0 !== 0) return `control_pool "${cidr}" has host bits set (the network is ${numberToIp4((address & mask) >>> 0)}/${prefixLength})`;
+  if (!isNetworkAddress(address, prefixLength)) return `control_pool "${cidr}" has host bits set (the network is ${formatIp4((address & prefixMask(prefixLength)) >>> 0)}/${prefixLength})`;
   const prefix = (macPrefix ?? "02:be:c0").trim().toLowerCase();
   if (!/^[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$/.test(prefix)) return `control_mac_prefix "${macPrefix}" is not three bytes like 02:be:c0`;
   // A unicast, locally administered prefix: the group bit must be clear.

@@ -1,7 +1,7 @@
 // ICMP echo ("ping") through a raw socket, with a hard time bound: used to prove a gateway still answers.
 import { ptr } from "bun:ffi";
 import { check, libc, SystemCallError } from "./libc";
-import { ip4ToNumber } from "../model/control-allocation";
+import { parseIPv4 } from "./netlink/address";
 
 const AF_INET = 2;
 const SOCK_RAW = 3;
@@ -27,8 +27,8 @@ function checksum(bytes: Uint8Array): number {
  * @returns true when an echo reply from that address arrived in time.
  */
 export function icmpEcho(address: string, timeoutMs: number): boolean {
-  const target = ip4ToNumber(address);
-  if (target === undefined) throw new SystemCallError(`icmp echo to ${address}`, 22);
+  const target = parseIPv4(address);
+  if (target < 0) throw new SystemCallError(`icmp echo to ${address}`, 22);
   const fd = check("socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)", libc.socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMP));
   try {
     const sockaddr = new Uint8Array(16);

@@ -1,5 +1,5 @@
 // Writes benito's records: the status file (atomically, by rename) and the size-rotated log file.
-import { appendFileSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
 /**
@@ -35,4 +35,20 @@ export function appendLogLine(path: string, line: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Reads and parses a JSON file, or returns undefined when it does not exist. */
+export function readOptionalJson<T>(path: string): T | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  return JSON.parse(text) as T;
+}
+
+/** Removes a file; a missing file is fine. */
+export function removeFile(path: string): void {
+  rmSync(path, { force: true });
 }

@@ -73,3 +73,10 @@ describe("control allocation", () => {
     expect(nameHash("a")).toBe(0xe40c292c);
   });
 });
+
+test("reserved addresses (pnodes' control addresses) are never handed out", () => {
+  const small = pool("10.9.0.0/29");
+  const { leases, problems } = allocateControl(["a", "b", "c", "d"].map((n) => vm(n)), small, ["10.9.0.3"]);
+  expect(problems).toEqual([]);
+  expect(leases.map((l) => l.address)).not.toContain("10.9.0.3");
+});

@@ -60,6 +60,11 @@ const NAMESPACE = "the network namespace";
 export interface AddAddressOptions {
   /** Succeed when the address already exists (NLM_F_REPLACE) instead of failing with "File exists". */
   readonly replace?: boolean;
+  /**
+   * The broadcast address: absent = the subnet's (as `ip addr add … brd +`), null = none (as a
+   * plain `ip addr add`), or an explicit address (restoring a snapshot exactly).
+   */
+  readonly broadcast?: string | null;
 }
 
 /**
@@ -190,7 +195,8 @@ export class Rtnl {
    */
   addAddress(index: number, address: string, prefixLength: number, options: AddAddressOptions = {}): void {
     const value = checkAddress("adding an address", index, address, prefixLength);
-    const broadcast = prefixLength <= 30 ? (value | ~prefixMask(prefixLength)) >>> 0 : -1;
+    const subnetBroadcast = prefixLength <= 30 ? (value | ~prefixMask(prefixLength)) >>> 0 : -1;
+    const broadcast = options.broadcast === undefined ? subnetBroadcast : options.broadcast === null ? -1 : parseIPv4(options.broadcast);
     const flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (options.replace === true ? NLM_F_REPLACE : NLM_F_EXCL);
     this.#change(`adding address ${address}/${prefixLength}`, `link ${index}`, (writer, seq) => writeAddressRequest(writer, RTM_NEWADDR, flags, seq, index, value, prefixLength, broadcast));
   }

@@ -1,0 +1,220 @@
+// Moves the control NIC under a bridge as one transaction: journal every change, restore the snapshot on any failure.
+import { join } from "node:path";
+import { BenitoError, ExitCode, messageOf } from "../errors";
+import type { ControlBridgeMove } from "../plan/control-bridge-plan";
+import { routeWords } from "../plan/control-bridge-plan";
+import { icmpEcho } from "../system/icmp-echo";
+import type { Rtnl } from "../system/netlink/rtnl";
+import type { AddressInfo, LinkInfo, Route } from "../system/netlink/types";
+import { readOptionalJson, removeFile, writeFileAtomic } from "../system/state-files";
+import { createTap, deleteTap, interfaceExists } from "../system/tap";
+
+/** ControlBridgeRecord interface: what `up` changed, kept in the run folder so `down` restores exactly that. */
+export interface ControlBridgeRecord {
+  readonly bridge: string;
+  readonly nic: { readonly name: string; readonly mac: string; readonly up: boolean };
+  /** The NIC's addresses before the move, in kernel order. */
+  readonly addresses: readonly AddressInfo[];
+  /** The routes through the NIC before the move (oif as it was). */
+  readonly routes: readonly Route[];
+  /** The control TAPs benito created (only these are deleted by `down`). */
+  readonly taps: readonly string[];
+}
+
+/** The record's file in the run folder. */
+export function recordPath(runDir: string): string {
+  return join(runDir, "control-bridge.json");
+}
+
+/** Reads the record of an earlier `up`, if any. */
+export function readRecord(runDir: string): ControlBridgeRecord | undefined {
+  return readOptionalJson<ControlBridgeRecord>(recordPath(runDir));
+}
+
+/** Options of the transactional move. */
+export interface MoveOptions {
+  /** How long the gateway has to answer after the move (ms). */
+  readonly verifyTimeoutMs: number;
+  /** Progress lines (one per change). */
+  readonly log: (line: string) => void;
+}
+
+/** Something that was done and how to take it back. */
+interface JournalEntry {
+  readonly what: string;
+  readonly undo: () => void;
+}
+
+function linkNamed(rtnl: Rtnl, name: string, doing: string): LinkInfo {
+  const link = rtnl.linkByName(name);
+  if (link === undefined) throw new BenitoError(doing, name, "the interface disappeared");
+  return link;
+}
+
+/** Routes through one interface, as the kernel has them now. */
+function withOif(routes: readonly Route[], oif: number): Route[] {
+  return routes.map((route) => ({ ...route, oif }));
+}
+
+/**
+ * Puts the NIC's addresses back exactly: whatever of them is left is removed, then all are
+ * added in their old order (so the old primary is primary again), then its routes replaced.
+ */
+function restoreNic(rtnl: Rtnl, nic: LinkInfo, addresses: readonly AddressInfo[], routes: readonly Route[]): string[] {
+  const failures: string[] = [];
+  const attempt = (what: string, change: () => void) => {
+    try {
+      change();
+    } catch (error) {
+      failures.push(`${what}: ${messageOf(error)}`);
+    }
+  };
+  const current = rtnl.addresses(nic.index);
+  // Deleting the primary can take secondaries with it; go from the last to the first.
+  for (const address of [...addresses].reverse()) {
+    if (current.some((have) => have.address === address.address && have.prefixLength === address.prefixLength)) {
+      attempt(`removing ${address.address} from ${nic.name}`, () => rtnl.deleteAddress(nic.index, address.address, address.prefixLength));
+    }
+  }
+  for (const address of addresses) {
+    attempt(`adding ${address.address} to ${nic.name}`, () => rtnl.addAddress(nic.index, address.address, address.prefixLength, { replace: true, broadcast: address.broadcast ?? null }));
+  }
+  const outcomes = rtnl.applyRoutes(withOif(routes, nic.index).map((route) => ({ action: "replace" as const, route })));
+  outcomes.forEach((outcome, i) => {
+    const route = routes[i];
+    if (!outcome.ok && route !== undefined) failures.push(`route ${routeWords(route, nic.name)}: ${outcome.message ?? "refused"}`);
+  });
+  return failures;
+}
+
+/**
+ * Runs the move: bridge created with the NIC's MAC (neighbours' ARP caches stay right), the NIC's
+ * addresses added to the bridge before the NIC is enslaved (so the host keeps answering), routes
+ * replaced onto the bridge, the NIC's addresses removed, the gateway proven to answer, then the
+ * control TAPs attached. Any failure restores the snapshot and throws, naming the failed step.
+ *
+ * @returns The record to keep for `down`.
+ */
+export function moveUnderBridge(rtnl: Rtnl, move: ControlBridgeMove, options: MoveOptions): ControlBridgeRecord {
+  const journal: JournalEntry[] = [];
+  const createdTaps: string[] = [];
+  const nic = move.nic;
+  const gatewayAnsweredBefore = move.gateway !== undefined && icmpEcho(move.gateway, Math.min(2000, options.verifyTimeoutMs));
+  const step = (what: string, change: () => void, undo: () => void) => {
+    options.log(what);
+    change();
+    journal.push({ what, undo });
+  };
+  try {
+    let bridge: LinkInfo | undefined;
+    step(`create bridge ${move.bridge}`, () => {
+      bridge = rtnl.createBridge(move.bridge);
+    }, () => bridge && rtnl.deleteLink(bridge.index));
+    const bridgeIndex = linkNamed(rtnl, move.bridge, "creating the control bridge").index;
+    step(`set ${move.bridge} address ${nic.mac}`, () => rtnl.setLinkMac(bridgeIndex, nic.mac), () => undefined);
+    step(`set ${move.bridge} up`, () => rtnl.setLinkUp(bridgeIndex, true), () => undefined);
+    for (const address of move.addresses) {
+      step(`add ${address.address}/${address.prefixLength} to ${move.bridge}`, () => rtnl.addAddress(bridgeIndex, address.address, address.prefixLength, { replace: true, broadcast: address.broadcast ?? null }), () => undefined);
+    }
+    step(`attach ${nic.name} to ${move.bridge}`, () => rtnl.setLinkMaster(nic.index, bridgeIndex), () => rtnl.setLinkMaster(nic.index, 0));
+    const outcomes = rtnl.applyRoutes(withOif(move.routes, bridgeIndex).map((route) => ({ action: "replace" as const, route })));
+    outcomes.forEach((outcome, i) => {
+      const route = move.routes[i];
+      if (route !== undefined) options.log(`move route ${routeWords(route, move.bridge)}`);
+      if (!outcome.ok) throw new BenitoError("moving a route onto the control bridge", route ? routeWords(route, move.bridge) : move.bridge, outcome.message ?? "refused");
+    });
+    for (const address of move.addresses) {
+      step(`remove ${address.address}/${address.prefixLength} from ${nic.name}`, () => rtnl.deleteAddress(nic.index, address.address, address.prefixLength), () => undefined);
+    }
+    if (move.gateway !== undefined && gatewayAnsweredBefore) {
+      options.log(`verify gateway ${move.gateway} answers`);
+      if (!icmpEcho(move.gateway, options.verifyTimeoutMs)) {
+        throw new BenitoError("verifying the control network after the move", move.bridge, `the default gateway ${move.gateway} answered before the move and not within ${options.verifyTimeoutMs} ms after it`);
+      }
+    } else if (move.gateway !== undefined) {
+      options.log(`warning: the default gateway ${move.gateway} did not answer before the move either; not verified`);
+    }
+    for (const tap of move.taps) attachControlTap(rtnl, tap, bridgeIndex, createdTaps, options.log);
+  } catch (error) {
+    const failures = rollback(rtnl, journal, createdTaps, move);
+    const cause = error instanceof BenitoError ? error.message.replace(/^benito: /, "") : messageOf(error);
+    const restored = failures.length === 0 ? "the previous state was restored" : `restoring the previous state failed too: ${failures.join("; ")}`;
+    throw new BenitoError("bridging the control interface", nic.name, `${cause}; ${restored}`, ExitCode.failed, [], { cause: error });
+  }
+  return { bridge: move.bridge, nic: { name: nic.name, mac: nic.mac, up: nic.up }, addresses: move.addresses, routes: move.routes, taps: createdTaps };
+}
+
+/** Undoes a failed move: journal in reverse, then the NIC's addresses and routes exactly as they were. */
+function rollback(rtnl: Rtnl, journal: JournalEntry[], createdTaps: string[], move: ControlBridgeMove): string[] {
+  const failures: string[] = [];
+  for (const tap of createdTaps.reverse()) {
+    try {
+      deleteTap(tap);
+    } catch (error) {
+      failures.push(`deleting ${tap}: ${messageOf(error)}`);
+    }
+  }
+  for (const entry of journal.reverse()) {
+    try {
+      entry.undo();
+    } catch (error) {
+      failures.push(`undoing "${entry.what}": ${messageOf(error)}`);
+    }
+  }
+  failures.push(...restoreNic(rtnl, move.nic, move.addresses, move.routes));
+  return failures;
+}
+
+/** Creates (when absent) a control TAP, attaches it to the bridge and sets it up. */
+export function attachControlTap(rtnl: Rtnl, tap: string, bridgeIndex: number, createdTaps: string[], log: (line: string) => void): void {
+  if (!interfaceExists(tap)) {
+    log(`create control TAP ${tap}`);
+    createTap(tap);
+    createdTaps.push(tap);
+  }
+  const link = linkNamed(rtnl, tap, "attaching a control TAP");
+  if (link.kind !== "tun") throw new BenitoError("attaching a control TAP", tap, `an interface of that name exists and is a ${link.kind || "plain"} device, not a TAP`);
+  if (link.master !== bridgeIndex) {
+    log(`attach ${tap} to the control bridge`);
+    rtnl.setLinkMaster(link.index, bridgeIndex);
+  }
+  if (!link.up) rtnl.setLinkUp(link.index, true);
+}
+
+/**
+ * Restores the state before `up` from its record: NIC released and given back its addresses and
+ * routes, the TAPs benito made deleted, the bridge deleted. Returns what could not be restored.
+ */
+export function restoreFromRecord(rtnl: Rtnl, record: ControlBridgeRecord, log: (line: string) => void): string[] {
+  const failures: string[] = [];
+  const nic = rtnl.linkByName(record.nic.name);
+  const bridge = rtnl.linkByName(record.bridge);
+  if (nic === undefined) return [`the control interface ${record.nic.name} no longer exists`];
+  if (nic.master !== 0) {
+    log(`release ${nic.name} from ${record.bridge}`);
+    rtnl.setLinkMaster(nic.index, 0);
+  }
+  log(`give ${nic.name} back its addresses and routes`);
+  failures.push(...restoreNic(rtnl, nic, record.addresses, record.routes));
+  if (record.nic.up !== nic.up) rtnl.setLinkUp(nic.index, record.nic.up);
+  for (const tap of record.taps) {
+    if (!interfaceExists(tap)) continue;
+    log(`delete control TAP ${tap}`);
+    try {
+      deleteTap(tap);
+    } catch (error) {
+      failures.push(`deleting ${tap}: ${messageOf(error)}`);
+    }
+  }
+  if (bridge !== undefined && bridge.kind === "bridge") {
+    log(`delete bridge ${record.bridge}`);
+    rtnl.deleteLink(bridge.index);
+  }
+  return failures;
+}
+
+/** Saves the record (atomically) or removes it. */
+export function saveRecord(runDir: string, record: ControlBridgeRecord | undefined): void {
+  if (record === undefined) removeFile(recordPath(runDir));
+  else writeFileAtomic(recordPath(runDir), `${JSON.stringify(record, null, 2)}\n`);
+}

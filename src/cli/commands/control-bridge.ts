@@ -1,0 +1,160 @@
+// `benito control-bridge up|down|status [CONFIG_DIR [HOSTNAME]]`: bridges the pnode's control NIC with its VMs' control TAPs, safely.
+import { BenitoError, ExitCode, UsageError } from "../../errors";
+import { loadSiteConf, resolveConfigDir, resolveHostName, topologyPath } from "../../config/config-dir";
+import { siteValue } from "../../config/site-conf";
+import { hasControlNic } from "../../model/control-allocation";
+import { hostViewFromDocument } from "../../model/host-view";
+import type { HostView } from "../../model/node";
+import { planControlBridge, renderMove, renderTap, type ControlBridgeWanted, type NetSnapshot } from "../../plan/control-bridge-plan";
+import { attachControlTap, moveUnderBridge, readRecord, restoreFromRecord, saveRecord } from "../../apply/control-bridge-apply";
+import { controlTapName } from "../../platforms/names";
+import { readFileBytes } from "../../system/files";
+import { Rtnl } from "../../system/netlink/rtnl";
+import { integerOption, parseCommandArgs } from "../args";
+import type { Command, CommandContext } from "../command";
+
+/** The run folder when --run-dir is not given. */
+const defaultRunDir = "/run/benito";
+
+const options = {
+  "dry-run": { type: "boolean" },
+  json: { type: "boolean" },
+  "run-dir": { type: "string" },
+  "verify-timeout": { type: "string" },
+} as const;
+
+const help = `Usage: benito control-bridge up|down|status [--dry-run] [--json] [--run-dir DIR] [--verify-timeout MS] [CONFIG_DIR [HOSTNAME]]
+
+On a pnode, bridges the control interface with one control TAP per child VM, so users reach
+the VMs over the control network.
+
+up      create the bridge (site.conf control_bridge, default br-ctl) with the control NIC's MAC,
+        move the NIC's IPv4 addresses and every route through it (default route included,
+        metrics and sources kept) onto the bridge, enslave the NIC, then create and attach a
+        TAP per child VM (bc-NODE, the name the qemu platform's control NIC uses).
+        The control NIC is site.conf control_iface, else the interface of the default route,
+        else the one holding this host's control_net address from topo.xml.
+        Safety: the change is one transaction. If any step fails, or the default gateway answered
+        before the move and does not answer within --verify-timeout ms (default 5000) after it,
+        everything is put back as it was and the command exits 1 saying what failed.
+        Running it again when the bridge is in place only adds missing TAPs.
+down    put back the state before up (addresses and routes on the NIC), delete the TAPs and
+        the bridge benito made, and nothing else. What up changed is recorded in
+        DIR/control-bridge.json (DIR = --run-dir, default ${defaultRunDir}).
+status  print the bridge, its NIC and TAPs; exit 1 when the bridge benito set up is missing.
+
+Exit codes: 0 done, 1 failed (and restored), 2 usage, 3 invalid input.`;
+
+/** The control-bridge command. */
+export const controlBridgeCommand: Command = {
+  name: "control-bridge",
+  summary: "bridge the pnode's control NIC with its VMs' control TAPs, transactionally",
+  help,
+  run,
+};
+
+/** The control TAPs of this pnode: one per child VM with a control NIC. */
+export function controlTapsOf(view: HostView): string[] {
+  return view.children.filter(hasControlNic).map((child) => controlTapName(child.name));
+}
+
+async function wantedFrom(configDir: string, host: string): Promise<ControlBridgeWanted> {
+  const site = await loadSiteConf(configDir);
+  const file = topologyPath(configDir);
+  const { view } = hostViewFromDocument(await readFileBytes(file, "reading the topology"), file, host);
+  const controlAddress = view.self.interfaces.find((nic) => nic.control)?.ip4?.address;
+  const nicName = siteValue(site, "control_iface");
+  return {
+    bridge: siteValue(site, "control_bridge") ?? "br-ctl",
+    ...(nicName !== undefined ? { nicName } : {}),
+    ...(controlAddress !== undefined ? { controlAddress } : {}),
+    taps: controlTapsOf(view),
+  };
+}
+
+function snapshot(rtnl: Rtnl): NetSnapshot {
+  return { links: rtnl.links(), addresses: rtnl.addresses(), routes: rtnl.routes() };
+}
+
+async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
+  const [action, ...rest] = args;
+  if (action !== "up" && action !== "down" && action !== "status") throw new UsageError("control-bridge", "the first argument is up, down or status");
+  const { values, positionals } = parseCommandArgs("control-bridge", rest, options, 2);
+  const runDir = values["run-dir"] ?? defaultRunDir;
+  const verifyTimeoutMs = integerOption("control-bridge", "verify-timeout", values["verify-timeout"], 5000);
+  const json = values.json === true;
+  const log = (line: string) => (json ? undefined : ctx.io.err(`control-bridge: ${line}`));
+
+  if (action === "down") return down(runDir, values["dry-run"] === true, ctx, log);
+  const configDir = await resolveConfigDir(positionals[0]);
+  const wanted = await wantedFrom(configDir, resolveHostName(positionals[1]));
+  const rtnl = Rtnl.open();
+  try {
+    const plan = planControlBridge(snapshot(rtnl), wanted);
+    if (action === "status") return status(plan, runDir, json, ctx);
+    if (plan.state === "refused") throw new BenitoError("planning the control bridge", wanted.bridge, plan.reason);
+    if (values["dry-run"] === true) {
+      const lines = plan.state === "move" ? renderMove(plan.move) : plan.missingTaps.flatMap((tap) => renderTap(tap, plan.bridge.name));
+      ctx.io.out(lines.length > 0 ? lines.join("\n") : `# ${wanted.bridge} is in place with every control TAP: nothing to do`);
+      return ExitCode.ok;
+    }
+    if (plan.state === "bridged") {
+      const record = readRecord(runDir);
+      const created: string[] = [];
+      for (const tap of plan.missingTaps) attachControlTap(rtnl, tap, plan.bridge.index, created, log);
+      if (record !== undefined && created.length > 0) saveRecord(runDir, { ...record, taps: [...record.taps, ...created] });
+      report(ctx, json, { bridge: plan.bridge.name, nic: plan.nic.name, changed: created.length > 0, tapsAdded: created });
+      return ExitCode.ok;
+    }
+    const record = moveUnderBridge(rtnl, plan.move, { verifyTimeoutMs, log });
+    saveRecord(runDir, record);
+    report(ctx, json, { bridge: record.bridge, nic: record.nic.name, changed: true, tapsAdded: [...record.taps] });
+    return ExitCode.ok;
+  } finally {
+    rtnl.close();
+  }
+}
+
+function report(ctx: CommandContext, json: boolean, result: { bridge: string; nic: string; changed: boolean; tapsAdded: string[] }): void {
+  if (json) ctx.io.out(JSON.stringify(result));
+  else ctx.io.out(`control-bridge: ${result.bridge} bridges ${result.nic}${result.changed ? `; ${result.tapsAdded.length} control TAP(s) added` : "; nothing changed"}`);
+}
+
+async function down(runDir: string, dryRun: boolean, ctx: CommandContext, log: (line: string) => void): Promise<ExitCode> {
+  const record = readRecord(runDir);
+  if (record === undefined) {
+    ctx.io.out("control-bridge: no control bridge set up by benito here; nothing to do");
+    return ExitCode.ok;
+  }
+  if (dryRun) {
+    ctx.io.out([`ip link set ${record.nic.name} nomaster`, ...record.addresses.map((a) => `ip addr add ${a.address}/${a.prefixLength} dev ${record.nic.name}`), ...record.taps.map((tap) => `benito tap delete ${tap}`), `ip link del ${record.bridge}`].join("\n"));
+    return ExitCode.ok;
+  }
+  const rtnl = Rtnl.open();
+  try {
+    const failures = restoreFromRecord(rtnl, record, log);
+    if (failures.length > 0) throw new BenitoError("restoring the control interface", record.nic.name, `${failures.length} change(s) failed`, ExitCode.failed, failures);
+    saveRecord(runDir, undefined);
+    ctx.io.out(`control-bridge: ${record.nic.name} restored; ${record.bridge} removed`);
+    return ExitCode.ok;
+  } finally {
+    rtnl.close();
+  }
+}
+
+function status(plan: ReturnType<typeof planControlBridge>, runDir: string, json: boolean, ctx: CommandContext): ExitCode {
+  const record = readRecord(runDir);
+  const bridged = plan.state === "bridged";
+  const result = {
+    bridged,
+    bridge: bridged ? plan.bridge.name : undefined,
+    nic: bridged ? plan.nic.name : plan.state === "move" ? plan.move.nic.name : undefined,
+    missingTaps: bridged ? plan.missingTaps : [],
+    recorded: record !== undefined,
+    ...(plan.state === "refused" ? { problem: plan.reason } : {}),
+  };
+  if (json) ctx.io.out(JSON.stringify(result));
+  else ctx.io.out(bridged ? `control-bridge: ${result.bridge} bridges ${result.nic}; missing TAPs: ${result.missingTaps.join(", ") || "none"}` : `control-bridge: not bridged${result.problem ? ` (${result.problem})` : ""}`);
+  // Drift: benito set it up (record present) but it is not (fully) there any more.
+  return record !== undefined && (!bridged || result.missingTaps.length > 0) ? ExitCode.failed : ExitCode.ok;
+}

@@ -1,0 +1,156 @@
+// control-bridge in throwaway namespaces: a "boss" and a "pnode" on a veth control link; the pnode never loses boss.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { benito, run } from "../helpers/binary";
+import { inNamespace, ip, NamespaceSet } from "../helpers/netns";
+import { isRoot } from "../helpers/root";
+
+const hasVde = Bun.which("vde_switch") !== null;
+
+function topology(): string {
+  const attr = (k: string, v: string) => `<attribute><attribute>${k}</attribute><value>${v}</value></attribute>`;
+  return `<experiment><version>2.0</version>
+  <substrates><name>control_net</name></substrates>
+  <elements><computer><name>pnode0</name>
+    <interface><substrate>control_net</substrate><name>control</name>${attr("ip4_address", "10.77.0.2")}${attr("ip4_netmask", "255.255.255.0")}</interface>
+    ${attr("benito:node_type", "pnode")}</computer></elements>
+  <elements><computer><name>vm1</name>
+    <interface><substrate>control_net</substrate><name>control</name></interface>
+    ${attr("benito:node_type", "qemu")}${attr("benito:host", "pnode0")}${attr("benito:qemu_image", "/nonexistent/base.qcow2")}</computer></elements>
+</experiment>`;
+}
+
+/** The pnode's addresses and routes as `ip -j` prints them: what must come back byte for byte. */
+async function netState(ns: string): Promise<string> {
+  // IPv4 only: benito manages IPv4, and IPv6 link-local DAD changes flags on its own schedule.
+  return (await ip("-4", "-n", ns, "-j", "addr", "show")) + (await ip("-4", "-n", ns, "-j", "route", "show", "table", "all"));
+}
+
+describe.skipIf(!isRoot)("control-bridge (root, namespaces)", () => {
+  const namespaces = new NamespaceSet();
+  let boss = "";
+  let pnode = "";
+  let dir = "";
+  let config = "";
+  let runDir = "";
+  let pristine = "";
+
+  beforeAll(async () => {
+    boss = await namespaces.add("boss");
+    pnode = await namespaces.add("pn");
+    await namespaces.veth(boss, "ctl0", pnode, "eth0");
+    await ip("-n", boss, "addr", "add", "10.77.0.1/24", "dev", "ctl0");
+    await ip("-n", boss, "link", "set", "ctl0", "up");
+    await ip("-n", pnode, "addr", "add", "10.77.0.2/24", "dev", "eth0");
+    await ip("-n", pnode, "link", "set", "eth0", "up");
+    await ip("-n", pnode, "route", "add", "default", "via", "10.77.0.1", "dev", "eth0", "metric", "5");
+    await ip("-n", pnode, "route", "add", "10.78.0.0/16", "via", "10.77.0.1", "dev", "eth0", "proto", "static", "src", "10.77.0.2");
+    dir = mkdtempSync(join(tmpdir(), `${namespaces.prefix}-`));
+    config = join(dir, "config");
+    runDir = join(dir, "run");
+    mkdirSync(config);
+    writeFileSync(join(config, "topo.xml"), topology());
+    writeFileSync(join(config, "site.conf"), "control_pool = 10.77.0.0/24\ncontrol_mac_prefix = 02:be:c0\n[benito]\ncontrol_bridge = br-ctl\n");
+    pristine = await netState(pnode);
+  });
+
+  afterAll(async () => {
+    await namespaces.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("a failure in the middle of the move restores the pnode exactly", async () => {
+    // A dummy link already holds the control TAP's name: attaching the TAP fails after the addresses moved.
+    await ip("-n", pnode, "link", "add", "bc-vm1", "type", "veth", "peer", "name", "bc-vm1-peer");
+    const before = await netState(pnode);
+    const result = await inNamespace(pnode, [process.env.BENITO_BIN ?? join(import.meta.dir, "../../build/benito"), "control-bridge", "up", config, "pnode0", "--run-dir", runDir]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("not a TAP");
+    expect(result.stderr).toContain("the previous state was restored");
+    expect(await netState(pnode)).toBe(before);
+    expect(existsSync(join(runDir, "control-bridge.json"))).toBe(false);
+    await ip("-n", pnode, "link", "del", "bc-vm1");
+    expect(await netState(pnode)).toBe(pristine);
+  });
+
+  test("dry run prints the move and changes nothing", async () => {
+    const result = await inNamespace(pnode, [binary(), "control-bridge", "up", "--dry-run", config, "pnode0", "--run-dir", runDir]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("ip link set eth0 master br-ctl");
+    expect(result.stdout).toContain("ip route replace default via 10.77.0.1 dev br-ctl");
+    expect(await netState(pnode)).toBe(pristine);
+  });
+
+  test("up keeps the pnode's ping to boss going, and moves addresses and routes", async () => {
+    const pinger = Bun.spawn(["ip", "netns", "exec", pnode, "ping", "-n", "-i", "0.02", "-c", "150", "-W", "1", "10.77.0.1"], { stdout: "pipe", stderr: "pipe" });
+    await Bun.sleep(300);
+    const result = await inNamespace(pnode, [binary(), "control-bridge", "up", config, "pnode0", "--run-dir", runDir]);
+    expect(result.stderr).not.toContain("internal error");
+    expect(result.code).toBe(0);
+    const output = await new Response(pinger.stdout).text();
+    await pinger.exited;
+    const received = Number(/(\d+) received/.exec(output)?.[1] ?? 0);
+    expect(received).toBeGreaterThanOrEqual(148);
+    const addr = JSON.parse(await ip("-n", pnode, "-j", "addr", "show", "br-ctl"));
+    expect(addr[0].addr_info.map((a: { local: string }) => a.local)).toContain("10.77.0.2");
+    expect(await ip("-n", pnode, "route", "show", "default")).toContain("dev br-ctl");
+    expect(await ip("-n", pnode, "route", "show", "10.78.0.0/16")).toContain("dev br-ctl proto static src 10.77.0.2");
+    expect(await ip("-n", pnode, "-d", "link", "show", "bc-vm1")).toContain("master br-ctl");
+  });
+
+  test("up again changes nothing", async () => {
+    const before = await netState(pnode);
+    const result = await inNamespace(pnode, [binary(), "control-bridge", "up", config, "pnode0", "--run-dir", runDir]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("nothing changed");
+    expect(await netState(pnode)).toBe(before);
+  });
+
+  test.skipIf(!hasVde)("a VM stand-in on the control TAP, with its allocated address, is reachable from boss", async () => {
+    const leases = await benito(["control-net", "allocate", "--json", "--host", "pnode0", "--run-dir", runDir, config]);
+    expect(leases.code).toBe(0);
+    const lease = JSON.parse(leases.stdout)[0];
+    expect(lease.node).toBe("vm1");
+    expect(lease.address).not.toBe("10.77.0.2");
+    const vmns = await namespaces.add("vm");
+    const sw = join(dir, "sw");
+    const pids = [join(dir, "switch.pid"), join(dir, "plug-host.pid"), join(dir, "plug-vm.pid")];
+    try {
+      const started = await run(["vde_switch", "-s", sw, "-d", "-p", pids[0] as string]);
+      expect(started.code).toBe(0);
+      expect((await inNamespace(pnode, [binary(), "vde", "plug", "--switch", sw, "--tap", "bc-vm1", "--daemon", "--pidfile", pids[1] as string])).code).toBe(0);
+      expect((await inNamespace(vmns, [binary(), "tap", "create", "eth0", "--mac", lease.mac])).code).toBe(0);
+      expect((await inNamespace(vmns, [binary(), "vde", "plug", "--switch", sw, "--tap", "eth0", "--daemon", "--pidfile", pids[2] as string])).code).toBe(0);
+      await ip("-n", vmns, "addr", "add", `${lease.address}/${lease.prefixLength}`, "dev", "eth0");
+      await ip("-n", vmns, "link", "set", "eth0", "up");
+      const ping = await inNamespace(boss, ["ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", lease.address]);
+      expect(ping.stdout).toMatch(/[123] received/);
+    } finally {
+      for (const pidfile of pids.reverse()) {
+        if (!existsSync(pidfile)) continue;
+        const pid = Number(readFileSync(pidfile, "utf8").trim());
+        if (pid > 1) {
+          try {
+            process.kill(pid, "SIGTERM");
+          } catch {
+            // Already gone.
+          }
+        }
+      }
+      await Bun.sleep(300);
+    }
+  });
+
+  test("down restores the pre-bridge state byte for byte", async () => {
+    const result = await inNamespace(pnode, [binary(), "control-bridge", "down", "--run-dir", runDir]);
+    expect(result.code).toBe(0);
+    expect(await netState(pnode)).toBe(pristine);
+    expect(existsSync(join(runDir, "control-bridge.json"))).toBe(false);
+  });
+});
+
+function binary(): string {
+  return process.env.BENITO_BIN ?? join(import.meta.dir, "../../build/benito");
+}
