@@ -1,0 +1,91 @@
+// `benito vm` without root: dry runs print the plan, bad node types and attributes are input errors, the KVM probe answers in time.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { probeKvm } from "../../src/system/kvm";
+import { benito } from "../helpers/binary";
+import { topology } from "../vm/fixture";
+
+const dir = mkdtempSync(join(tmpdir(), "benito-vmcli-"));
+const configDir = join(dir, "config");
+mkdirSync(configDir, { recursive: true });
+writeFileSync(
+  join(configDir, "topo.xml"),
+  topology("/run/vde/lan0", [
+    { name: "vm1", type: "qemu", address: "10.0.0.1", mac: "02:00:0a:00:00:01", port: 1, attributes: { "benito:qemu_image": "/images/base.qcow2" } },
+    { name: "noimage", type: "qemu", address: "10.0.0.2", mac: "02:00:0a:00:00:02", port: 2 },
+    { name: "p1", type: "process", address: "10.0.0.3", mac: "02:00:0a:00:00:03", port: 3, startup: "/bin/sh -c 'echo hi'" },
+  ]).replace(
+    "</experiment>",
+    `  <elements><computer><name>ct1</name><attribute><attribute>benito:node_type</attribute><value>openvz</value></attribute></computer></elements>
+  <elements><computer><name>x1</name><attribute><attribute>benito:node_type</attribute><value>xen</value></attribute></computer></elements>
+</experiment>`,
+  ),
+);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const hasQemu = Bun.which("qemu-system-x86_64") !== null;
+
+describe("benito vm (no root)", () => {
+  test("launch --dry-run prints the plan: overlay, config disk, QEMU argv under --run-dir", async () => {
+    const result = await benito(["vm", "launch", "vm1", configDir, "--run-dir", join(dir, "run"), "--accel", "tcg", "--dry-run"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("# launch vm1 on qemu (TCG)");
+    expect(result.stdout).toContain(`qemu-img create -q -f qcow2 -F qcow2 -b /images/base.qcow2 ${join(dir, "run", "vm", "vm1", "disk.qcow2")}`);
+    expect(result.stdout).toContain("-accel tcg -cpu max");
+    expect(result.stdout).toContain("-netdev vde,id=net0,sock=/run/vde/lan0,port=1");
+  });
+
+  test("stop --dry-run prints powerdown then removal of every file", async () => {
+    const result = await benito(["vm", "stop", "vm1", configDir, "--run-dir", join(dir, "run"), "--dry-run"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("system_powerdown");
+    expect(result.stdout).toContain(`rm -f ${join(dir, "run", "vm", "vm1", "disk.qcow2")}`);
+    expect(result.stdout).toContain(`rmdir ${join(dir, "run", "vm", "vm1")}`);
+  });
+
+  test("a qemu node without an image is exit 3 with the file, line and attribute", async () => {
+    const result = await benito(["vm", "launch", "noimage", configDir, "--dry-run"]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("benito: while checking the qemu attributes on computer noimage");
+    expect(result.stderr).toMatch(/topo\.xml:\d+: .*benito:qemu_image/);
+  });
+
+  test("a startup command that is a shell is refused", async () => {
+    const result = await benito(["vm", "launch", "p1", configDir, "--dry-run"]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("benito never runs a shell");
+  });
+
+  test("openvz is refused and an unknown type lists the known ones", async () => {
+    const openvz = await benito(["vm", "launch", "ct1", configDir, "--dry-run"]);
+    expect(openvz.code).toBe(3);
+    expect(openvz.stderr).toContain("OpenVZ containers are not supported");
+    const xen = await benito(["vm", "launch", "x1", configDir, "--dry-run"]);
+    expect(xen.code).toBe(3);
+    expect(xen.stderr).toContain('unknown benito:node_type "xen"');
+    expect(xen.stderr).toContain("known node types: qemu, process, embedded_pnode");
+  });
+
+  test("bad usage is exit 2", async () => {
+    expect((await benito(["vm", "reboot", "vm1"])).code).toBe(2);
+    expect((await benito(["vm", "launch"])).code).toBe(2);
+    expect((await benito(["vm", "launch", "vm1", configDir, "--accel", "fast", "--run-dir", "/x"])).code).toBe(2);
+  });
+});
+
+describe.skipIf(!hasQemu)("KVM probe", () => {
+  test("the probe's test guest really runs (under TCG), so a yes is possible", async () => {
+    const probe = await probeKvm(10_000, "qemu-system-x86_64", "tcg");
+    expect(probe).toEqual({ works: true, reason: "a test guest ran under TCG" });
+  });
+
+  test("benito vm accel answers kvm or tcg within its hard timeout", async () => {
+    // A hang would be killed by the run's timeout and fail the exit-code check.
+    const result = await benito(["vm", "accel"], { timeoutMs: 15_000 });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^(kvm|tcg): /);
+  });
+});
+if (!hasQemu) console.warn("SKIPPED: KVM probe tests: qemu-system-x86_64 is missing (qemu-system-x86)");
