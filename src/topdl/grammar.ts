@@ -132,13 +132,20 @@ export function checkStructure(type: string, grouped: Grouped<unknown>): Structu
   });
 }
 
+/** Per type, only the children with a count rule (required, or at most one), compiled on first use. */
+const rules = new Map<string, readonly (readonly [string, number, boolean])[]>();
+
 function conforms(type: string, grouped: Grouped<unknown>): boolean {
-  const children = grammar[type];
-  if (children === undefined) return true;
-  for (const child in children) {
-    const occurs = children[child]!;
+  let list = rules.get(type);
+  if (list === undefined) {
+    list = Object.entries(grammar[type] ?? {})
+      .filter(([, occurs]) => occurs.min === 1 || occurs.max === 1)
+      .map(([child, occurs]) => [child, occurs.min, occurs.max === 1] as const);
+    rules.set(type, list);
+  }
+  for (const [child, min, single] of list) {
     const count = grouped[child]?.length ?? 0;
-    if (count < occurs.min || (occurs.max === 1 && count > 1)) return false;
+    if (count < min || (single && count > 1)) return false;
   }
   return true;
 }

@@ -425,18 +425,24 @@ export class TopologyReader {
     const first = new Map<string, Attribute>();
     nodes.forEach((node, position) => {
       const index = firstIndex + position;
-      const attributePath = path === "" ? `attribute[${index}]` : `${path}.attribute[${index}]`;
+      const attributePath = () => (path === "" ? `attribute[${index}]` : `${path}.attribute[${index}]`);
       const line = this.#line(node);
-      const grouped = this.#group(node, "attribute", "attribute", attributePath, line);
-      const keyNode = grouped.attribute?.[0];
-      if (keyNode === undefined) return;
-      const key = this.#text(keyNode, `${attributePath}.attribute`);
-      const valueNode = grouped.value?.[0];
-      if (valueNode === undefined) this.#warn(line, attributePath, `attribute "${key}" has no <value>; read as ""`);
-      const value = valueNode === undefined ? "" : this.#text(valueNode, `${attributePath}.value`);
+      let key: string;
+      let value: string;
+      const plain = plainAttribute(node);
+      if (plain !== undefined) [key, value] = plain;
+      else {
+        const grouped = this.#group(node, "attribute", "attribute", attributePath(), line);
+        const keyNode = grouped.attribute?.[0];
+        if (keyNode === undefined) return;
+        key = this.#text(keyNode, `${attributePath()}.attribute`);
+        const valueNode = grouped.value?.[0];
+        if (valueNode === undefined) this.#warn(line, attributePath(), `attribute "${key}" has no <value>; read as ""`);
+        value = valueNode === undefined ? "" : this.#text(valueNode, `${attributePath()}.value`);
+      }
       const earlier = first.get(key);
       if (earlier !== undefined) {
-        this.#warn(line, attributePath, `duplicate attribute "${key}": the first value ${JSON.stringify(earlier.value)} (line ${earlier.line}) is kept`);
+        this.#warn(line, attributePath(), `duplicate attribute "${key}": the first value ${JSON.stringify(earlier.value)} (line ${earlier.line}) is kept`);
         return;
       }
       const attribute = { key, value, line };
@@ -490,6 +496,8 @@ export class TopologyReader {
   /** The decoded text of a leaf element. */
   #text(node: OrderedNode, path: string): string {
     const tag = tagOf(node);
+    const plain = plainLeaf(node, tag);
+    if (plain !== undefined) return plain;
     const children = childrenOf(node, tag);
     if (children.length > 0 && children.some((child) => tagOf(child) !== "#text")) {
       this.#warn(this.#line(node), path, `<${tag}> should hold text only; child elements ignored`);
@@ -523,6 +531,27 @@ export class TopologyReader {
   #warn(line: number, path: string, message: string): void {
     this.#sink.warnings.push({ file: this.#sink.file, line, path, message });
   }
+}
+
+/**
+ * The usual attribute, `<attribute><attribute>K</attribute><value>V</value></attribute>` with
+ * plain text (no references), read directly: attributes are most of a document's nodes. Anything
+ * else returns undefined and goes through the full checks.
+ */
+function plainAttribute(node: OrderedNode): [string, string] | undefined {
+  const children = node.attribute as OrderedNode[] | undefined;
+  if (children === undefined || children.length !== 2) return undefined;
+  const key = plainLeaf(children[0]!, "attribute");
+  const value = plainLeaf(children[1]!, "value");
+  return key === undefined || value === undefined ? undefined : [key, value];
+}
+
+function plainLeaf(node: OrderedNode, tag: string): string | undefined {
+  const children = node[tag] as OrderedNode[] | undefined;
+  if (!Array.isArray(children) || children.length > 1) return undefined;
+  if (children.length === 0) return "";
+  const text = children[0]!["#text"];
+  return typeof text === "string" && !text.includes("&") ? text : undefined;
 }
 
 function infName(index: number): string {
