@@ -3,7 +3,9 @@ import { existsSync, mkdirSync, rmdirSync, unlinkSync, writeFileSync } from "nod
 import { basename } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { buildConfigDisk } from "../guest/config-disk";
+import type { HostRequirement } from "../platforms/platform";
 import { renderStep, type Placement, type Step } from "../plan/step";
+import { deviceExists, findProgram } from "../system/presence";
 import { isRunning, pidfileState, runProgram, startDetached, startSelfDaemonizing, stopByPidfile } from "../system/processes";
 import { qmpCommand } from "../system/qmp";
 import { createTap, deleteTap, interfaceExists, parseMac } from "../system/tap";
@@ -20,6 +22,17 @@ export interface RunOptions {
    * reports every failure at the end.
    */
   readonly mode: "setup" | "teardown";
+}
+
+/**
+ * Checks a platform's host requirements before anything is changed; throws one error listing
+ * every unmet requirement and why it is needed.
+ */
+export function checkRequirements(platform: string, requirements: readonly HostRequirement[]): void {
+  const unmet = requirements
+    .filter((requirement) => (requirement.kind === "program" ? findProgram(requirement.name) === undefined : !deviceExists(requirement.path)))
+    .map((requirement) => (requirement.kind === "program" ? `program ${requirement.name} not found on PATH: ${requirement.why}` : `device ${requirement.path} is missing: ${requirement.why}`));
+  if (unmet.length > 0) throw new BenitoError(`checking what the ${platform} platform needs`, "this host", `${unmet.length} requirement${unmet.length === 1 ? " is" : "s are"} not met`, undefined, unmet);
 }
 
 /** Prefixes argv with `ip netns exec NS` when the step runs inside a namespace (ip execs it: same pid). */
@@ -95,6 +108,8 @@ async function runStep(step: Step, options: RunOptions): Promise<string | undefi
       return;
     case "disk.overlay":
       if (!existsSync(step.base)) throw new BenitoError("creating the disk overlay", step.path, `the base image ${step.base} does not exist`);
+      // Never recreate an overlay: it may be in use, and it holds whatever the guest wrote.
+      if (existsSync(step.path)) throw new BenitoError("creating the disk overlay", step.path, "it already exists (is the VM running? `benito vm stop` removes it)");
       await mustSucceed(["qemu-img", "create", "-q", "-f", "qcow2", "-F", step.baseFormat, "-b", step.base, step.path], "creating the disk overlay", step.path);
       return;
     case "config.disk":

@@ -97,6 +97,11 @@ describe.skipIf(!isRoot || missing.length > 0)("qemu platform (live, TCG)", () =
     const status = await benito(["vm", "status", vmA, configDir, "--run-dir", runDir]);
     expect(status.stdout).toContain("guest: running");
     expect(status.code).toBe(0);
+    // A second launch must not touch the running VM's overlay.
+    const again = await benito(["vm", "launch", vmA, configDir, "--run-dir", runDir, "--accel", "tcg"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("it already exists (is the VM running?");
+    expect((await benito(["vm", "status", vmA, configDir, "--run-dir", runDir])).code).toBe(0);
   }, 200_000);
 
   test("vm stop powers the guest off and leaves no process, socket or overlay behind", async () => {

@@ -1,7 +1,7 @@
 // `benito vm launch|stop|status NODE [CONFIG_DIR]`: brings one vnode up or down through its platform's plan; `benito vm accel` shows the KVM probe.
 import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
-import { runSteps } from "../../apply/run-steps";
+import { checkRequirements, runSteps } from "../../apply/run-steps";
 import { resolveConfigDir, topologyPath } from "../../config/config-dir";
 import { ExitCode, UsageError } from "../../errors";
 import type { Node } from "../../model/node";
@@ -138,6 +138,7 @@ export const vmCommand: Command = {
       for (const step of plan.steps) ctx.io.out(renderStep(step));
       return ExitCode.ok;
     }
+    if (action === "launch") checkRequirements(platform.names[0] ?? "", platform.requirements);
     await runSteps(plan.steps, { benito: process.execPath, mode: action === "launch" ? "setup" : "teardown", progress: (line) => ctx.io.out(line) });
     ctx.io.out(`${node.name}: ${action === "launch" ? "launched" : "stopped"} (${basename(platform.names[0] ?? "")})`);
     return ExitCode.ok;
