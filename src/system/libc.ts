@@ -5,7 +5,8 @@ const { i32, u32, u64, i64, ptr, usize, cstring } = {
   i32: FFIType.i32,
   u32: FFIType.u32,
   u64: FFIType.u64,
-  i64: FFIType.i64,
+  // i64_fast: a number while it fits in 53 bits (byte counts always do), so no BigInt per call.
+  i64: FFIType.i64_fast,
   ptr: FFIType.ptr,
   usize: FFIType.u64,
   cstring: FFIType.cstring,
@@ -41,6 +42,7 @@ const library = dlopen("libc.so.6", {
   unlink: { args: [cstring], returns: i32 },
   getpid: { args: [], returns: i32 },
   dup2: { args: [i32, i32], returns: i32 },
+  madvise: { args: [ptr, usize, i32], returns: i32 },
   if_nametoindex: { args: [cstring], returns: u32 },
   sethostname: { args: [ptr, usize], returns: i32 },
 });

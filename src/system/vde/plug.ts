@@ -4,6 +4,7 @@ import { libc } from "../libc";
 import { attachTap, interfaceMtu } from "../tap";
 import { closeConnection, connectSwitch, VdeConnectError, type VdeConnection } from "./connect";
 import { emptyStats, Forwarder, type ForwardStats } from "./forwarder";
+import { trimResidentSet } from "./resident";
 
 /** First and longest wait between reconnection attempts. */
 const firstBackoffMs = 100;
@@ -102,6 +103,7 @@ export async function runPlug(options: PlugOptions, events: PlugEvents): Promise
         }
       }
       events.connected(connection, first);
+      if (first) trimResidentSet();
       first = false;
       backoff = firstBackoffMs;
       current = new Forwarder(tapFd, connection, mtu);

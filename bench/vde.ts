@@ -1,0 +1,218 @@
+// `make bench-vde`: two namespaces through one vde_switch, plugged by vde_plug2tap vs benito vde plug: TCP, small frames, CPU, RSS.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const binary = process.env.BENITO_BIN ?? resolve(import.meta.dir, "../build/benito");
+/** Measurement rounds per plug kind (kinds alternate; the best round counts: the machine is shared). */
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const tcpSeconds = 4;
+const udpSeconds = 3;
+const pingCount = 20_000;
+const prefix = `bvde${(process.pid % 100000).toString(36)}`;
+const addressA = "10.213.200.1";
+const addressB = "10.213.200.2";
+
+type Kind = "vde_plug2tap" | "benito";
+
+/** Figures interface: one round for one plug kind. */
+interface Figures {
+  tcpGbps: number;
+  udpFramesPerSecond: number;
+  pingFramesPerSecond: number;
+  /** CPU seconds both plugs used over the whole round. */
+  plugCpuSeconds: number;
+  /** Bytes moved over the round (TCP + UDP), for CPU per GB. */
+  bytes: number;
+  /** RSS of the larger plug after the round's load, MB. */
+  plugRssMB: number;
+  /** Peak RSS of the larger plug (start-up included), MB. */
+  plugPeakMB: number;
+}
+
+async function run(argv: readonly string[], timeoutMs = 60_000): Promise<string> {
+  const child = Bun.spawn([...argv], { stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGKILL" });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}: ${stderr.trim() || stdout.trim()}`);
+  return stdout;
+}
+
+function inNs(namespace: string, argv: readonly string[]): string[] {
+  return ["ip", "netns", "exec", namespace, ...argv];
+}
+
+function pidIn(pidfile: string): number {
+  return Number(readFileSync(pidfile, "utf8").trim());
+}
+
+/** utime + stime of a process, in seconds (clock ticks are 100 per second on Linux). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A memory figure of /proc/PID/status in MB: VmRSS (resident now) or VmHWM (peak resident). */
+function memoryMB(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(match?.[1] ?? 0) / 1024;
+}
+
+async function stopPid(pid: number): Promise<void> {
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  for (let waited = 0; waited < 3000; waited += 20) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await Bun.sleep(20);
+  }
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // Gone meanwhile.
+  }
+}
+
+/** Starts an iperf3 server for one test in a namespace; returns a stopper. */
+async function iperfServer(namespace: string): Promise<() => Promise<void>> {
+  const server = Bun.spawn(inNs(namespace, ["iperf3", "-s", "-1", "-B", addressB]), { stdout: "ignore", stderr: "ignore" });
+  await Bun.sleep(300);
+  return async () => {
+    server.kill("SIGTERM");
+    await Promise.race([server.exited, Bun.sleep(2000)]);
+    server.kill("SIGKILL");
+  };
+}
+
+async function plugBoth(kind: Kind, sockDir: string, folder: string, namespaces: readonly string[]): Promise<number[]> {
+  const pids: number[] = [];
+  for (const [index, namespace] of namespaces.entries()) {
+    const pidfile = join(folder, `${kind}-${index}.pid`);
+    if (kind === "benito") await run(inNs(namespace, [binary, "vde", "plug", "--switch", sockDir, "--tap", "bt0", "--daemon", "--pidfile", pidfile]));
+    else await run(inNs(namespace, ["vde_plug2tap", "-s", sockDir, "-d", "-P", pidfile, "bt0"]));
+    for (let waited = 0; waited < 3000; waited += 20) {
+      try {
+        pids.push(pidIn(pidfile));
+        break;
+      } catch {
+        await Bun.sleep(20);
+      }
+    }
+    await run(["ip", "-n", namespace, "addr", "add", `${index === 0 ? addressA : addressB}/24`, "dev", "bt0"]);
+    await run(["ip", "-n", namespace, "link", "set", "bt0", "up"]);
+  }
+  return pids;
+}
+
+async function measureRound(kind: Kind, sockDir: string, folder: string, a: string, b: string): Promise<Figures> {
+  const pids = await plugBoth(kind, sockDir, folder, [a, b]);
+  try {
+    await run(inNs(a, ["ping", "-c", "3", "-i", "0.2", "-W", "2", addressB]));
+    const cpuBefore = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+
+    let stop = await iperfServer(b);
+    const tcp = JSON.parse(await run(inNs(a, ["iperf3", "-c", addressB, "-t", String(tcpSeconds), "-J"]))) as { end: { sum_received: { bits_per_second: number; bytes: number } } };
+    await stop();
+
+    // 18-byte UDP payloads make minimum-size (60-byte) Ethernet frames; -b 0 sends as fast as it can.
+    stop = await iperfServer(b);
+    const udp = JSON.parse(await run(inNs(a, ["iperf3", "-c", addressB, "-u", "-l", "18", "-b", "0", "-t", String(udpSeconds), "-J"]))) as {
+      end: { sum: { packets: number; lost_packets: number; seconds: number; bytes: number } };
+    };
+    await stop();
+
+    // ping -f: one frame in flight each way, so this is the per-frame latency bound of the path.
+    const pingStarted = performance.now();
+    const pingOut = await run(inNs(a, ["ping", "-q", "-f", "-c", String(pingCount), addressB]), 120_000);
+    const pingSeconds = (performance.now() - pingStarted) / 1000;
+    const received = Number(/(\d+) received/.exec(pingOut)?.[1] ?? 0);
+
+    const cpuAfter = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    const udpSum = udp.end.sum;
+    return {
+      tcpGbps: tcp.end.sum_received.bits_per_second / 1e9,
+      udpFramesPerSecond: (udpSum.packets - udpSum.lost_packets) / udpSum.seconds,
+      pingFramesPerSecond: (2 * received) / pingSeconds,
+      plugCpuSeconds: cpuAfter - cpuBefore,
+      bytes: tcp.end.sum_received.bytes + udpSum.bytes,
+      plugRssMB: Math.max(...pids.map((pid) => memoryMB(pid, "VmRSS"))),
+      plugPeakMB: Math.max(...pids.map((pid) => memoryMB(pid, "VmHWM"))),
+    };
+  } finally {
+    for (const pid of pids) await stopPid(pid);
+  }
+}
+
+function best(list: readonly Figures[]): Figures {
+  return {
+    tcpGbps: Math.max(...list.map((f) => f.tcpGbps)),
+    udpFramesPerSecond: Math.max(...list.map((f) => f.udpFramesPerSecond)),
+    pingFramesPerSecond: Math.max(...list.map((f) => f.pingFramesPerSecond)),
+    plugCpuSeconds: Math.min(...list.map((f) => f.plugCpuSeconds)),
+    bytes: Math.max(...list.map((f) => f.bytes)),
+    plugRssMB: Math.max(...list.map((f) => f.plugRssMB)),
+    plugPeakMB: Math.max(...list.map((f) => f.plugPeakMB)),
+  };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.log("bench-vde: SKIPPED: needs root (network namespaces, TAP devices)");
+    return;
+  }
+  const folder = mkdtempSync(join(tmpdir(), "benito-bench-vde-"));
+  const sockDir = join(folder, "sw");
+  const switchPidfile = join(folder, "switch.pid");
+  const namespaces = [`${prefix}-a`, `${prefix}-b`];
+  const made: string[] = [];
+  try {
+    await run(["vde_switch", "-s", sockDir, "-M", join(folder, "mgmt"), "-d", "-p", switchPidfile]);
+    for (const namespace of namespaces) {
+      await run(["ip", "netns", "add", namespace]);
+      made.push(namespace);
+      await run(["ip", "-n", namespace, "link", "set", "lo", "up"]);
+    }
+    const [a, b] = namespaces as [string, string];
+    const results: Record<Kind, Figures[]> = { vde_plug2tap: [], benito: [] };
+    for (let round = 0; round < rounds; round += 1) {
+      for (const kind of ["vde_plug2tap", "benito"] as const) {
+        const figures = await measureRound(kind, sockDir, folder, a, b);
+        results[kind].push(figures);
+        console.error(`round ${round + 1} ${kind}: ${figures.tcpGbps.toFixed(2)} Gbit/s TCP, ${Math.round(figures.udpFramesPerSecond)} UDP frames/s, ${Math.round(figures.pingFramesPerSecond)} ping frames/s, ${figures.plugCpuSeconds.toFixed(2)} CPU s, ${figures.plugRssMB.toFixed(1)} MB RSS`);
+      }
+    }
+    const reference = best(results.vde_plug2tap);
+    const ours = best(results.benito);
+    const cpuPerGB = (f: Figures) => f.plugCpuSeconds / (f.bytes / 1e9);
+    const row = (label: string, value: (f: Figures) => number, digits: number, unit: string, higherIsBetter = true) => {
+      const ratio = value(ours) / value(reference);
+      console.log(`${label.padEnd(34)} ${value(reference).toFixed(digits).padStart(10)} ${value(ours).toFixed(digits).padStart(10)}  ${unit.padEnd(10)} ratio ${ratio.toFixed(2)}${higherIsBetter ? "" : " (lower is better)"}`);
+    };
+    console.log(`bench-vde: two namespaces through one vde_switch; best of ${rounds} rounds (TCP ${tcpSeconds} s, UDP ${udpSeconds} s, ping -f ${pingCount})`);
+    console.log(`${"".padEnd(34)} ${"plug2tap".padStart(10)} ${"benito".padStart(10)}`);
+    row("TCP throughput (iperf3)", (f) => f.tcpGbps, 2, "Gbit/s");
+    row("60-byte frames delivered (UDP)", (f) => f.udpFramesPerSecond, 0, "frames/s");
+    row("ping -f frames (latency bound)", (f) => f.pingFramesPerSecond, 0, "frames/s");
+    row("plug CPU per GB moved (2 plugs)", cpuPerGB, 2, "s/GB", false);
+    row("plug RSS after the load", (f) => f.plugRssMB, 1, "MB", false);
+    row("plug peak RSS (start-up included)", (f) => f.plugPeakMB, 1, "MB", false);
+    const meets = ours.tcpGbps >= reference.tcpGbps && ours.udpFramesPerSecond >= reference.udpFramesPerSecond && ours.plugRssMB < 50;
+    console.log(`target (>= 1.0x throughput and frame rate, RSS < 50 MB): ${meets ? "met" : "NOT met"}`);
+  } finally {
+    try {
+      await stopPid(pidIn(switchPidfile));
+    } catch {
+      // The switch never started.
+    }
+    for (const namespace of made) await Bun.spawn(["ip", "netns", "del", namespace]).exited;
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+await main();
