@@ -92,11 +92,14 @@ export function parseRouteFile(text: string, file: string): RouteFile {
  * @throws BadLine (internal) with the reason; {@link parseRouteFile} turns it into a problem.
  */
 function parseRouteLine(content: string, origin: Origin): WantedRoute {
-  const words = content.split(/\s+/);
+  // Most files separate words with one space; the regular expression is only needed otherwise.
+  const words = content.includes("  ") || content.includes("\t") ? content.split(/\s+/) : content.split(" ");
   const first = words[0] ?? "";
   if (first.toUpperCase() === "ROUTE") return parseTmcd(words.slice(1), origin);
-  if (words.length === 3 && words.every((word) => parseIp4(word) !== undefined)) return parseTriplet(words, origin);
-  if (first === "default" || /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(first)) return parseIproute(words, origin);
+  // An iproute line's second word is a keyword, never an address: a second address means a triplet.
+  if (words.length === 3 && parseIp4(words[1] ?? "") !== undefined) return parseTriplet(words, origin);
+  const lead = first.charCodeAt(0);
+  if (first === "default" || (lead >= 48 && lead <= 57)) return parseIproute(words, origin);
   return bad(`not a route in any of the three syntaxes ("ROUTE DEST=… NEXTHOP=…", "PREFIX via GW [dev IF] [metric N] [src A]", "DEST NETMASK GATEWAY"): ${JSON.stringify(content)}`);
 }
 
@@ -115,6 +118,7 @@ function parseTmcd(pairs: readonly string[], origin: Origin): WantedRoute {
   }
   const type = (fields.get("DESTTYPE") ?? "net").toLowerCase();
   let dst: number;
+  let dstText = "0.0.0.0";
   let prefixLength: number;
   if (type === "default") {
     dst = 0;
@@ -123,6 +127,7 @@ function parseTmcd(pairs: readonly string[], origin: Origin): WantedRoute {
     const destText = fields.get("DEST");
     if (destText === undefined) bad("tmcd ROUTE line: DEST is missing");
     dst = address(destText, "DEST");
+    dstText = destText;
     const maskText = fields.get("DESTMASK");
     if (type === "host") {
       if (maskText !== undefined && maskText !== "255.255.255.255") bad(`tmcd ROUTE line: DESTTYPE=host with DESTMASK=${maskText} (a host route's mask is 255.255.255.255)`);
@@ -139,17 +144,22 @@ function parseTmcd(pairs: readonly string[], origin: Origin): WantedRoute {
   const gateway = gatewayAddress(nextHop, "NEXTHOP");
   const cost = fields.get("COST");
   const src = fields.get("SRC");
-  return finish({ dst, prefixLength, gateway, metric: cost === undefined ? 0 : metric(cost, "COST"), src: src === undefined ? undefined : formatIp4(address(src, "SRC")), syntax: "tmcd", origin });
+  if (src !== undefined) address(src, "SRC");
+  return finish(dst, dstText, prefixLength, gateway, undefined, cost === undefined ? 0 : metric(cost, "COST"), src, "tmcd", origin);
 }
 
 /** iproute: `10.1.2.0/24 via 10.1.1.3 [dev IF] [metric N] [src A]`, `default via 10.1.1.1`, `10.9.0.0/16 dev eth1`. */
 function parseIproute(words: readonly string[], origin: Origin): WantedRoute {
-  const [prefix, ...rest] = words;
+  const prefix = words[0] ?? "";
   let dst = 0;
+  let dstText = "0.0.0.0";
   let prefixLength = 0;
   if (prefix !== "default") {
-    const [addressText = "", lengthText] = (prefix ?? "").split("/");
+    const slash = prefix.indexOf("/");
+    const addressText = slash < 0 ? prefix : prefix.slice(0, slash);
+    const lengthText = slash < 0 ? undefined : prefix.slice(slash + 1);
     dst = address(addressText, "the destination");
+    dstText = addressText;
     prefixLength = 32;
     if (lengthText !== undefined) {
       if (!/^\d{1,2}$/.test(lengthText) || Number(lengthText) > 32) bad(`"${prefix}": the prefix length must be 0 to 32`);
@@ -160,42 +170,54 @@ function parseIproute(words: readonly string[], origin: Origin): WantedRoute {
   let dev: string | undefined;
   let metricValue = 0;
   let src: string | undefined;
-  const seen = new Set<string>();
-  for (let index = 0; index < rest.length; index += 2) {
-    const keyword = rest[index] ?? "";
-    const value = rest[index + 1];
-    const known = ["via", "dev", "metric", "priority", "preference", "src"];
-    if (!known.includes(keyword)) bad(`unknown word "${keyword}" (benito reads via, dev, metric, src)`);
+  let seen = 0;
+  for (let index = 1; index < words.length; index += 2) {
+    const keyword = words[index] ?? "";
+    const value = words[index + 1];
+    const bit = keywordBits.get(keyword);
+    if (bit === undefined) bad(`unknown word "${keyword}" (benito reads via, dev, metric, src)`);
     if (value === undefined) bad(`"${keyword}" needs a value`);
-    const canonical = keyword === "priority" || keyword === "preference" ? "metric" : keyword;
-    if (seen.has(canonical)) bad(`"${keyword}" is given twice`);
-    seen.add(canonical);
-    if (canonical === "via") gateway = gatewayAddress(value, "via");
-    else if (canonical === "dev") dev = deviceName(value);
-    else if (canonical === "metric") metricValue = metric(value, keyword);
-    else src = formatIp4(address(value, "src"));
+    if ((seen & bit) !== 0) bad(`"${keyword}" is given twice`);
+    seen |= bit;
+    if (bit === 1) gateway = gatewayAddress(value, "via");
+    else if (bit === 2) dev = deviceName(value);
+    else if (bit === 4) metricValue = metric(value, keyword);
+    else {
+      address(value, "src");
+      src = value;
+    }
   }
   if (gateway === undefined && dev === undefined) bad("a route needs a gateway (via GW) or a device (dev IF)");
-  return finish({ dst, prefixLength, gateway, dev, metric: metricValue, src, syntax: "iproute", origin });
+  return finish(dst, dstText, prefixLength, gateway, dev, metricValue, src, "iproute", origin);
 }
 
 /** Triplet: `10.1.2.0 255.255.255.0 10.1.1.3` (destination, netmask, gateway). */
 function parseTriplet(words: readonly string[], origin: Origin): WantedRoute {
   const [destText = "", maskText = "", gatewayText = ""] = words;
-  return finish({ dst: address(destText, "the destination"), prefixLength: netmask(maskText, "the netmask"), gateway: gatewayAddress(gatewayText, "the gateway"), metric: 0, syntax: "triplet", origin });
+  return finish(address(destText, "the destination"), destText, netmask(maskText, "the netmask"), gatewayAddress(gatewayText, "the gateway"), undefined, 0, undefined, "triplet", origin);
 }
 
-/** Checks what every syntax shares (no host bits beyond the prefix) and normalizes the destination. */
-function finish(route: { dst: number; prefixLength: number; gateway?: string; dev?: string; metric: number; src?: string; syntax: WantedRoute["syntax"]; origin: Origin }): WantedRoute {
-  if (!isNetworkAddress(route.dst, route.prefixLength)) {
-    const network = formatIp4((route.dst & prefixMask(route.prefixLength)) >>> 0);
-    bad(`${formatIp4(route.dst)}/${route.prefixLength} has host bits set beyond the prefix; the network is ${network}/${route.prefixLength}`);
+/** The iproute keywords benito reads, as bits (`priority` and `preference` are `metric`). */
+const keywordBits: ReadonlyMap<string, number> = new Map([
+  ["via", 1],
+  ["dev", 2],
+  ["metric", 4],
+  ["priority", 4],
+  ["preference", 4],
+  ["src", 8],
+]);
+
+/**
+ * Checks what every syntax shares (no host bits beyond the prefix) and builds the route. Every
+ * route has the same shape (absent fields are undefined). Address texts were accepted by
+ * parseIp4, which takes only canonical dotted quads, so they are used as they are.
+ */
+function finish(dst: number, dstText: string, prefixLength: number, gateway: string | undefined, dev: string | undefined, metricValue: number, src: string | undefined, syntax: WantedRoute["syntax"], origin: Origin): WantedRoute {
+  if (!isNetworkAddress(dst, prefixLength)) {
+    const network = formatIp4((dst & prefixMask(prefixLength)) >>> 0);
+    bad(`${dstText}/${prefixLength} has host bits set beyond the prefix; the network is ${network}/${prefixLength}`);
   }
-  const result: { -readonly [K in keyof WantedRoute]: WantedRoute[K] } = { dst: formatIp4(route.dst), prefixLength: route.prefixLength, metric: route.metric, syntax: route.syntax, origin: route.origin };
-  if (route.gateway !== undefined) result.gateway = route.gateway;
-  if (route.dev !== undefined) result.dev = route.dev;
-  if (route.src !== undefined) result.src = route.src;
-  return result;
+  return { dst: dstText, prefixLength, gateway, dev, metric: metricValue, src, syntax, origin };
 }
 
 function address(text: string, what: string): number {
@@ -205,9 +227,8 @@ function address(text: string, what: string): number {
 }
 
 function gatewayAddress(text: string, what: string): string {
-  const value = address(text, what);
-  if (value === 0) bad(`${what} 0.0.0.0 (directly connected) needs a device: write "PREFIX dev IF" instead`);
-  return formatIp4(value);
+  if (address(text, what) === 0) bad(`${what} 0.0.0.0 (directly connected) needs a device: write "PREFIX dev IF" instead`);
+  return text;
 }
 
 function netmask(text: string, what: string): number {
@@ -252,7 +273,7 @@ export function siteDefaultRoute(conf: SiteConf): { route?: WantedRoute; problem
       if (maskText === undefined) bad(`default_dest "${dest}" needs a prefix length or netmask (e.g. 10.0.0.0/8), or "default"`);
       prefixLength = /^\d{1,2}$/.test(maskText) && Number(maskText) <= 32 ? Number(maskText) : netmask(maskText, "default_dest's netmask");
     }
-    return { route: finish({ dst, prefixLength, gateway, metric: 0, syntax: "site.conf", origin }) };
+    return { route: finish(dst, formatIp4(dst), prefixLength, gateway, undefined, 0, undefined, "site.conf", origin) };
   } catch (error) {
     if (!(error instanceof BadLine)) throw error;
     return { problem: { file: conf.file, line, message: error.message } };

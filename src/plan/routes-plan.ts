@@ -130,6 +130,8 @@ export function planRoutes(wanted: readonly WantedRoute[], state: NetState, opti
     resolved.push({ wanted: route, route: kernelRoute(route, device.index, scopeLink, options) });
   }
   const gatewayRoutes = wanted.filter((route) => route.gateway !== undefined);
+  // Route files send thousands of routes through a handful of gateways: check each gateway once.
+  const reachable = new Set<string>();
   for (const route of gatewayRoutes) {
     let oif: number | undefined;
     if (route.dev !== undefined) {
@@ -140,7 +142,13 @@ export function planRoutes(wanted: readonly WantedRoute[], state: NetState, opti
       }
       oif = device.index;
     }
-    const reach = reachGateway(route, oif, connected, fileOnLink, gatewayRoutes, linksByIndex) ?? checkSource(route, localAddresses);
+    const gatewayKey = oif === undefined ? (route.gateway ?? "") : `${route.gateway} ${oif}`;
+    let reach: { reason: string; waitable: boolean } | undefined;
+    if (!reachable.has(gatewayKey)) {
+      reach = reachGateway(route, oif, connected, fileOnLink, gatewayRoutes, linksByIndex);
+      if (reach === undefined) reachable.add(gatewayKey);
+    }
+    reach ??= checkSource(route, localAddresses);
     if (reach !== undefined) {
       blocked.push({ wanted: route, ...reach });
       continue;
