@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { benito, benitoBinary } from "../helpers/binary";
-import { NamespaceSet } from "../helpers/netns";
+import { ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { address, alive, hasVde, Lab, pidIn, ping, waitFor } from "./fixtures";
 
@@ -115,6 +115,20 @@ describe.skipIf(!isRoot || !hasVde)("vde plug when the switch goes away (root)",
       const code = await Promise.race([child.exited, Bun.sleep(5000).then(() => -1)]);
       expect(code).toBe(1);
       expect(await new Response(child.stderr).text()).toContain("the switch closed the port");
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }, 60_000);
+
+  test("deleting the TAP under a running plug ends it with a message (exit 1)", async () => {
+    const sw = await lab.startSwitch("tapgone");
+    const child = Bun.spawn(["ip", "netns", "exec", b, benitoBinary, "vde", "plug", "--switch", sw, "--tap", "tg0"], { stdout: "pipe", stderr: "pipe" });
+    try {
+      expect(await waitFor(() => readdirSync(sw).some((name) => /^\d{3}\.\d+$/.test(name)), 5000)).toBe(true);
+      await ip("-n", b, "link", "del", "tg0");
+      const code = await Promise.race([child.exited, Bun.sleep(5000).then(() => -1)]);
+      expect(code).toBe(1);
+      expect(await new Response(child.stderr).text()).toContain("benito: while forwarding frames on tg0: the TAP device went away");
     } finally {
       child.kill("SIGKILL");
     }

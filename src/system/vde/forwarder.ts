@@ -45,6 +45,14 @@ export interface ForwardStats {
 /** Why {@link Forwarder.run} returned. */
 export type ForwardEnd = "stopped" | "switch-closed";
 
+/** TapGoneError class: the TAP fd reported an error or hang-up (the device was deleted). */
+export class TapGoneError extends Error {
+  constructor(events: number) {
+    super(`the TAP fd reported poll events 0x${events.toString(16)}`);
+    this.name = "TapGoneError";
+  }
+}
+
 /** Creates zeroed counters for both directions. */
 export function emptyStats(): ForwardStats {
   return { tapToSwitch: { frames: 0, bytes: 0, drops: 0 }, switchToTap: { frames: 0, bytes: 0, drops: 0 } };
@@ -179,7 +187,7 @@ export class Forwarder {
     if (pending && (dataEvents & (POLLOUT | POLLERR | POLLHUP)) !== 0) this.#flush();
     const tapEvents = events[3] ?? 0;
     if ((tapEvents & POLLIN) !== 0) this.#tapToSwitch();
-    if ((tapEvents & (POLLERR | POLLHUP | POLLNVAL)) !== 0) throw new Error(`the TAP fd reported poll events 0x${tapEvents.toString(16)}`);
+    if ((tapEvents & (POLLERR | POLLHUP | POLLNVAL)) !== 0) throw new TapGoneError(tapEvents);
     return "busy";
   }
 

@@ -1,9 +1,9 @@
 // The native VDE plug: a TAP attached to a switch port, forwarding until stopped; reconnects when asked.
-import { BenitoError } from "../../errors";
+import { BenitoError, ExitCode } from "../../errors";
 import { libc } from "../libc";
 import { attachTap, interfaceMtu } from "../tap";
 import { closeConnection, connectSwitch, VdeConnectError, type VdeConnection } from "./connect";
-import { emptyStats, Forwarder, type ForwardStats } from "./forwarder";
+import { emptyStats, Forwarder, TapGoneError, type ForwardStats } from "./forwarder";
 import { trimResidentSet } from "./resident";
 
 /** First and longest wait between reconnection attempts. */
@@ -107,7 +107,13 @@ export async function runPlug(options: PlugOptions, events: PlugEvents): Promise
       first = false;
       backoff = firstBackoffMs;
       current = new Forwarder(tapFd, connection, mtu);
-      const end = await current.run();
+      let end;
+      try {
+        end = await current.run();
+      } catch (error) {
+        if (error instanceof TapGoneError) throw new BenitoError("forwarding frames", options.tap, "the TAP device went away (deleted, or its namespace is gone)", ExitCode.failed, [], { cause: error });
+        throw error;
+      }
       current.dropPending();
       addStats(total, current.stats);
       current = undefined;
