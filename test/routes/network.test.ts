@@ -221,6 +221,14 @@ describe.skipIf(!isRoot)("3 LANs, 2 routers: benito ifaces + benito routes in na
     writeFileSync(join(config, "topo.xml"), topologyXml("10.1.1.20"));
     const hostsFile = join(folder, "etc-hosts");
     writeFileSync(hostsFile, "127.0.0.1\tlocalhost\n");
+    // The dry run (unprivileged) prints the replacement and changes nothing.
+    const dry = await run("h1", ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", benitoBinary, "ifaces", "--dry-run", "--state-dir", state, "--hosts", "--hosts-file", hostsFile, config, "h1"]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain("\necho 1 > /proc/sys/net/ipv4/conf/a0/promote_secondaries");
+    expect(dry.stdout).toContain("\nip addr del 10.1.1.2/24 dev a0  # inf000: replaced\nip addr add 10.1.1.20/24 brd + dev a0  # inf000\n");
+    expect(dry.stdout).toContain("would replace benito's block");
+    expect(await ip("-n", ns.h1 ?? "", "-4", "-o", "addr", "show", "dev", "a0")).toContain("inet 10.1.1.2/24");
+    expect(readFileSync(hostsFile, "utf8")).toBe("127.0.0.1\tlocalhost\n");
     const result = await ifaces("h1", "--hosts", "--hosts-file", hostsFile);
     expect([result.code, result.stderr]).toEqual([0, ""]);
     expect(result.stdout).toContain(": 0 configured, 1 changed, 0 unchanged");
