@@ -1,5 +1,8 @@
 // The one list of every `benito` command. Add a command: one file in src/cli/commands/, one line here.
 import type { Command } from "./command";
+import { bootCommand } from "./commands/boot";
+import { downCommand } from "./commands/down";
+import { statusCommand } from "./commands/status";
 import { controlBridgeCommand } from "./commands/control-bridge";
 import { controlNetCommand } from "./commands/control-net";
 import { guestConfigCommand } from "./commands/guest-config";
@@ -13,6 +16,9 @@ import { vmCommand } from "./commands/vm";
 
 /** Every command, in the order `benito --help` lists them. */
 export const commands: readonly Command[] = [
+  bootCommand,
+  statusCommand,
+  downCommand,
   topdlCommand,
   routesCommand,
   ifacesCommand,

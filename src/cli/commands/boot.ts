@@ -1,0 +1,158 @@
+// `benito boot [CONFIG_DIR [HOSTNAME]]`: everything this host's role needs at boot, from one plan, with a status record.
+import { join } from "node:path";
+import { BenitoError, ExitCode, messageOf } from "../../errors";
+import { planBoot, stageCommandLine, type BootPlan } from "../../plan/boot-plan";
+import { appendLogLine, writeFileAtomic } from "../../system/state-files";
+import { integerOption, parseCommandArgs } from "../args";
+import type { Command, CommandContext } from "../command";
+import { defaultLogFile, defaultRunDir, loadHostPlanInput } from "../host-plan";
+import { overallExit, runStage, runStages, type StageResult } from "../stages";
+
+const options = {
+  "dry-run": { type: "boolean" },
+  json: { type: "boolean" },
+  timings: { type: "boolean" },
+  "run-dir": { type: "string" },
+  "log-file": { type: "string" },
+  parallel: { type: "string" },
+  "hosts-file": { type: "string" },
+} as const;
+
+const help = `Usage: benito boot [--dry-run] [--timings] [--json] [--run-dir DIR] [--log-file FILE]
+                   [--parallel N] [--hosts-file PATH] [CONFIG_DIR [HOSTNAME]]
+
+The one entry point for init scripts: finds this host in CONFIG_DIR/topo.xml and runs its role's
+plan, each stage a benito command:
+
+  every host    ifaces (+ /etc/hosts when CONFIG_DIR/hosts exists), routes (when route/HOST exists)
+  a pnode       then switch up (switches and shaping); control-net allocate and control-bridge up
+                (when a child VM has a control NIC); then every child with vm launch, up to
+                --parallel N at once (default 4), each with its platform's bounded waits
+
+A bad topo.xml stops boot before any change, with every problem listed. Otherwise every stage
+runs (a stage is skipped only when one it needs failed, e.g. children when the switches did not
+come up) and the exit code is the worst: 3 invalid input, 1 failed, 0 done.
+Re-running converges: each command is idempotent, and a child that is running and healthy is
+left alone (a dead one is cleaned up and launched again).
+
+Record: DIR/status.json (DIR = --run-dir, default ${defaultRunDir}), written atomically, with
+each stage's outcome, time and errors (see README "Status file"). One line per stage is
+appended to the log (--log-file, default ${defaultLogFile}; rotated at 1 MiB).
+
+Options:
+  --dry-run       print the plan (each stage's command and its own dry run); change nothing
+  --timings       print each stage's wall time
+  --json          print the status record instead of the summary
+  --hosts-file P  write host entries to P instead of /etc/hosts`;
+
+/** The boot command. */
+export const bootCommand: Command = {
+  name: "boot",
+  summary: "bring up everything this host's role needs (init-script entry point)",
+  help,
+  run,
+};
+
+/** StatusRecord interface: the status file's content (documented in the README). */
+export interface StatusRecord {
+  readonly version: 1;
+  readonly host: string;
+  readonly role: BootPlan["role"];
+  readonly configDir: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  /** The overall exit code. */
+  readonly exitCode: number;
+  readonly ok: boolean;
+  readonly totalMs: number;
+  readonly stages: readonly StageResult[];
+}
+
+async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
+  const { values, positionals } = parseCommandArgs("boot", args, options, 2);
+  const runDir = values["run-dir"] ?? defaultRunDir;
+  const logFile = values["log-file"] ?? defaultLogFile;
+  const parallel = integerOption("boot", "parallel", values.parallel, 4);
+  const statusPath = join(runDir, "status.json");
+  const startedAt = new Date();
+  const ifacesArgs = values["hosts-file"] !== undefined ? ["--hosts-file", values["hosts-file"]] : [];
+
+  let input;
+  try {
+    input = await loadHostPlanInput(positionals[0], positionals[1], runDir, ifacesArgs);
+  } catch (error) {
+    // Nothing was changed; still leave a record of why boot stopped.
+    if (values["dry-run"] !== true && error instanceof BenitoError) {
+      recordFailure(statusPath, logFile, startedAt, error);
+    }
+    throw error;
+  }
+  const plan = planBoot(input.view, input.ctx);
+
+  if (values["dry-run"] === true) {
+    ctx.io.out(`# benito boot plan for ${plan.host} (${plan.role}), ${plan.stages.length} stage(s)`);
+    for (const [index, stage] of plan.stages.entries()) {
+      ctx.io.out(`\n# [${index + 1}/${plan.stages.length}] ${stageCommandLine(stage)}${stage.after.length ? `   (after ${stage.after.join(", ")})` : ""}`);
+      if (stage.command === "control-net") continue;
+      const preview = await runStage({ ...stage, args: withDryRun(stage.command, stage.args), converge: undefined }, ctx);
+      for (const line of [...preview.output, ...preview.errors]) ctx.io.out(`  ${line}`);
+    }
+    return ExitCode.ok;
+  }
+
+  const log = (line: string) => {
+    ctx.io.err(line);
+    appendLogLine(logFile, `${new Date().toISOString()} ${line}`);
+  };
+  log(`boot: ${plan.host} (${plan.role}): ${plan.stages.length} stage(s) from ${input.ctx.configDir}`);
+  const results = await runStages(plan.stages, ctx, {
+    parallel,
+    onStart: (stage, index, total) => log(`boot: [${index + 1}/${total}] ${stageCommandLine(stage)}`),
+    onEnd: (result, index, total) => {
+      log(`boot: [${index + 1}/${total}] ${result.id}: ${result.outcome} (${result.ms} ms)`);
+      for (const line of result.errors) log(`boot:   ${line}`);
+    },
+  });
+  const exitCode = overallExit(results);
+  const record: StatusRecord = {
+    version: 1,
+    host: plan.host,
+    role: plan.role,
+    configDir: input.ctx.configDir,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    exitCode,
+    ok: exitCode === ExitCode.ok,
+    totalMs: Math.round(Date.now() - startedAt.getTime()),
+    stages: results,
+  };
+  try {
+    writeFileAtomic(statusPath, `${JSON.stringify(record, null, 2)}\n`);
+  } catch (error) {
+    log(`benito: while writing the status file on ${statusPath}: ${messageOf(error)}`);
+  }
+  if (values.json === true) ctx.io.out(JSON.stringify(record));
+  else {
+    for (const result of results) {
+      ctx.io.out(`${result.outcome === "ok" ? "ok     " : result.outcome.padEnd(7)} ${result.id}${values.timings === true ? `  ${result.ms} ms` : ""}`);
+    }
+    ctx.io.out(`boot ${plan.host}: ${results.filter((r) => r.outcome === "ok").length}/${results.length} stage(s) ok in ${record.totalMs} ms; status in ${statusPath}`);
+  }
+  return exitCode;
+}
+
+/** The same stage, asked for its dry run (commands that have one). */
+function withDryRun(command: string, args: readonly string[]): string[] {
+  if (command === "switch" || command === "control-bridge" || command === "vm") return [args[0] ?? "", "--dry-run", ...args.slice(1)];
+  return ["--dry-run", ...args];
+}
+
+function recordFailure(statusPath: string, logFile: string, startedAt: Date, error: BenitoError): void {
+  const lines = [error.message, ...error.details.map((line) => `  ${line}`)];
+  try {
+    writeFileAtomic(statusPath, `${JSON.stringify({ version: 1, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), exitCode: error.exitCode, ok: false, stages: [], errors: lines }, null, 2)}\n`);
+  } catch {
+    // The error itself is what the caller reports; a read-only /run must not hide it.
+  }
+  for (const line of lines) appendLogLine(logFile, `${new Date().toISOString()} boot: ${line}`);
+}

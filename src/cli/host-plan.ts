@@ -1,0 +1,33 @@
+// Loads what boot, status and down need: the config folder, this host's view, and the context of its stages.
+import { join } from "node:path";
+import { resolveConfigDir, resolveHostName, topologyPath } from "../config/config-dir";
+import { hostViewFromDocument } from "../model/host-view";
+import type { HostView } from "../model/node";
+import type { BootContext } from "../plan/boot-plan";
+import { pathExists, readFileBytes } from "../system/files";
+
+/** The run folder when --run-dir is not given: status file, pidfiles, sockets. */
+export const defaultRunDir = "/run/benito";
+/** The log file when --log-file is not given. */
+export const defaultLogFile = "/var/log/benito/benito.log";
+
+/** HostPlanInput interface: this host's view and the stage context. */
+export interface HostPlanInput {
+  readonly view: HostView;
+  readonly ctx: BootContext;
+}
+
+/**
+ * Reads CONFIG_DIR and this host's view. A bad topo.xml throws InputError listing every problem
+ * that concerns this host, before anything is changed.
+ */
+export async function loadHostPlanInput(configArg: string | undefined, hostArg: string | undefined, runDir: string, ifacesArgs: readonly string[] = []): Promise<HostPlanInput> {
+  const configDir = await resolveConfigDir(configArg);
+  const host = resolveHostName(hostArg);
+  const file = topologyPath(configDir);
+  const { view } = hostViewFromDocument(await readFileBytes(file, "reading the topology"), file, host);
+  const name = view.self.name;
+  const hasRouteFile = (await pathExists(join(configDir, "route", name))) || (await pathExists(join(configDir, "routes", name)));
+  const hasHostsFile = await pathExists(join(configDir, "hosts"));
+  return { view, ctx: { configDir, runDir, hasRouteFile, hasHostsFile, ifacesArgs } };
+}

@@ -1,0 +1,120 @@
+// Runs the stages of a boot/status/down plan: each one a benito command run in-process, output captured, time measured.
+import { BenitoError, ExitCode, messageOf } from "../errors";
+import type { Stage } from "../plan/boot-plan";
+import { stageCommandLine } from "../plan/boot-plan";
+import type { CommandContext, Io } from "./command";
+import { findCommand } from "./registry";
+
+/** StageResult interface: how one stage went (what the status file records). */
+export interface StageResult {
+  readonly id: string;
+  /** The equivalent command line. */
+  readonly command: string;
+  /** "ok", "failed" (exit 1), "invalid-input" (exit 3), or "skipped" (a stage it needs failed). */
+  readonly outcome: "ok" | "failed" | "invalid-input" | "skipped";
+  readonly exitCode: number;
+  /** Wall time in milliseconds. */
+  readonly ms: number;
+  /** Every line the stage wrote to stderr that is an error or warning ("benito: …"). */
+  readonly errors: readonly string[];
+  /** Everything else it printed. */
+  readonly output: readonly string[];
+}
+
+/** RunStagesOptions interface: how to run a plan's stages. */
+export interface RunStagesOptions {
+  /** How many stages of one parallel group run at once. */
+  readonly parallel: number;
+  /** Called when a stage starts and ends (progress lines). */
+  readonly onStart?: (stage: Stage, index: number, total: number) => void;
+  readonly onEnd?: (result: StageResult, index: number, total: number) => void;
+}
+
+function outcomeOf(code: number): StageResult["outcome"] {
+  if (code === ExitCode.ok) return "ok";
+  return code === ExitCode.input ? "invalid-input" : "failed";
+}
+
+/**
+ * Runs one stage: the command in-process with its output captured; never throws. A stage with
+ * `converge` first asks whether the thing is healthy (then it is done, untouched), else clears
+ * what is left of it before running.
+ */
+export async function runStage(stage: Stage, ctx: CommandContext): Promise<StageResult> {
+  if (stage.converge === undefined) return runCommand(stage, stage.args, ctx);
+  const started = performance.now();
+  const health = await runCommand(stage, stage.converge.healthy, ctx);
+  if (health.exitCode === ExitCode.ok) return { ...health, command: stageCommandLine(stage), ms: elapsed(started), output: ["already running and healthy: left alone", ...health.output] };
+  const reset = await runCommand(stage, stage.converge.reset, ctx);
+  const result = await runCommand(stage, stage.args, ctx);
+  return { ...result, ms: elapsed(started), output: [...reset.output.map((line) => `(reset) ${line}`), ...result.output] };
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 10) / 10;
+}
+
+async function runCommand(stage: Stage, args: readonly string[], ctx: CommandContext): Promise<StageResult> {
+  const errors: string[] = [];
+  const output: string[] = [];
+  const io: Io = {
+    out: (text) => output.push(...text.split("\n")),
+    err: (text) => (text.startsWith("benito") ? errors : output).push(...text.split("\n")),
+  };
+  const started = performance.now();
+  let code: number;
+  const command = findCommand(stage.command);
+  try {
+    if (command === undefined) throw new BenitoError("running a stage", stage.id, `no command "${stage.command}"`);
+    code = await command.run(args, { ...ctx, io });
+  } catch (error) {
+    if (error instanceof BenitoError) {
+      errors.push(error.message, ...error.details.map((line) => `  ${line}`));
+      code = error.exitCode;
+    } else {
+      errors.push(`benito: internal error in ${stage.id}: ${messageOf(error)}`);
+      code = ExitCode.failed;
+    }
+  }
+  return { id: stage.id, command: ["benito", stage.command, ...args].join(" "), outcome: outcomeOf(code), exitCode: code, ms: elapsed(started), errors, output };
+}
+
+/**
+ * Runs stages in plan order. Consecutive stages of one group run in parallel, at most
+ * `parallel` at a time; a stage whose `after` names a stage that did not succeed is skipped.
+ */
+export async function runStages(stages: readonly Stage[], ctx: CommandContext, options: RunStagesOptions): Promise<StageResult[]> {
+  const results = new Map<string, StageResult>();
+  const total = stages.length;
+  let index = 0;
+  while (index < stages.length) {
+    const first = stages[index] as Stage;
+    let end = index + 1;
+    while (first.group !== undefined && end < stages.length && stages[end]?.group === first.group) end += 1;
+    const batch = stages.slice(index, end);
+    const offset = index;
+    let next = 0;
+    const worker = async () => {
+      while (next < batch.length) {
+        const position = next++;
+        const stage = batch[position] as Stage;
+        const blocked = stage.after.filter((id) => results.get(id)?.outcome !== "ok" && results.has(id));
+        options.onStart?.(stage, offset + position, total);
+        const result: StageResult = blocked.length > 0
+          ? { id: stage.id, command: stageCommandLine(stage), outcome: "skipped", exitCode: ExitCode.failed, ms: 0, errors: [`benito: skipped ${stage.id}: ${blocked.join(", ")} did not succeed`], output: [] }
+          : await runStage(stage, ctx);
+        results.set(stage.id, result);
+        options.onEnd?.(result, offset + position, total);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(Math.max(1, options.parallel), batch.length) }, worker));
+    index = end;
+  }
+  return stages.map((stage) => results.get(stage.id) as StageResult);
+}
+
+/** The exit code of a whole run: 3 when any stage had invalid input, else 1 when any failed, else 0. */
+export function overallExit(results: readonly StageResult[]): ExitCode {
+  if (results.some((result) => result.outcome === "invalid-input")) return ExitCode.input;
+  return results.some((result) => result.outcome !== "ok") ? ExitCode.failed : ExitCode.ok;
+}
