@@ -128,7 +128,7 @@ async function runStep(step: Step, options: RunOptions): Promise<string | undefi
       return;
     }
     case "process.stop":
-      await stopByPidfile(step.pidfile, undefined, step.graceMs);
+      await stopByPidfile(step.pidfile, step.program, step.graceMs);
       return;
     case "vm.powerdown": {
       const state = pidfileState(step.pidfile, step.program);

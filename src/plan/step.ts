@@ -42,7 +42,14 @@ export type Step =
       /** True when the program forks itself and writes the pidfile (qemu -daemonize, benito vde plug --daemon). */
       readonly daemonizes?: boolean;
     }
-  | { readonly kind: "process.stop"; readonly id: string; readonly pidfile: string; readonly graceMs: number }
+  | {
+      readonly kind: "process.stop";
+      readonly id: string;
+      readonly pidfile: string;
+      readonly graceMs: number;
+      /** The program's base name: a pidfile whose pid now runs something else is not signalled. */
+      readonly program?: string;
+    }
   | { readonly kind: "command.run"; readonly id: string; readonly argv: readonly string[]; readonly placement?: Placement; readonly log?: string };
 
 /** Plan interface: ordered steps (dependency order already resolved) with a title. */

@@ -124,8 +124,10 @@ export const vmCommand: Command = {
     if (!platformContext.runDir.startsWith("/")) throw new UsageError("vm", "--run-dir must be an absolute path");
 
     if (action === "status") {
+      const checks = platform.status(node, platformContext);
+      if (checks.length === 0) ctx.io.out(`${node.name}: ${platform.names[0]}: nothing runs`);
       let ok = true;
-      for (const check of platform.status(node, platformContext)) {
+      for (const check of checks) {
         const result = await describe(check);
         ok &&= result.ok;
         ctx.io.out(`${node.name} ${result.line}`);

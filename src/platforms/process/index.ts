@@ -91,12 +91,12 @@ function stop(node: Node, ctx: PlatformContext): Plan {
   const files: string[] = [];
   const startup = startupArgv(node);
   if (startup !== undefined) {
-    steps.push({ kind: "process.stop", id: "startup", pidfile: join(dir, "startup.pid"), graceMs: stopGraceMs });
+    steps.push({ kind: "process.stop", id: "startup", pidfile: join(dir, "startup.pid"), graceMs: stopGraceMs, program: basename(startup[0] ?? "") });
     files.push(join(dir, "startup.log"));
   }
   const taps = experimentalInterfaces(node).map(tapName).reverse();
   for (const tap of taps) {
-    steps.push({ kind: "process.stop", id: `plug-${tap}`, pidfile: join(dir, `plug-${tap}.pid`), graceMs: stopGraceMs });
+    steps.push({ kind: "process.stop", id: `plug-${tap}`, pidfile: join(dir, `plug-${tap}.pid`), graceMs: stopGraceMs, program: basename(ctx.benito) });
     steps.push({ kind: "tap.delete", id: `tap-${tap}`, name: tap, placement });
     files.push(join(dir, `plug-${tap}.log`));
   }
