@@ -29,7 +29,7 @@ export interface Sink {
 /** The element kinds an `<elements>` wrapper may hold. */
 const elementKinds = new Set(["computer", "region", "segment", "testbed", "other"]);
 
-/** NormalizeResult interface: the topology's parts (warnings and errors stay in the sink). */
+/** Normalized type: the topology's parts (warnings and errors stay in the sink). */
 export type Normalized = Omit<Topology, "file" | "warnings">;
 
 

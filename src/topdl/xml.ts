@@ -1,5 +1,5 @@
 // The one place that configures fast-xml-parser, plus the pre-scan that makes its input safe and maps offsets to lines.
-import { XMLParser } from "fast-xml-parser";
+import type { XMLParser } from "fast-xml-parser";
 
 /** XmlProblem interface: a problem found in the XML layer (before TopDL meaning). */
 export interface XmlProblem {
@@ -59,9 +59,17 @@ const parserOptions = {
 let parser: XMLParser | undefined;
 let metaSymbol: symbol | undefined;
 
+/**
+ * fast-xml-parser, loaded on first use: evaluating it (and its entity tables) costs tens of
+ * milliseconds, which every benito start would pay otherwise, TopDL or not.
+ */
+function library(): typeof import("fast-xml-parser") {
+  return require("fast-xml-parser") as typeof import("fast-xml-parser");
+}
+
 /** Parses prepared text into fast-xml-parser's ordered tree (throws its own Error on malformed input). */
 export function parseOrdered(xml: string): OrderedNode[] {
-  parser ??= new XMLParser(parserOptions);
+  parser ??= new (library().XMLParser)(parserOptions);
   return parser.parse(xml) as OrderedNode[];
 }
 
@@ -73,7 +81,7 @@ export function tagOf(node: OrderedNode): string {
 
 /** The start offset (into the prepared text) of an element node. */
 export function offsetOf(node: OrderedNode): number {
-  metaSymbol ??= XMLParser.getMetaDataSymbol() as symbol;
+  metaSymbol ??= library().XMLParser.getMetaDataSymbol() as symbol;
   const meta = (node as Record<symbol, { startIndex?: number } | undefined>)[metaSymbol];
   return meta?.startIndex ?? 0;
 }
