@@ -61,31 +61,47 @@ export function planIfaces(view: HostView, links: readonly LinkInfo[], addresses
   const perLink = (index: number) => addresses.filter((address) => address.index === index);
   const isOwned = (link: LinkInfo, address: AddressInfo) => owned.some((entry) => entry.mac === link.mac && entry.address === address.address && entry.prefixLength === address.prefixLength);
 
-  for (const iface of view.self.interfaces) {
+  // Pass 1: each interface's NIC. Pass 2 then keeps every address some interface wants on that NIC
+  // (two interfaces may name one NIC; neither may delete the other's address).
+  const nics = view.self.interfaces.map((iface) => (iface.control ? undefined : findNic(iface, links)));
+  const wantedOn = new Map<number, Set<string>>();
+  view.self.interfaces.forEach((iface, position) => {
+    const link = nics[position];
+    if (link === undefined || iface.ip4 === undefined) return;
+    const set = wantedOn.get(link.index) ?? new Set<string>();
+    set.add(`${iface.ip4.address}/${iface.ip4.prefixLength}`);
+    wantedOn.set(link.index, set);
+  });
+  const planned = new Set<string>();
+  view.self.interfaces.forEach((iface, position) => {
     const wanted = iface.ip4 === undefined ? undefined : `${iface.ip4.address}/${iface.ip4.prefixLength}`;
     if (iface.control) {
       entries.push({ iface: iface.name, address: wanted, status: "skipped", note: "control_net interface" });
-      continue;
+      return;
     }
-    const link = findNic(iface, links);
+    const link = nics[position];
     if (link === undefined) {
       entries.push({ iface: iface.name, mac: iface.mac, address: wanted, status: "missing", note: missingNote(iface, wanted) });
-      continue;
+      return;
     }
+    const first = !claimed.has(link.index);
     claimed.add(link.index);
     const present = perLink(link.index);
     const base = { iface: iface.name, index: link.index, ifname: link.name, mac: link.mac };
-    const deletions = present.filter((address) => `${address.address}/${address.prefixLength}` !== wanted && isOwned(link, address));
+    const keep = wantedOn.get(link.index);
+    const deletions = first ? present.filter((address) => !keep?.has(`${address.address}/${address.prefixLength}`) && isOwned(link, address)) : [];
     if (deletions.some((address) => sharesSubnet(address, present, deletions))) steps.push({ kind: "link.promote-secondaries", iface: iface.name, index: link.index, ifname: link.name });
     for (const address of deletions) steps.push({ kind: "address.delete", ...base, address: address.address, prefixLength: address.prefixLength });
-    const replaced = deletions.length > 0;
     const ip4 = iface.ip4;
     const needsAdd = ip4 !== undefined && !present.some((address) => address.address === ip4.address && address.prefixLength === ip4.prefixLength);
-    if (ip4 !== undefined && needsAdd) steps.push({ kind: "address.add", ...base, address: ip4.address, prefixLength: ip4.prefixLength });
-    if (!link.up) steps.push({ kind: "link.up", iface: iface.name, index: link.index, ifname: link.name });
-    const status: IfaceStatus = replaced ? "changed" : needsAdd || !link.up ? "configured" : "unchanged";
+    if (ip4 !== undefined && needsAdd && !planned.has(`${link.index} ${wanted}`)) {
+      planned.add(`${link.index} ${wanted}`);
+      steps.push({ kind: "address.add", ...base, address: ip4.address, prefixLength: ip4.prefixLength });
+    }
+    if (!link.up && first) steps.push({ kind: "link.up", iface: iface.name, index: link.index, ifname: link.name });
+    const status: IfaceStatus = deletions.length > 0 ? "changed" : needsAdd || !link.up ? "configured" : "unchanged";
     entries.push({ iface: iface.name, ifname: link.name, mac: link.mac, address: wanted, status });
-  }
+  });
 
   // Addresses benito set on NICs the topology no longer configures: converge by removing them.
   const leftovers: IfaceStep[] = [];
@@ -111,12 +127,22 @@ function sharesSubnet(address: AddressInfo, present: readonly AddressInfo[], del
   return present.some((other) => !deletions.includes(other) && inSubnet(parseIp4(other.address) ?? 0, network, Math.min(address.prefixLength, other.prefixLength)));
 }
 
-/** The NIC of an interface: by MAC first, then by the explicit `benito:ifname`. */
+/** Link kinds that take the MAC of a device beneath them (a bridge takes its first port's): the device itself is the NIC. */
+const stackedKinds = new Set(["bridge", "bond", "team", "vlan", "macvlan", "macvtap", "ipvlan", "ipvtap", "vrf"]);
+
+/**
+ * The NIC of an interface: by MAC first (when several links share it, a plain device before a
+ * virtual one before a stacked one such as a bridge), then by the explicit `benito:ifname`.
+ */
 function findNic(iface: NodeInterface, links: readonly LinkInfo[]): LinkInfo | undefined {
   if (iface.mac !== undefined) {
     const mac = iface.mac.toLowerCase();
-    const byMac = links.find((link) => link.mac === mac);
-    if (byMac !== undefined) return byMac;
+    const rank = (link: LinkInfo) => (link.kind === "" ? 0 : stackedKinds.has(link.kind) ? 2 : 1);
+    let best: LinkInfo | undefined;
+    for (const link of links) {
+      if (link.mac === mac && (best === undefined || rank(link) < rank(best))) best = link;
+    }
+    if (best !== undefined) return best;
   }
   if (iface.ifname !== undefined) return links.find((link) => link.name === iface.ifname);
   return undefined;

@@ -83,6 +83,24 @@ describe("ifaces plan", () => {
     expect(alone.steps.map((step) => step.kind)).toEqual(["address.delete", "address.add"]);
   });
 
+  test("two interfaces naming one NIC keep each other's addresses; the link is brought up once", () => {
+    const nic = link(3, "eth2", "02:00:00:00:01:02", false);
+    const owned = [{ mac: nic.mac, address: "10.2.1.2", prefixLength: 24 }, { mac: nic.mac, address: "10.3.1.2", prefixLength: 24 }];
+    const plan = planIfaces(
+      view([iface("inf000", { mac: nic.mac, ip4: { address: "10.2.1.2", prefixLength: 24 } }), iface("inf001", { ifname: "eth2", ip4: { address: "10.3.1.2", prefixLength: 24 } })]),
+      [nic],
+      [addr(3, "10.2.1.2"), addr(3, "10.3.1.2")],
+      owned,
+    );
+    expect(plan.steps.map((step) => step.kind)).toEqual(["link.up"]);
+  });
+
+  test("a MAC shared by a NIC and the bridge above it picks the NIC", () => {
+    const bridge = { ...link(2, "br0", "02:00:00:00:01:02"), kind: "bridge" };
+    const plan = planIfaces(view([iface("inf000", { mac: "02:00:00:00:01:02", ip4: { address: "10.2.1.2", prefixLength: 24 } })]), [bridge, eth2], [], []);
+    expect(plan.entries[0]?.ifname).toBe("eth2");
+  });
+
   test("removes benito's address from a NIC the topology no longer configures", () => {
     const plan = planIfaces(view([]), [eth1, eth2], [addr(3, "10.2.1.2"), addr(2, "10.1.1.2")], [{ mac: "02:00:00:00:01:02", address: "10.2.1.2", prefixLength: 24 }]);
     expect(plan.steps).toEqual([{ kind: "address.delete", iface: "", index: 3, ifname: "eth2", mac: "02:00:00:00:01:02", address: "10.2.1.2", prefixLength: 24 }]);
