@@ -10,6 +10,9 @@ export const hostnameMember = ".benito/hostname";
 /** The disk serial the guest finds the config disk by (/sys/block/vdX/serial). */
 export const configDiskSerial = "benito-config";
 
+/** What a guest hostname may look like (the pnode refuses other element names for VMs). */
+export const hostNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
 /** GuestConfig interface: what the config disk holds. */
 export interface GuestConfig {
   /** The guest's hostname (the TopDL element's name). */
@@ -30,6 +33,6 @@ export function readConfigDisk(bytes: Uint8Array): GuestConfig {
   const named = all.find((entry) => entry.kind === "file" && entry.name === hostnameMember);
   if (named === undefined || named.kind !== "file") throw new Error(`the archive has no ${hostnameMember}`);
   const hostname = new TextDecoder().decode(named.data).trim();
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(hostname)) throw new Error(`${hostnameMember} holds "${hostname}", not a host name`);
+  if (!hostNamePattern.test(hostname)) throw new Error(`${hostnameMember} holds "${hostname}", not a host name`);
   return { hostname, entries: all.filter((entry) => entry.name !== ".benito" && !entry.name.startsWith(".benito/")) };
 }

@@ -67,6 +67,11 @@ describe("qemu input errors", () => {
     expect((error as InputError).exitCode).toBe(3);
   });
 
+  test("a name that cannot be a hostname is refused", () => {
+    const bad = node("vm 1/x", "qemu", { "benito:qemu_image": "/i/base.qcow2" }, [nic(0)]);
+    expect(nodeProblems(qemuPlatform, bad).map((problem) => problem.message).join("\n")).toContain("becomes the guest's hostname");
+  });
+
   test("every bad attribute is reported at once", () => {
     const bad = node("vm5", "qemu", { "benito:qemu_image": "relative.qcow2", "benito:qemu_memory": "lots", "benito:qemu_cpus": "0" }, [nic(0, { vdePort: undefined })]);
     const text = nodeProblems(qemuPlatform, bad).map((problem) => problem.message).join("\n");

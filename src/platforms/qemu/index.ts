@@ -3,6 +3,7 @@ import * as v from "valibot";
 import type { Node } from "../../model/node";
 import type { Plan } from "../../plan/step";
 import { attribute, experimentalInterfaces, wholeNumberText, type AttributeProblem, type Platform, type PlatformContext } from "../platform";
+import { hostNamePattern } from "../../guest/config-disk";
 import { baseImageFormat, qemuArgv, qemuProgram } from "./argv";
 import { vmLayout } from "./layout";
 
@@ -34,6 +35,7 @@ function checkNode(node: Node): AttributeProblem[] {
   const problems: AttributeProblem[] = [];
   const nics = experimentalInterfaces(node);
   const where = (name: string) => `${node.path}.interface[${name}]`;
+  if (!hostNamePattern.test(node.name)) problems.push({ line: node.line, path: node.path, message: `the name "${node.name}" becomes the guest's hostname: use letters, digits, "-", "_", "." (at most 63)` });
   if (nics.length > maxNics) problems.push({ line: node.line, path: node.path, message: `a qemu node has at most ${maxNics} experimental interfaces, this one has ${nics.length}` });
   for (const nic of node.interfaces) {
     if (nic.mac !== undefined && (!macPattern.test(nic.mac) || (Number.parseInt(nic.mac.slice(0, 2), 16) & 1) === 1)) {
