@@ -2,6 +2,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { hostViewFromDocument } from "../src/model/host-view";
+import { checkTopology } from "../src/topdl/parse";
 
 /** Shape of the generated experiment (the issue's figures). */
 const computers = 10_000;
@@ -77,6 +79,17 @@ async function best(argv: readonly string[], runs = 3): Promise<Measured> {
   return result!;
 }
 
+/** Best wall time of a few in-process runs (no process start; the JIT warms up after the first). */
+function inProcess(work: () => unknown, runs = 3): number {
+  let fastest = Infinity;
+  for (let k = 0; k < runs; k += 1) {
+    const started = performance.now();
+    work();
+    fastest = Math.min(fastest, performance.now() - started);
+  }
+  return fastest;
+}
+
 async function main(): Promise<void> {
   const binary = process.env.BENITO_BIN ?? resolve(import.meta.dir, "../build/benito");
   const folder = mkdtempSync(join(tmpdir(), "benito-bench-topdl-"));
@@ -92,6 +105,9 @@ async function main(): Promise<void> {
     const vnode = await best([binary, "topdl", "show", file, "--host", `vnode${computers - 1}`, "--json"]);
     const pnode = await best([binary, "topdl", "show", file, "--host", "pnode7", "--json"]);
     const hosted = (JSON.parse(pnode.stdout) as { children: string[] }).children.length;
+    const bytes = new Uint8Array(readFileSync(file));
+    const inProcessParse = inProcess(() => checkTopology(bytes, file));
+    const inProcessHost = inProcess(() => hostViewFromDocument(bytes, file, `vnode${computers - 1}`));
 
     const rows: [string, Measured][] = [
       ["python3 ElementTree.parse (anchor)", python],
@@ -100,6 +116,8 @@ async function main(): Promise<void> {
       [`benito topdl show --host vnode${computers - 1} (single host)`, vnode],
       [`benito topdl show --host pnode7 (pnode, ${hosted} vnodes)`, pnode],
     ];
+    console.log(`${"in process: checkTopology (best of 3, warm)".padEnd(56)} ${inProcessParse.toFixed(0).padStart(6)} ms`);
+    console.log(`${"in process: hostViewFromDocument (best of 3, warm)".padEnd(56)} ${inProcessHost.toFixed(0).padStart(6)} ms`);
     for (const [label, m] of rows) console.log(`${label.padEnd(56)} ${m.ms.toFixed(0).padStart(6)} ms  ${m.rssMB.toFixed(0).padStart(4)} MB peak RSS`);
     const rate = megabytes / (validate.ms / 1000);
     console.log("");
