@@ -163,13 +163,13 @@ export function planRoutes(wanted: readonly WantedRoute[], state: NetState, opti
     const key = routeKey(route);
     const theirs = foreign.get(key);
     if (theirs !== undefined) {
-      if (sameRoute(theirs, kernel)) unchanged.push({ wanted: route, route: theirs });
+      if (sameRoute(theirs, kernel, false)) unchanged.push({ wanted: route, route: theirs });
       else stillBlocked.push({ wanted: route, waitable: false, reason: `a route to ${route.dst}/${route.prefixLength} metric ${route.metric} that benito did not install (protocol ${theirs.protocol}) is already there; benito leaves it alone` });
       continue;
     }
     const previous = ours.get(key);
     if (previous === undefined) changes.push({ action: "add", wanted: route, route: kernel });
-    else if (sameRoute(previous, kernel)) unchanged.push({ wanted: route, route: previous });
+    else if (sameRoute(previous, kernel, true)) unchanged.push({ wanted: route, route: previous });
     else changes.push({ action: "change", wanted: route, route: kernel, previous });
   }
 
@@ -239,13 +239,15 @@ function kernelRoute(route: WantedRoute, oif: number | undefined, scope: number,
 
 /**
  * True when a present route already does what the wanted one asks. The device is compared only
- * when the wanted route names one: without `dev` the kernel picks it from the gateway.
+ * when the wanted route names one: without `dev` the kernel picks it from the gateway. The
+ * preferred source is compared strictly for benito's own routes (a `src` dropped from the file is
+ * a change) and only when asked for on others' (the kernel's own subnet route carries one).
  */
-function sameRoute(present: Route, wanted: Route): boolean {
+function sameRoute(present: Route, wanted: Route, strictSource: boolean): boolean {
   return (
     present.gateway === wanted.gateway &&
     (present.metric ?? 0) === (wanted.metric ?? 0) &&
-    present.src === wanted.src &&
+    (present.src === wanted.src || (!strictSource && wanted.src === undefined)) &&
     present.scope === wanted.scope &&
     (wanted.oif === undefined || present.oif === wanted.oif)
   );

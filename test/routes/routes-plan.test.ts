@@ -76,6 +76,14 @@ describe("diff", () => {
     expect([same.steps, same.blocked, same.unchanged.length]).toEqual([[], [], 1]);
   });
 
+  test("an on-link route the kernel already has for an address's subnet counts as unchanged; benito's own route losing its src is a change", () => {
+    const connected = kernel({ dst: "10.1.1.0", prefixLength: 24, oif: 2, protocol: 2, src: "10.1.1.2" });
+    const plan = planRoutes(wanted("10.1.1.0/24 dev eth1"), { ...baseState, routes: [connected] }, options);
+    expect([plan.steps, plan.blocked, plan.unchanged.length]).toEqual([[], [], 1]);
+    const ownWithSource = kernel({ dst: "10.9.0.0", prefixLength: 16, oif: 2, src: "10.1.1.2" });
+    expect(planRoutes(wanted("10.9.0.0/16 dev eth1"), { ...baseState, routes: [ownWithSource] }, options).steps.map((step) => step.action)).toEqual(["change"]);
+  });
+
   test("a wanted route that is blocked keeps benito's present route with the same key (never removed while still configured)", () => {
     const state = { ...baseState, routes: [kernel({ dst: "10.5.0.0", prefixLength: 16, gateway: "10.1.1.3", oif: 2 })] };
     const plan = planRoutes(wanted("10.5.0.0/16 via 10.1.1.3 dev eth9"), state, options);

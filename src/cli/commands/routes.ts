@@ -44,7 +44,8 @@ Options:
   --dry-run       print the equivalent ip route script; change nothing (no root needed)
   --json          print every route's outcome as JSON
   --table N       install into routing table N (default ${mainTable}, main)
-  --wait SECONDS  wait at most this long for an interface that is not up yet (default ${defaultWaitSeconds})
+  --wait SECONDS  wait at most this long for an interface that is not up yet (default ${defaultWaitSeconds};
+                  a dry run never waits)
 
 Exit codes: 0 done, 1 a route was refused or could not be installed, 2 usage, 3 a bad line.`;
 
