@@ -1,6 +1,6 @@
 // `benito vm` without root: dry runs print the plan, bad node types and attributes are input errors, the KVM probe answers in time.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { probeKvm } from "../../src/system/kvm";
@@ -66,6 +66,16 @@ describe("benito vm (no root)", () => {
     expect(xen.code).toBe(3);
     expect(xen.stderr).toContain('unknown benito:node_type "xen"');
     expect(xen.stderr).toContain("known node types: qemu, process, embedded_pnode");
+  });
+
+  test("missing host programs are reported before anything is changed", async () => {
+    const runDir = join(dir, "run-missing");
+    const result = await benito(["vm", "launch", "vm1", configDir, "--run-dir", runDir, "--accel", "tcg"], { env: { PATH: join(dir, "empty-path") } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/benito: while checking what the qemu platform needs on this host: [23] requirements are not met/);
+    expect(result.stderr).toContain("program qemu-system-x86_64 not found on PATH");
+    expect(result.stderr).toContain("program qemu-img not found on PATH");
+    expect(existsSync(runDir)).toBe(false);
   });
 
   test("bad usage is exit 2", async () => {
