@@ -1,6 +1,6 @@
 // `benito vm launch|stop|status NODE [CONFIG_DIR]`: brings one vnode up or down through its platform's plan; `benito vm accel` shows the KVM probe.
 import { existsSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { checkRequirements, runSteps } from "../../apply/run-steps";
 import { resolveConfigDir, topologyPath } from "../../config/config-dir";
 import { ExitCode, UsageError } from "../../errors";
@@ -63,15 +63,13 @@ async function hasRouteFile(configDir: string, name: string): Promise<boolean> {
   return (await pathExists(join(configDir, "route", name))) || (await pathExists(join(configDir, "routes", name)));
 }
 
+/** KVM or not: as --accel says, else as the probe finds (its answer is printed, as the first line of the plan). */
 async function accelerator(mode: string | undefined, ctx: CommandContext): Promise<boolean> {
-  if (mode === undefined || mode === "auto") {
-    const probe = await probeKvm();
-    ctx.io.err(`benito: accelerator ${probe.works ? "kvm" : "tcg"}: ${probe.reason}`);
-    return probe.works;
-  }
   if (mode === "kvm") return true;
   if (mode === "tcg") return false;
-  throw new UsageError("vm", `--accel wants auto, kvm or tcg, got "${mode}"`);
+  const probe = await probeKvm();
+  ctx.io.out(`# accelerator ${probe.works ? "kvm" : "tcg"}: ${probe.reason}`);
+  return probe.works;
 }
 
 async function describe(check: StatusCheck): Promise<{ ok: boolean; line: string }> {
@@ -111,17 +109,20 @@ export const vmCommand: Command = {
     }
     if (action !== "launch" && action !== "stop" && action !== "status") throw new UsageError("vm", 'expected "launch", "stop", "status" or "accel"');
     if (name === undefined) throw new UsageError("vm", "missing NODE");
+    const runDir = values["run-dir"] ?? defaultRunDir;
+    if (!runDir.startsWith("/")) throw new UsageError("vm", "--run-dir must be an absolute path");
+    if (values.accel !== undefined && !["auto", "kvm", "tcg"].includes(values.accel)) throw new UsageError("vm", `--accel wants auto, kvm or tcg, got "${values.accel}"`);
     const configDir = await resolveConfigDir(configArgument);
     const { node, file } = await loadNode(configDir, name);
     const platform = validatedPlatform(node, file);
     const platformContext: PlatformContext = {
-      runDir: values["run-dir"] ?? defaultRunDir,
+      runDir,
       configDir,
       benito: process.execPath,
       routeHosts: new Set((await hasRouteFile(configDir, node.name)) ? [node.name] : []),
-      kvm: action === "launch" && platform.names.includes("qemu") && values["dry-run"] !== true ? await accelerator(values.accel, ctx) : values.accel === "kvm",
+      // Only a qemu launch needs the answer; the probe only reads, so a dry run shows what a launch would use.
+      kvm: action === "launch" && platform.names.includes("qemu") ? await accelerator(values.accel, ctx) : false,
     };
-    if (!platformContext.runDir.startsWith("/")) throw new UsageError("vm", "--run-dir must be an absolute path");
 
     if (action === "status") {
       const checks = platform.status(node, platformContext);
@@ -142,7 +143,7 @@ export const vmCommand: Command = {
     }
     if (action === "launch") checkRequirements(platform.names[0] ?? "", platform.requirements);
     await runSteps(plan.steps, { benito: process.execPath, mode: action === "launch" ? "setup" : "teardown", progress: (line) => ctx.io.out(line) });
-    ctx.io.out(`${node.name}: ${action === "launch" ? "launched" : "stopped"} (${basename(platform.names[0] ?? "")})`);
+    ctx.io.out(`${node.name}: ${action === "launch" ? "launched" : "stopped"} (${platform.names[0] ?? ""})`);
     return ExitCode.ok;
   },
 };
