@@ -3,8 +3,9 @@ import { InputError } from "../errors";
 import type { Node } from "../model/node";
 import type { Plan } from "../plan/step";
 import { formatProblem } from "../topdl/problems";
+import type { Problem } from "../topdl/types";
 import { nodeProblems, type Platform, type PlatformContext } from "./platform";
-import { platformOf } from "./registry";
+import { findPlatform, knownNodeTypes, platformOf } from "./registry";
 
 /** The node's platform after validation; throws InputError listing every problem (as `file:line: path: message`). */
 export function validatedPlatform(node: Node, file = "topo.xml"): Platform {
@@ -29,4 +30,28 @@ export function planNode(node: Node, ctx: PlatformContext, file?: string): Plan 
 /** The stop plan of a node. */
 export function stopNode(node: Node, ctx: PlatformContext, file?: string): Plan {
   return validatedPlatform(node, file).stop(node, ctx);
+}
+
+/**
+ * Every platform problem of a topology's nodes, for reporting with the TopDL's other input
+ * problems: an unknown or refused `benito:node_type`, and each platform's attribute problems.
+ * Nodes without a type, and pnodes (hosts, not vnodes), have none.
+ */
+export function platformProblems(nodes: readonly Node[], file: string): Problem[] {
+  const problems: Problem[] = [];
+  for (const node of nodes) {
+    if (node.nodeType === "" || node.nodeType === "pnode") continue;
+    const platform = findPlatform(node.nodeType);
+    if (platform === undefined) {
+      try {
+        platformOf(node);
+      } catch (error) {
+        const reason = error instanceof InputError ? error.reason : String(error);
+        problems.push({ file, line: node.line, path: node.path, message: `${reason} (known node types: ${knownNodeTypes().join(", ")})` });
+      }
+      continue;
+    }
+    for (const problem of nodeProblems(platform, node)) problems.push({ file, ...problem });
+  }
+  return problems;
 }

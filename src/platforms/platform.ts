@@ -102,6 +102,7 @@ export function wholeNumberText(min: number, max: number, what: string) {
   return v.pipe(
     v.string(),
     v.regex(/^\d+$/, `${what} must be a whole number`),
-    v.check((text) => Number(text) >= min && Number(text) <= max, `${what} must be between ${min} and ${max}`),
+    // Text that is no number was reported by the regex already: one problem per value.
+    v.check((text) => !/^\d+$/.test(text) || (Number(text) >= min && Number(text) <= max), `${what} must be between ${min} and ${max}`),
   );
 }

@@ -1,9 +1,10 @@
 // Runs the conformance suite against every registered platform, and checks the registry's refusals.
 import { describe, expect, test } from "bun:test";
 import { InputError } from "../../src/errors";
+import { platformProblems } from "../../src/platforms/planning";
 import { knownNodeTypes, platformOf, platforms } from "../../src/platforms/registry";
 import { conformance } from "./conformance";
-import { node, samples, testContext } from "./nodes";
+import { nic, node, samples, testContext } from "./nodes";
 
 for (const platform of platforms) {
   const name = platform.names[0] ?? "";
@@ -36,5 +37,26 @@ describe("registry", () => {
 
   test("a node without a type is an input error", () => {
     expect(() => platformOf(node("n", "", {}, []))).toThrow(/has no benito:node_type/);
+  });
+});
+
+describe("platformProblems (for topology validation)", () => {
+  test("reports unknown and refused types and bad attributes, skips untyped nodes and pnodes", () => {
+    const problems = platformProblems(
+      [
+        node("ok", "qemu", { "benito:qemu_image": "/i/b.qcow2" }, [nic(0)]),
+        node("bad", "qemu", { "benito:qemu_memory": "x" }, [nic(0)]),
+        node("ct", "openvz", {}, []),
+        node("x", "xen", {}, []),
+        node("plain", "", {}, []),
+        node("host", "pnode", {}, []),
+      ],
+      "topo.xml",
+    );
+    const lines = problems.map((problem) => `${problem.file}:${problem.line}: ${problem.path}: ${problem.message}`);
+    expect(lines.filter((line) => line.includes("elements[bad]"))).toHaveLength(2);
+    expect(lines.some((line) => line.includes('"openvz" is refused'))).toBe(true);
+    expect(lines.some((line) => line.includes('unknown benito:node_type "xen" (known node types: qemu, process, embedded_pnode)'))).toBe(true);
+    expect(lines.some((line) => line.includes("elements[ok]") || line.includes("elements[plain]") || line.includes("elements[host]"))).toBe(false);
   });
 });
