@@ -422,7 +422,10 @@ export class TopologyReader {
   /** Attributes: first value wins on a duplicated key (a warning); a missing `<value>` reads as "" (a warning). */
   #attributes(nodes: OrderedNode[], path: string, firstIndex = 0): Attribute[] {
     const attributes: Attribute[] = [];
-    const first = new Map<string, Attribute>();
+    // Lists are short: a linear search beats building a Map for each of tens of thousands of
+    // lists; a long one (hostile input) switches to a Map so it stays linear.
+    let byKey: Map<string, Attribute> | undefined;
+    const first = { get: (key: string) => (byKey !== undefined ? byKey.get(key) : attributes.find((attribute) => attribute.key === key)) };
     nodes.forEach((node, position) => {
       const index = firstIndex + position;
       const attributePath = () => (path === "" ? `attribute[${index}]` : `${path}.attribute[${index}]`);
@@ -446,8 +449,9 @@ export class TopologyReader {
         return;
       }
       const attribute = { key, value, line };
-      first.set(key, attribute);
       attributes.push(attribute);
+      if (byKey !== undefined) byKey.set(key, attribute);
+      else if (attributes.length > 32) byKey = new Map(attributes.map((kept) => [kept.key, kept]));
     });
     return attributes;
   }
@@ -541,14 +545,19 @@ export class TopologyReader {
 function plainAttribute(node: OrderedNode): [string, string] | undefined {
   const children = node.attribute as OrderedNode[] | undefined;
   if (children === undefined || children.length !== 2) return undefined;
-  const key = plainLeaf(children[0]!, "attribute");
-  const value = plainLeaf(children[1]!, "value");
+  // Static property names (not node[tag]) keep these reads monomorphic: this runs for every attribute.
+  const key = plainText(children[0]!.attribute as OrderedNode[] | undefined);
+  const value = plainText(children[1]!.value as OrderedNode[] | undefined);
   return key === undefined || value === undefined ? undefined : [key, value];
 }
 
 function plainLeaf(node: OrderedNode, tag: string): string | undefined {
-  const children = node[tag] as OrderedNode[] | undefined;
-  if (!Array.isArray(children) || children.length > 1) return undefined;
+  return plainText(node[tag] as OrderedNode[] | undefined);
+}
+
+/** The text of a leaf's children when it is one plain text node (or none); undefined otherwise. */
+function plainText(children: OrderedNode[] | undefined): string | undefined {
+  if (children === undefined || children.length > 1) return undefined;
   if (children.length === 0) return "";
   const text = children[0]!["#text"];
   return typeof text === "string" && !text.includes("&") ? text : undefined;
