@@ -131,6 +131,14 @@ describe("broken bytes and nesting", () => {
     expect(errorsOf("<experiment><version>1 < 2</version></experiment>")[0]).toContain('"<" must be written &lt;');
   });
 
+  test("a long attribute list still keeps the first value of a repeated key (and stays linear)", () => {
+    const attributes = Array.from({ length: 40 }, (_, k) => `<attribute><attribute>k${k}</attribute><value>v${k}</value></attribute>`).join("");
+    const document = small.replace("<name>a</name>", `<name>a</name>${attributes}<attribute><attribute>k5</attribute><value>late</value></attribute>`);
+    const result = checkTopology(document, "t.xml");
+    expect(result.warnings.map((problem) => `${problem.path}: ${problem.message}`)).toEqual(['elements[0].computer.attribute[40]: duplicate attribute "k5": the first value "v5" (line 1) is kept']);
+    expect(result.topology!.elements[0]!.attributes.length).toBe(40);
+  });
+
   test("absurdly deep nesting is refused, not a stack overflow", () => {
     const deep = `<experiment>${"<a>".repeat(5000)}${"</a>".repeat(5000)}</experiment>`;
     expect(errorsOf(deep)[0]).toContain("not well-formed XML");
