@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 
 const routeCount = 10_000;
 const perProcessSample = 500;
-const repeats = 3;
+const repeats = 5;
 const benitoBinary = process.env.BENITO_BIN ?? resolve(import.meta.dir, "../build/benito");
 const bun = process.execPath;
 /**
@@ -82,7 +82,7 @@ async function inside(): Promise<void> {
     perProcess.push({ ms: ((performance.now() - begun) * routeCount) / perProcessSample, rssMb: 0 });
     await flush();
     const empty: Sample[] = [];
-    for (let round = 0; round < 9; round++) empty.push(await measure(benito("empty"), rssFile));
+    for (let round = 0; round < 15; round++) empty.push(await measure(benito("empty"), rssFile));
 
     const rows: [string, Sample][] = [
       [`benito routes, ${routeCount} new`, median(fresh)],
@@ -92,7 +92,7 @@ async function inside(): Promise<void> {
       [`ip route replace × ${routeCount} (from ${perProcessSample})`, median(perProcess)],
       ["benito routes, 0 routes (start-up)", median(empty)],
     ];
-    console.log(`bench-routes: ${routeCount} IPv4 routes in a throwaway namespace; median of ${repeats} (start-up: of 9); benito = ${benitoBinary}`);
+    console.log(`bench-routes: ${routeCount} IPv4 routes in a throwaway namespace; median of ${repeats} (start-up: of 15); benito = ${benitoBinary}`);
     for (const [label, sample] of rows) console.log(`  ${label.padEnd(52)} ${sample.ms.toFixed(1).padStart(9)} ms ${sample.rssMb === 0 ? "" : `${sample.rssMb.toFixed(1).padStart(7)} MB peak RSS${rssNote}`}`);
     const batchMs = median(ipBatch).ms;
     const ratio = (sample: Sample) => sample.ms / batchMs;
