@@ -33,7 +33,7 @@ describe.skipIf(!isRoot || !hasVde)("process platform (live)", () => {
         { name: nodes[1]!, type: "process", address: "10.213.0.2", mac: "02:00:0a:d5:00:02", port: 2 },
       ]),
     );
-  });
+  }, 30_000);
 
   afterAll(async () => {
     for (const node of nodes) await benito(["vm", "stop", node, configDir, "--run-dir", runDir]);
@@ -41,7 +41,7 @@ describe.skipIf(!isRoot || !hasVde)("process platform (live)", () => {
     for (const node of nodes) await run(["ip", "netns", "del", namespaceName(node)]);
     stopSwitch(sw);
     rmSync(base, { recursive: true, force: true });
-  });
+  }, 60_000);
 
   test("two process vnodes on one switch ping each other at their TopDL addresses", async () => {
     for (const node of nodes) {
@@ -57,7 +57,7 @@ describe.skipIf(!isRoot || !hasVde)("process platform (live)", () => {
     const status = await benito(["vm", "status", nodes[1]!, configDir, "--run-dir", runDir]);
     expect(status.stdout).toContain("namespace: " + namespaceName(nodes[1]!) + " exists");
     expect(status.code).toBe(0);
-  });
+  }, 60_000);
 
   test("stop removes the namespace, the plugs and the folder", async () => {
     const pidfile = join(runDir, "ns", nodes[1]!, "plug-inf000.pid");
@@ -68,5 +68,5 @@ describe.skipIf(!isRoot || !hasVde)("process platform (live)", () => {
     expect(alive(plugPid)).toBe(false);
     expect(existsSync(`/run/netns/${namespaceName(nodes[1]!)}`)).toBe(false);
     expect(existsSync(join(runDir, "ns", nodes[1]!))).toBe(false);
-  });
+  }, 30_000);
 });

@@ -89,13 +89,13 @@ describe.skipIf(!hasQemu)("KVM probe", () => {
   test("the probe's test guest really runs (under TCG), so a yes is possible", async () => {
     const probe = await probeKvm(10_000, "qemu-system-x86_64", "tcg");
     expect(probe).toEqual({ works: true, reason: "a test guest ran under TCG" });
-  });
+  }, 20_000);
 
   test("benito vm accel answers kvm or tcg within its hard timeout", async () => {
     // A hang would be killed by the run's timeout and fail the exit-code check.
     const result = await benito(["vm", "accel"], { timeoutMs: 15_000 });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^(kvm|tcg): /);
-  });
+  }, 20_000);
 });
 if (!hasQemu) console.warn("SKIPPED: KVM probe tests: qemu-system-x86_64 is missing (qemu-system-x86)");
