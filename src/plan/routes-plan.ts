@@ -62,7 +62,7 @@ export interface RoutePlan {
   readonly blocked: readonly BlockedRoute[];
 }
 
-/** An on-link prefix a gateway can sit on, and where it comes from (for ordering and messages). */
+/** An on-link prefix a gateway can sit on: an address's subnet or an on-link route, on link `index`. */
 interface OnLink {
   readonly network: number;
   readonly prefixLength: number;
@@ -112,7 +112,7 @@ export function planRoutes(wanted: readonly WantedRoute[], state: NetState, opti
 
   const blocked: BlockedRoute[] = [];
   const resolved: { wanted: WantedRoute; route: Route }[] = [];
-  const fileOnLink: (OnLink & { wanted: WantedRoute })[] = [];
+  const fileOnLink: OnLink[] = [];
   // Pass 1: on-link routes (they only need their device); pass 2: routes through gateways.
   for (const route of wanted) {
     if (route.gateway !== undefined) continue;
@@ -126,7 +126,7 @@ export function planRoutes(wanted: readonly WantedRoute[], state: NetState, opti
       blocked.push({ wanted: route, ...source });
       continue;
     }
-    fileOnLink.push({ network: parseIp4(route.dst) ?? 0, prefixLength: route.prefixLength, index: device.index, up: true, wanted: route });
+    fileOnLink.push({ network: parseIp4(route.dst) ?? 0, prefixLength: route.prefixLength, index: device.index, up: true });
     resolved.push({ wanted: route, route: kernelRoute(route, device.index, scopeLink, options) });
   }
   const gatewayRoutes = wanted.filter((route) => route.gateway !== undefined);
@@ -206,7 +206,7 @@ function reachGateway(
   route: WantedRoute,
   oif: number | undefined,
   connected: readonly OnLink[],
-  fileOnLink: readonly (OnLink & { wanted: WantedRoute })[],
+  fileOnLink: readonly OnLink[],
   gatewayRoutes: readonly WantedRoute[],
   linksByIndex: ReadonlyMap<number, LinkInfo>,
 ): { reason: string; waitable: boolean } | undefined {
