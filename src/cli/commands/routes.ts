@@ -68,6 +68,8 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   const site = siteDefaultRoute(await loadSiteConf(configDir));
   const unique = dropDuplicates(site.route === undefined ? parsed.routes : [...parsed.routes, site.route]);
   const problems: LineProblem[] = [...parsed.problems, ...(site.problem === undefined ? [] : [site.problem]), ...unique.problems];
+  // Bad lines are reported at once, before any wait: the good lines still go ahead.
+  for (const problem of problems) ctx.io.err(`benito: while reading the routes on ${formatLineProblem(problem)}`);
 
   const system = openNetSystem();
   try {
@@ -76,7 +78,6 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
     const linkNames = new Map(state.links.map((link) => [link.index, link.name]));
     const outcomes = values["dry-run"] ? plannedOutcomes(plan) : await applyRoutePlan(system, plan);
     const summary = summarizeRoutes(outcomes);
-    for (const problem of problems) ctx.io.err(`benito: while reading the routes on ${formatLineProblem(problem)}`);
     for (const outcome of outcomes) {
       if (outcome.status === "failed") ctx.io.err(failureMessage(outcome, table));
     }
