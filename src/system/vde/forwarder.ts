@@ -23,7 +23,7 @@ const minSlot = 1536;
 /** How long frames wait for a full switch to take them before they are dropped. */
 const pendingLimitMs = 100;
 /** Longest synchronous stretch before the event loop gets a turn (signals are noticed there). */
-const sliceMs = 5;
+const sliceMs = 20;
 /** poll() timeout when idle: bounds how long a signal waits to be noticed. */
 const idleWaitMs = 100;
 
@@ -117,6 +117,7 @@ export class Forwarder {
   /** Frames read from the TAP and not yet accepted by the switch: slots [pendingFrom, pendingTo). */
   #pendingFrom = 0;
   #pendingTo = 0;
+  /** When the switch first refused the waiting frames (0 = nothing waits). */
   #pendingSince = 0;
 
   /**
@@ -162,6 +163,7 @@ export class Forwarder {
   dropPending(): void {
     this.stats.tapToSwitch.drops += this.#pendingTo - this.#pendingFrom;
     this.#pendingFrom = this.#pendingTo = 0;
+    this.#pendingSince = 0;
   }
 
   /** One poll() and the work it reports. */
@@ -183,10 +185,12 @@ export class Forwarder {
     }
     if (events[11] !== 0 && this.#controlClosed()) return "switch-closed";
     const dataEvents = events[7] ?? 0;
-    if ((dataEvents & (POLLIN | POLLERR)) !== 0) this.#switchToTap();
+    const delivered = (dataEvents & (POLLIN | POLLERR)) !== 0 ? this.#switchToTap() : 0;
     if (pending && (dataEvents & (POLLOUT | POLLERR | POLLHUP)) !== 0) this.#flush();
     const tapEvents = events[3] ?? 0;
-    if ((tapEvents & POLLIN) !== 0) this.#tapToSwitch();
+    // A frame written to the TAP is often answered at once (ping, TCP ACK): the answer is
+    // usually queued by the time write() returns, so look for it without another poll().
+    if ((tapEvents & POLLIN) !== 0 || (delivered > 0 && this.#pendingTo === this.#pendingFrom)) this.#tapToSwitch();
     if ((tapEvents & (POLLERR | POLLHUP | POLLNVAL)) !== 0) throw new TapGoneError(tapEvents);
     return "busy";
   }
@@ -198,13 +202,14 @@ export class Forwarder {
     return count === 0 || errno() !== EAGAIN;
   }
 
-  /** Drains the data socket into the TAP. */
-  #switchToTap(): void {
+  /** Drains the data socket into the TAP; returns how many frames the TAP took. */
+  #switchToTap(): number {
     const ring = this.#toTap;
     const counters = this.stats.switchToTap;
+    const before = counters.frames;
     for (let round = 0; round < 4; round += 1) {
       const received = libc.recvmmsg(this.#connection.dataFd, ring.headersAddress, batch, MSG_DONTWAIT, 0);
-      if (received <= 0) return;
+      if (received <= 0) break;
       for (let slot = 0; slot < received; slot += 1) {
         const length = ring.headerWords[slot * 16 + 14] ?? 0;
         if (libc.write(this.#tapFd, ring.framesAddress + slot * ring.slotSize, length) < 0) {
@@ -214,11 +219,16 @@ export class Forwarder {
           counters.bytes += length;
         }
       }
-      if (received < batch) return;
+      if (received < batch) break;
     }
+    return counters.frames - before;
   }
 
-  /** Reads up to a batch of frames from the TAP and sends them to the switch. */
+  /**
+   * Reads up to a batch of frames from the TAP and sends them to the switch. The first frame
+   * goes out at once (a lone frame does not wait for the read that finds the TAP empty); the
+   * rest follow in one sendmmsg.
+   */
   #tapToSwitch(): void {
     const ring = this.#toSwitch;
     let count = 0;
@@ -227,11 +237,17 @@ export class Forwarder {
       if (length <= 0) break;
       ring.iovecWords[count * 4 + 2] = length;
       count += 1;
+      if (count === 1) {
+        this.#pendingFrom = 0;
+        this.#pendingTo = 1;
+        this.#flush();
+        // The switch is full: keep the frame waiting and leave the rest in the TAP's queue.
+        if (this.#pendingTo !== 0) return;
+      }
     }
-    if (count === 0) return;
-    this.#pendingFrom = 0;
+    if (count <= 1) return;
+    this.#pendingFrom = 1;
     this.#pendingTo = count;
-    this.#pendingSince = performance.now();
     this.#flush();
   }
 
@@ -244,7 +260,10 @@ export class Forwarder {
       const sent = libc.sendmmsg(this.#connection.dataFd, ring.headersAddress + from * mmsghdrSize, this.#pendingTo - from, MSG_DONTWAIT);
       if (sent < 0) {
         const code = errno();
-        if (code === EAGAIN) return;
+        if (code === EAGAIN) {
+          if (this.#pendingSince === 0) this.#pendingSince = performance.now();
+          return;
+        }
         if (code === EINTR) continue;
         // The switch's data socket is gone (or refuses this frame): drop it and go on.
         counters.drops += 1;
@@ -256,5 +275,6 @@ export class Forwarder {
       this.#pendingFrom += sent;
     }
     this.#pendingFrom = this.#pendingTo = 0;
+    this.#pendingSince = 0;
   }
 }
