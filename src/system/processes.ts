@@ -127,10 +127,13 @@ export async function startSelfDaemonizing(argv: readonly string[], pidfile: str
   const what = `${argv[0] ?? "?"} (${pidfile})`;
   mkdirSync(dirname(logPath), { recursive: true });
   let child;
+  const log = openSync(logPath, "w", 0o644);
   try {
-    child = Bun.spawn([...argv], { stdin: "ignore", stdout: Bun.file(logPath), stderr: Bun.file(logPath), timeout: timeoutMs, killSignal: "SIGKILL" });
+    child = Bun.spawn([...argv], { stdin: "ignore", stdout: log, stderr: log, timeout: timeoutMs, killSignal: "SIGKILL" });
   } catch (error) {
     throw new BenitoError("starting", what, messageOf(error));
+  } finally {
+    closeSync(log);
   }
   const code = await child.exited;
   if (code !== 0) {

@@ -168,6 +168,8 @@ export class Forwarder {
 
   /** One poll() and the work it reports. */
   #wake(): "busy" | "idle" | "switch-closed" {
+    // Frames the switch has refused for too long are dropped even while other traffic flows.
+    if (this.#pendingSince !== 0 && performance.now() - this.#pendingSince >= pendingLimitMs) this.dropPending();
     const pending = this.#pendingTo > this.#pendingFrom;
     const events = this.#pollEvents;
     // While frames wait for the switch, stop reading the TAP and wait for the switch to drain.
@@ -179,10 +181,7 @@ export class Forwarder {
       if (errno() === EINTR) return "busy";
       throw new Error(`poll: errno ${errno()}`);
     }
-    if (ready === 0) {
-      if (pending && performance.now() - this.#pendingSince >= pendingLimitMs) this.dropPending();
-      return "idle";
-    }
+    if (ready === 0) return "idle";
     if (events[11] !== 0 && this.#controlClosed()) return "switch-closed";
     const dataEvents = events[7] ?? 0;
     const delivered = (dataEvents & (POLLIN | POLLERR)) !== 0 ? this.#switchToTap() : 0;
@@ -273,6 +272,8 @@ export class Forwarder {
       for (let slot = from; slot < from + sent; slot += 1) counters.bytes += ring.iovecWords[slot * 4 + 2] ?? 0;
       counters.frames += sent;
       this.#pendingFrom += sent;
+      // The switch took some: the wait for the rest starts afresh.
+      this.#pendingSince = 0;
     }
     this.#pendingFrom = this.#pendingTo = 0;
     this.#pendingSince = 0;
