@@ -1,4 +1,5 @@
 // Runs the test suite (bun test) and ends with the plain summary line CI reads: "tests: N passed, N failed, N skipped".
+export {};
 const junit = "build/junit.xml";
 // Namespace, switch and VM tests wait on real kernels and processes: 2 minutes per test, each wait inside bounded.
 const child = Bun.spawn(["node_modules/.bin/bun", "test", "--timeout=120000", "--reporter=junit", `--reporter-outfile=${junit}`, ...process.argv.slice(2)], {

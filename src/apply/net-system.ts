@@ -23,6 +23,10 @@ export interface NetSystem {
   deleteAddress(index: number, address: string, prefixLength: number): Awaitable<RequestOutcome>;
   /** Makes the kernel promote a secondary address when a primary is deleted on this link (net.ipv4.conf.IF.promote_secondaries). */
   promoteSecondaries(ifname: string): Awaitable<RequestOutcome>;
+  /** True when IPv4 forwarding is on (absent in fakes that do not care: then treated as on). */
+  forwarding?(): Awaitable<boolean>;
+  /** Turns IPv4 forwarding on. */
+  enableForwarding?(): Awaitable<RequestOutcome>;
   /** Sets a link administratively up (or down). */
   setLinkUp(index: number, up: boolean): Awaitable<RequestOutcome>;
   /** Releases the socket. */

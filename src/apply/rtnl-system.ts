@@ -1,7 +1,7 @@
 // The real NetSystem: a thin adapter over the rtnetlink layer (src/system/netlink/rtnl.ts).
 import { BenitoError, messageOf } from "../errors";
 import { Rtnl } from "../system/netlink/rtnl";
-import { enablePromoteSecondaries } from "../system/sysctl";
+import { enableIpForwarding, enablePromoteSecondaries, ipForwarding } from "../system/sysctl";
 import { NetlinkError } from "../system/netlink/errors";
 import type { RequestOutcome, Route } from "../system/netlink/types";
 import type { NetSystem } from "./net-system";
@@ -41,6 +41,8 @@ export function openNetSystem(): NetSystem {
     deleteAddress: (index, address, prefixLength) => attempt(() => rtnl.deleteAddress(index, address, prefixLength)),
     promoteSecondaries: (ifname) => attempt(() => enablePromoteSecondaries(ifname)),
     setLinkUp: (index, up) => attempt(() => rtnl.setLinkUp(index, up)),
+    forwarding: () => ipForwarding(),
+    enableForwarding: () => attempt(() => enableIpForwarding()),
     close: () => rtnl.close(),
   };
 }

@@ -39,6 +39,11 @@ export interface IfacePlanEntry {
 export interface IfacePlan {
   readonly steps: readonly IfaceStep[];
   readonly entries: readonly IfacePlanEntry[];
+  /**
+   * "enable" when this host routes between its LANs (two or more experimental interfaces with
+   * addresses, as Emulab's multi-homed nodes) and IPv4 forwarding is off; benito never turns it off.
+   */
+  readonly forwarding: "enable" | "on" | "not-a-router";
 }
 
 /**
@@ -53,8 +58,9 @@ export interface IfacePlan {
  * @param links Every link of the namespace.
  * @param addresses Every IPv4 address of the namespace.
  * @param owned The addresses benito set earlier.
+ * @param forwardingOn Whether IPv4 forwarding is on now.
  */
-export function planIfaces(view: HostView, links: readonly LinkInfo[], addresses: readonly AddressInfo[], owned: readonly OwnedAddress[]): IfacePlan {
+export function planIfaces(view: HostView, links: readonly LinkInfo[], addresses: readonly AddressInfo[], owned: readonly OwnedAddress[], forwardingOn = true): IfacePlan {
   const steps: IfaceStep[] = [];
   const entries: IfacePlanEntry[] = [];
   const claimed = new Set<number>();
@@ -115,7 +121,8 @@ export function planIfaces(view: HostView, links: readonly LinkInfo[], addresses
       entries.push({ iface: "", ifname: link.name, mac: link.mac, address: `${address.address}/${address.prefixLength}`, status: "changed", note: "benito's address on a NIC the topology no longer configures: removed" });
     }
   }
-  return { steps: [...leftovers, ...steps], entries };
+  const router = view.self.interfaces.filter((iface) => !iface.control && iface.ip4 !== undefined).length >= 2;
+  return { steps: [...leftovers, ...steps], entries, forwarding: !router ? "not-a-router" : forwardingOn ? "on" : "enable" };
 }
 
 /**

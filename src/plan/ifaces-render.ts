@@ -12,6 +12,7 @@ export function renderIfaceScript(plan: IfacePlan, title: string): string {
     else if (step.kind === "link.promote-secondaries") lines.push(`echo 1 > /proc/sys/net/ipv4/conf/${dev}/promote_secondaries  # keep others' addresses in the subnet`);
     else lines.push(`ip link set dev ${dev} up  # ${step.iface}`);
   }
+  if (plan.forwarding === "enable") lines.push("echo 1 > /proc/sys/net/ipv4/ip_forward  # a router: two or more experimental interfaces");
   for (const entry of plan.entries) {
     if (entry.status === "unchanged") lines.push(`# unchanged: ${entry.iface} ${entry.address ?? ""} on ${entry.ifname}`);
     if (entry.status === "missing" || entry.status === "skipped") lines.push(`# ${entry.status}: ${entry.iface}: ${entry.note}`);

@@ -67,14 +67,19 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   const system = openNetSystem();
   let plan: IfacePlan;
   let outcomes: IfaceStepOutcome[] = [];
+  let forwardingError: string | undefined;
   try {
     const links = await system.links();
     const addresses = await system.addresses();
     const owned = readAddressRecords(statePath);
-    plan = planIfaces(view, links, addresses, owned);
+    plan = planIfaces(view, links, addresses, owned, (await system.forwarding?.()) ?? true);
     if (!dryRun && plan.steps.length > 0) {
       outcomes = await applyIfacePlan(system, plan);
       writeAddressRecords(statePath, nextOwnedAddresses(owned, outcomes, links, await system.addresses()));
+    }
+    if (!dryRun && plan.forwarding === "enable") {
+      const answer = await system.enableForwarding?.();
+      if (answer !== undefined && !answer.ok) forwardingError = answer.message ?? "refused";
     }
   } finally {
     system.close();
@@ -90,6 +95,7 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   for (const entry of plan.entries) {
     if (entry.status === "missing") ctx.io.err(`benito: warning: ${entry.note}`);
   }
+  if (forwardingError !== undefined) ctx.io.err(`benito: while turning on IPv4 forwarding on ${host}: ${forwardingError}`);
   for (const { step, error } of failures) {
     const change =
       step.kind === "link.up" ? "bringing the link up" : step.kind === "link.promote-secondaries" ? "setting promote_secondaries" : `${step.kind === "address.add" ? "adding" : "deleting"} address ${step.address}/${step.prefixLength}`;
@@ -97,8 +103,9 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   }
   const statuses = plan.entries.map((entry) => (failedIfaces.has(failedKey(entry.iface, entry.ifname)) ? "failed" : entry.status));
   const count = (status: string) => statuses.filter((value) => value === status).length;
-  const summary = { configured: count("configured"), changed: count("changed"), unchanged: count("unchanged"), missing: count("missing"), skipped: count("skipped"), failed: count("failed") };
-  const line = `benito ifaces${dryRun ? " (dry run)" : ""}: ${summary.configured} configured, ${summary.changed} changed, ${summary.unchanged} unchanged, ${summary.missing} missing, ${summary.skipped} skipped, ${summary.failed} failed${hostsResult === undefined ? "" : `; ${hostsFile} ${dryRun && hostsResult === "updated" ? "would be updated" : hostsResult}`}${problems.length > 0 ? `; ${problems.length} bad hosts line${problems.length === 1 ? "" : "s"}` : ""}`;
+  const forwarding = plan.forwarding === "enable" ? 1 : 0;
+  const summary = { configured: count("configured"), changed: count("changed"), unchanged: count("unchanged"), missing: count("missing"), skipped: count("skipped"), failed: count("failed") + (forwardingError === undefined ? 0 : 1), forwarding };
+  const line = `benito ifaces${dryRun ? " (dry run)" : ""}: ${summary.configured} configured, ${summary.changed} changed, ${summary.unchanged} unchanged, ${summary.missing} missing, ${summary.skipped} skipped, ${summary.failed} failed${forwarding > 0 ? `; IPv4 forwarding ${dryRun ? "would be " : ""}turned on (a router)` : ""}${hostsResult === undefined ? "" : `; ${hostsFile} ${dryRun && hostsResult === "updated" ? "would be updated" : hostsResult}`}${problems.length > 0 ? `; ${problems.length} bad hosts line${problems.length === 1 ? "" : "s"}` : ""}`;
 
   if (values.json) {
     const interfaces = plan.entries.map((entry, index) => ({
@@ -120,7 +127,7 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
     ctx.io.out(line);
   }
   if (problems.length > 0) return ExitCode.input;
-  return failures.length > 0 ? ExitCode.failed : ExitCode.ok;
+  return failures.length > 0 || forwardingError !== undefined ? ExitCode.failed : ExitCode.ok;
 }
 
 /** Reads and parses CONFIG_DIR/hosts (required when --hosts is given). */

@@ -59,7 +59,7 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   const checks: Check[] = [];
 
   const ifaces: Stage = { id: "interfaces", command: "ifaces", args: ["--dry-run", "--json", "--state-dir", runDir, planCtx.configDir, host], after: [] };
-  checks.push(dryRunCheck("interfaces", await runStage(ifaces, ctx), ["configured", "changed", "missing", "failed"]));
+  checks.push(dryRunCheck("interfaces", await runStage(ifaces, ctx), ["configured", "changed", "missing", "failed", "forwarding"]));
   if (planCtx.hasRouteFile) {
     const routes: Stage = { id: "routes", command: "routes", args: ["--dry-run", "--json", "--wait", "0", planCtx.configDir, host], after: [] };
     checks.push(dryRunCheck("routes", await runStage(routes, ctx), ["added", "changed", "removed", "failed"]));

@@ -1,0 +1,138 @@
+// The demo lab end to end: benito boot for the pnode, pings across two LANs and a router, the shaped link, convergence, repair, down.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { benito, run } from "../helpers/binary";
+import { makeLab, labNodes, type Lab } from "../helpers/lab";
+import { uniquePrefix } from "../helpers/netns";
+import { isRoot } from "../helpers/root";
+
+const hasVde = Bun.which("vde_switch") !== null && Bun.which("wirefilter") !== null;
+
+/** Every pidfile under a folder (what the lab started), for cleanup by pidfile. */
+function pidfiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile() && entry.name.endsWith(".pid")).map((entry) => join(entry.parentPath, entry.name));
+}
+
+async function ping(namespace: string, address: string, count = 1): Promise<{ ok: boolean; rtt: number }> {
+  const result = await run(["ip", "netns", "exec", namespace, "ping", "-n", "-q", "-c", String(count), "-i", "0.2", "-W", "2", address]);
+  return { ok: result.code === 0, rtt: Number(/= [\d.]+\/([\d.]+)\//.exec(result.stdout)?.[1] ?? Number.NaN) };
+}
+
+describe.skipIf(!isRoot || !hasVde)("demo lab end to end (root, namespaces, real vde_switch)", () => {
+  let lab: Lab;
+  const boot = (...extra: string[]) => benito(["boot", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), ...extra, lab.config, "pnode0"], { timeoutMs: 90_000 });
+
+  beforeAll(() => {
+    lab = makeLab(uniquePrefix());
+  });
+
+  afterAll(async () => {
+    await benito(["down", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"], { timeoutMs: 60_000 });
+    // Whatever down could not stop: by pidfile, then the namespaces by their exact names.
+    for (const pidfile of pidfiles(lab.runDir)) {
+      const pid = Number(readFileSync(pidfile, "utf8").trim());
+      if (pid > 1) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+    for (const node of labNodes) await run(["ip", "netns", "del", lab.namespace(node)]);
+    rmSync(lab.dir, { recursive: true, force: true });
+  });
+
+  test("boot brings up switches, shaping and six process vnodes", async () => {
+    const result = await boot("--timings");
+    expect(result.stderr).not.toContain("internal error");
+    expect(result.code).toBe(0);
+    const status = JSON.parse(readFileSync(join(lab.runDir, "status.json"), "utf8"));
+    expect(status.ok).toBe(true);
+    expect(status.stages.map((stage: { id: string }) => stage.id)).toEqual(["ifaces", "switch", ...labNodes.map((node) => `child:${lab.name(node)}`)]);
+    for (const stage of status.stages) expect(stage.ms).toBeGreaterThan(0);
+  });
+
+  test("every node pings every other node's addresses, through router r and the shaped link", async () => {
+    const addresses: Record<string, string[]> = { a: ["10.0.1.1"], b: ["10.0.1.2"], c: ["10.0.2.1"], d: ["10.0.2.2", "10.0.3.1"], e: ["10.0.3.2"], r: ["10.0.1.254", "10.0.2.254"] };
+    const failures: string[] = [];
+    for (const source of labNodes) {
+      for (const target of labNodes) {
+        if (source === target) continue;
+        for (const address of addresses[target] ?? []) {
+          if (!(await ping(lab.namespace(source), address)).ok) failures.push(`${source} -> ${target} ${address}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  test("the shaped link d–e has the configured delay (20 ms each way) and the LAN a–b does not", async () => {
+    const slow = await ping(lab.namespace("d"), "10.0.3.2", 5);
+    const fast = await ping(lab.namespace("a"), "10.0.1.2", 5);
+    expect(slow.rtt).toBeGreaterThanOrEqual(40);
+    expect(slow.rtt).toBeLessThan(200);
+    expect(fast.rtt).toBeLessThan(20);
+  });
+
+  test("boot again converges: every stage ok, nothing restarted", async () => {
+    const before = pidfiles(lab.runDir).map((file) => `${file}=${readFileSync(file, "utf8").trim()}`).sort();
+    const result = await boot();
+    expect(result.code).toBe(0);
+    const after = pidfiles(lab.runDir).map((file) => `${file}=${readFileSync(file, "utf8").trim()}`).sort();
+    expect(after).toEqual(before);
+    const status = JSON.parse(readFileSync(join(lab.runDir, "status.json"), "utf8"));
+    const child = status.stages.find((stage: { id: string }) => stage.id === `child:${lab.name("a")}`);
+    expect(child.output[0]).toContain("already running");
+  });
+
+  test("a killed child is drift for status, and boot repairs it", async () => {
+    const plug = pidfiles(lab.runDir).find((file) => file.includes(`/ns/${lab.name("b")}/plug-`));
+    expect(plug).toBeDefined();
+    process.kill(Number(readFileSync(plug as string, "utf8").trim()), "SIGKILL");
+    await Bun.sleep(200);
+    const drift = await benito(["status", "--json", "--run-dir", lab.runDir, lab.config, "pnode0"]);
+    expect(drift.code).toBe(1);
+    const report = JSON.parse(drift.stdout);
+    expect(report.drift).toBe(true);
+    expect(report.checks.filter((check: { ok: boolean }) => !check.ok).map((check: { id: string }) => check.id)).toEqual([`status:${lab.name("b")}`]);
+    expect((await boot()).code).toBe(0);
+    expect((await benito(["status", "--run-dir", lab.runDir, lab.config, "pnode0"])).code).toBe(0);
+    expect((await ping(lab.namespace("b"), "10.0.2.1")).ok).toBe(true);
+  });
+
+  test("down stops everything benito started and leaves no namespace, process or socket", async () => {
+    const started = pidfiles(lab.runDir).map((file) => Number(readFileSync(file, "utf8").trim()));
+    const result = await benito(["down", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"], { timeoutMs: 60_000 });
+    expect(result.code).toBe(0);
+    const namespaces = (await run(["ip", "netns", "list"])).stdout;
+    for (const node of labNodes) expect(namespaces).not.toContain(lab.namespace(node));
+    // A stopped daemon may linger a moment as a zombie until init reaps it: that is not running.
+    const alive = started.filter((pid) => existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8")));
+    expect(alive).toEqual([]);
+    expect(existsSync(join(lab.dir, "sw")) ? readdirSync(join(lab.dir, "sw"), { recursive: true }).filter((name) => String(name).endsWith("ctl")) : []).toEqual([]);
+  });
+});
+
+describe("boot refuses bad input before any change", () => {
+  let lab: Lab;
+  beforeAll(() => {
+    lab = makeLab(uniquePrefix());
+  });
+  afterAll(() => rmSync(lab.dir, { recursive: true, force: true }));
+
+  test("a bad topo.xml: exit 3, every problem listed, nothing created, status file says why", async () => {
+    const topo = join(lab.config, "topo.xml");
+    writeFileSync(topo, readFileSync(topo, "utf8").replace("<substrate>lan1</substrate>", "<substrate>lan9</substrate>").replace("02:be:00:00:00:02", "02:be:zz"));
+    const result = await benito(["boot", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('no substrate named "lan9"');
+    expect(result.stderr).not.toContain("    at ");
+    const status = JSON.parse(readFileSync(join(lab.runDir, "status.json"), "utf8"));
+    expect(status.ok).toBe(false);
+    expect(status.errors.join("\n")).toContain("lan9");
+    expect(existsSync(join(lab.dir, "sw"))).toBe(false);
+  });
+});
