@@ -136,3 +136,29 @@ describe("boot refuses bad input before any change", () => {
     expect(existsSync(join(lab.dir, "sw"))).toBe(false);
   });
 });
+
+describe.skipIf(!isRoot || !hasVde)("boot goes on past a bad route file (root)", () => {
+  let lab: Lab;
+  beforeAll(() => {
+    lab = makeLab(uniquePrefix());
+  });
+  afterAll(async () => {
+    await benito(["down", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"], { timeoutMs: 60_000 });
+    for (const node of labNodes) await run(["ip", "netns", "del", lab.namespace(node)]);
+    rmSync(lab.dir, { recursive: true, force: true });
+  });
+
+  test("interfaces, switches and children still come up; exit 3; the status file names the line", async () => {
+    writeFileSync(join(lab.config, "route", "pnode0"), "# the pnode's own routes\n10.9.0.0/16 via nowhere\n");
+    const result = await benito(["boot", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"], { timeoutMs: 90_000 });
+    expect(result.code).toBe(3);
+    const status = JSON.parse(readFileSync(join(lab.runDir, "status.json"), "utf8"));
+    const outcome = (id: string) => status.stages.find((stage: { id: string }) => stage.id === id);
+    expect(outcome("routes").outcome).toBe("invalid-input");
+    expect(outcome("routes").errors.join("\n")).toContain("route/pnode0:2");
+    expect(outcome("ifaces").outcome).toBe("ok");
+    expect(outcome("switch").outcome).toBe("ok");
+    for (const node of labNodes) expect(outcome(`child:${lab.name(node)}`).outcome).toBe("ok");
+    expect((await ping(lab.namespace("a"), "10.0.1.2")).ok).toBe(true);
+  });
+});
