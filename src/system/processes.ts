@@ -212,6 +212,17 @@ export async function spawnDetachedSelf(args: readonly string[], env: Readonly<R
 }
 
 /**
+ * True when this process is the detached child of {@link spawnDetachedSelf}. The mark is removed
+ * from this process's environment on reading, so programs it starts do not inherit it (a
+ * `benito ... --daemon` started from here must detach on its own, not announce to nobody).
+ */
+export function takeDaemonChildMark(): boolean {
+  const marked = process.env[daemonChildVariable] === "1";
+  delete process.env[daemonChildVariable];
+  return marked;
+}
+
+/**
  * In a detached child: tells the waiting parent it is ready (one line on stdout), then points
  * stdin, stdout and stderr at /dev/null so nothing holds the parent's pipes.
  */

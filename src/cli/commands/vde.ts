@@ -1,7 +1,7 @@
 // `benito vde plug`: the native replacement for vde_plug2tap (a TAP on a vde_switch port).
 import { resolve } from "node:path";
 import { BenitoError, ExitCode, UsageError } from "../../errors";
-import { announceReadyAndDetach, daemonChildVariable, pidfileState, removePidfile, spawnDetachedSelf, writePidfile } from "../../system/processes";
+import { announceReadyAndDetach, pidfileState, removePidfile, spawnDetachedSelf, takeDaemonChildMark, writePidfile } from "../../system/processes";
 import { validateInterfaceName } from "../../system/tap";
 import type { ForwardStats } from "../../system/vde/forwarder";
 import { runPlug } from "../../system/vde/plug";
@@ -52,7 +52,7 @@ async function plug(args: readonly string[], ctx: CommandContext): Promise<ExitC
   validateInterfaceName(values.tap);
   const switchDir = resolve(values.switch);
   const pidfile = values.pidfile === undefined ? undefined : resolve(values.pidfile);
-  const detachedChild = values.daemon === true && ctx.env[daemonChildVariable] === "1";
+  const detachedChild = takeDaemonChildMark() && values.daemon === true;
 
   if (pidfile !== undefined) {
     const state = pidfileState(pidfile);
