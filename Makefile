@@ -2,7 +2,7 @@
 BUN := node_modules/.bin/bun
 SRC := $(shell find src -name '*.ts') package.json
 
-.PHONY: all deps build test check demo bench bench-topdl bench-routes bench-vde clean
+.PHONY: all deps build test check demo bench bench-topdl bench-routes bench-vde bench-boot clean
 
 all: build
 
@@ -26,7 +26,7 @@ test: build
 demo: build
 	$(BUN) scripts/demo.ts
 
-bench: bench-topdl bench-routes bench-vde
+bench: bench-topdl bench-routes bench-vde bench-boot
 
 bench-topdl: build
 	$(BUN) bench/topdl.ts
@@ -36,6 +36,9 @@ bench-routes: build
 
 bench-vde: build
 	$(BUN) bench/vde.ts
+
+bench-boot: build
+	$(BUN) bench/boot.ts
 
 clean:
 	find build -mindepth 1 ! -name .gitignore -delete

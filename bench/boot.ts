@@ -1,0 +1,112 @@
+// `make bench-boot`: benito boot timings — a vnode's own step (10 interfaces, 1,000 routes) against ip -batch, and a pnode with 2, 8, 32 process vnodes.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const benito = process.env.BENITO_BIN ?? resolve(import.meta.dir, "../build/benito");
+const prefix = `bb${(process.pid % 100000).toString(36)}`;
+const repeats = 5;
+
+if (process.getuid?.() !== 0) {
+  console.error("bench-boot needs root (network namespaces, TAP devices, VDE switches)");
+  process.exit(2);
+}
+
+function sh(argv: readonly string[], allowFailure = false): { code: number; out: string; err: string; ms: number } {
+  const begun = performance.now();
+  const result = Bun.spawnSync([...argv], { stdout: "pipe", stderr: "pipe" });
+  const ms = performance.now() - begun;
+  const out = result.stdout.toString();
+  const err = result.stderr.toString();
+  if (!allowFailure && result.exitCode !== 0) throw new Error(`${argv.join(" ")} exited ${result.exitCode}: ${err.trim() || out.trim()}`);
+  return { code: result.exitCode ?? 1, out, err, ms };
+}
+
+function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+}
+
+const attr = (key: string, value: string) => `<attribute><attribute>${key}</attribute><value>${value}</value></attribute>`;
+
+/** Part 1: one vnode with 10 interfaces and 1,000 routes, in a namespace whose NICs are veth ends. */
+function vnodeStep(dir: string): void {
+  const ns = `${prefix}-vn`;
+  sh(["ip", "netns", "add", ns]);
+  try {
+    const interfaces: string[] = [];
+    const batch: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const mac = `02:bb:00:00:00:${i.toString(16).padStart(2, "0")}`;
+      sh(["ip", "-n", ns, "link", "add", `e${i}`, "address", mac, "type", "veth", "peer", "name", `p${i}`]);
+      sh(["ip", "-n", ns, "link", "set", `p${i}`, "up"]);
+      interfaces.push(`<interface><substrate>lan${i}</substrate><name>inf${String(i).padStart(3, "0")}</name>${attr("ip4_address", `10.${i}.0.2`)}${attr("ip4_netmask", "255.255.255.0")}${attr("benito:mac_address", mac)}</interface>`);
+      batch.push(`addr add 10.${i}.0.2/24 dev e${i}`, `link set e${i} up`);
+    }
+    const substrates = Array.from({ length: 10 }, (_, i) => `<substrates><name>lan${i}</name></substrates>`).join("");
+    const config = join(dir, "vnode");
+    mkdirSync(join(config, "route"), { recursive: true });
+    writeFileSync(join(config, "topo.xml"), `<experiment><version>2.0</version>${substrates}<elements><computer><name>vn</name>${interfaces.join("")}${attr("benito:node_type", "embedded_pnode")}</computer></elements></experiment>`);
+    const routes = Array.from({ length: 1000 }, (_, i) => `10.${100 + (i >> 8)}.${i & 255}.0/24 via 10.${i % 10}.0.1`);
+    writeFileSync(join(config, "route", "vn"), routes.join("\n") + "\n");
+    const batchFile = join(dir, "vnode.batch");
+    const undoFile = join(dir, "vnode.undo");
+    writeFileSync(batchFile, [...batch, ...routes.map((line) => `route replace ${line}`)].join("\n") + "\n");
+    writeFileSync(undoFile, [...routes.map((line) => `route del ${line.split(" ")[0]}`), ...Array.from({ length: 10 }, (_, i) => `addr del 10.${i}.0.2/24 dev e${i}`)].join("\n") + "\n");
+
+    const first: number[] = [];
+    const again: number[] = [];
+    const reference: number[] = [];
+    const stageMs: number[] = [];
+    for (let round = 0; round < repeats; round++) {
+      const run = join(dir, `vn-run-${round}`);
+      const cold = sh(["ip", "netns", "exec", ns, benito, "boot", "--run-dir", run, "--log-file", join(run, "log"), config, "vn"]);
+      first.push(cold.ms);
+      const status = JSON.parse(readFileSync(join(run, "status.json"), "utf8")) as { stages: { ms: number }[] };
+      stageMs.push(status.stages.reduce((sum, stage) => sum + stage.ms, 0));
+      again.push(sh(["ip", "netns", "exec", ns, benito, "boot", "--run-dir", run, "--log-file", join(run, "log"), config, "vn"]).ms);
+      sh(["ip", "-n", ns, "-batch", undoFile]);
+      reference.push(sh(["ip", "-n", ns, "-batch", batchFile]).ms);
+      sh(["ip", "-n", ns, "-batch", undoFile]);
+    }
+    console.log("vnode boot step: 10 interfaces + 1,000 routes (median of 5, wall, including process start)");
+    console.log(`  benito boot (first)       ${median(first).toFixed(1)} ms   (stages alone: ${median(stageMs).toFixed(1)} ms)   target < 50 ms`);
+    console.log(`  benito boot (no change)   ${median(again).toFixed(1)} ms`);
+    console.log(`  ip -batch (same changes)  ${median(reference).toFixed(1)} ms`);
+    console.log(`  ratio benito/ip-batch     ${(median(first) / median(reference)).toFixed(2)}x`);
+  } finally {
+    sh(["ip", "netns", "del", ns], true);
+  }
+}
+
+/** Part 2: a pnode hosting N process vnodes on one LAN switch: boot and down, per-stage timings. */
+function pnode(dir: string, count: number): void {
+  const root = join(dir, `pn${count}`);
+  const config = join(root, "config");
+  const run = join(root, "run");
+  mkdirSync(config, { recursive: true });
+  const names = Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+  const elements = names.map((name, i) => `<elements><computer><name>${name}</name><interface><substrate>lan0</substrate><name>inf000</name>${attr("ip4_address", `10.50.${i >> 8}.${(i & 255) + 1}`)}${attr("ip4_netmask", "255.255.0.0")}${attr("benito:mac_address", `02:bb:01:00:${(i >> 8).toString(16).padStart(2, "0")}:${(i & 255).toString(16).padStart(2, "0")}`)}${attr("benito:vde_switch", join(root, "sw"))}${attr("benito:vde_port", String(i + 1))}</interface>${attr("benito:node_type", "process")}${attr("benito:host", "pnode0")}</computer></elements>`);
+  writeFileSync(join(config, "topo.xml"), `<experiment><version>2.0</version><substrates><name>lan0</name></substrates><elements><computer><name>pnode0</name>${attr("benito:node_type", "pnode")}</computer></elements>${elements.join("")}</experiment>`);
+  const args = ["--run-dir", run, "--log-file", join(root, "log"), config, "pnode0"];
+  try {
+    const boot = sh([benito, "boot", "--parallel", "8", ...args]);
+    const status = JSON.parse(readFileSync(join(run, "status.json"), "utf8")) as { stages: { id: string; ms: number; outcome: string }[] };
+    const children = status.stages.filter((stage) => stage.id.startsWith("child:"));
+    const again = sh([benito, "boot", ...args]);
+    const down = sh([benito, "down", ...args]);
+    const stage = (id: string) => status.stages.find((s) => s.id === id)?.ms.toFixed(1) ?? "-";
+    console.log(`pnode with ${String(count).padStart(2)} process vnodes: boot ${boot.ms.toFixed(0)} ms (ifaces ${stage("ifaces")}, switch ${stage("switch")}, children median ${median(children.map((c) => c.ms)).toFixed(0)} / max ${Math.max(...children.map((c) => c.ms)).toFixed(0)} ms, ${children.filter((c) => c.outcome === "ok").length}/${count} ok); boot again ${again.ms.toFixed(0)} ms; down ${down.ms.toFixed(0)} ms`);
+  } catch (error) {
+    sh([benito, "down", ...args], true);
+    throw error;
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), `${prefix}-bench-boot-`));
+try {
+  vnodeStep(dir);
+  console.log("");
+  for (const count of [2, 8, 32]) pnode(dir, count);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
