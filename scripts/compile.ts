@@ -26,6 +26,9 @@ for (const target of wanted) {
     define: { BENITO_VERSION: JSON.stringify(pkg.version), BENITO_COMMIT: JSON.stringify(commit) },
     // Never minify identifiers away: stack traces under --debug must stay readable. Never strip.
     minify: { whitespace: true, syntax: true, identifiers: false },
+    // Precompiled bytecode: start-up is paid at every boot (about 33 ms → 13 ms for a no-op run).
+    bytecode: true,
+    format: "esm",
     sourcemap: "none",
   });
   if (!result.success) {
