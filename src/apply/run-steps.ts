@@ -1,10 +1,10 @@
 // Runs plan steps for real, through src/system: the one executor every platform's plan goes through.
-import { existsSync, mkdirSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { buildConfigDisk } from "../guest/config-disk";
 import type { HostRequirement } from "../platforms/platform";
 import { renderStep, type Placement, type Step } from "../plan/step";
+import { appendToFile, exists, makeDir, namespaceExists, removeEmptyDir, removeFile, writeWholeFile } from "../system/paths";
 import { deviceExists, findProgram } from "../system/presence";
 import { isRunning, pidfileState, runProgram, startDetached, startSelfDaemonizing, stopByPidfile } from "../system/processes";
 import { qmpCommand } from "../system/qmp";
@@ -42,7 +42,7 @@ function placed(argv: readonly string[], placement?: Placement): string[] {
 
 async function waitForPath(path: string, timeoutMs: number): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
-  while (!existsSync(path)) {
+  while (!exists(path)) {
     if (performance.now() >= deadline) return false;
     await Bun.sleep(25);
   }
@@ -58,23 +58,15 @@ async function mustSucceed(argv: readonly string[], doing: string, what: string,
   return result.stdout;
 }
 
-function removeFile(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (error) {
-    if ((error as { code?: string }).code !== "ENOENT") throw error;
-  }
-}
-
 /** Runs one step; returns a note worth printing (e.g. how a VM went down), if any. */
 async function runStep(step: Step, options: RunOptions): Promise<string | undefined> {
   switch (step.kind) {
     case "netns.create":
-      if (!existsSync(`/run/netns/${step.name}`)) await mustSucceed(["ip", "netns", "add", step.name], "creating the network namespace", step.name);
+      if (!namespaceExists(step.name)) await mustSucceed(["ip", "netns", "add", step.name], "creating the network namespace", step.name);
       await mustSucceed(["ip", "-n", step.name, "link", "set", "lo", "up"], "bringing loopback up", step.name);
       return;
     case "netns.delete":
-      if (existsSync(`/run/netns/${step.name}`)) await mustSucceed(["ip", "netns", "del", step.name], "deleting the network namespace", step.name);
+      if (namespaceExists(step.name)) await mustSucceed(["ip", "netns", "del", step.name], "deleting the network namespace", step.name);
       return;
     case "tap.create":
       if (step.placement?.netns) {
@@ -84,36 +76,32 @@ async function runStep(step: Step, options: RunOptions): Promise<string | undefi
       return;
     case "tap.delete":
       if (step.placement?.netns) {
-        if (!existsSync(`/run/netns/${step.placement.netns}`)) return;
+        if (!namespaceExists(step.placement.netns)) return;
         const listing = await runProgram(["ip", "-n", step.placement.netns, "link", "show", "dev", step.name], 10_000);
         if (listing.code !== 0) return;
         await mustSucceed(placed([options.benito, "tap", "delete", step.name], step.placement), "deleting the TAP device", `${step.name} in ${step.placement.netns}`);
       } else if (interfaceExists(step.name)) deleteTap(step.name);
       return;
     case "dir.create":
-      mkdirSync(step.path, { recursive: true, mode: 0o750 });
+      makeDir(step.path);
       return;
     case "dir.delete":
-      try {
-        rmdirSync(step.path);
-      } catch (error) {
-        if ((error as { code?: string }).code !== "ENOENT") throw error;
-      }
+      removeEmptyDir(step.path);
       return;
     case "file.write":
-      writeFileSync(step.path, step.content);
+      writeWholeFile(step.path, step.content);
       return;
     case "file.delete":
       removeFile(step.path);
       return;
     case "disk.overlay":
-      if (!existsSync(step.base)) throw new BenitoError("creating the disk overlay", step.path, `the base image ${step.base} does not exist`);
+      if (!exists(step.base)) throw new BenitoError("creating the disk overlay", step.path, `the base image ${step.base} does not exist`);
       // Never recreate an overlay: it may be in use, and it holds whatever the guest wrote.
-      if (existsSync(step.path)) throw new BenitoError("creating the disk overlay", step.path, "it already exists (is the VM running? `benito vm stop` removes it)");
+      if (exists(step.path)) throw new BenitoError("creating the disk overlay", step.path, "it already exists (is the VM running? `benito vm stop` removes it)");
       await mustSucceed(["qemu-img", "create", "-q", "-f", "qcow2", "-F", step.baseFormat, "-b", step.base, step.path], "creating the disk overlay", step.path);
       return;
     case "config.disk":
-      writeFileSync(step.path, buildConfigDisk({ hostname: step.hostname, entries: readTree(step.configDir) }), { mode: 0o640 });
+      writeWholeFile(step.path, buildConfigDisk({ hostname: step.hostname, entries: readTree(step.configDir) }), 0o640);
       return;
     case "process.start": {
       const program = basename(step.argv[0] ?? "");
@@ -156,7 +144,7 @@ async function runStep(step: Step, options: RunOptions): Promise<string | undefi
     }
     case "command.run": {
       const result = await runProgram(placed(step.argv, step.placement));
-      if (step.log !== undefined) writeFileSync(step.log, `${result.stdout}${result.stderr}`, { flag: "a" });
+      if (step.log !== undefined) appendToFile(step.log, `${result.stdout}${result.stderr}`);
       if (result.code !== 0) {
         const output = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-4).join(" / ");
         throw new BenitoError("running", step.argv.slice(0, 3).join(" "), `exited with status ${result.code}${output === "" ? "" : `: ${output}`}`);

@@ -1,9 +1,9 @@
 // `benito guest-config`: in a VM, unpacks the config disk the pnode attached into the config folder and sets the hostname; on the pnode, builds that disk.
-import { writeFileSync } from "node:fs";
 import { defaultConfigDir } from "../../config/config-dir";
 import { BenitoError, ExitCode, InputError, messageOf, UsageError } from "../../errors";
 import { buildConfigDisk, configDiskSerial, readConfigDisk } from "../../guest/config-disk";
 import { findDiskBySerial, readDisk, setKernelHostName } from "../../system/guest";
+import { writeWholeFile } from "../../system/paths";
 import { readTree, writeTree } from "../../system/tree";
 import { parseCommandArgs } from "../args";
 import type { Command } from "../command";
@@ -41,7 +41,7 @@ export const guestConfigCommand: Command = {
     const { values } = parseCommandArgs("guest-config", args, options, 0);
     if (values.build !== undefined) {
       if (values.hostname === undefined || values.out === undefined) throw new UsageError("guest-config", "--build needs --hostname NAME and --out FILE");
-      writeFileSync(values.out, buildConfigDisk({ hostname: values.hostname, entries: readTree(values.build) }));
+      writeWholeFile(values.out, buildConfigDisk({ hostname: values.hostname, entries: readTree(values.build) }));
       ctx.io.out(`wrote ${values.out}`);
       return ExitCode.ok;
     }

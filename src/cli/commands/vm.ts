@@ -1,5 +1,4 @@
 // `benito vm launch|stop|status NODE [CONFIG_DIR]`: brings one vnode up or down through its platform's plan; `benito vm accel` shows the KVM probe.
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { checkRequirements, runSteps } from "../../apply/run-steps";
 import { resolveConfigDir, topologyPath } from "../../config/config-dir";
@@ -11,6 +10,7 @@ import type { PlatformContext, StatusCheck } from "../../platforms/platform";
 import { renderStep } from "../../plan/step";
 import { pathExists, readFileBytes } from "../../system/files";
 import { probeKvm } from "../../system/kvm";
+import { namespaceExists } from "../../system/paths";
 import { pidfileState } from "../../system/processes";
 import { qmpCommand } from "../../system/qmp";
 import { parseTopology } from "../../topdl/parse";
@@ -79,7 +79,7 @@ async function describe(check: StatusCheck): Promise<{ ok: boolean; line: string
       return { ok: state.alive, line: `${check.label}: ${state.alive ? `running (pid ${state.pid})` : "not running"}` };
     }
     case "netns": {
-      const ok = existsSync(`/run/netns/${check.name}`);
+      const ok = namespaceExists(check.name);
       return { ok, line: `${check.label}: ${check.name} ${ok ? "exists" : "absent"}` };
     }
     case "qmp": {
