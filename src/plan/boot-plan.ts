@@ -94,14 +94,21 @@ export function planStatus(view: HostView, ctx: BootContext): BootPlan {
   return { host, role: "pnode", stages };
 }
 
-/** The reverse of boot: children first (in parallel), then the control bridge, then the switches. */
+/**
+ * The reverse of boot: children first (in parallel), then the control bridge, then the switches,
+ * then this host's own routes and addresses (only benito's: protocol mark and address record).
+ */
 export function planDown(view: HostView, ctx: BootContext): BootPlan {
   const host = view.self.name;
-  if (!isPnode(view)) return { host, role: "node", stages: [] };
-  const stages: Stage[] = view.children.map((child) => childStage(child, "stop", ctx, []));
-  if (view.children.some(hasControlNic)) stages.push({ id: "control-bridge", command: "control-bridge", args: ["down", "--run-dir", ctx.runDir], after: [] });
-  stages.push({ id: "switch", command: "switch", args: ["down", "--run-dir", ctx.runDir, ctx.configDir, host], after: [] });
-  return { host, role: "pnode", stages };
+  const stages: Stage[] = [];
+  if (isPnode(view)) {
+    stages.push(...view.children.map((child) => childStage(child, "stop", ctx, [])));
+    if (view.children.some(hasControlNic)) stages.push({ id: "control-bridge", command: "control-bridge", args: ["down", "--run-dir", ctx.runDir], after: [] });
+    stages.push({ id: "switch", command: "switch", args: ["down", "--run-dir", ctx.runDir, ctx.configDir, host], after: [] });
+  }
+  stages.push({ id: "routes", command: "routes", args: ["--remove-all", "--wait", "0", ctx.configDir, host], after: [] });
+  stages.push({ id: "ifaces", command: "ifaces", args: ["--remove-all", "--state-dir", ctx.runDir, ctx.configDir, host], after: [] });
+  return { host, role: isPnode(view) ? "pnode" : "node", stages };
 }
 
 /** One stage as the command line it amounts to (for the dry run and the status file). */

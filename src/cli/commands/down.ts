@@ -19,8 +19,10 @@ const help = `Usage: benito down [--dry-run] [--json] [--run-dir DIR] [--log-fil
 
 The reverse of boot: every child stopped through its platform (in parallel, up to N, default 4),
 then the control bridge restored (control-bridge down), then the switches and wirefilters
-stopped (switch down). Only what benito started is touched: processes by their pidfiles, the
-bridge by the record control-bridge up left.
+stopped (switch down), then this host's own routes and addresses removed (routes --remove-all,
+ifaces --remove-all). Only what benito started or marked is touched: processes by their
+pidfiles, the bridge by the record control-bridge up left, routes by benito's protocol number,
+addresses by benito's own record.
 
 Exit codes: 0 done, 1 something could not be stopped (listed), 3 invalid input.`;
 

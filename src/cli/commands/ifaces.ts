@@ -16,6 +16,7 @@ import type { Command, CommandContext } from "../command";
 
 const options = {
   "dry-run": { type: "boolean" },
+  "remove-all": { type: "boolean" },
   json: { type: "boolean" },
   hosts: { type: "boolean" },
   "hosts-file": { type: "string" },
@@ -41,6 +42,7 @@ Options:
                      (lines between "# BEGIN benito" and "# END benito"; the rest is kept)
   --hosts-file PATH  the hosts file to write instead of /etc/hosts
   --state-dir DIR    where benito records the addresses it set (default ${defaultStateDir})
+  --remove-all       remove every address benito set and configure none (what benito down does)
 
 Exit codes: 0 done (missing NICs are warnings), 1 the kernel refused a change, 2 usage,
 3 invalid input (topology, hosts file).`;
@@ -60,7 +62,9 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   const host = resolveHostName(positionals[1]);
   const topoFile = topologyPath(configDir);
   // The boot-time path: only this host's parts of a large topo.xml are parsed.
-  const { view } = hostViewFromDocument(await readFileBytes(topoFile, "reading the topology"), topoFile, host);
+  const { view: configured } = hostViewFromDocument(await readFileBytes(topoFile, "reading the topology"), topoFile, host);
+  // --remove-all converges on a host with no interfaces to configure: every address benito set goes.
+  const view = values["remove-all"] === true ? { ...configured, self: { ...configured.self, interfaces: [] } } : configured;
   const hosts = values.hosts ? await readHosts(configDir) : undefined;
   const statePath = ifacesStatePath(values["state-dir"] ?? defaultStateDir);
 

@@ -18,6 +18,7 @@ const defaultWaitSeconds = 5;
 
 const options = {
   "dry-run": { type: "boolean" },
+  "remove-all": { type: "boolean" },
   json: { type: "boolean" },
   table: { type: "string" },
   wait: { type: "string" },
@@ -46,6 +47,8 @@ Options:
   --table N       install into routing table N (default ${mainTable}, main)
   --wait SECONDS  wait at most this long for an interface that is not up yet (default ${defaultWaitSeconds};
                   a dry run never waits)
+  --remove-all    remove every route benito installed in the table (protocol ${BENITO_RTPROT}) and
+                  install none (what benito down does); the route file is not read
 
 Exit codes: 0 done, 1 a route was refused or could not be installed, 2 usage, 3 a bad line.`;
 
@@ -63,9 +66,11 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   const waitMs = waitOption(values.wait);
   const configDir = await resolveConfigDir(positionals[0]);
   const host = resolveHostName(positionals[1]);
-  const { file, text } = await readRouteFile(configDir, host);
+  // --remove-all converges on an empty route list: every route benito marked goes, nothing else.
+  const removeAll = values["remove-all"] === true;
+  const { file, text } = removeAll ? { file: "(--remove-all)", text: "" } : await readRouteFile(configDir, host);
   const parsed = parseRouteFile(text, file);
-  const site = siteDefaultRoute(await loadSiteConf(configDir));
+  const site: ReturnType<typeof siteDefaultRoute> = removeAll ? {} : siteDefaultRoute(await loadSiteConf(configDir));
   const unique = dropDuplicates(site.route === undefined ? parsed.routes : [...parsed.routes, site.route]);
   const problems: LineProblem[] = [...parsed.problems, ...(site.problem === undefined ? [] : [site.problem]), ...unique.problems];
   // Bad lines are reported at once, before any wait: the good lines still go ahead.
