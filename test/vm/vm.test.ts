@@ -51,6 +51,8 @@ describe.skipIf(!isRoot || missing.length > 0)("qemu platform (live, TCG)", () =
     const image = join(base, "base.qcow2");
     const created = await run(["qemu-img", "create", "-q", "-f", "qcow2", image, "16M"]);
     if (created.code !== 0) throw new Error(created.stderr);
+    // vm-a gets a route file: `benito routes` runs inside that guest too.
+    writeFileSync(join(configDir, "route", vmA), "10.215.0.0/24 via 10.214.0.2\n");
     sw = await startSwitch(base);
     const vm = (peers: string) => ({
       "benito:qemu_image": image,
@@ -92,6 +94,10 @@ describe.skipIf(!isRoot || missing.length > 0)("qemu platform (live, TCG)", () =
     const serialA = await waitForSerial(logA, /BENITO-PING-(OK|FAIL) 10\.214\.0\.3/, 60_000);
     expect(serialA).toContain("BENITO-PING-OK 10.214.0.2");
     expect(serialA).toContain("BENITO-PING-OK 10.214.0.3");
+    expect(serialA).toContain("benito ifaces: 1 configured");
+    expect(serialA).toContain("benito routes: 1 added");
+    expect(serialA).toContain("10.215.0.0/24 via 10.214.0.2 dev eth0");
+    expect(serialA).not.toContain("BENITO-GUEST-FAIL");
     const fromProcess = await run(["ip", "netns", "exec", namespaceName(proc), "ping", "-c", "1", "-W", "3", "10.214.0.2"], { timeoutMs: 10_000 });
     expect(fromProcess.code).toBe(0);
     const status = await benito(["vm", "status", vmA, configDir, "--run-dir", runDir]);
