@@ -192,7 +192,7 @@ export async function switchDown(runDir: string): Promise<ActionOutcome[]> {
   const outcomes: ActionOutcome[] = [];
   for (const record of records) {
     const state = pidfileState(record.pidfile, record.program);
-    const base = { action: "stop" as const, id: record.id, summary: record.summary, reason: state.alive ? `running (pid ${state.pid})` : "not running" };
+    const base = { action: "stop" as const, id: record.id, summary: record.summary, reason: state.alive ? "was running" : "was not running (cleaned up)" };
     try {
       await stopDaemon(record, runDir);
       outcomes.push({ ...base, ok: true, pid: state.pid });

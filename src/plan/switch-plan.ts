@@ -271,7 +271,7 @@ export function planSwitchUp(layout: SwitchLayout, observed: readonly Observed[]
         actions.push({ ...base, action: "restart", reason: `switch ${moved} was (re)started` });
         restarted.add(spec.id);
       } else {
-        actions.push({ ...base, action: "keep", reason: `running (pid ${seen.pid})` });
+        actions.push({ ...base, action: "keep", reason: "running as configured" });
       }
     }
   }

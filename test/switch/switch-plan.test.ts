@@ -95,7 +95,7 @@ describe("planSwitchUp", () => {
     const actions = planSwitchUp(layout, [running(lan, { alive: false }), running(core), running(wf1, { fingerprint: "old" }), running(wf2)]);
     expect(actions.map((step) => [step.action, step.reason])).toEqual([
       ["start", "dead (pid 100 is gone)"],
-      ["keep", "running (pid 100)"],
+      ["keep", "running as configured"],
       ["restart", "configuration changed"],
       ["restart", `switch ${lan} was (re)started`],
     ]);
