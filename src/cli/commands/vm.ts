@@ -1,5 +1,5 @@
 // `benito vm launch|stop|status NODE [CONFIG_DIR]`: brings one vnode up or down through its platform's plan; `benito vm accel` shows the KVM probe.
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { checkRequirements, runSteps } from "../../apply/run-steps";
 import { resolveConfigDir, topologyPath } from "../../config/config-dir";
 import { ExitCode, UsageError } from "../../errors";
@@ -112,7 +112,8 @@ export const vmCommand: Command = {
     const runDir = values["run-dir"] ?? defaultRunDir;
     if (!runDir.startsWith("/")) throw new UsageError("vm", "--run-dir must be an absolute path");
     if (values.accel !== undefined && !["auto", "kvm", "tcg"].includes(values.accel)) throw new UsageError("vm", `--accel wants auto, kvm or tcg, got "${values.accel}"`);
-    const configDir = await resolveConfigDir(configArgument);
+    // Absolute, so every step (some run in a namespace, some read later) names the same folder.
+    const configDir = resolve(await resolveConfigDir(configArgument));
     const { node, file } = await loadNode(configDir, name);
     const platform = validatedPlatform(node, file);
     const platformContext: PlatformContext = {
