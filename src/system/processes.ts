@@ -205,6 +205,10 @@ export async function spawnDetachedSelf(args: readonly string[], env: Readonly<R
     }
     const stderr = (await new Response(child.stderr).text()).trim();
     const code = await child.exited;
+    // The child is benito: its own error, when it printed one, is the error to report.
+    const [headline = "", ...details] = stderr.split("\n");
+    const own = /^benito: while (.+?) on (.+?): (.+)$/.exec(headline);
+    if (own) throw new BenitoError(own[1] ?? "", own[2] ?? "", own[3] ?? "", code === 3 ? 3 : 1, details.map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("benito: see")));
     throw new BenitoError("starting the background process", basename(process.execPath), stderr === "" ? `it exited with status ${code} before it was ready` : stderr.split("\n").join(" / "));
   } finally {
     clearTimeout(timer);

@@ -82,7 +82,8 @@ function ifreq(name: string): Uint8Array {
   return request;
 }
 
-function describe(error: unknown, name: string): string {
+/** Words for a failed TAP system call (busy, not a TAP, no /dev/net/tun …), naming the device. */
+export function describeTapError(error: unknown, name: string): string {
   if (!(error instanceof SystemCallError)) return String(error);
   if (error.call === "ioctl(TUNSETIFF)" && error.errno === 22) return `${name} exists and is not a TAP device (or is a TUN device)`;
   if (error.call === "ioctl(TUNSETIFF)" && error.errno === 16) return `${name} is in use by another process`;
@@ -140,7 +141,7 @@ export function createTap(name: string, options: TapOptions = {}): "created" | "
   } catch (error) {
     // A TAP this call created must not survive a failed setting half-configured.
     if (fd >= 0 && !existed) libc.ioctl(fd, TUNSETPERSIST, 0);
-    throw new BenitoError("creating the TAP device", name, describe(error, name), ExitCode.failed, [], { cause: error });
+    throw new BenitoError("creating the TAP device", name, describeTapError(error, name), ExitCode.failed, [], { cause: error });
   } finally {
     if (fd >= 0) libc.close(fd);
   }
@@ -155,7 +156,7 @@ export function deleteTap(name: string): void {
     fd = attachTap(name);
     check("ioctl(TUNSETPERSIST)", libc.ioctl(fd, TUNSETPERSIST, 0));
   } catch (error) {
-    throw new BenitoError("deleting the TAP device", name, describe(error, name), ExitCode.failed, [], { cause: error });
+    throw new BenitoError("deleting the TAP device", name, describeTapError(error, name), ExitCode.failed, [], { cause: error });
   } finally {
     if (fd >= 0) libc.close(fd);
   }

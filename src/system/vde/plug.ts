@@ -1,7 +1,7 @@
 // The native VDE plug: a TAP attached to a switch port, forwarding until stopped; reconnects when asked.
 import { BenitoError, ExitCode } from "../../errors";
 import { libc } from "../libc";
-import { attachTap, interfaceMtu } from "../tap";
+import { attachTap, describeTapError, interfaceMtu } from "../tap";
 import { closeConnection, connectSwitch, VdeConnectError, type VdeConnection } from "./connect";
 import { emptyStats, Forwarder, TapGoneError, type ForwardStats } from "./forwarder";
 import { trimResidentSet } from "./resident";
@@ -63,7 +63,7 @@ export async function runPlug(options: PlugOptions, events: PlugEvents): Promise
     tapFd = attachTap(options.tap, true);
   } catch (error) {
     if (error instanceof BenitoError) throw error;
-    throw new BenitoError("attaching to the TAP device", options.tap, String(error instanceof Error ? error.message : error));
+    throw new BenitoError("attaching to the TAP device", options.tap, describeTapError(error, options.tap));
   }
   const total = emptyStats();
   let stopped = false;
