@@ -1,7 +1,7 @@
 // Derived names (namespaces, TAPs, folders) and the startup command splitter: deterministic, within limits, never a shell.
 import { describe, expect, test } from "bun:test";
 import { controlTapName, interfaceTapName, namespaceName, nodeFolderName, shortName } from "../../src/platforms/names";
-import { splitWords } from "../../src/platforms/process/words";
+import { shellIn, splitWords } from "../../src/platforms/process/words";
 
 describe("names", () => {
   test("short safe names are kept as they are", () => {
@@ -42,5 +42,20 @@ describe("startup command words", () => {
   test("an unclosed quote is reported", () => {
     expect(splitWords("prog 'oops")).toEqual({ error: "unclosed single quote" });
     expect(splitWords('prog "oops')).toEqual({ error: "unclosed double quote" });
+  });
+});
+
+describe("shells behind wrappers", () => {
+  test("a shell is found directly or behind env, sudo, nohup and their options", () => {
+    expect(shellIn(["/bin/sh", "-c", "x"])).toBe("/bin/sh");
+    expect(shellIn(["/usr/bin/env", "-i", "PATH=/bin", "bash", "-c", "x"])).toBe("bash");
+    expect(shellIn(["sudo", "-E", "nohup", "dash", "script"])).toBe("dash");
+    expect(shellIn(["nice", "-n", "5", "busybox", "sh"])).toBe("busybox");
+  });
+
+  test("ordinary programs pass, even with -c among their arguments", () => {
+    expect(shellIn(["/usr/bin/ping", "-c", "3", "10.0.0.1"])).toBeUndefined();
+    expect(shellIn(["env", "FOO=1", "/usr/bin/python3", "-m", "http.server"])).toBeUndefined();
+    expect(shellIn([])).toBeUndefined();
   });
 });

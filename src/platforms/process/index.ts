@@ -5,7 +5,7 @@ import type { Node } from "../../model/node";
 import type { Plan, Step } from "../../plan/step";
 import { interfaceTapName, namespaceName, nodeFolderName } from "../names";
 import { experimentalInterfaces, type AttributeProblem, type Platform, type PlatformContext } from "../platform";
-import { shells, splitWords } from "./words";
+import { shellIn, splitWords } from "./words";
 
 /** How long a stopped startup command or plug may take to exit after SIGTERM. */
 const stopGraceMs = 5_000;
@@ -41,8 +41,9 @@ function checkNode(node: Node): AttributeProblem[] {
   if (node.startup !== undefined && node.startup.trim() !== "") {
     const words = splitWords(node.startup);
     if (!Array.isArray(words)) problems.push({ line: node.line, path: `${node.path}.startup`, message: `startup: ${words.error}` });
-    else if (shells.has(basename(words[0] ?? ""))) {
-      problems.push({ line: node.line, path: `${node.path}.startup`, message: `startup runs ${words[0]}: benito never runs a shell; name the program and its arguments` });
+    else {
+      const shell = shellIn(words);
+      if (shell !== undefined) problems.push({ line: node.line, path: `${node.path}.startup`, message: `startup runs ${shell}: benito never runs a shell; name the program and its arguments` });
     }
   }
   return problems;

@@ -43,3 +43,22 @@ export function splitWords(line: string): string[] | { readonly error: string } 
   if (inWord) words.push(word);
   return words;
 }
+
+/** Programs that run another program named later on their command line. */
+const wrappers: ReadonlySet<string> = new Set(["env", "sudo", "nohup", "setsid", "nice", "ionice", "stdbuf", "chrt", "taskset"]);
+
+/**
+ * The shell a command line would end up running, looking through wrappers (`env`, `sudo`,
+ * `nohup`, …) past their options and VAR=value words; undefined when it runs no shell.
+ * (A wrapper option that takes a separate value may hide a program; shells named anywhere
+ * before the first ordinary program word are still caught.)
+ */
+export function shellIn(words: readonly string[]): string | undefined {
+  for (const word of words) {
+    const name = word.slice(word.lastIndexOf("/") + 1);
+    if (shells.has(name)) return word;
+    if (wrappers.has(name) || word.startsWith("-") || /^[A-Za-z_][A-Za-z0-9_]*=/.test(word) || /^\d+$/.test(word)) continue;
+    return undefined;
+  }
+  return undefined;
+}
