@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { benito, benitoBinary } from "../helpers/binary";
-import { ip, NamespaceSet } from "../helpers/netns";
+import { inNamespace, ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { address, alive, hasVde, Lab, pidIn, ping, waitFor } from "./fixtures";
 
@@ -82,10 +82,12 @@ describe.skipIf(!isRoot || !hasVde)("vde plug through a real vde_switch (root)",
   }, 60_000);
 
   test("a plug whose switch cannot be reached fails with a message and leaves no pidfile", async () => {
+    const [a] = ns as [string];
     const pidfile = join(lab.dir, "nowhere.pid");
-    const result = await benito(["vde", "plug", "--switch", join(lab.dir, "no-switch"), "--tap", "nw0", "--daemon", "--pidfile", pidfile], {});
+    // In a namespace: the plug attaches its TAP (here a fleeting one) before it connects.
+    const result = await inNamespace(a, [benitoBinary, "vde", "plug", "--switch", join(lab.dir, "no-switch"), "--tap", "nw0", "--daemon", "--pidfile", pidfile]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("benito: while connecting to the VDE switch");
+    expect(result.stderr).toBe(`benito: while connecting to the VDE switch on ${join(lab.dir, "no-switch")}: no switch there (${join(lab.dir, "no-switch", "ctl")} does not exist)\n`);
     expect(existsSync(pidfile)).toBe(false);
   }, 60_000);
 });
