@@ -29,7 +29,7 @@ Exit codes: 0 done, 1 something could not be stopped (listed), 3 invalid input.`
 /** The down command. */
 export const downCommand: Command = {
   name: "down",
-  summary: "undo boot: stop children, switches and the control bridge benito started",
+  summary: "undo boot: children, control bridge, switches, then own routes and addresses",
   help,
   run,
 };
