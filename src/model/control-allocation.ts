@@ -28,12 +28,12 @@ export interface AllocationProblem {
 }
 
 /**
- * True for the VMs that have a control NIC and so need a control address and a control TAP: a
- * hosted vnode of a VM platform (qemu), or any hosted vnode with an interface on control_net.
- * (`process` vnodes share nothing with the control network: they live in the pnode's kernel.)
+ * True for the vnodes that have a control NIC and so need a control address and a control TAP:
+ * a hosted vnode with an interface on control_net (the qemu platform gives exactly those a
+ * control NIC). `process` vnodes without one share nothing with the control network.
  */
 export function hasControlNic(node: Node): boolean {
-  return node.host !== undefined && (node.nodeType === "qemu" || node.interfaces.some((nic) => nic.control));
+  return node.host !== undefined && node.interfaces.some((nic) => nic.control);
 }
 
 /**

@@ -1,6 +1,6 @@
 // Control-net allocation: deterministic, collision-free across a 5,000-VM experiment, topology addresses first.
 import { describe, expect, test } from "bun:test";
-import { allocateControl, nameHash, parseControlPool, type ControlPool } from "../../src/model/control-allocation";
+import { allocateControl, hasControlNic, nameHash, parseControlPool, type ControlPool } from "../../src/model/control-allocation";
 import type { Node, NodeInterface } from "../../src/model/node";
 
 function vm(name: string, control?: Partial<NodeInterface>): Node {
@@ -79,4 +79,10 @@ test("reserved addresses (pnodes' control addresses) are never handed out", () =
   const { leases, problems } = allocateControl(["a", "b", "c", "d"].map((n) => vm(n)), small, ["10.9.0.3"]);
   expect(problems).toEqual([]);
   expect(leases.map((l) => l.address)).not.toContain("10.9.0.3");
+});
+
+test("only hosted vnodes with a control_net interface have a control NIC", () => {
+  expect(hasControlNic(vm("a", {}))).toBe(true);
+  expect(hasControlNic(vm("b"))).toBe(false);
+  expect(hasControlNic({ ...vm("c", {}), host: undefined })).toBe(false);
 });
