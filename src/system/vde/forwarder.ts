@@ -20,6 +20,8 @@ const batch = 64;
 const headerRoom = 22;
 /** The smallest slot: a full-size Ethernet frame with a VLAN tag (what vde_switch carries). */
 const minSlot = 1536;
+/** Deliveries without looking for an immediate answer after a look found none. */
+const answerLookBackoff = 64;
 /** How long frames wait for a full switch to take them before they are dropped. */
 const pendingLimitMs = 100;
 /** Longest synchronous stretch before the event loop gets a turn (signals are noticed there). */
@@ -119,6 +121,8 @@ export class Forwarder {
   #pendingTo = 0;
   /** When the switch first refused the waiting frames (0 = nothing waits). */
   #pendingSince = 0;
+  /** Deliveries to the TAP left before looking for an immediate answer again. */
+  #skipAnswerLooks = 0;
 
   /**
    * @param tapFd A nonblocking fd attached to the TAP.
@@ -187,9 +191,8 @@ export class Forwarder {
     const delivered = (dataEvents & (POLLIN | POLLERR)) !== 0 ? this.#switchToTap() : 0;
     if (pending && (dataEvents & (POLLOUT | POLLERR | POLLHUP)) !== 0) this.#flush();
     const tapEvents = events[3] ?? 0;
-    // A frame written to the TAP is often answered at once (ping, TCP ACK): the answer is
-    // usually queued by the time write() returns, so look for it without another poll().
-    if ((tapEvents & POLLIN) !== 0 || (delivered > 0 && this.#pendingTo === this.#pendingFrom)) this.#tapToSwitch();
+    if ((tapEvents & POLLIN) !== 0) this.#tapToSwitch();
+    else if (delivered > 0 && this.#pendingTo === this.#pendingFrom) this.#lookForAnswer();
     if ((tapEvents & (POLLERR | POLLHUP | POLLNVAL)) !== 0) throw new TapGoneError(tapEvents);
     return "busy";
   }
@@ -224,11 +227,27 @@ export class Forwarder {
   }
 
   /**
+   * A frame written to the TAP is often answered inside that write() (the kernel handles an
+   * ICMP echo or sends a TCP ACK before write returns), so the answer can be read without
+   * another poll(). Where that keeps failing (the answer comes from another process, later),
+   * the look is skipped for a while, so it costs at most one empty read per 64 deliveries.
+   * @returns nothing; frames found are sent like any others.
+   */
+  #lookForAnswer(): void {
+    if (this.#skipAnswerLooks > 0) {
+      this.#skipAnswerLooks -= 1;
+      return;
+    }
+    if (!this.#tapToSwitch()) this.#skipAnswerLooks = answerLookBackoff;
+  }
+
+  /**
    * Reads up to a batch of frames from the TAP and sends them to the switch. The first frame
    * goes out at once (a lone frame does not wait for the read that finds the TAP empty); the
    * rest follow in one sendmmsg.
+   * @returns true when at least one frame was read.
    */
-  #tapToSwitch(): void {
+  #tapToSwitch(): boolean {
     const ring = this.#toSwitch;
     let count = 0;
     while (count < batch) {
@@ -241,13 +260,14 @@ export class Forwarder {
         this.#pendingTo = 1;
         this.#flush();
         // The switch is full: keep the frame waiting and leave the rest in the TAP's queue.
-        if (this.#pendingTo !== 0) return;
+        if (this.#pendingTo !== 0) return true;
       }
     }
-    if (count <= 1) return;
+    if (count <= 1) return count === 1;
     this.#pendingFrom = 1;
     this.#pendingTo = count;
     this.#flush();
+    return true;
   }
 
   /** Sends the waiting frames; keeps what the switch cannot take yet. */
