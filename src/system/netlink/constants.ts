@@ -178,6 +178,8 @@ export const IFLA_IFNAME = 3;
 export const IFLA_MTU = 4;
 /** Index of the master (bridge) device. */
 export const IFLA_MASTER = 10;
+/** Interface alias (free text, `ip link set NAME alias TEXT`): benito's ownership mark on links it makes. */
+export const IFLA_IFALIAS = 20;
 /** RFC 2863 operational state. */
 export const IFLA_OPERSTATE = 16;
 /** Nested kind-specific information. */
@@ -203,6 +205,23 @@ export const IFA_LABEL = 3;
 export const IFA_BROADCAST = 4;
 /** 32-bit flags that do not fit ifa_flags. */
 export const IFA_FLAGS = 8;
+
+/** Bridge family (PF_BRIDGE): forwarding-database entries. */
+export const AF_BRIDGE = 7;
+/** Neighbour (forwarding entry) messages (linux/rtnetlink.h). */
+export const RTM_NEWNEIGH = 28;
+/** Deletes a neighbour entry. */
+export const RTM_DELNEIGH = 29;
+/** Neighbour attributes (linux/neighbour.h): the remote (tunnel) address. */
+export const NDA_DST = 1;
+/** The link-layer address of the entry. */
+export const NDA_LLADDR = 2;
+/** ndm_state: a permanent entry (never aged out). */
+export const NUD_PERMANENT = 0x80;
+/** ndm_flags: the entry belongs to the device itself (a VXLAN link's own table), not its master's. */
+export const NTF_SELF = 0x02;
+/** struct ndmsg. */
+export const NDMSG_LEN = 12;
 
 /** Header sizes in bytes (all structures are 4-byte aligned). */
 export const NLMSG_HDRLEN = 16;

@@ -15,6 +15,7 @@ import {
   IFLA_INFO_KIND,
   IFLA_LINKINFO,
   IFLA_MASTER,
+  IFLA_IFALIAS,
   IFLA_MTU,
   NLM_F_ACK_TLVS,
   NLM_F_CAPPED,
@@ -146,6 +147,7 @@ export function decodeLink(received: Received, offset: number, length: number): 
   let mtu = 0;
   let master = 0;
   let kind = "";
+  let alias: string | undefined;
   forEachAttribute(view, header + IFINFOMSG_LEN, offset + length, (type, at, size) => {
     switch (type) {
       case IFLA_IFNAME:
@@ -160,6 +162,9 @@ export function decodeLink(received: Received, offset: number, length: number): 
       case IFLA_MASTER:
         if (size >= 4) master = view.getUint32(at, true);
         break;
+      case IFLA_IFALIAS:
+        alias = attributeString(bytes, at, size);
+        break;
       case IFLA_LINKINFO:
         forEachAttribute(view, at, at + size, (infoType, infoAt, infoSize) => {
           if (infoType === IFLA_INFO_KIND) kind = attributeString(bytes, infoAt, infoSize);
@@ -167,7 +172,8 @@ export function decodeLink(received: Received, offset: number, length: number): 
         break;
     }
   });
-  return { index, name, mac, up: (flags & IFF_UP) !== 0, lowerUp: (flags & IFF_LOWER_UP) !== 0, mtu, kind, master };
+  const link: LinkInfo = { index, name, mac, up: (flags & IFF_UP) !== 0, lowerUp: (flags & IFF_LOWER_UP) !== 0, mtu, kind, master };
+  return alias === undefined || alias === "" ? link : { ...link, alias };
 }
 
 /**

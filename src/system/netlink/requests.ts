@@ -11,10 +11,12 @@ import {
   IFINFOMSG_LEN,
   IFLA_ADDRESS,
   IFLA_EXT_MASK,
+  IFLA_IFALIAS,
   IFLA_IFNAME,
   IFLA_INFO_KIND,
   IFLA_LINKINFO,
   IFLA_MASTER,
+  IFLA_MTU,
   NLM_F_DUMP,
   NLM_F_REQUEST,
   RT_SCOPE_NOWHERE,
@@ -148,6 +150,10 @@ export interface LinkChange {
   readonly name?: string;
   /** New master (bridge) index; 0 releases the link from its master. */
   readonly master?: number;
+  /** New MTU. */
+  readonly mtu?: number;
+  /** New alias (IFLA_IFALIAS). */
+  readonly alias?: string;
 }
 
 /** Encodes an RTM_SETLINK request changing one link. */
@@ -158,6 +164,8 @@ export function writeLinkSet(writer: MessageWriter, type: number, flags: number,
   if (change.mac !== undefined) writer.attrBytes(IFLA_ADDRESS, change.mac);
   if (change.name !== undefined) writer.attrString(IFLA_IFNAME, change.name);
   if (change.master !== undefined) writer.attrU32(IFLA_MASTER, change.master);
+  if (change.mtu !== undefined) writer.attrU32(IFLA_MTU, change.mtu);
+  if (change.alias !== undefined) writer.attrString(IFLA_IFALIAS, change.alias);
   writer.end(start);
 }
 

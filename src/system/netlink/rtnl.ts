@@ -3,6 +3,7 @@ import { BenitoError, ExitCode, InputError, messageOf } from "../../errors";
 import { formatMac, parseIPv4, parseMac, prefixMask } from "./address";
 import {
   NLM_F_ACK,
+  NLM_F_APPEND,
   NLM_F_CREATE,
   NLM_F_EXCL,
   NLM_F_REPLACE,
@@ -10,9 +11,11 @@ import {
   NLMSG_ERROR,
   RTM_DELADDR,
   RTM_DELLINK,
+  RTM_DELNEIGH,
   RTM_DELROUTE,
   RTM_NEWADDR,
   RTM_NEWLINK,
+  RTM_NEWNEIGH,
   RTM_NEWROUTE,
   RTM_SETLINK,
 } from "./constants";
@@ -33,6 +36,7 @@ import {
   writeRouteRequest,
 } from "./requests";
 import { NetlinkSocket } from "./socket";
+import { type VxlanOptions, vxlanProblem, writeFdbRequest, writeVxlanCreate } from "./tunnel-requests";
 import type { AddressInfo, LinkInfo, RequestOutcome, Route, RouteRequest } from "./types";
 import { MessageWriter } from "./writer";
 
@@ -174,6 +178,52 @@ export class Rtnl {
     const link = this.linkByName(name);
     if (link === undefined) throw new BenitoError(doing, name, "the kernel acknowledged it but it does not exist");
     return link;
+  }
+
+  /** Sets a link's MTU. */
+  setLinkMtu(index: number, mtu: number): void {
+    this.#setLink(`setting the MTU to ${mtu}`, index, { mtu });
+  }
+
+  /** Sets a link's alias (IFLA_IFALIAS; "" clears it): benito's ownership mark on links it creates. */
+  setLinkAlias(index: number, alias: string): void {
+    this.#setLink(`setting the alias "${alias}"`, index, { alias });
+  }
+
+  /**
+   * Creates a VXLAN link (down) and returns it, like `ip link add NAME type vxlan id VNI local A
+   * [group G dev D] dstport P [no]learning`; fails with "File exists" when the name is taken.
+   */
+  createVxlan(name: string, options: VxlanOptions): LinkInfo {
+    const doing = `creating the VXLAN link (VNI ${options.vni})`;
+    const problem = vxlanProblem(options);
+    if (problem !== undefined) throw new InputError(doing, name, problem);
+    this.#change(doing, name, (writer, seq) => writeVxlanCreate(writer, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, name, options));
+    const link = this.linkByName(name);
+    if (link === undefined) throw new BenitoError(doing, name, "the kernel acknowledged it but it does not exist");
+    return link;
+  }
+
+  /**
+   * Adds (appends) a forwarding entry MAC → remote address to a VXLAN link, like `bridge fdb append
+   * MAC dev LINK dst ADDRESS`; the all-zero MAC makes the link flood to that address (head-end
+   * replication). Several entries for one MAC coexist; the same pair twice fails with "File exists".
+   */
+  appendFdb(index: number, mac: string, dst: string): void {
+    const doing = `adding the forwarding entry ${mac} dst ${dst}`;
+    const bytes = parseMac(mac);
+    const address = parseIPv4(dst);
+    if (bytes === undefined || address < 0) throw new InputError(doing, `link ${index}`, bytes === undefined ? `"${mac}" is not a MAC address` : `"${dst}" is not an IPv4 address`);
+    this.#change(doing, `link ${index}`, (writer, seq) => writeFdbRequest(writer, RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND, seq, index, bytes, address));
+  }
+
+  /** Removes one forwarding entry MAC → remote address from a VXLAN link (`bridge fdb del … dst ADDRESS`). */
+  deleteFdb(index: number, mac: string, dst: string): void {
+    const doing = `deleting the forwarding entry ${mac} dst ${dst}`;
+    const bytes = parseMac(mac);
+    const address = parseIPv4(dst);
+    if (bytes === undefined || address < 0) throw new InputError(doing, `link ${index}`, bytes === undefined ? `"${mac}" is not a MAC address` : `"${dst}" is not an IPv4 address`);
+    this.#change(doing, `link ${index}`, (writer, seq) => writeFdbRequest(writer, RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK, seq, index, bytes, address));
   }
 
   /** Deletes a link (a virtual one: bridge, veth, tap…). */

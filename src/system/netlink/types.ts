@@ -15,6 +15,8 @@ export interface LinkInfo {
   readonly kind: string;
   /** IFLA_MASTER: index of the bridge it is enslaved to, or 0. */
   readonly master: number;
+  /** IFLA_IFALIAS, when the link has a non-empty alias (benito marks links it creates with one). */
+  readonly alias?: string;
 }
 
 /** AddressInfo interface: one IPv4 address on a link (RTM_NEWADDR). */
