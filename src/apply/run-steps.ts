@@ -4,7 +4,8 @@ import { BenitoError, messageOf } from "../errors";
 import { buildConfigDisk } from "../guest/config-disk";
 import type { HostRequirement } from "../platforms/platform";
 import { renderStep, type Placement, type Step } from "../plan/step";
-import { appendToFile, exists, makeDir, namespaceExists, removeEmptyDir, removeFile, writeWholeFile } from "../system/paths";
+import { deleteNamespace, ensureNamespace, namespaceExists } from "../system/netns";
+import { appendToFile, exists, makeDir, removeEmptyDir, removeFile, writeWholeFile } from "../system/paths";
 import { deviceExists, findProgram } from "../system/presence";
 import { isRunning, pidfileState, runProgram, startDetached, startSelfDaemonizing, stopByPidfile } from "../system/processes";
 import { qmpCommand } from "../system/qmp";
@@ -35,9 +36,9 @@ export function checkRequirements(platform: string, requirements: readonly HostR
   if (unmet.length > 0) throw new BenitoError(`checking what the ${platform} platform needs`, "this host", `${unmet.length} requirement${unmet.length === 1 ? " is" : "s are"} not met`, undefined, unmet);
 }
 
-/** Prefixes argv with `ip netns exec NS` when the step runs inside a namespace (ip execs it: same pid). */
-function placed(argv: readonly string[], placement?: Placement): string[] {
-  return placement?.netns ? ["ip", "netns", "exec", placement.netns, ...argv] : [...argv];
+/** Prefixes argv with `benito netns exec NS --` when the step runs inside a namespace (it execs the program: same pid). */
+function placed(benito: string, argv: readonly string[], placement?: Placement): string[] {
+  return placement?.netns ? [benito, "netns", "exec", placement.netns, "--", ...argv] : [...argv];
 }
 
 async function waitForPath(path: string, timeoutMs: number): Promise<boolean> {
@@ -62,24 +63,25 @@ async function mustSucceed(argv: readonly string[], doing: string, what: string,
 async function runStep(step: Step, options: RunOptions): Promise<string | undefined> {
   switch (step.kind) {
     case "netns.create":
-      if (!namespaceExists(step.name)) await mustSucceed(["ip", "netns", "add", step.name], "creating the network namespace", step.name);
-      await mustSucceed(["ip", "-n", step.name, "link", "set", "lo", "up"], "bringing loopback up", step.name);
+      ensureNamespace(step.name);
       return;
     case "netns.delete":
-      if (namespaceExists(step.name)) await mustSucceed(["ip", "netns", "del", step.name], "deleting the network namespace", step.name);
+      deleteNamespace(step.name);
       return;
     case "tap.create":
       if (step.placement?.netns) {
         const argv = [options.benito, "tap", "create", step.name, ...(step.mac ? ["--mac", step.mac] : []), ...(step.owner !== undefined ? ["--owner", String(step.owner)] : [])];
-        await mustSucceed(placed(argv, step.placement), "creating the TAP device", `${step.name} in ${step.placement.netns}`);
+        await mustSucceed(placed(options.benito, argv, step.placement), "creating the TAP device", `${step.name} in ${step.placement.netns}`);
       } else createTap(step.name, { mac: step.mac === undefined ? undefined : parseMac(step.mac), owner: step.owner });
       return;
     case "tap.delete":
       if (step.placement?.netns) {
         if (!namespaceExists(step.placement.netns)) return;
-        const listing = await runProgram(["ip", "-n", step.placement.netns, "link", "show", "dev", step.name], 10_000);
-        if (listing.code !== 0) return;
-        await mustSucceed(placed([options.benito, "tap", "delete", step.name], step.placement), "deleting the TAP device", `${step.name} in ${step.placement.netns}`);
+        const result = await runProgram(placed(options.benito, [options.benito, "tap", "delete", step.name], step.placement));
+        // Gone already (its plug made it and took it along, or an earlier stop): the goal is met.
+        if (result.code !== 0 && !result.stderr.includes("no such interface")) {
+          throw new BenitoError("deleting the TAP device", `${step.name} in ${step.placement.netns}`, result.stderr.trim() || `status ${result.code}`);
+        }
       } else if (interfaceExists(step.name)) deleteTap(step.name);
       return;
     case "dir.create":
@@ -108,8 +110,8 @@ async function runStep(step: Step, options: RunOptions): Promise<string | undefi
       const state = pidfileState(step.pidfile, program);
       if (state.alive) throw new BenitoError("starting", `${program} (${step.pidfile})`, `it already runs (pid ${state.pid})`);
       const log = step.log ?? "/dev/null";
-      if (step.daemonizes) await startSelfDaemonizing(placed(step.argv, step.placement), step.pidfile, program, log, step.readyTimeoutMs);
-      else await startDetached(placed(step.argv, step.placement), step.pidfile, log);
+      if (step.daemonizes) await startSelfDaemonizing(placed(options.benito, step.argv, step.placement), step.pidfile, program, log, step.readyTimeoutMs);
+      else await startDetached(placed(options.benito, step.argv, step.placement), step.pidfile, log);
       if (step.readyPath !== undefined && !(await waitForPath(step.readyPath, step.readyTimeoutMs ?? 10_000))) {
         throw new BenitoError("starting", `${program} (${step.pidfile})`, `${step.readyPath} did not appear within ${step.readyTimeoutMs ?? 10_000} ms`);
       }
@@ -143,7 +145,7 @@ async function runStep(step: Step, options: RunOptions): Promise<string | undefi
       return asked ? `the guest did not power off within ${step.graceMs} ms: QEMU was killed` : "the monitor did not answer: QEMU was killed";
     }
     case "command.run": {
-      const result = await runProgram(placed(step.argv, step.placement));
+      const result = await runProgram(placed(options.benito, step.argv, step.placement));
       if (step.log !== undefined) appendToFile(step.log, `${result.stdout}${result.stderr}`);
       if (result.code !== 0) {
         const output = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-4).join(" / ");

@@ -7,6 +7,7 @@ import { controlBridgeCommand } from "./commands/control-bridge";
 import { controlNetCommand } from "./commands/control-net";
 import { guestConfigCommand } from "./commands/guest-config";
 import { ifacesCommand } from "./commands/ifaces";
+import { netnsCommand } from "./commands/netns";
 import { routesCommand } from "./commands/routes";
 import { switchCommand } from "./commands/switch";
 import { tapCommand } from "./commands/tap";
@@ -29,6 +30,7 @@ export const commands: readonly Command[] = [
   controlBridgeCommand,
   controlNetCommand,
   guestConfigCommand,
+  netnsCommand,
 ];
 
 /** Looks a command up by name. */

@@ -66,12 +66,12 @@ export function quoteWord(word: string): string {
 
 /** Renders one step as a shell-like line for the dry run. */
 export function renderStep(step: Step): string {
-  const inNs = (placement?: Placement) => (placement?.netns ? `ip netns exec ${quoteWord(placement.netns)} ` : "");
+  const inNs = (placement?: Placement) => (placement?.netns ? `benito netns exec ${quoteWord(placement.netns)} -- ` : "");
   switch (step.kind) {
     case "netns.create":
-      return `ip netns add ${quoteWord(step.name)}`;
+      return `benito netns add ${quoteWord(step.name)}`;
     case "netns.delete":
-      return `ip netns del ${quoteWord(step.name)}`;
+      return `benito netns del ${quoteWord(step.name)}`;
     case "tap.create":
       return `${inNs(step.placement)}benito tap create ${quoteWord(step.name)}${step.mac ? ` --mac ${step.mac}` : ""}${step.owner !== undefined ? ` --owner ${step.owner}` : ""}`;
     case "tap.delete":

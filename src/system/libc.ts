@@ -45,6 +45,12 @@ const library = dlopen("libc.so.6", {
   madvise: { args: [ptr, usize, i32], returns: i32 },
   if_nametoindex: { args: [cstring], returns: u32 },
   sethostname: { args: [ptr, usize], returns: i32 },
+  unshare: { args: [i32], returns: i32 },
+  setns: { args: [i32, i32], returns: i32 },
+  mount: { args: [cstring, cstring, cstring, u64, ptr], returns: i32 },
+  umount2: { args: [cstring, i32], returns: i32 },
+  execvp: { args: [cstring, ptr], returns: i32 },
+  signal: { args: [i32, ptr], returns: ptr },
 });
 
 /** The raw libc functions (see the symbol table above for their signatures). */

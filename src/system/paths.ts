@@ -1,17 +1,9 @@
 // The file and folder changes plans make (run folders, pidfiles, disks), with absence treated as done where that is the goal.
 import { existsSync, mkdirSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
 
-/** The folder where `ip netns` keeps named network namespaces. */
-const namespaceDir = "/run/netns";
-
 /** True when something exists at path. */
 export function exists(path: string): boolean {
   return existsSync(path);
-}
-
-/** True when a named network namespace exists (as `ip netns add` makes them). */
-export function namespaceExists(name: string): boolean {
-  return existsSync(`${namespaceDir}/${name}`);
 }
 
 /** Makes a folder and its parents (mode 0750 for new ones). */

@@ -10,7 +10,7 @@ import type { PlatformContext, StatusCheck } from "../../platforms/platform";
 import { renderStep } from "../../plan/step";
 import { pathExists, readFileBytes } from "../../system/files";
 import { probeKvm } from "../../system/kvm";
-import { namespaceExists } from "../../system/paths";
+import { namespaceExists } from "../../system/netns";
 import { pidfileState } from "../../system/processes";
 import { qmpCommand } from "../../system/qmp";
 import { parseTopology } from "../../topdl/parse";

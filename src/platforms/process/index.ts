@@ -112,10 +112,8 @@ export const processPlatform: Platform = {
   names: ["process"],
   summary: "a network namespace with TAPs on VDE switch ports, running the element's startup command",
   attributes: v.looseObject({}),
-  requirements: [
-    { kind: "program", name: "ip", why: "creates the network namespace and runs commands inside it (iproute2)" },
-    { kind: "device", path: "/dev/net/tun", why: "each interface is a TAP" },
-  ],
+  // Namespaces are benito's own (`benito netns`, through libc): no iproute2 needed.
+  requirements: [{ kind: "device", path: "/dev/net/tun", why: "each interface is a TAP" }],
   checkNode,
   plan,
   stop,

@@ -1,0 +1,130 @@
+// Named network namespaces without iproute2: create, delete and exec into them through libc (unshare, mount, setns, execvp).
+import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { ptr } from "bun:ffi";
+import { BenitoError, InputError } from "../errors";
+import { check, cString, errno, libc, SystemCallError } from "./libc";
+import { Rtnl } from "./netlink/rtnl";
+
+/** Where named namespaces live: the same place `ip netns` uses, so both tools see the same namespaces. */
+export const namespaceDir = "/run/netns";
+
+const CLONE_NEWNET = 0x40000000;
+const MS_BIND = 0x1000;
+const MS_REC = 0x4000;
+const MS_SHARED = 0x100000;
+const MNT_DETACH = 2;
+const EINVAL = 22;
+const O_RDONLY = 0;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
+const SIGPIPE = 13;
+
+/** Refuses a namespace name that is not a plain file name under /run/netns. */
+function validate(name: string): string {
+  if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\0") || name.length > 255) {
+    throw new InputError("naming the network namespace", JSON.stringify(name), "not a plain name (no /, not . or ..)");
+  }
+  return `${namespaceDir}/${name}`;
+}
+
+/** Makes /run/netns a shared mount point (as iproute2 does), so namespace mounts show in every mount namespace. */
+function ensureSharedDir(): void {
+  mkdirSync(namespaceDir, { recursive: true, mode: 0o755 });
+  const dir = cString(namespaceDir);
+  if (libc.mount(cString(""), dir, cString("none"), MS_SHARED | MS_REC, null) === 0) return;
+  if (errno() !== EINVAL) throw new SystemCallError(`mount(${namespaceDir}, MS_SHARED)`, errno());
+  // Not a mount point yet: bind it onto itself, then make it shared.
+  check(`mount(${namespaceDir}, MS_BIND)`, libc.mount(dir, dir, cString("none"), MS_BIND | MS_REC, null));
+  check(`mount(${namespaceDir}, MS_SHARED)`, libc.mount(cString(""), dir, cString("none"), MS_SHARED | MS_REC, null));
+}
+
+/**
+ * Creates the named network namespace (like `ip netns add`): the calling thread unshares into
+ * a new namespace, bind-mounts it at /run/netns/NAME, runs inside() there (e.g. to bring
+ * loopback up over netlink), and returns to its own namespace.
+ */
+export function createNamespace(name: string, inside?: () => void): void {
+  const path = validate(name);
+  try {
+    ensureSharedDir();
+    closeSync(openSync(path, "wx", 0));
+  } catch (error) {
+    throw new BenitoError("creating the network namespace", name, error instanceof Error ? error.message : String(error));
+  }
+  const home = check("open(/proc/thread-self/ns/net)", libc.open(cString("/proc/thread-self/ns/net"), O_RDONLY, 0));
+  let failure: unknown;
+  try {
+    check("unshare(CLONE_NEWNET)", libc.unshare(CLONE_NEWNET));
+    check(`mount(${path}, MS_BIND)`, libc.mount(cString("/proc/thread-self/ns/net"), cString(path), cString("none"), MS_BIND, null));
+    inside?.();
+  } catch (error) {
+    failure = error;
+  } finally {
+    // Back home before anything else runs: the rest of benito must never act in the new namespace.
+    const back = libc.setns(home, CLONE_NEWNET);
+    libc.close(home);
+    if (back !== 0) throw new BenitoError("returning from the new network namespace", name, new SystemCallError("setns", errno()).message);
+  }
+  if (failure !== undefined) {
+    libc.umount2(cString(path), MNT_DETACH);
+    libc.unlink(cString(path));
+    throw new BenitoError("creating the network namespace", name, failure instanceof Error ? failure.message : String(failure));
+  }
+}
+
+/** Creates the named namespace (when absent) with its loopback up, as `ip netns add` + `ip link set lo up`. */
+export function ensureNamespace(name: string): void {
+  if (namespaceExists(name)) return;
+  createNamespace(name, () => {
+    const rtnl = Rtnl.open();
+    try {
+      const lo = rtnl.linkByName("lo");
+      if (lo !== undefined) rtnl.setLinkUp(lo.index, true);
+    } finally {
+      rtnl.close();
+    }
+  });
+}
+
+/** True when the named namespace exists. */
+export function namespaceExists(name: string): boolean {
+  return existsSync(validate(name));
+}
+
+/** Deletes the named namespace (like `ip netns del`): detaches its mount and removes the file; absent is fine. */
+export function deleteNamespace(name: string): void {
+  const path = validate(name);
+  if (!existsSync(path)) return;
+  // EINVAL: not mounted (a half-made namespace); the file still goes.
+  if (libc.umount2(cString(path), MNT_DETACH) !== 0 && errno() !== EINVAL) throw new BenitoError("deleting the network namespace", name, new SystemCallError("umount2", errno()).message);
+  check(`unlink(${path})`, libc.unlink(cString(path)));
+}
+
+/**
+ * Replaces this process with argv run inside the named namespace (like `ip netns exec`, same
+ * pid). Only the network namespace changes: /sys is not remounted, so programs that read
+ * /sys/class/net still see the host's links (netlink users, benito included, see the right ones).
+ * Returns only by throwing.
+ */
+export function execInNamespace(name: string, argv: readonly string[]): never {
+  const path = validate(name);
+  if (argv.length === 0) throw new InputError("running in the network namespace", name, "no program given");
+  const fd = libc.open(cString(path), O_RDONLY, 0);
+  if (fd < 0) throw new BenitoError("entering the network namespace", name, new SystemCallError("open", errno()).message);
+  check("setns(CLONE_NEWNET)", libc.setns(fd, CLONE_NEWNET));
+  libc.close(fd);
+  // What Bun set up for itself must not leak into the program: blocking stdio, default SIGPIPE.
+  for (const stdio of [0, 1, 2]) {
+    const flags = libc.fcntl(stdio, F_GETFL, 0);
+    if (flags >= 0 && (flags & O_NONBLOCK) !== 0) libc.fcntl(stdio, F_SETFL, flags & ~O_NONBLOCK);
+  }
+  libc.signal(SIGPIPE, null);
+  const words = argv.map(cString);
+  const pointers = new BigUint64Array(words.length + 1);
+  words.forEach((word, index) => {
+    pointers[index] = BigInt(ptr(word));
+  });
+  libc.execvp(words[0]!, ptr(pointers));
+  throw new BenitoError("running in the network namespace", name, `${argv[0]}: ${new SystemCallError("execvp", errno()).message}`);
+}
