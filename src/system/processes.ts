@@ -269,7 +269,7 @@ export async function runProgram(argv: readonly string[], timeoutMs = 60_000): P
 
 /**
  * Starts a program that does not daemonize itself, detached in its own session with output
- * appended to logPath, and records its pid in pidfile. (`ip netns exec` execs the program,
+ * appended to logPath, and records its pid in pidfile. (`benito netns exec` execs the program,
  * so the pid is the program's own.) Returns the pid once it has survived a short settle time.
  */
 export async function startDetached(argv: readonly string[], pidfile: string, logPath: string, settleMs = 200): Promise<number> {
