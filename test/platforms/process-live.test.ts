@@ -39,7 +39,7 @@ describe.skipIf(!isRoot || !hasVde)("process platform (live)", () => {
     for (const node of nodes) await benito(["vm", "stop", node, configDir, "--run-dir", runDir]);
     // By name, in case stop itself failed.
     for (const node of nodes) await run(["ip", "netns", "del", namespaceName(node)]);
-    stopSwitch(sw);
+    await stopSwitch(sw);
     rmSync(base, { recursive: true, force: true });
   }, 60_000);
 

@@ -19,17 +19,22 @@ export async function startSwitch(base: string): Promise<TestSwitch> {
   return { dir, pidfile };
 }
 
-/** Stops the switch by the pid in its pidfile (never by name). */
-export function stopSwitch(sw: TestSwitch | undefined): void {
+/**
+ * Stops the switch by the pid in its pidfile (never by name) and waits (bounded) until it is
+ * gone: it removes its own sockets as it exits, and a folder removal racing with that stops
+ * half-way.
+ */
+export async function stopSwitch(sw: TestSwitch | undefined): Promise<void> {
   if (sw === undefined || !existsSync(sw.pidfile)) return;
   const pid = Number(readFileSync(sw.pidfile, "utf8").trim());
-  if (pid > 1) {
-    try {
-      process.kill(pid, "SIGTERM");
-    } catch {
-      // Already gone.
-    }
+  if (pid <= 1) return;
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
   }
+  for (let i = 0; i < 100 && alive(pid); i++) await Bun.sleep(50);
+  if (alive(pid)) process.kill(pid, "SIGKILL");
 }
 
 /** True when pid is a live process (a zombie waiting for a reaper counts as gone). */

@@ -74,7 +74,7 @@ describe.skipIf(!isRoot || missing.length > 0)("qemu platform (live, TCG)", () =
   afterAll(async () => {
     for (const node of [vmA, vmB, proc]) await benito(["vm", "stop", node, configDir, "--run-dir", runDir], { timeoutMs: 40_000 });
     await run(["ip", "netns", "del", namespaceName(proc)]);
-    stopSwitch(sw);
+    await stopSwitch(sw);
     rmSync(base, { recursive: true, force: true });
   }, 120_000);
 
