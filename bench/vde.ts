@@ -1,5 +1,5 @@
 // `make bench-vde`: two namespaces through one vde_switch, plugged by vde_plug2tap vs benito vde plug: TCP, small frames, CPU, RSS.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -161,6 +161,9 @@ function best(list: readonly Figures[]): Figures {
   };
 }
 
+/** The signal handler main installs while it runs. */
+let interrupted = (): void => {};
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
     console.log("bench-vde: SKIPPED: needs root (network namespaces, TAP devices)");
@@ -171,6 +174,13 @@ async function main(): Promise<void> {
   const switchPidfile = join(folder, "switch.pid");
   const namespaces = [`${prefix}-a`, `${prefix}-b`];
   const made: string[] = [];
+  // Interrupted (Ctrl-C, a timeout's SIGTERM): leave no switch, plug or namespace behind. The
+  // measurement under way then fails, and main's own cleanup waits for this same one.
+  let cleaning: Promise<void> | undefined;
+  const cleanupOnce = () => (cleaning ??= cleanup(folder, made));
+  interrupted = () => void cleanupOnce().finally(() => process.exit(130));
+  process.on("SIGINT", interrupted);
+  process.on("SIGTERM", interrupted);
   try {
     await run(["vde_switch", "-s", sockDir, "-M", join(folder, "mgmt"), "-d", "-p", switchPidfile]);
     for (const namespace of namespaces) {
@@ -204,14 +214,26 @@ async function main(): Promise<void> {
     const meets = ours.tcpGbps >= reference.tcpGbps && ours.udpFramesPerSecond >= reference.udpFramesPerSecond && ours.plugRssMB < 50;
     console.log(`target (>= 1.0x throughput and frame rate, RSS < 50 MB): ${meets ? "met" : "NOT met"}`);
   } finally {
-    try {
-      await stopPid(pidIn(switchPidfile));
-    } catch {
-      // The switch never started.
-    }
-    for (const namespace of made) await Bun.spawn(["ip", "netns", "del", namespace]).exited;
-    rmSync(folder, { recursive: true, force: true });
+    await cleanupOnce();
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
   }
+}
+
+/** Stops every process whose pidfile is in the folder (plugs, then the switch), deletes the namespaces by name. */
+async function cleanup(folder: string, namespaces: readonly string[]): Promise<void> {
+  const pidfiles = readdirSync(folder)
+    .filter((name) => name.endsWith(".pid"))
+    .sort((a, b) => (a === "switch.pid" ? 1 : 0) - (b === "switch.pid" ? 1 : 0));
+  for (const name of pidfiles) {
+    try {
+      await stopPid(pidIn(join(folder, name)));
+    } catch {
+      // Its process never started or is gone.
+    }
+  }
+  for (const namespace of namespaces) await Bun.spawn(["ip", "netns", "del", namespace]).exited;
+  rmSync(folder, { recursive: true, force: true });
 }
 
 await main();
