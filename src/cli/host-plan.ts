@@ -4,7 +4,10 @@ import { resolveConfigDir, resolveHostName, topologyPath } from "../config/confi
 import { hostViewFromDocument } from "../model/host-view";
 import type { HostView } from "../model/node";
 import type { BootContext } from "../plan/boot-plan";
+import { InputError } from "../errors";
+import { platformProblems } from "../platforms/planning";
 import { pathExists, readFileBytes } from "../system/files";
+import { byLine, formatProblem } from "../topdl/problems";
 
 /** The run folder when --run-dir is not given: status file, pidfiles, sockets. */
 export const defaultRunDir = "/run/benito";
@@ -18,14 +21,18 @@ export interface HostPlanInput {
 }
 
 /**
- * Reads CONFIG_DIR and this host's view. A bad topo.xml throws InputError listing every problem
- * that concerns this host, before anything is changed.
+ * Reads CONFIG_DIR and this host's view. A bad topo.xml, or a child's bad platform attributes,
+ * throw InputError listing every problem that concerns this host, before anything is changed.
  */
 export async function loadHostPlanInput(configArg: string | undefined, hostArg: string | undefined, runDir: string, ifacesArgs: readonly string[] = []): Promise<HostPlanInput> {
   const configDir = await resolveConfigDir(configArg);
   const host = resolveHostName(hostArg);
   const file = topologyPath(configDir);
   const { view } = hostViewFromDocument(await readFileBytes(file, "reading the topology"), file, host);
+  // Every child's platform attributes are checked here, so a bad one stops boot before any change
+  // and is listed with all the others.
+  const problems = platformProblems(view.children, file);
+  if (problems.length > 0) throw new InputError("checking the vnodes' platform attributes", file, `${problems.length} problem${problems.length === 1 ? "" : "s"}`, byLine(problems).map(formatProblem));
   const name = view.self.name;
   const hasRouteFile = (await pathExists(join(configDir, "route", name))) || (await pathExists(join(configDir, "routes", name)));
   const hasHostsFile = await pathExists(join(configDir, "hosts"));

@@ -1,6 +1,7 @@
 // Turns a normalized TopDL topology into benito's nodes and one host's view (pure; TopDL attribute words end here).
 import { InputError } from "../errors";
-import type { Attribute, Computer, Substrate, Topology, TopdlInterface } from "../topdl/types";
+import { formatProblem } from "../topdl/problems";
+import type { Attribute, Computer, Problem, Substrate, Topology, TopdlInterface } from "../topdl/types";
 import { maskToPrefix, parseIp4 } from "./ip4";
 import type { HostView, Lan, Node, NodeInterface, Shaping } from "./node";
 
@@ -9,15 +10,15 @@ export const controlSubstrate = "control_net";
 
 /** Problem collector: every bad value is reported at once, as "file:line: path: message". */
 class Problems {
-  readonly lines: string[] = [];
+  readonly list: Problem[] = [];
   constructor(readonly file: string) {}
   add(line: number, path: string, message: string): void {
-    this.lines.push(`${this.file}:${line}: ${path}: ${message}`);
+    this.list.push({ file: this.file, line, path, message });
   }
   throwIfAny(what: string): void {
-    if (this.lines.length === 0) return;
-    const count = this.lines.length;
-    throw new InputError("resolving the topology", what, `${count} invalid value${count === 1 ? "" : "s"}`, this.lines);
+    if (this.list.length === 0) return;
+    const count = this.list.length;
+    throw new InputError("resolving the topology", what, `${count} invalid value${count === 1 ? "" : "s"}`, this.list.map(formatProblem));
   }
 }
 
@@ -30,12 +31,18 @@ export function benitoAttribute(attributes: ReadonlyMap<string, string>, name: s
 
 /** Every computer of the topology as a Node (all values checked; every problem reported at once). */
 export function resolveNodes(topology: Topology): Node[] {
+  const { nodes, problems } = checkNodes(topology);
+  if (problems.length > 0) throw new InputError("resolving the topology", topology.file, `${problems.length} invalid value${problems.length === 1 ? "" : "s"}`, problems.map(formatProblem));
+  return nodes;
+}
+
+/** Like {@link resolveNodes}, but returns the problems (as TopDL problems) instead of throwing: for `topdl validate`. */
+export function checkNodes(topology: Topology): { nodes: Node[]; problems: Problem[] } {
   const problems = new Problems(topology.file);
   const computers = topology.elements.filter((element): element is Computer => element.kind === "computer");
   const hosts = partitionHosts(computers);
   const nodes = computers.map((computer) => resolveNode(computer, hosts, problems));
-  problems.throwIfAny(topology.file);
-  return nodes;
+  return { nodes, problems: problems.list };
 }
 
 /**

@@ -137,6 +137,24 @@ describe("boot refuses bad input before any change", () => {
   });
 });
 
+describe("boot checks the children's platform attributes before any change", () => {
+  let lab: Lab;
+  beforeAll(() => {
+    lab = makeLab(uniquePrefix());
+  });
+  afterAll(() => rmSync(lab.dir, { recursive: true, force: true }));
+
+  test("a startup that runs a shell: exit 3 naming the node, nothing created", async () => {
+    const topo = join(lab.config, "topo.xml");
+    const startup = "<attribute><attribute>startup</attribute><value>/bin/sh -c reboot</value></attribute>";
+    writeFileSync(topo, readFileSync(topo, "utf8").replace(`<name>${lab.name("c")}</name>`, `<name>${lab.name("c")}</name>${startup}`));
+    const result = await benito(["boot", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain("never runs a shell");
+    expect(existsSync(join(lab.dir, "sw"))).toBe(false);
+  });
+});
+
 describe.skipIf(!isRoot || !hasVde)("boot goes on past a bad route file (root)", () => {
   let lab: Lab;
   beforeAll(() => {

@@ -45,6 +45,18 @@ describe("benito topdl", () => {
     ]);
   });
 
+  test("validate also checks the values benito reads: a bad MAC or port is an error with its line and path", async () => {
+    const file = join(folder, "values.xml");
+    const attr = (k: string, v: string) => `<attribute><attribute>${k}</attribute><value>${v}</value></attribute>`;
+    writeFileSync(file, `<experiment><version>2.0</version><substrates><name>lan0</name></substrates>\n<elements><computer><name>a</name><interface><substrate>lan0</substrate><name>inf000</name>\n${attr("benito:mac_address", "02:zz:00:00:00:01")}\n${attr("benito:vde_port", "seven")}</interface></computer></elements></experiment>`);
+    const result = await benito(["topdl", "validate", file]);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toContain(`${file}:3: `);
+    expect(result.stdout).toContain('"02:zz:00:00:00:01" is not a MAC address');
+    expect(result.stdout).toContain(`${file}:4: `);
+    expect(result.stdout).toContain('"seven" is not a port number');
+  });
+
   test("validate goes on past a missing file and still checks the others", async () => {
     const missing = join(folder, "missing.xml");
     const result = await benito(["topdl", "validate", "--json", missing, fixture("pnode.xml")]);

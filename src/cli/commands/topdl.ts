@@ -1,8 +1,9 @@
 // `benito topdl validate|stats|show`: check, count and print TopDL documents.
 import { BenitoError, ExitCode, UsageError } from "../../errors";
 import { readFileBytes } from "../../system/files";
+import { checkNodes } from "../../model/resolve";
 import { checkTopology, defaultMaxBytes, parseTopology, type ParseOptions } from "../../topdl/parse";
-import { formatProblem } from "../../topdl/problems";
+import { byLine, formatProblem } from "../../topdl/problems";
 import type { Element, Problem, Substrate, Topology } from "../../topdl/types";
 import { hostViewFromDocument } from "../../model/host-view";
 import type { HostView, Node } from "../../model/node";
@@ -88,6 +89,9 @@ async function validate(files: readonly string[], parseOptions: ParseOptions, js
       const result = checkTopology(await load(file, parseOptions), file, parseOptions);
       errors = result.errors;
       warnings = result.warnings;
+      // A well-formed document is also checked for the values benito reads (addresses, MACs,
+      // ports, loss), so one run lists every problem boot would meet in the document itself.
+      if (result.topology !== undefined && errors.length === 0) errors = byLine(checkNodes(result.topology).problems);
     } catch (error) {
       // A file that cannot be read is one more invalid input; the other files are still checked.
       if (!(error instanceof BenitoError)) throw error;
