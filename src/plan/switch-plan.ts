@@ -30,6 +30,8 @@ export interface DaemonSpec {
   readonly log: string;
   /** Switches: the socket folder (`-s`). */
   readonly sockDir?: string;
+  /** Plain and core switches: the port count (`-n`); the highest port, count - 1, is kept free for a tunnel to other pnodes (tunnel-plan.ts). */
+  readonly ports?: number;
   /** Switches: the startup script (`-f`): VLANs and ports of a shaped substrate. */
   readonly rc?: { readonly path: string; readonly content: string };
   /** Ids of the switches a wirefilter joins (restarting one restarts it). */
@@ -153,8 +155,9 @@ export function switchLayout(view: HostView, runDir: string): SwitchLayout {
     const log = join(state, `${id}.log`);
     const highest = Math.max(0, ...ports);
     if (shaped.length === 0) {
-      const portCount = Math.max(defaultPorts, highest + 1);
-      switches.push({ id, role: "switch", program: "vde_switch", argv: switchArgv(path, mgmt, pidfile, portCount), pidfile, mgmt, log, sockDir: path, joins: [], substrates, summary: `vde_switch ${path} (${substrates.join(", ")})` });
+      // One port above the members' stays free: a tunnel to other pnodes plugs in there.
+      const portCount = Math.max(defaultPorts, highest + 2);
+      switches.push({ id, role: "switch", program: "vde_switch", argv: switchArgv(path, mgmt, pidfile, portCount), pidfile, mgmt, log, sockDir: path, ports: portCount, joins: [], substrates, summary: `vde_switch ${path} (${substrates.join(", ")})` });
       continue;
     }
     if (substrates.length > 1) {
@@ -190,15 +193,18 @@ export function switchLayout(view: HostView, runDir: string): SwitchLayout {
     if (Buffer.byteLength(join(coreDir, "ctl")) > maxSocketPath) problems.push(`${where}: the run dir ${runDir} is too long for the core switch's socket path`);
     const corePidfile = join(state, `${coreId}.pid`);
     const coreMgmt = join(state, `${coreId}.mgmt`);
+    // A port per member's wirefilter, and a spare one for a tunnel to other pnodes.
+    const corePorts = Math.max(defaultPorts, memberPorts.length + 2);
     switches.push({
       id: coreId,
       role: "core",
       program: "vde_switch",
-      argv: switchArgv(coreDir, coreMgmt, corePidfile, Math.max(defaultPorts, memberPorts.length + 1)),
+      argv: switchArgv(coreDir, coreMgmt, corePidfile, corePorts),
       pidfile: corePidfile,
       mgmt: coreMgmt,
       log: join(state, `${coreId}.log`),
       sockDir: coreDir,
+      ports: corePorts,
       joins: [],
       substrates,
       summary: `vde_switch ${coreDir} (core of ${substrate})`,

@@ -1,10 +1,13 @@
 // `benito switch up|down|status`: the VDE switches (and wirefilter shaping) this pnode runs, by pidfile.
 import { resolve } from "node:path";
 import { applySwitchActions, observe, readRecords, switchDown, switchStatus, type ActionOutcome } from "../../apply/switch-apply";
-import { resolveConfigDir, resolveHostName, topologyPath } from "../../config/config-dir";
+import { applyTunnelActions, observeTunnels, readTunnelRecords, tunnelsDown, tunnelStatus } from "../../apply/tunnel-apply";
+import { loadSiteConf, resolveConfigDir, resolveHostName, topologyPath } from "../../config/config-dir";
+import { tunnelSettings } from "../../config/tunnel-conf";
 import { ExitCode, UsageError } from "../../errors";
-import { resolveHostView } from "../../model/resolve";
+import { resolveHostView, resolveNodes } from "../../model/resolve";
 import { planSwitchUp, renderSwitchPlan, switchLayout } from "../../plan/switch-plan";
+import { experimentTunnels, planTunnelUp, renderTunnelPlan, tunnelLayout } from "../../plan/tunnel-plan";
 import { readFileBytes } from "../../system/files";
 import { parseTopology } from "../../topdl/parse";
 import { parseCommandArgs } from "../args";
@@ -22,11 +25,15 @@ up    starts the vde_switch daemons this pnode must run: one per benito:vde_swit
       with latency, capacity or loss gets wirefilter shaping: each member port sits in its own
       VLAN with an uplink port, and a wirefilter joins that uplink to a hidden core switch,
       delaying and dropping the member's frames into the LAN (capacity limits both ways).
-      Idempotent: daemons running with the wanted configuration are kept, dead or changed ones
-      are (re)started, ones benito started that are no longer wanted are stopped; each is reported.
-down  stops every daemon benito started (recorded in the run dir), by pidfile, never by name,
-      and removes their sockets, pidfiles and records.
-status lists each recorded daemon: pid, alive or not, and for switches the ports in use.
+      A LAN whose members sit on several pnodes is joined to the other pnodes' switches by a
+      tunnel: a VXLAN link (or, with tunnel_mode = lan, this pnode's own NIC on that LAN)
+      bridged with a TAP that a benito vde plug joins to the LAN's switch (its core switch when
+      shaped). site.conf: tunnel_mode, underlay_substrate, tunnel_group, tunnel_port, tunnel_mtu.
+      Idempotent: daemons and tunnels as wanted are kept, dead or changed ones are (re)made, ones
+      benito made that are no longer wanted are removed; each is reported.
+down  removes every tunnel and stops every daemon benito started (recorded in the run dir), by
+      pidfile and benito's link mark, never by name pattern, with their sockets, pidfiles and records.
+status lists each recorded daemon (pid, alive or not, switch ports in use) and tunnel (links, plug).
       down and status act on what the run dir records; CONFIG_DIR and HOSTNAME are accepted
       for symmetry with up and not read.
 
@@ -66,29 +73,43 @@ async function up(positionals: readonly string[], runDir: string, dryRun: boolea
   const configDir = await resolveConfigDir(positionals[0]);
   const host = resolveHostName(positionals[1]);
   const file = topologyPath(configDir);
-  const view = resolveHostView(parseTopology(await readFileBytes(file, "reading the topology"), file), host);
+  const topology = parseTopology(await readFileBytes(file, "reading the topology"), file);
+  const view = resolveHostView(topology, host);
   const layout = switchLayout(view, runDir);
+  const settings = tunnelSettings(await loadSiteConf(configDir));
+  const tunnels = tunnelLayout(view, experimentTunnels(resolveNodes(topology), settings), layout, settings, runDir, process.execPath);
   const actions = planSwitchUp(layout, observe(readRecords(runDir)));
+  const { observed, strays } = observeTunnels(readTunnelRecords(runDir));
+  const willStart = new Set(actions.filter((step) => step.action === "start" || step.action === "restart").map((step) => step.id));
   if (dryRun) {
-    if (json) ctx.io.out(JSON.stringify(actions.map(({ spec, ...rest }) => ({ ...rest, argv: spec?.argv })), null, 2));
-    else for (const line of renderSwitchPlan(actions)) ctx.io.out(line);
+    const tunnelActions = planTunnelUp(tunnels, observed, strays, willStart);
+    if (json) ctx.io.out(JSON.stringify([...actions.map(({ spec, ...rest }) => ({ ...rest, argv: spec?.argv })), ...tunnelActions.map(({ spec, ...rest }) => ({ ...rest, tunnel: spec }))], null, 2));
+    else for (const line of [...renderSwitchPlan(actions), ...renderTunnelPlan(tunnelActions)]) ctx.io.out(line);
     return ExitCode.ok;
   }
-  return report(await applySwitchActions(actions, runDir), json, ctx);
+  const outcomes = await applySwitchActions(actions, runDir);
+  // A tunnel whose switch was (re)started (or failed to) is rebuilt, so its plug holds a fresh port.
+  const restarted = new Set(outcomes.filter((outcome) => outcome.action === "start" || outcome.action === "restart" || !outcome.ok).map((outcome) => outcome.id));
+  return report([...outcomes, ...(await applyTunnelActions(planTunnelUp(tunnels, observed, strays, restarted), runDir))], json, ctx);
 }
 
 async function status(runDir: string, json: boolean, ctx: CommandContext): Promise<ExitCode> {
   const entries = await switchStatus(runDir);
+  const tunnels = tunnelStatus(runDir);
   if (json) {
-    ctx.io.out(JSON.stringify(entries, null, 2));
+    ctx.io.out(JSON.stringify([...entries, ...tunnels], null, 2));
     return ExitCode.ok;
   }
-  if (entries.length === 0) ctx.io.out(`no VDE daemons recorded in ${runDir}`);
+  if (entries.length === 0 && tunnels.length === 0) ctx.io.out(`no VDE daemons recorded in ${runDir}`);
   for (const entry of entries) {
     const state = entry.alive ? `alive, pid ${entry.pid}` : entry.pid === undefined ? "not running" : `dead (pid ${entry.pid})`;
     ctx.io.out(`${entry.summary}: ${state}`);
     for (const port of entry.ports ?? []) ctx.io.out(`  port ${port.port} vlan ${port.vlan}: ${port.endpoints.join("; ") || "(no endpoint)"}`);
     if (entry.portsError !== undefined) ctx.io.out(`  ports unknown: ${entry.portsError}`);
+  }
+  for (const tunnel of tunnels) {
+    const plug = tunnel.pid === undefined ? "plug not running" : `plug pid ${tunnel.pid}`;
+    ctx.io.out(`${tunnel.summary}: ${tunnel.alive ? "up" : "broken"}, ${plug}; links ${tunnel.links.map((link) => `${link.name}${link.present ? "" : " (missing)"}`).join(", ")}`);
   }
   return ExitCode.ok;
 }
@@ -105,7 +126,8 @@ export const switchCommand: Command = {
     const json = values.json === true;
     if (action === "up") return up(positionals, runDir, values["dry-run"] === true, json, ctx);
     if (values["dry-run"] === true) throw new UsageError("switch", "--dry-run applies to up only");
-    if (action === "down") return report(await switchDown(runDir), json, ctx);
+    // Tunnels go first: their plugs sit on the switches.
+    if (action === "down") return report([...(await tunnelsDown(runDir)), ...(await switchDown(runDir))], json, ctx);
     if (action === "status") return status(runDir, json, ctx);
     throw new UsageError("switch", 'expected "up", "down" or "status"');
   },

@@ -1,0 +1,279 @@
+// Builds and removes the tunnels joining a LAN's switches across pnodes: VXLAN (or NIC), bridge, TAP and plug, recorded in the run dir.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BenitoError, messageOf } from "../errors";
+import { tunnelAlias, tunnelFingerprint, tunnelFolder, tunnelMark, vxlanOverhead, type ObservedTunnel, type TunnelAction, type TunnelSpec } from "../plan/tunnel-plan";
+import { Rtnl } from "../system/netlink/rtnl";
+import type { LinkInfo } from "../system/netlink/types";
+import { pidfileState, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../system/processes";
+import { createTap } from "../system/tap";
+import type { ActionOutcome } from "./switch-apply";
+
+/** The all-zero MAC: a VXLAN link's default forwarding entry (flooded frames go to each such entry). */
+const floodMac = "00:00:00:00:00:00";
+
+/** TunnelRecord interface: what the run dir remembers about a tunnel benito made (one JSON file each). */
+export interface TunnelRecord {
+  readonly id: string;
+  readonly substrate: string;
+  readonly summary: string;
+  readonly fingerprint: string;
+  /** The links benito created (deleted on removal, only while they carry benito's mark). */
+  readonly links: readonly string[];
+  /** `lan` mode: the NIC it bridged in (released when the bridge goes, never deleted). */
+  readonly nic?: string;
+  readonly plugPidfile: string;
+  readonly plugProgram: string;
+  readonly plugLog: string;
+}
+
+function stateDir(runDir: string): string {
+  return join(runDir, tunnelFolder);
+}
+
+/** Reads every tunnel record in the run dir (files that do not parse are not benito's and are ignored). */
+export function readTunnelRecords(runDir: string): TunnelRecord[] {
+  const dir = stateDir(runDir);
+  if (!existsSync(dir)) return [];
+  const records: TunnelRecord[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    if (!name.endsWith(".json")) continue;
+    try {
+      const record = JSON.parse(readFileSync(join(dir, name), "utf8")) as TunnelRecord;
+      if (typeof record.id === "string" && `${record.id}.json` === name && Array.isArray(record.links) && typeof record.plugPidfile === "string") records.push(record);
+    } catch {
+      // A half-written or foreign file: not a record.
+    }
+  }
+  return records;
+}
+
+function writeRecord(runDir: string, record: TunnelRecord): void {
+  const path = join(stateDir(runDir), `${record.id}.json`);
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+}
+
+function isMarked(link: LinkInfo | undefined): link is LinkInfo {
+  return link?.alias?.startsWith(tunnelMark) === true;
+}
+
+/** Runs work with an rtnetlink socket in this namespace, closing it afterwards. */
+function withRtnl<T>(work: (rtnl: Rtnl) => T): T {
+  const rtnl = Rtnl.open();
+  try {
+    return work(rtnl);
+  } finally {
+    rtnl.close();
+  }
+}
+
+/**
+ * What each recorded tunnel looks like now (links present and marked, plug alive), and the links
+ * carrying benito's tunnel mark that no record names (left by a run whose records were lost).
+ */
+export function observeTunnels(records: readonly TunnelRecord[]): { observed: ObservedTunnel[]; strays: string[] } {
+  return withRtnl((rtnl) => {
+    const links = rtnl.links();
+    const byName = new Map(links.map((link) => [link.name, link]));
+    const recorded = new Set(records.flatMap((record) => record.links));
+    const observed = records.map((record) => {
+      const missing = record.links.filter((name) => !isMarked(byName.get(name)));
+      const plug = pidfileState(record.plugPidfile, record.plugProgram);
+      const broken = missing.length > 0 ? `link${missing.length === 1 ? "" : "s"} ${missing.join(", ")} missing` : !plug.alive ? "its plug is not running" : undefined;
+      return { id: record.id, fingerprint: record.fingerprint, summary: record.summary, ...(broken !== undefined && { broken }) };
+    });
+    const strays = links.filter((link) => isMarked(link) && !recorded.has(link.name)).map((link) => link.name);
+    return { observed, strays };
+  });
+}
+
+/** Deletes links by name, only those that carry benito's tunnel mark (someone else's link of that name is left alone). */
+function deleteMarkedLinks(rtnl: Rtnl, names: readonly string[]): void {
+  for (const name of names) {
+    const link = rtnl.linkByName(name);
+    if (isMarked(link)) rtnl.deleteLink(link.index);
+  }
+}
+
+/** Stops a tunnel's plug (by pidfile), deletes its links (bridge first, which releases a NIC), and forgets it. */
+async function removeTunnel(record: TunnelRecord, runDir: string): Promise<void> {
+  await stopByPidfile(record.plugPidfile, record.plugProgram);
+  withRtnl((rtnl) => deleteMarkedLinks(rtnl, record.links));
+  removeIfPresent(record.plugLog);
+  removeIfPresent(join(stateDir(runDir), `${record.id}.json`));
+}
+
+/** The device holding this pnode's underlay address, checked to carry the inner MTU plus VXLAN's overhead. */
+function underlayDevice(rtnl: Rtnl, spec: TunnelSpec): LinkInfo {
+  const address = rtnl.addresses().find((entry) => entry.address === spec.local);
+  const device = address === undefined ? undefined : rtnl.linkByIndex(address.index);
+  if (device === undefined) {
+    throw new BenitoError("building the tunnel", spec.substrate, `this pnode's underlay address ${spec.local} is on no interface here (configure the underlay first: benito ifaces does it when the pnode's TopDL interface carries the address and a MAC)`);
+  }
+  if (device.mtu < spec.mtu + vxlanOverhead) {
+    throw new BenitoError(
+      "building the tunnel",
+      spec.substrate,
+      `the underlay device ${device.name} has MTU ${device.mtu}; VXLAN needs ${spec.mtu + vxlanOverhead} to carry ${spec.mtu}-byte frames without dropping them: raise the underlay's MTU, or set tunnel_mtu = ${device.mtu - vxlanOverhead} in site.conf and give the experiment's interfaces that MTU`,
+    );
+  }
+  return device;
+}
+
+/** This pnode's NIC on the substrate (`lan` mode): by MAC, else by name; it must be free to bridge. */
+function ownNic(rtnl: Rtnl, spec: TunnelSpec): LinkInfo {
+  const nic = (spec.nic?.mac !== undefined ? rtnl.linkByMac(spec.nic.mac) : undefined) ?? (spec.nic?.ifname !== undefined ? rtnl.linkByName(spec.nic.ifname) : undefined);
+  if (nic === undefined) throw new BenitoError("building the tunnel", spec.substrate, `no NIC here has ${spec.nic?.mac !== undefined ? `MAC ${spec.nic.mac}` : `the name ${spec.nic?.ifname}`}`);
+  if (nic.master !== 0) throw new BenitoError("building the tunnel", spec.substrate, `NIC ${nic.name} already belongs to another bridge (index ${nic.master})`);
+  if (nic.mtu < spec.mtu) throw new BenitoError("building the tunnel", spec.substrate, `NIC ${nic.name} has MTU ${nic.mtu}, below the inner MTU ${spec.mtu} (tunnel_mtu)`);
+  return nic;
+}
+
+/**
+ * Creates one tunnel: the VXLAN link with its flood entries (or finds the NIC), the TAP and the
+ * bridge joining them, all marked and up, then the plug joining the TAP to the switch; records it.
+ * Whatever it made is removed again when a step fails, so a failure leaves nothing half-built.
+ */
+async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number> {
+  mkdirSync(stateDir(runDir), { recursive: true });
+  const created = [spec.links.bridge, spec.links.tap, ...(spec.links.vxlan !== undefined ? [spec.links.vxlan] : [])];
+  const alias = tunnelAlias(spec.substrate);
+  let nicName: string | undefined;
+  try {
+    withRtnl((rtnl) => {
+      // Leftovers of an earlier run under these names go first; a foreign link of that name stops us.
+      deleteMarkedLinks(rtnl, created);
+      const clash = created.find((name) => rtnl.linkByName(name) !== undefined);
+      if (clash !== undefined) throw new BenitoError("building the tunnel", spec.substrate, `a link named ${clash} exists and is not benito's`);
+      let uplink: LinkInfo;
+      if (spec.links.vxlan !== undefined) {
+        const device = underlayDevice(rtnl, spec);
+        uplink = rtnl.createVxlan(spec.links.vxlan, { vni: spec.vni, local: spec.local ?? "", link: device.index, port: spec.port, learning: true, mtu: spec.mtu, ...(spec.group !== undefined && { group: spec.group }) });
+        rtnl.setLinkAlias(uplink.index, alias);
+        for (const remote of spec.remotes) rtnl.appendFdb(uplink.index, floodMac, remote);
+      } else {
+        uplink = ownNic(rtnl, spec);
+        nicName = uplink.name;
+      }
+      createTap(spec.links.tap);
+      const tap = rtnl.linkByName(spec.links.tap);
+      if (tap === undefined) throw new BenitoError("building the tunnel", spec.substrate, `the TAP ${spec.links.tap} vanished after it was created`);
+      rtnl.setLinkAlias(tap.index, alias);
+      rtnl.setLinkMtu(tap.index, spec.mtu);
+      const bridge = rtnl.createBridge(spec.links.bridge);
+      rtnl.setLinkAlias(bridge.index, alias);
+      rtnl.setLinkMaster(uplink.index, bridge.index);
+      rtnl.setLinkMaster(tap.index, bridge.index);
+      rtnl.setLinkMtu(bridge.index, spec.mtu);
+      for (const index of [uplink.index, tap.index, bridge.index]) rtnl.setLinkUp(index, true);
+    });
+    const pid = await startSelfDaemonizing(spec.plug.argv, spec.plug.pidfile, spec.plug.program, spec.plug.log);
+    writeRecord(runDir, {
+      id: spec.id,
+      substrate: spec.substrate,
+      summary: spec.summary,
+      fingerprint: tunnelFingerprint(spec),
+      links: created,
+      ...(nicName !== undefined && { nic: nicName }),
+      plugPidfile: spec.plug.pidfile,
+      plugProgram: spec.plug.program,
+      plugLog: spec.plug.log,
+    });
+    return pid;
+  } catch (error) {
+    await stopByPidfile(spec.plug.pidfile, spec.plug.program);
+    withRtnl((rtnl) => deleteMarkedLinks(rtnl, created));
+    throw error;
+  }
+}
+
+/** Carries out the tunnel actions of `switch up` in order; a failure is reported and the rest goes on. */
+export async function applyTunnelActions(actions: readonly TunnelAction[], runDir: string): Promise<ActionOutcome[]> {
+  const records = new Map(readTunnelRecords(runDir).map((record) => [record.id, record]));
+  const outcomes: ActionOutcome[] = [];
+  for (const step of actions) {
+    const base = { action: step.action, id: step.id, summary: step.summary, reason: step.reason };
+    try {
+      const record = records.get(step.id);
+      if (step.id.startsWith("link:")) {
+        withRtnl((rtnl) => deleteMarkedLinks(rtnl, [step.id.slice("link:".length)]));
+        outcomes.push({ ...base, ok: true });
+        continue;
+      }
+      if (step.action === "keep") {
+        outcomes.push({ ...base, ok: true, pid: record === undefined ? undefined : pidfileState(record.plugPidfile).pid });
+        continue;
+      }
+      if (record !== undefined) await removeTunnel(record, runDir);
+      if (step.action === "stop") {
+        outcomes.push({ ...base, ok: true });
+        continue;
+      }
+      if (step.spec === undefined) throw new Error(`no configuration for ${step.id}`);
+      outcomes.push({ ...base, ok: true, pid: await buildTunnel(step.spec, runDir) });
+    } catch (error) {
+      outcomes.push({ ...base, ok: false, error: error instanceof BenitoError ? error.reason : messageOf(error) });
+    }
+  }
+  return outcomes;
+}
+
+/** Removes every recorded tunnel and every stray marked link (`switch down`, before the switches stop). */
+export async function tunnelsDown(runDir: string): Promise<ActionOutcome[]> {
+  const records = readTunnelRecords(runDir);
+  const { strays } = observeTunnels(records);
+  const outcomes: ActionOutcome[] = [];
+  for (const record of records) {
+    const state = pidfileState(record.plugPidfile, record.plugProgram);
+    const base = { action: "stop" as const, id: record.id, summary: record.summary, reason: state.alive ? "was up" : "was not running (cleaned up)" };
+    try {
+      await removeTunnel(record, runDir);
+      outcomes.push({ ...base, ok: true, pid: state.pid });
+    } catch (error) {
+      outcomes.push({ ...base, ok: false, error: messageOf(error) });
+    }
+  }
+  for (const name of strays) {
+    const base = { action: "stop" as const, id: `link:${name}`, summary: `link ${name}`, reason: "marked by benito, in no record" };
+    try {
+      withRtnl((rtnl) => deleteMarkedLinks(rtnl, [name]));
+      outcomes.push({ ...base, ok: true });
+    } catch (error) {
+      outcomes.push({ ...base, ok: false, error: messageOf(error) });
+    }
+  }
+  try {
+    rmdirSync(stateDir(runDir));
+  } catch {
+    // Not empty or absent: leave it.
+  }
+  return outcomes;
+}
+
+/** TunnelStatus interface: one tunnel as `switch status` shows it. */
+export interface TunnelStatus {
+  readonly id: string;
+  readonly role: "tunnel";
+  readonly substrate: string;
+  readonly summary: string;
+  /** The plug's pid and whether it runs. */
+  readonly pid?: number;
+  readonly alive: boolean;
+  /** Each recorded link and whether it is there with benito's mark. */
+  readonly links: readonly { readonly name: string; readonly present: boolean }[];
+}
+
+/** Reports every recorded tunnel: its links and its plug. */
+export function tunnelStatus(runDir: string): TunnelStatus[] {
+  const records = readTunnelRecords(runDir);
+  if (records.length === 0) return [];
+  return withRtnl((rtnl) => {
+    const byName = new Map(rtnl.links().map((link) => [link.name, link]));
+    return records.map((record) => {
+      const plug = pidfileState(record.plugPidfile, record.plugProgram);
+      const links = record.links.map((name) => ({ name, present: isMarked(byName.get(name)) }));
+      return { id: record.id, role: "tunnel" as const, substrate: record.substrate, summary: record.summary, pid: plug.pid, alive: plug.alive && links.every((link) => link.present), links };
+    });
+  });
+}

@@ -1,0 +1,194 @@
+// Three pnodes (namespaces on an underlay bridge) each boot their switches and two process vnodes; VXLAN joins the LANs across them.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { benitoBinary, run } from "../helpers/binary";
+import { ip, NamespaceSet, uniquePrefix } from "../helpers/netns";
+import { isRoot } from "../helpers/root";
+import { topologyXml, type Pnode, type Vnode } from "./topology";
+
+const hasVde = Bun.which("vde_switch") !== null && Bun.which("wirefilter") !== null;
+
+/** Whether this kernel makes VXLAN links (probed in a throwaway namespace; the module may be missing). */
+async function vxlanWorks(): Promise<boolean> {
+  if (!isRoot) return false;
+  const name = `${uniquePrefix()}-probe`;
+  const added = await run(["ip", "netns", "add", name]);
+  if (added.code !== 0) return false;
+  try {
+    return (await run(["ip", "-n", name, "link", "add", "vxprobe", "type", "vxlan", "id", "42", "dstport", "4789", "local", "192.0.2.1"])).code === 0;
+  } finally {
+    await run(["ip", "netns", "del", name]);
+  }
+}
+
+const hasVxlan = await vxlanWorks();
+if (isRoot && !hasVxlan) console.warn("multi-pnode tunnel tests skipped: this kernel cannot create VXLAN links (no vxlan module)");
+
+/** Every pidfile under a folder, for cleanup by pidfile. */
+function pidfiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile() && entry.name.endsWith(".pid")).map((entry) => join(entry.parentPath, entry.name));
+}
+
+async function ping(namespace: string, address: string, count = 1): Promise<{ ok: boolean; rtt: number }> {
+  const result = await run(["ip", "netns", "exec", namespace, "ping", "-n", "-q", "-c", String(count), "-i", "0.2", "-W", "2", address]);
+  return { ok: result.code === 0, rtt: Number(/= [\d.]+\/([\d.]+)\//.exec(result.stdout)?.[1] ?? Number.NaN) };
+}
+
+describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over VXLAN (root, namespaces, real vde_switch)", () => {
+  const set = new NamespaceSet();
+  const p = set.prefix;
+  const dir = mkdtempSync(join(tmpdir(), `${p}-tun-`));
+  const config = join(dir, "config");
+  const pn = (n: number) => `${p}x${n}`;
+  const namespaceOf = new Map<string, string>();
+  const runDir = (n: number) => join(dir, `run${n}`);
+  const sw = (n: number, lan: string) => join(dir, "sw", `x${n}`, lan);
+  const pnodes: Pnode[] = [1, 2, 3].map((n) => ({ name: pn(n), underlay: `172.31.0.${n}`, mac: `02:bb:00:00:00:0${n}` }));
+  const nic = (substrate: string, address: string, mac: string, n: number, port: number) => ({ substrate, address, mac, vdeSwitch: sw(n, substrate), port });
+  // lanA (plain) and lanB (40 ms, shaped) span all three pnodes; pair spans x1 and x3; r routes between lanA and lanB.
+  const vnodes: Vnode[] = [
+    { name: `${p}r`, host: pn(1), interfaces: [nic("lanA", "10.61.1.254", "02:bc:00:00:01:fe", 1, 2), nic("lanB", "10.61.2.254", "02:bc:00:00:02:fe", 1, 1)] },
+    { name: `${p}a1`, host: pn(1), interfaces: [nic("lanA", "10.61.1.1", "02:bc:00:00:01:01", 1, 1), nic("pair", "10.61.3.1", "02:bc:00:00:03:01", 1, 1)] },
+    { name: `${p}a2`, host: pn(2), interfaces: [nic("lanA", "10.61.1.2", "02:bc:00:00:01:02", 2, 1)] },
+    { name: `${p}b2`, host: pn(2), interfaces: [nic("lanB", "10.61.2.2", "02:bc:00:00:02:02", 2, 1)] },
+    { name: `${p}a3`, host: pn(3), interfaces: [nic("lanA", "10.61.1.3", "02:bc:00:00:01:03", 3, 1), nic("pair", "10.61.3.3", "02:bc:00:00:03:03", 3, 1)] },
+    { name: `${p}b3`, host: pn(3), interfaces: [nic("lanB", "10.61.2.3", "02:bc:00:00:02:03", 3, 1)] },
+  ];
+  const lans = [{ name: "lanA" }, { name: "lanB", latencyMs: 40 }, { name: "pair" }];
+  const addresses = new Map(vnodes.map((node) => [node.name, node.interfaces.map((iface) => iface.address)]));
+  const vnodeNamespace = (name: string) => `bn-${name}`;
+  const hostNs = (n: number) => namespaceOf.get(pn(n)) ?? "";
+  // Only the network namespace changes (nsenter --net, not `ip netns exec`, which gives the command
+  // a private mount namespace): the vnodes' namespaces a pnode's boot names under /run/netns must
+  // be visible to the test and to the other commands, as they are on a real pnode.
+  const inPnode = (n: number, args: readonly string[], timeoutMs = 90_000) => run(["nsenter", `--net=/run/netns/${hostNs(n)}`, benitoBinary, ...args], { timeoutMs });
+  const boot = (n: number) => inPnode(n, ["boot", "--run-dir", runDir(n), "--log-file", join(dir, `boot${n}.log`), config, pn(n)]);
+
+  beforeAll(async () => {
+    mkdirSync(join(config, "route"), { recursive: true });
+    writeFileSync(join(config, "topo.xml"), topologyXml(pnodes, lans, vnodes));
+    writeFileSync(join(config, "site.conf"), "[benito]\nunderlay_substrate = underlay\n");
+    for (const name of [`${p}a1`, `${p}a2`, `${p}a3`]) writeFileSync(join(config, "route", name), "10.61.2.0/24 via 10.61.1.254\n");
+    for (const name of [`${p}b2`, `${p}b3`]) writeFileSync(join(config, "route", name), "10.61.1.0/24 via 10.61.2.254\n");
+    // The underlay: a bridge inside its own namespace, a veth to each pnode, MTU 1550 (VXLAN's 50 bytes over 1500).
+    const underlay = await set.add("u");
+    await ip("-n", underlay, "link", "add", "ubr", "mtu", "1550", "type", "bridge");
+    await ip("-n", underlay, "link", "set", "ubr", "up");
+    for (const n of [1, 2, 3]) {
+      const ns = await set.add(`x${n}`);
+      namespaceOf.set(pn(n), ns);
+      await set.veth(ns, "under0", underlay, `u${n}`);
+      await ip("-n", ns, "link", "set", "under0", "address", `02:bb:00:00:00:0${n}`, "mtu", "1550");
+      await ip("-n", underlay, "link", "set", `u${n}`, "master", "ubr", "mtu", "1550", "up");
+    }
+  });
+
+  afterAll(async () => {
+    for (const n of [1, 2, 3]) if (hostNs(n) !== "") await inPnode(n, ["down", "--run-dir", runDir(n), "--log-file", join(dir, `boot${n}.log`), config, pn(n)], 60_000);
+    for (const n of [1, 2, 3]) {
+      for (const pidfile of pidfiles(runDir(n))) {
+        const pid = Number(readFileSync(pidfile, "utf8").trim());
+        if (pid > 1) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // Already gone.
+          }
+        }
+      }
+    }
+    for (const node of vnodes) await run(["ip", "netns", "del", vnodeNamespace(node.name)]);
+    await set.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("each pnode boots: its switches, its tunnels and its two vnodes", async () => {
+    for (const n of [1, 2, 3]) {
+      const result = await boot(n);
+      expect(`${result.stdout}${result.stderr}`).not.toContain("internal error");
+      expect({ n, code: result.code, err: result.code === 0 ? "" : readFileSync(join(runDir(n), "status.json"), "utf8") }).toEqual({ n, code: 0, err: "" });
+    }
+    const status = JSON.parse((await inPnode(1, ["switch", "status", "--json", "--run-dir", runDir(1)])).stdout) as { role: string; substrate?: string; alive: boolean }[];
+    const tunnels = status.filter((entry) => entry.role === "tunnel");
+    expect(tunnels.map((entry) => entry.substrate).sort()).toEqual(["lanA", "lanB", "pair"]);
+    expect(tunnels.every((entry) => entry.alive)).toBe(true);
+  });
+
+  test("head-end replication: each VXLAN link floods to the other pnodes of its LAN", async () => {
+    const links = JSON.parse((await run(["ip", "-n", hostNs(1), "-j", "-d", "link", "show", "type", "vxlan"])).stdout) as { ifname: string; ifalias?: string; mtu: number }[];
+    expect(links.length).toBe(3);
+    for (const link of links) expect(link.ifalias?.startsWith("benito tunnel")).toBe(true);
+    const lanA = links.find((link) => link.ifalias === "benito tunnel lanA");
+    const fdb = (await run(["ip", "netns", "exec", hostNs(1), "bridge", "fdb", "show", "dev", lanA?.ifname ?? "none"])).stdout;
+    expect(fdb).toContain("00:00:00:00:00:00 dst 172.31.0.2");
+    expect(fdb).toContain("00:00:00:00:00:00 dst 172.31.0.3");
+  });
+
+  test("every vnode pings every other vnode's addresses, across pnodes and through the router", async () => {
+    const failures: string[] = [];
+    for (const source of vnodes) {
+      for (const target of vnodes) {
+        if (source === target) continue;
+        for (const address of addresses.get(target.name) ?? []) {
+          // pair is a LAN of a1 and a3 only: nobody routes to it.
+          if (address.startsWith("10.61.3.") && !source.interfaces.some((iface) => iface.substrate === "pair")) continue;
+          if (!(await ping(vnodeNamespace(source.name), address)).ok) failures.push(`${source.name} -> ${target.name} ${address}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  }, 120_000);
+
+  test("the shaped LAN is shaped once per path across pnodes (40 ms each way: RTT about 80 ms, not 160)", async () => {
+    const across = await ping(vnodeNamespace(`${p}b2`), "10.61.2.3", 5);
+    const routed = await ping(vnodeNamespace(`${p}a2`), "10.61.2.3", 5);
+    const plain = await ping(vnodeNamespace(`${p}a2`), "10.61.1.3", 5);
+    expect(across.rtt).toBeGreaterThanOrEqual(80);
+    expect(across.rtt).toBeLessThan(140);
+    expect(routed.rtt).toBeGreaterThanOrEqual(80);
+    expect(routed.rtt).toBeLessThan(140);
+    expect(plain.rtt).toBeLessThan(40);
+  }, 30_000);
+
+  test("switch up again keeps every switch and tunnel", async () => {
+    const result = await inPnode(2, ["switch", "up", "--json", "--run-dir", runDir(2), config, pn(2)]);
+    expect(result.code).toBe(0);
+    const outcomes = JSON.parse(result.stdout) as { action: string; ok: boolean }[];
+    expect(outcomes.every((outcome) => outcome.ok && outcome.action === "keep")).toBe(true);
+  });
+
+  test("a pnode removed from the config: switch up on the others removes its tunnel endpoints and the tunnels it alone shared", async () => {
+    const kept = vnodes.filter((node) => node.host !== pn(3));
+    // x3 goes away first (with the config it was booted from), then the config forgets it.
+    expect((await inPnode(3, ["down", "--run-dir", runDir(3), "--log-file", join(dir, "boot3.log"), config, pn(3)], 60_000)).code).toBe(0);
+    expect((await run(["ip", "-n", hostNs(3), "link", "show", "type", "vxlan"])).stdout).toBe("");
+    writeFileSync(join(config, "topo.xml"), topologyXml(pnodes.slice(0, 2), lans, kept));
+    for (const n of [1, 2]) {
+      const result = await inPnode(n, ["switch", "up", "--run-dir", runDir(n), config, pn(n)]);
+      expect({ n, code: result.code, out: result.code === 0 ? "" : result.stdout }).toEqual({ n, code: 0, out: "" });
+    }
+    const links = JSON.parse((await run(["ip", "-n", hostNs(1), "-j", "link", "show", "type", "vxlan"])).stdout) as { ifname: string; ifalias?: string }[];
+    expect(links.map((link) => link.ifalias).sort()).toEqual(["benito tunnel lanA", "benito tunnel lanB"]);
+    for (const link of links) {
+      const fdb = (await run(["ip", "netns", "exec", hostNs(1), "bridge", "fdb", "show", "dev", link.ifname])).stdout;
+      expect(fdb).toContain("dst 172.31.0.2");
+      expect(fdb).not.toContain("dst 172.31.0.3");
+    }
+    expect((await ping(vnodeNamespace(`${p}a2`), "10.61.1.1")).ok).toBe(true);
+    expect((await ping(vnodeNamespace(`${p}b2`), "10.61.1.1")).ok).toBe(true);
+  }, 120_000);
+
+  test("switch down removes every tunnel link and plug", async () => {
+    const plugs = pidfiles(join(runDir(1), "tunnel")).map((file) => Number(readFileSync(file, "utf8").trim()));
+    expect(plugs.length).toBe(2);
+    expect((await inPnode(1, ["switch", "down", "--run-dir", runDir(1)])).code).toBe(0);
+    expect((await run(["ip", "-n", hostNs(1), "link", "show", "type", "vxlan"])).stdout).toBe("");
+    expect((await run(["ip", "-n", hostNs(1), "link", "show", "type", "bridge"])).stdout).toBe("");
+    await Bun.sleep(100);
+    expect(plugs.filter((pid) => existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8")))).toEqual([]);
+    expect(existsSync(join(runDir(1), "tunnel"))).toBe(false);
+  });
+});
