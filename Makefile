@@ -23,8 +23,9 @@ check: deps
 test: build
 	$(BUN) scripts/test.ts
 
+# `make demo DEMO_ARGS=--with-vm` adds a QEMU VM to the lab.
 demo: build
-	$(BUN) scripts/demo.ts
+	$(BUN) scripts/demo.ts $(DEMO_ARGS)
 
 bench: bench-topdl bench-routes bench-vde bench-boot
 

@@ -1,18 +1,21 @@
 // `make demo`: runs the example experiment (examples/lab) on this machine with benito boot, shows it working, tears it down.
-import { existsSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { buildGuest } from "./build-guest";
 
 const root = resolve(import.meta.dir, "..");
 const benito = join(root, "build/benito");
-const config = join(root, "examples/lab");
 const withVm = process.argv.includes("--with-vm");
 const runDir = "/run/benito-demo";
 const logFile = join(runDir, "benito.log");
-/** The Debian packages the lab needs on the host (vde2 for vde_switch and wirefilter). */
-const packages = ["vde2", "iproute2", "iputils-ping"];
+/** With --with-vm the lab is copied here and gains a QEMU vnode. */
+const vmConfig = join(runDir, "config-with-vm");
+const config = withVm ? vmConfig : join(root, "examples/lab");
+/** The Debian packages the lab needs on the host (vde2 for vde_switch and wirefilter; QEMU and the guest's parts for --with-vm). */
+const packages = ["vde2", "iproute2", "iputils-ping", ...(withVm ? ["qemu-system-x86", "qemu-utils", "linux-image-cloud-amd64", "busybox-static"] : [])];
 
 /** The lab's nodes: namespace name (the process platform's "bn-NODE") and the addresses to ping. */
-const nodes = [
+const nodes: { name: string; addresses: string[]; vm?: true }[] = [
   { name: "a", addresses: ["10.0.1.1"] },
   { name: "b", addresses: ["10.0.1.2"] },
   { name: "c", addresses: ["10.0.2.1"] },
@@ -55,7 +58,40 @@ if (process.getuid?.() !== 0) {
 }
 
 ensurePackages();
-if (withVm) console.log("demo: --with-vm: the VM part of the lab is described in README (QEMU platform); this demo runs the process vnodes");
+if (withVm) prepareVm();
+
+/**
+ * --with-vm: builds the minimal guest (Debian's cloud kernel, busybox-static, this benito) and a
+ * copy of the lab with one more vnode, `v`, a QEMU VM on lan1 (10.0.2.3) whose benito configures
+ * its interface and routes from the config disk the pnode gives it.
+ */
+function prepareVm(): void {
+  step("--with-vm: building the guest (cloud kernel + busybox initramfs carrying build/benito) and the lab with VM v on lan1");
+  rmSync(vmConfig, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  cpSync(join(root, "examples/lab"), vmConfig, { recursive: true });
+  const guest = buildGuest({ benito, outDir: runDir });
+  const image = join(runDir, "base.qcow2");
+  if (sh(["qemu-img", "create", "-q", "-f", "qcow2", image, "16M"]).code !== 0) throw new Error("qemu-img create failed");
+  const attr = (key: string, value: string) => `<attribute><attribute>${key}</attribute><value>${value}</value></attribute>`;
+  const vm = `  <elements>
+    <computer>
+      <name>v</name>
+      <interface>
+        <substrate>lan1</substrate>
+        <name>inf000</name>
+        ${attr("ip4_address", "10.0.2.3")}${attr("ip4_netmask", "255.255.255.0")}${attr("benito:mac_address", "02:be:00:00:01:03")}${attr("benito:vde_switch", "/run/benito/lab/switch/lan1")}${attr("benito:vde_port", "4")}
+      </interface>
+      ${attr("benito:node_type", "qemu")}${attr("benito:host", "pnode0")}${attr("benito:qemu_image", image)}${attr("benito:qemu_memory", "512")}
+      ${attr("benito:qemu_kernel", guest.kernel)}${attr("benito:qemu_initrd", guest.initrd)}${attr("benito:qemu_append", "console=ttyS0 panic=-1 quiet")}
+    </computer>
+  </elements>
+</experiment>`;
+  const topo = join(vmConfig, "topo.xml");
+  writeFileSync(topo, readFileSync(topo, "utf8").replace("</experiment>", vm));
+  writeFileSync(join(vmConfig, "route", "v"), "10.0.1.0/24 via 10.0.2.254\n10.0.3.0/24 via 10.0.2.2\n");
+  nodes.push({ name: "v", addresses: ["10.0.2.3"], vm: true });
+}
 let exitCode = 0;
 try {
   step(`benito boot ${config} pnode0 (a pnode hosting six process vnodes on three VDE switches)`);
@@ -64,18 +100,26 @@ try {
   if (boot.code !== 0) throw new Error(`benito boot exited ${boot.code}; see ${join(runDir, "status.json")}`);
 
   step("each node's addresses and routes (configured by benito ifaces/routes inside its namespace)");
-  for (const node of nodes) {
+  for (const node of nodes.filter((n) => n.vm !== true)) {
     const addresses = sh(["ip", "-n", `bn-${node.name}`, "-4", "-br", "addr", "show"], true).out.trim().split("\n").filter((line) => !line.startsWith("lo "));
     const routes = sh(["ip", "-n", `bn-${node.name}`, "route", "show"], true).out.trim().split("\n");
     console.log(`${node.name}:  ${addresses.join("; ")}`);
     for (const route of routes) console.log(`     ${route}`);
   }
 
+  if (withVm) {
+    step("waiting (at most 90 s) for VM v to boot under QEMU and configure itself with benito");
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline && !ping("bn-c", "10.0.2.3").ok) Bun.sleepSync(1000);
+    const serial = join(runDir, "vm", "v", "serial.log");
+    if (existsSync(serial)) for (const line of readFileSync(serial, "utf8").split("\n").filter((l) => l.includes("benito"))) console.log(`  v: ${line.trim()}`);
+  }
+
   step("pings across the topology (every node to every other node's addresses)");
   const targets = nodes.flatMap((node) => node.addresses.map((address) => ({ node: node.name, address })));
   console.log(`from\\to ${targets.map((t) => `${t.node}:${t.address}`.padEnd(14)).join(" ")}`);
   let failures = 0;
-  for (const source of nodes) {
+  for (const source of nodes.filter((node) => node.vm !== true)) {
     const cells = targets.map((target) => {
       if (target.node === source.name) return "-".padEnd(14);
       const result = ping(`bn-${source.name}`, target.address);

@@ -1,11 +1,14 @@
 // The demo lab end to end: benito boot for the pnode, pings across two LANs and a router, the shaped link, convergence, repair, down.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benito, run } from "../helpers/binary";
 import { makeLab, labNodes, type Lab } from "../helpers/lab";
 import { uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
+
+// Real namespaces, switches and processes: each test and hook waits on them (every wait inside is bounded).
+setDefaultTimeout(120_000);
 
 const hasVde = Bun.which("vde_switch") !== null && Bun.which("wirefilter") !== null;
 

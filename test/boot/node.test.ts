@@ -1,11 +1,14 @@
 // boot and down for a node that configures only itself: its interfaces and routes, and down removes only benito's.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benitoBinary } from "../helpers/binary";
 import { inNamespace, ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
+
+// Real namespaces, switches and processes: each test and hook waits on them (every wait inside is bounded).
+setDefaultTimeout(120_000);
 
 const attr = (key: string, value: string) => `<attribute><attribute>${key}</attribute><value>${value}</value></attribute>`;
 

@@ -1,11 +1,14 @@
 // control-bridge in throwaway namespaces: a "boss" and a "pnode" on a veth control link; the pnode never loses boss.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benito, run } from "../helpers/binary";
 import { inNamespace, ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
+
+// Real namespaces, switches and processes: each test and hook waits on them (every wait inside is bounded).
+setDefaultTimeout(120_000);
 
 const hasVde = Bun.which("vde_switch") !== null;
 
