@@ -2,7 +2,7 @@
 BUN := node_modules/.bin/bun
 SRC := $(shell find src -name '*.ts') package.json
 
-.PHONY: all deps build test check demo bench bench-topdl bench-routes bench-vde bench-boot clean
+.PHONY: all deps debian-deps build test check demo bench bench-topdl bench-routes bench-vde bench-boot clean
 
 all: build
 
@@ -12,6 +12,10 @@ node_modules/.bin/bun: package.json
 
 deps: node_modules/.bin/bun
 
+# Debian packages for the tests and benchmarks (installed only when root and missing).
+debian-deps:
+	scripts/install-debian-packages.sh
+
 build/benito: node_modules/.bin/bun $(SRC) scripts/compile.ts
 	$(BUN) scripts/compile.ts
 
@@ -20,7 +24,7 @@ build: build/benito
 check: deps
 	node_modules/.bin/tsc --noEmit
 
-test: build
+test: build debian-deps
 	$(BUN) scripts/test.ts
 
 # `make demo DEMO_ARGS=--with-vm` adds a QEMU VM to the lab.

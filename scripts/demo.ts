@@ -34,11 +34,8 @@ function sh(argv: string[], quiet = false): { code: number; out: string } {
 }
 
 function ensurePackages(): void {
-  const missing = packages.filter((name) => !sh(["dpkg-query", "-W", "-f=${Status}", name], true).out.includes("install ok installed"));
-  if (missing.length === 0) return;
-  step(`installing Debian packages the lab needs: ${missing.join(" ")}`);
-  if (sh(["apt-get", "update", "-qq"]).code !== 0 || sh(["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...missing]).code !== 0) {
-    console.error(`demo: could not install ${missing.join(" ")}; install them and run make demo again`);
+  if (sh([join(root, "scripts/install-debian-packages.sh"), ...packages]).code !== 0) {
+    console.error(`demo: could not install ${packages.join(" ")}; install them and run make demo again`);
     process.exit(1);
   }
 }
