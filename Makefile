@@ -2,7 +2,7 @@
 BUN := node_modules/.bin/bun
 SRC := $(shell find src -name '*.ts') package.json
 
-.PHONY: all deps debian-deps build test check demo bench bench-topdl bench-routes bench-vde bench-boot clean
+.PHONY: all deps debian-deps build test check demo bench bench-topdl bench-routes bench-vde bench-boot bench-scale clean
 
 all: build
 
@@ -31,7 +31,7 @@ test: build debian-deps
 demo: build
 	$(BUN) scripts/demo.ts $(DEMO_ARGS)
 
-bench: bench-topdl bench-routes bench-vde bench-boot
+bench: bench-topdl bench-routes bench-vde bench-boot bench-scale
 
 bench-topdl: build
 	$(BUN) bench/topdl.ts
@@ -44,6 +44,9 @@ bench-vde: build
 
 bench-boot: build
 	$(BUN) bench/boot.ts
+
+bench-scale: build
+	$(BUN) bench/scale.ts
 
 clean:
 	find build -mindepth 1 ! -name .gitignore -delete
