@@ -191,4 +191,14 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over 
     expect(plugs.filter((pid) => existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8")))).toEqual([]);
     expect(existsSync(join(runDir(1), "tunnel"))).toBe(false);
   });
+
+  test("an underlay too small for VXLAN's 50 bytes is refused, naming the fix, and nothing is left half-built", async () => {
+    await ip("-n", hostNs(1), "link", "set", "under0", "mtu", "1500");
+    const result = await inPnode(1, ["switch", "up", "--run-dir", runDir(1), config, pn(1)]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("the underlay device under0 has MTU 1500; VXLAN needs 1550");
+    expect(result.stdout).toContain("tunnel_mtu = 1450");
+    expect((await run(["ip", "-n", hostNs(1), "-j", "link", "show"])).stdout).not.toContain("benito tunnel");
+    expect((await inPnode(1, ["switch", "down", "--run-dir", runDir(1)])).code).toBe(0);
+  });
 });
