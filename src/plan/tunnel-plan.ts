@@ -105,13 +105,16 @@ function fnv1a(text: string): number {
 }
 
 /**
- * Derives from every node of the experiment which LANs span pnodes and their VNIs. A member is an
+ * Derives from the nodes of the experiment which LANs span pnodes and their VNIs. A member is an
  * interface plugged into a switch (`benito:vde_switch`); its pnode is its node's `benito:host`
- * (or the node itself when it is a pnode). VNIs come from the substrate's name: FNV-1a into
- * [4096, 16777215], and when two names meet, the later one (by name) takes the next free number;
- * every pnode sees the same spanning LANs, so every pnode computes the same VNIs.
+ * (or the node itself when it is a pnode). `nodes` may be a part of the experiment, as long as
+ * it holds every member of the LANs that matter and their pnodes (extract-lans.ts reads that).
+ *
+ * VNIs are numbered over every substrate name of the experiment (`substrateNames`), sorted: each
+ * name's FNV-1a hash into [4096, 16777215], and when two names meet, the later one takes the
+ * next free number. Every pnode reads the same names, so every pnode computes the same VNIs.
  */
-export function experimentTunnels(nodes: readonly Node[], settings: TunnelSettings): ExperimentTunnels {
+export function experimentTunnels(nodes: readonly Node[], settings: TunnelSettings, substrateNames: readonly string[]): ExperimentTunnels {
   const hostsOf = new Map<string, Set<string>>();
   const underlay = new Map<string, string>();
   const nics = new Map<string, Map<string, NodeInterface>>();
@@ -131,17 +134,27 @@ export function experimentTunnels(nodes: readonly Node[], settings: TunnelSettin
       }
     }
   }
-  const spanning = [...hostsOf.entries()].filter(([, hosts]) => hosts.size > 1).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const span = vniMax - vniBase + 1;
-  const taken = new Set<number>();
+  const vnis = numberSubstrates(substrateNames);
   const lans = new Map<string, SpanningLan>();
-  for (const [substrate, hosts] of spanning) {
-    let vni = vniBase + (fnv1a(substrate) % span);
-    while (taken.has(vni)) vni = vni === vniMax ? vniBase : vni + 1;
-    taken.add(vni);
-    lans.set(substrate, { substrate, vni, pnodes: [...hosts].sort() });
+  for (const [substrate, hosts] of [...hostsOf.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const vni = vnis.get(substrate);
+    if (hosts.size > 1 && vni !== undefined) lans.set(substrate, { substrate, vni, pnodes: [...hosts].sort() });
   }
   return { lans, underlay, nics };
+}
+
+/** A distinct VNI for every substrate name: its hash, probed upwards (wrapping) past numbers taken by names sorted before it. */
+function numberSubstrates(names: readonly string[]): Map<string, number> {
+  const span = vniMax - vniBase + 1;
+  const taken = new Set<number>();
+  const vnis = new Map<string, number>();
+  for (const name of [...new Set(names)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+    let vni = vniBase + (fnv1a(name) % span);
+    while (taken.has(vni)) vni = vni === vniMax ? vniBase : vni + 1;
+    taken.add(vni);
+    vnis.set(name, vni);
+  }
+  return vnis;
 }
 
 /**

@@ -64,10 +64,11 @@ export function extractHostTopology(input: Uint8Array | string, file: string, ho
   return { ...result, partial: true };
 }
 
-/** The top-level blocks of a document whose root is `<experiment>`, found by text scanning. */
-class Blocks {
+/** The top-level blocks of a document whose root is `<experiment>`, found by text scanning (extract-lans.ts reads them too). */
+export class Blocks {
   readonly #text: string;
   #lineStarts: Int32Array | undefined;
+  readonly #starts = new Map<string, Int32Array>();
 
   constructor(text: string) {
     this.#text = text;
@@ -141,10 +142,22 @@ class Blocks {
     return { text: parts.join(""), indexes };
   }
 
+  /** How many `needle`s start before `offset` (their offsets are found once per needle, then binary-searched). */
   #countBefore(needle: string, offset: number): number {
-    let count = 0;
-    for (let k = this.#text.indexOf(needle); k >= 0 && k < offset; k = this.#text.indexOf(needle, k + needle.length)) count += 1;
-    return count;
+    let starts = this.#starts.get(needle);
+    if (starts === undefined) {
+      const found: number[] = [];
+      for (let k = this.#text.indexOf(needle); k >= 0; k = this.#text.indexOf(needle, k + needle.length)) found.push(k);
+      this.#starts.set(needle, (starts = Int32Array.from(found)));
+    }
+    let low = 0;
+    let high = starts.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (starts[middle]! < offset) low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 }
 

@@ -36,6 +36,11 @@ function experimentNodes(): Node[] {
   ];
 }
 
+/** Every substrate the nodes use (what the document's substrate list would hold). */
+function names(nodes: readonly Node[]): string[] {
+  return [...new Set(nodes.flatMap((node) => node.interfaces.map((iface) => iface.substrate)))];
+}
+
 const shaping: Record<string, Shaping> = { lan0: {}, slow: { latencyMs: 20 }, solo: {}, underlay: {} };
 
 function viewOf(nodes: readonly Node[], host: string): HostView {
@@ -45,7 +50,7 @@ function viewOf(nodes: readonly Node[], host: string): HostView {
 
 function layoutFor(nodes: readonly Node[], host: string, settings: TunnelSettings = vxlan): TunnelSpec[] {
   const view = viewOf(nodes, host);
-  return tunnelLayout(view, experimentTunnels(nodes, settings), switchLayout(view, run), settings, run, "/usr/bin/benito");
+  return tunnelLayout(view, experimentTunnels(nodes, settings, names(nodes)), switchLayout(view, run), settings, run, "/usr/bin/benito");
 }
 
 describe("tunnelSettings", () => {
@@ -77,7 +82,7 @@ describe("tunnelSettings", () => {
 
 describe("experimentTunnels", () => {
   test("only LANs with members on two or more pnodes span; VNIs are stable, distinct and from the base up", () => {
-    const experiment = experimentTunnels(experimentNodes(), vxlan);
+    const experiment = experimentTunnels(experimentNodes(), vxlan, names(experimentNodes()));
     expect([...experiment.lans.keys()]).toEqual(["lan0", "slow"]);
     expect(experiment.lans.get("lan0")?.pnodes).toEqual(["p1", "p2", "p3"]);
     expect(experiment.lans.get("slow")?.pnodes).toEqual(["p1", "p2"]);
@@ -85,7 +90,7 @@ describe("experimentTunnels", () => {
     expect(new Set(vnis).size).toBe(2);
     for (const vni of vnis) expect(vni).toBeGreaterThanOrEqual(vniBase);
     // The same topology in another order gives the same numbers: every pnode agrees.
-    const again = experimentTunnels([...experimentNodes()].reverse(), vxlan);
+    const again = experimentTunnels([...experimentNodes()].reverse(), vxlan, names(experimentNodes()).reverse());
     expect([...again.lans.values()].map((lan) => lan.vni).sort()).toEqual([...vnis].sort());
     expect(experiment.underlay.get("p2")).toBe("172.31.0.2");
   });
@@ -96,7 +101,7 @@ describe("experimentTunnels", () => {
     for (let index = 0; index < 3000; index += 1) {
       nodes.push(vnode(`x${index}`, "p1", [member("i", `lan${index}`, `/s/lan${index}`, 1)]), vnode(`y${index}`, "p2", [member("i", `lan${index}`, `/s/lan${index}`, 1)]));
     }
-    const vnis = [...experimentTunnels(nodes, vxlan).lans.values()].map((lan) => lan.vni);
+    const vnis = [...experimentTunnels(nodes, vxlan, names(nodes)).lans.values()].map((lan) => lan.vni);
     expect(vnis).toHaveLength(3000);
     expect(new Set(vnis).size).toBe(3000);
   });

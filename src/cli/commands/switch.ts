@@ -5,11 +5,11 @@ import { applyTunnelActions, observeTunnels, readTunnelRecords, tunnelsDown, tun
 import { loadSiteConf, resolveConfigDir, resolveHostName, topologyPath } from "../../config/config-dir";
 import { tunnelSettings } from "../../config/tunnel-conf";
 import { ExitCode, UsageError } from "../../errors";
-import { resolveHostView, resolveNodes } from "../../model/resolve";
+import { hostViewFromDocument } from "../../model/host-view";
+import { lanNodesFromDocument, switchedLans } from "../../model/lan-nodes";
 import { planSwitchUp, renderSwitchPlan, switchLayout } from "../../plan/switch-plan";
 import { experimentTunnels, planTunnelUp, renderTunnelPlan, tunnelLayout } from "../../plan/tunnel-plan";
 import { readFileBytes } from "../../system/files";
-import { parseTopology } from "../../topdl/parse";
 import { parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 
@@ -73,11 +73,13 @@ async function up(positionals: readonly string[], runDir: string, dryRun: boolea
   const configDir = await resolveConfigDir(positionals[0]);
   const host = resolveHostName(positionals[1]);
   const file = topologyPath(configDir);
-  const topology = parseTopology(await readFileBytes(file, "reading the topology"), file);
-  const view = resolveHostView(topology, host);
+  const bytes = await readFileBytes(file, "reading the topology");
+  // Only this host's parts of a large topo.xml are read, and for its tunnels only the members of its LANs and their pnodes.
+  const { view } = hostViewFromDocument(bytes, file, host);
   const layout = switchLayout(view, runDir);
   const settings = tunnelSettings(await loadSiteConf(configDir));
-  const tunnels = tunnelLayout(view, experimentTunnels(resolveNodes(topology), settings), layout, settings, runDir, process.execPath);
+  const lans = lanNodesFromDocument(bytes, file, switchedLans(view));
+  const tunnels = tunnelLayout(view, experimentTunnels(lans.nodes, settings, lans.substrateNames), layout, settings, runDir, process.execPath);
   const actions = planSwitchUp(layout, observe(readRecords(runDir)));
   const { observed, strays } = observeTunnels(readTunnelRecords(runDir));
   const willStart = new Set(actions.filter((step) => step.action === "start" || step.action === "restart").map((step) => step.id));
