@@ -181,6 +181,20 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over 
     expect((await ping(vnodeNamespace(`${p}b2`), "10.61.1.1")).ok).toBe(true);
   }, 120_000);
 
+  test("with tunnel_group the tunnels are rebuilt to flood through a multicast group instead", async () => {
+    writeFileSync(join(config, "site.conf"), "[benito]\nunderlay_substrate = underlay\ntunnel_group = 239.1.1.1\n");
+    for (const n of [1, 2]) {
+      const result = await inPnode(n, ["switch", "up", "--json", "--run-dir", runDir(n), config, pn(n)]);
+      expect(result.code).toBe(0);
+      const rebuilt = (JSON.parse(result.stdout) as { action: string; reason: string }[]).filter((outcome) => outcome.reason === "configuration changed");
+      expect(rebuilt.length).toBe(2);
+    }
+    const links = JSON.parse((await run(["ip", "-n", hostNs(2), "-j", "-d", "link", "show", "type", "vxlan"])).stdout) as { linkinfo: { info_data: { group?: string } } }[];
+    expect(links.map((link) => link.linkinfo.info_data.group)).toEqual(["239.1.1.1", "239.1.1.1"]);
+    expect((await ping(vnodeNamespace(`${p}a2`), "10.61.1.1", 2)).ok).toBe(true);
+    expect((await ping(vnodeNamespace(`${p}b2`), "10.61.1.1", 2)).ok).toBe(true);
+  }, 60_000);
+
   test("switch down removes every tunnel link and plug", async () => {
     const plugs = pidfiles(join(runDir(1), "tunnel")).map((file) => Number(readFileSync(file, "utf8").trim()));
     expect(plugs.length).toBe(2);
