@@ -28,6 +28,8 @@ export function switchedLans(view: HostView): Set<string> {
  * @throws InputError for a problem in the parts read (every problem listed).
  */
 export function lanNodesFromDocument(input: Uint8Array | string, file: string, lans: ReadonlySet<string>, options: ParseOptions = {}): LanNodes {
+  // No LAN, no tunnel: nothing to read.
+  if (lans.size === 0) return { nodes: [], substrateNames: [], partial: true };
   const result = extractLanTopology(input, file, lans, options);
   if (result.topology === undefined || result.errors.length > 0) {
     const count = result.errors.length;
