@@ -3,7 +3,7 @@ import type { Attribute, Capacity, Computer, Element, Latency, OtherElement, Pro
 import { checkStructure, grammar, type Grouped } from "./grammar";
 import { childrenOf, decodeText, offsetOf, rawTextOf, tagOf, attributesOf, type OrderedNode } from "./xml";
 import type { GenericSchema, InferOutput } from "valibot";
-import { count, kind, paramType, persistence, quantity, read, status, whole } from "./values";
+import { count, kind, paramType, persistence, quantity, read, shortcut, status, whole } from "./values";
 
 /** The original index of each top-level block of a partial document. */
 export interface BlockIndexes {
@@ -212,7 +212,7 @@ export class TopologyReader {
   #fragment(node: OrderedNode, path: string, outer: ScopeBuilder): void {
     const grouped = this.#group(node, "fragments", "fragment", path, this.#line(node));
     const nameNode = grouped.name?.[0];
-    if (nameNode !== undefined) this.#fragmentNames.add(this.#text(nameNode, `${path}.name`));
+    if (nameNode !== undefined) this.#fragmentNames.add(this.#text(nameNode, path, "name"));
     const topology = grouped.topology?.[0];
     if (topology !== undefined) {
       const inner = this.#group(topology, "topology", "fragmentTopology", `${path}.topology`, this.#line(topology));
@@ -232,7 +232,7 @@ export class TopologyReader {
     const grouped = this.#group(node, "substrates", "substrate", path, line);
     const nameNode = grouped.name?.[0];
     if (nameNode === undefined) return undefined;
-    const name = this.#text(nameNode, `${path}.name`);
+    const name = this.#text(nameNode, path, "name");
     if (name === "") this.#error(line, `${path}.name`, "empty substrate name");
     this.#services(grouped.service ?? [], path);
     this.#status(grouped.status, path);
@@ -243,7 +243,7 @@ export class TopologyReader {
       ...(capacity !== undefined && { capacity }),
       ...(latency !== undefined && { latency }),
       attributes: this.#attributes(grouped.attribute ?? [], path),
-      localnames: (grouped.localname ?? []).map((local) => this.#text(local, `${path}.localname`)),
+      localnames: (grouped.localname ?? []).map((local) => this.#text(local, path, "localname")),
       line,
       path,
     };
@@ -275,7 +275,7 @@ export class TopologyReader {
     const line = this.#line(node);
     const grouped = this.#group(node, elementKind, elementKind, path, line);
     const nameNode = grouped.name?.[0];
-    const name = nameNode === undefined ? "" : this.#text(nameNode, `${path}.name`);
+    const name = nameNode === undefined ? "" : this.#text(nameNode, path, "name");
     if (name === "") {
       // A computer is a host: without a name nothing can find it. v1 documents left testbeds and others unnamed.
       if (elementKind === "computer") this.#error(line, `${path}.name`, "computer has no name");
@@ -283,7 +283,7 @@ export class TopologyReader {
     }
     const interfaces = this.#interfaces(grouped.interface ?? [], path, scope);
     const attributes = this.#attributes(grouped.attribute ?? [], path);
-    const localnames = (grouped.localname ?? []).map((local) => this.#text(local, `${path}.localname`));
+    const localnames = (grouped.localname ?? []).map((local) => this.#text(local, path, "localname"));
     this.#services(grouped.service ?? [], path);
     this.#status(grouped.status, path);
     if (elementKind === "region") this.#region(grouped, path);
@@ -298,9 +298,9 @@ export class TopologyReader {
 
   #region(grouped: Grouped<OrderedNode>, path: string): void {
     const level = grouped.level?.[0];
-    if (level !== undefined) this.#value(level, `${path}.level`, whole);
+    if (level !== undefined) this.#value(level, path, "level", whole);
     const fragname = grouped.fragname?.[0];
-    if (fragname !== undefined) this.#regionRefs.push({ name: this.#text(fragname, `${path}.fragname`), path: `${path}.fragname`, line: this.#line(fragname) });
+    if (fragname !== undefined) this.#regionRefs.push({ name: this.#text(fragname, path, "fragname"), path: `${path}.fragname`, line: this.#line(fragname) });
   }
 
   /**
@@ -316,7 +316,7 @@ export class TopologyReader {
       const attribute = attributesOf(cpu).count;
       const child = grouped.count?.[0];
       const fromAttribute = attribute === undefined ? undefined : this.#parse(count, attribute, this.#line(cpu), `${cpuPath}@count`);
-      const fromChild = child === undefined ? undefined : this.#value(child, `${cpuPath}.count`, count);
+      const fromChild = child === undefined ? undefined : this.#value(child, cpuPath, "count", count);
       if (fromAttribute !== undefined && fromChild !== undefined && fromAttribute !== fromChild) {
         this.#warn(this.#line(cpu), cpuPath, `count="${fromAttribute}" and <count>${fromChild}</count> disagree; <count> is used`);
       }
@@ -330,9 +330,9 @@ export class TopologyReader {
   #storage(node: OrderedNode, path: string): void {
     const grouped = this.#group(node, "storage", "storage", path, this.#line(node));
     const amount = grouped.amount?.[0];
-    if (amount !== undefined) this.#value(amount, `${path}.amount`, quantity);
+    if (amount !== undefined) this.#value(amount, path, "amount", quantity);
     const kept = grouped.persistence?.[0];
-    if (kept !== undefined) this.#value(kept, `${path}.persistence`, persistence);
+    if (kept !== undefined) this.#value(kept, path, "persistence", persistence);
     this.#attributes(grouped.attribute ?? [], path);
   }
 
@@ -345,18 +345,23 @@ export class TopologyReader {
         const paramPath = `${servicePath}.param[${k}]`;
         const inner = this.#leaves(param, "param", "param", paramPath);
         const type = inner.type?.[0];
-        if (type !== undefined) this.#value(type, `${paramPath}.type`, paramType);
+        if (type !== undefined) this.#value(type, paramPath, "type", paramType);
       });
     });
   }
 
   #status(nodes: OrderedNode[] | undefined, path: string): void {
     const node = nodes?.[0];
-    if (node !== undefined) this.#value(node, `${path}.status`, status);
+    if (node !== undefined) this.#value(node, path, "status", status);
   }
 
   #interfaces(nodes: OrderedNode[], path: string, scope: ScopeBuilder): TopdlInterface[] {
-    const read = nodes.map((node, index) => {
+    // Built in place (names are given in a second pass): no per-interface copies, Sets or Maps,
+    // as there are tens of thousands of interfaces and a handful per element.
+    const interfaces: { -readonly [K in keyof TopdlInterface]: TopdlInterface[K] }[] = [];
+    const given: string[] = [];
+    for (let index = 0; index < nodes.length; index += 1) {
+      const node = nodes[index]!;
       const ifacePath = `${path}.interface[${index}]`;
       const line = this.#line(node);
       const grouped = this.#group(node, "interface", "interface", ifacePath, line);
@@ -364,36 +369,39 @@ export class TopologyReader {
       const nameNode = grouped.name?.[0];
       const capacity = this.#capacity(grouped.capacity?.[0], ifacePath);
       const latency = this.#latency(grouped.latency?.[0], ifacePath);
-      return {
-        name: nameNode === undefined ? undefined : this.#text(nameNode, `${ifacePath}.name`),
-        substrates: substrateNodes.map((substrate) => this.#text(substrate, `${ifacePath}.substrate`)),
-        lines: substrateNodes.map((substrate) => this.#line(substrate)),
-        ...(capacity !== undefined && { capacity }),
-        ...(latency !== undefined && { latency }),
-        attributes: this.#attributes(grouped.attribute ?? [], ifacePath),
-        line,
-        path: ifacePath,
-      };
-    });
+      const name = nameNode === undefined ? "" : this.#text(nameNode, ifacePath, "name");
+      if (name !== "") given.push(name);
+      const substrates: string[] = [];
+      const lines: number[] = [];
+      for (const substrate of substrateNodes) substrates.push(this.#text(substrate, ifacePath, "substrate"));
+      for (const substrate of substrateNodes) lines.push(this.#line(substrate));
+      const attributes = this.#attributes(grouped.attribute ?? [], ifacePath);
+      const iface =
+        capacity === undefined && latency === undefined
+          ? { name, substrates, attributes, line, path: ifacePath }
+          : { name, substrates, ...(capacity !== undefined && { capacity }), ...(latency !== undefined && { latency }), attributes, line, path: ifacePath };
+      interfaces.push(iface);
+      scope.references.push({ iface, lines });
+    }
     // Unnamed interfaces get the first unused infNNN of their element, counting every given name.
-    const used = new Set<string>();
-    for (const iface of read) if (iface.name !== undefined && iface.name !== "") used.add(iface.name);
+    // Lists are short: linear searches, unless a long one (hostile input) needs a Set and a Map.
+    const long = interfaces.length > 32;
+    const used = long ? new Set(given) : undefined;
+    const seen = long ? new Map<string, number>() : undefined;
     let next = 0;
-    const seen = new Map<string, number>();
-    return read.map(({ lines, ...iface }) => {
-      let name = iface.name ?? "";
-      if (name === "") {
-        while (used.has(infName(next))) next += 1;
-        name = infName(next);
-        used.add(name);
+    for (let index = 0; index < interfaces.length; index += 1) {
+      const iface = interfaces[index]!;
+      if (iface.name === "") {
+        while (used !== undefined ? used.has(infName(next)) : given.includes(infName(next))) next += 1;
+        iface.name = infName(next);
+        if (used !== undefined) used.add(iface.name);
+        else given.push(iface.name);
       }
-      const first = seen.get(name);
-      if (first !== undefined) this.#warn(iface.line, `${iface.path}.name`, `duplicate interface name "${name}" (first on line ${first}); both are kept`);
-      else seen.set(name, iface.line);
-      const result: TopdlInterface = { ...iface, name };
-      scope.references.push({ iface: result, lines });
-      return result;
-    });
+      const first = seen !== undefined ? seen.get(iface.name) : interfaces.find((earlier, k) => k < index && earlier.name === iface.name)?.line;
+      if (first !== undefined) this.#warn(iface.line, `${iface.path}.name`, `duplicate interface name "${iface.name}" (first on line ${first}); both are kept`);
+      else seen?.set(iface.name, iface.line);
+    }
+    return interfaces;
   }
 
   #capacity(node: OrderedNode | undefined, path: string): Capacity | undefined {
@@ -412,8 +420,8 @@ export class TopologyReader {
     const grouped = this.#group(node, tag, tag, path, this.#line(node));
     const amountNode = grouped[field]?.[0];
     const kindNode = grouped.kind?.[0];
-    const amount = amountNode === undefined ? undefined : this.#value(amountNode, `${path}.${field}`, quantity);
-    const read = kindNode === undefined ? undefined : this.#value(kindNode, `${path}.kind`, kind);
+    const amount = amountNode === undefined ? undefined : this.#value(amountNode, path, field, quantity);
+    const read = kindNode === undefined ? undefined : this.#value(kindNode, path, "kind", kind);
     if (read === "avg") this.#warn(this.#line(kindNode!), `${path}.kind`, `kind "avg" read as "average"`);
     if (amount === undefined || read === undefined) return undefined;
     return { amount, kind: read === "avg" ? "average" : read };
@@ -425,34 +433,45 @@ export class TopologyReader {
     // Lists are short: a linear search beats building a Map for each of tens of thousands of
     // lists; a long one (hostile input) switches to a Map so it stays linear.
     let byKey: Map<string, Attribute> | undefined;
-    const first = { get: (key: string) => (byKey !== undefined ? byKey.get(key) : attributes.find((attribute) => attribute.key === key)) };
-    nodes.forEach((node, position) => {
+    for (let position = 0; position < nodes.length; position += 1) {
+      const node = nodes[position]!;
       const index = firstIndex + position;
-      const attributePath = () => (path === "" ? `attribute[${index}]` : `${path}.attribute[${index}]`);
       const line = this.#line(node);
-      let key: string;
-      let value: string;
-      const plain = plainAttribute(node);
-      if (plain !== undefined) [key, value] = plain;
-      else {
-        const grouped = this.#group(node, "attribute", "attribute", attributePath(), line);
+      // The usual attribute, `<attribute><attribute>K</attribute><value>V</value></attribute>` with
+      // plain text, is read directly: attributes are most of a document's nodes.
+      const children = node.attribute as OrderedNode[] | undefined;
+      const plain = children !== undefined && children.length === 2;
+      // Static property names (not node[tag]) keep these reads monomorphic: this runs for every attribute.
+      let key = plain ? plainText(children[0]!.attribute as OrderedNode[] | undefined) : undefined;
+      let value = key !== undefined ? plainText(children![1]!.value as OrderedNode[] | undefined) : undefined;
+      if (key === undefined || value === undefined) {
+        const attributePath = path === "" ? `attribute[${index}]` : `${path}.attribute[${index}]`;
+        const grouped = this.#group(node, "attribute", "attribute", attributePath, line);
         const keyNode = grouped.attribute?.[0];
-        if (keyNode === undefined) return;
-        key = this.#text(keyNode, `${attributePath()}.attribute`);
+        if (keyNode === undefined) continue;
+        key = this.#text(keyNode, attributePath, "attribute");
         const valueNode = grouped.value?.[0];
-        if (valueNode === undefined) this.#warn(line, attributePath(), `attribute "${key}" has no <value>; read as ""`);
-        value = valueNode === undefined ? "" : this.#text(valueNode, `${attributePath()}.value`);
+        if (valueNode === undefined) this.#warn(line, attributePath, `attribute "${key}" has no <value>; read as ""`);
+        value = valueNode === undefined ? "" : this.#text(valueNode, attributePath, "value");
       }
-      const earlier = first.get(key);
+      let earlier: Attribute | undefined;
+      if (byKey !== undefined) earlier = byKey.get(key);
+      else
+        for (const attribute of attributes)
+          if (attribute.key === key) {
+            earlier = attribute;
+            break;
+          }
       if (earlier !== undefined) {
-        this.#warn(line, attributePath(), `duplicate attribute "${key}": the first value ${JSON.stringify(earlier.value)} (line ${earlier.line}) is kept`);
-        return;
+        const attributePath = path === "" ? `attribute[${index}]` : `${path}.attribute[${index}]`;
+        this.#warn(line, attributePath, `duplicate attribute "${key}": the first value ${JSON.stringify(earlier.value)} (line ${earlier.line}) is kept`);
+        continue;
       }
       const attribute = { key, value, line };
       attributes.push(attribute);
       if (byKey !== undefined) byKey.set(key, attribute);
       else if (attributes.length > 32) byKey = new Map(attributes.map((kept) => [kept.key, kept]));
-    });
+    }
     return attributes;
   }
 
@@ -460,7 +479,7 @@ export class TopologyReader {
   #leaves(node: OrderedNode, tag: string, type: string, path: string): Grouped<OrderedNode> {
     const grouped = this.#group(node, tag, type, path, this.#line(node));
     for (const [child, nodes] of Object.entries(grouped)) {
-      if (grammar[type]?.[child]?.type === "text") for (const leaf of nodes) this.#text(leaf, `${path}.${child}`);
+      if (grammar[type]?.[child]?.type === "text") for (const leaf of nodes) this.#text(leaf, path, child);
     }
     return grouped;
   }
@@ -498,21 +517,30 @@ export class TopologyReader {
   }
 
   /** The decoded text of a leaf element. */
-  #text(node: OrderedNode, path: string): string {
+  /**
+   * The decoded text of a leaf element. Its path for messages is `path.child` (or `path` without
+   * a child): joined only when there is a problem, as most leaves have none.
+   */
+  #text(node: OrderedNode, path: string, child?: string): string {
     const tag = tagOf(node);
     const plain = plainLeaf(node, tag);
     if (plain !== undefined) return plain;
+    const where = child === undefined ? path : `${path}.${child}`;
     const children = childrenOf(node, tag);
-    if (children.length > 0 && children.some((child) => tagOf(child) !== "#text")) {
-      this.#warn(this.#line(node), path, `<${tag}> should hold text only; child elements ignored`);
+    if (children.length > 0 && children.some((inner) => tagOf(inner) !== "#text")) {
+      this.#warn(this.#line(node), where, `<${tag}> should hold text only; child elements ignored`);
     }
     const decoded = decodeText(rawTextOf(node, tag));
-    if (decoded.error !== undefined) this.#error(this.#line(node), path, decoded.error);
+    if (decoded.error !== undefined) this.#error(this.#line(node), where, decoded.error);
     return decoded.text;
   }
 
-  #value<S extends GenericSchema>(node: OrderedNode, path: string, schema: S): InferOutput<S> | undefined {
-    return this.#parse(schema, this.#text(node, path), this.#line(node), path);
+  /** A leaf's value read with a schema (path as for #text); undefined, with an error, when it does not fit. */
+  #value<S extends GenericSchema>(node: OrderedNode, path: string, child: string | undefined, schema: S): InferOutput<S> | undefined {
+    const text = this.#text(node, path, child);
+    const quick = shortcut(schema, text);
+    if (quick !== undefined) return quick as InferOutput<S>;
+    return this.#parse(schema, text, this.#line(node), child === undefined ? path : `${path}.${child}`);
   }
 
   #parse<S extends GenericSchema>(schema: S, text: string, line: number, path: string): InferOutput<S> | undefined {
@@ -535,20 +563,6 @@ export class TopologyReader {
   #warn(line: number, path: string, message: string): void {
     this.#sink.warnings.push({ file: this.#sink.file, line, path, message });
   }
-}
-
-/**
- * The usual attribute, `<attribute><attribute>K</attribute><value>V</value></attribute>` with
- * plain text (no references), read directly: attributes are most of a document's nodes. Anything
- * else returns undefined and goes through the full checks.
- */
-function plainAttribute(node: OrderedNode): [string, string] | undefined {
-  const children = node.attribute as OrderedNode[] | undefined;
-  if (children === undefined || children.length !== 2) return undefined;
-  // Static property names (not node[tag]) keep these reads monomorphic: this runs for every attribute.
-  const key = plainText(children[0]!.attribute as OrderedNode[] | undefined);
-  const value = plainText(children[1]!.value as OrderedNode[] | undefined);
-  return key === undefined || value === undefined ? undefined : [key, value];
 }
 
 function plainLeaf(node: OrderedNode, tag: string): string | undefined {

@@ -55,6 +55,23 @@ export const paramType = v.pipe(
   v.picklist(["string", "int", "float"], (issue) => `parameter type ${JSON.stringify(issue.input)} is not string, int or float`),
 );
 
+/**
+ * Values that the schemas accept unchanged, recognised without running them: a plain decimal
+ * `rate`/`time`/`amount` (already trimmed, not negative) and a lower-case `kind`. There are tens
+ * of thousands of these in a large document, and a valibot run costs more than the check; any
+ * other text (whitespace, "avg", a negative or non-numeric value) goes through the schema,
+ * which gives the same output or the issue.
+ */
+const shortcuts = new Map<v.GenericSchema, (text: string) => unknown>([
+  [quantity, (text) => (decimal.test(text) && Number(text) >= 0 ? Number(text) : undefined)],
+  [kind, (text) => (text === "max" || text === "average" ? text : undefined)],
+]);
+
+/** The schema's output for `text` when it is one of the plain forms in `shortcuts`; undefined otherwise (run the schema). */
+export function shortcut(schema: v.GenericSchema, text: string): unknown {
+  return shortcuts.get(schema)?.(text);
+}
+
 /** Parses a value with a schema: the output, or the first issue's message. */
 export function read<T extends v.GenericSchema>(schema: T, text: string): { value: v.InferOutput<T> } | { error: string } {
   const result = v.safeParse(schema, text);
