@@ -195,13 +195,16 @@ export class TopologyReader {
 
   /** References are checked after every substrate is known: a forward reference links fine. */
   #checkReferences(scope: ScopeBuilder, outer?: ScopeBuilder): void {
-    const known = (name: string) => scope.substrateLines.has(name) || (outer?.substrateLines.has(name) ?? false);
+    const inner = scope.substrateLines;
+    const around = outer?.substrateLines;
     for (const { iface, lines } of scope.references) {
-      iface.substrates.forEach((name, index) => {
-        if (known(name)) return;
-        const path = iface.substrates.length > 1 ? `${iface.path}.substrate[${index}]` : `${iface.path}.substrate`;
+      const substrates = iface.substrates;
+      for (let index = 0; index < substrates.length; index += 1) {
+        const name = substrates[index]!;
+        if (inner.has(name) || (around !== undefined && around.has(name))) continue;
+        const path = substrates.length > 1 ? `${iface.path}.substrate[${index}]` : `${iface.path}.substrate`;
         this.#error(lines[index] ?? iface.line, path, `no substrate named "${name}"`);
-      });
+      }
     }
   }
 
@@ -516,7 +519,6 @@ export class TopologyReader {
     return grouped;
   }
 
-  /** The decoded text of a leaf element. */
   /**
    * The decoded text of a leaf element. Its path for messages is `path.child` (or `path` without
    * a child): joined only when there is a problem, as most leaves have none.
