@@ -111,8 +111,13 @@ describe.skipIf(!isRoot || !hasVde)("vde plug when the switch goes away (root)",
     const sw = await lab.startSwitch("gone");
     const child = Bun.spawn(["ip", "netns", "exec", a, benitoBinary, "vde", "plug", "--switch", sw, "--tap", "gn0"], { stdout: "pipe", stderr: "pipe" });
     try {
-      // The switch makes a data socket NNN.fd for the port once the plug is connected.
-      expect(await waitFor(() => readdirSync(sw).some((name) => /^\d{3}\.\d+$/.test(name)), 5000)).toBe(true);
+      // The switch makes a data socket NNN.fd for the port; the plug unlinks its own socket
+      // (.benito-PID-N) only once it has connected to that: then the port is fully open.
+      const open = () => {
+        const names = readdirSync(sw);
+        return names.some((name) => /^\d{3}\.\d+$/.test(name)) && !names.some((name) => name.startsWith(".benito-"));
+      };
+      expect(await waitFor(open, 5000)).toBe(true);
       await lab.stop(join(lab.dir, "gone.pid"), "SIGKILL");
       const code = await Promise.race([child.exited, Bun.sleep(5000).then(() => -1)]);
       expect(code).toBe(1);
