@@ -4,24 +4,16 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { join } from "node:path";
 import { benito, run } from "../helpers/binary";
 import { makeLab, labNodes, type Lab } from "../helpers/lab";
-import { uniquePrefix } from "../helpers/netns";
+import { ping, uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
+import { alive, pidfiles } from "../helpers/processes";
 
 // Real namespaces, switches and processes: each test and hook waits on them (every wait inside is bounded).
 setDefaultTimeout(120_000);
 
 const hasVde = Bun.which("vde_switch") !== null && Bun.which("wirefilter") !== null;
 
-/** Every pidfile under a folder (what the lab started), for cleanup by pidfile. */
-function pidfiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile() && entry.name.endsWith(".pid")).map((entry) => join(entry.parentPath, entry.name));
-}
 
-async function ping(namespace: string, address: string, count = 1): Promise<{ ok: boolean; rtt: number }> {
-  const result = await run(["ip", "netns", "exec", namespace, "ping", "-n", "-q", "-c", String(count), "-i", "0.2", "-W", "2", address]);
-  return { ok: result.code === 0, rtt: Number(/= [\d.]+\/([\d.]+)\//.exec(result.stdout)?.[1] ?? Number.NaN) };
-}
 
 describe.skipIf(!isRoot || !hasVde)("demo lab end to end (root, namespaces, real vde_switch)", () => {
   let lab: Lab;
@@ -112,9 +104,7 @@ describe.skipIf(!isRoot || !hasVde)("demo lab end to end (root, namespaces, real
     expect(result.code).toBe(0);
     const namespaces = (await run(["ip", "netns", "list"])).stdout;
     for (const node of labNodes) expect(namespaces).not.toContain(lab.namespace(node));
-    // A stopped daemon may linger a moment as a zombie until init reaps it: that is not running.
-    const alive = started.filter((pid) => existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8")));
-    expect(alive).toEqual([]);
+    expect(started.filter(alive)).toEqual([]);
     expect(existsSync(join(lab.dir, "sw")) ? readdirSync(join(lab.dir, "sw"), { recursive: true }).filter((name) => String(name).endsWith("ctl")) : []).toEqual([]);
   });
 });

@@ -57,3 +57,9 @@ export class NamespaceSet {
     }
   }
 }
+
+/** Pings an address from inside a namespace (bounded: -W 2 per echo); the average RTT when answered. */
+export async function ping(namespace: string, address: string, count = 1): Promise<{ ok: boolean; rtt: number }> {
+  const result = await run(["ip", "netns", "exec", namespace, "ping", "-n", "-q", "-c", String(count), "-i", "0.2", "-W", "2", address]);
+  return { ok: result.code === 0, rtt: Number(/= [\d.]+\/([\d.]+)\//.exec(result.stdout)?.[1] ?? Number.NaN) };
+}

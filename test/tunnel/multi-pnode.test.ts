@@ -1,12 +1,13 @@
 // Three pnodes (namespaces on an underlay bridge) each boot their switches and two process vnodes; VXLAN joins the LANs across them.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benitoBinary, run } from "../helpers/binary";
-import { ip, NamespaceSet, uniquePrefix } from "../helpers/netns";
+import { ip, NamespaceSet, ping, uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { topologyXml, type Pnode, type Vnode } from "./topology";
+import { alive, pidfiles } from "../helpers/processes";
 
 const hasVde = Bun.which("vde_switch") !== null && Bun.which("wirefilter") !== null;
 
@@ -26,16 +27,7 @@ async function vxlanWorks(): Promise<boolean> {
 const hasVxlan = await vxlanWorks();
 if (isRoot && !hasVxlan) console.warn("multi-pnode tunnel tests skipped: this kernel cannot create VXLAN links (no vxlan module)");
 
-/** Every pidfile under a folder, for cleanup by pidfile. */
-function pidfiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile() && entry.name.endsWith(".pid")).map((entry) => join(entry.parentPath, entry.name));
-}
 
-async function ping(namespace: string, address: string, count = 1): Promise<{ ok: boolean; rtt: number }> {
-  const result = await run(["ip", "netns", "exec", namespace, "ping", "-n", "-q", "-c", String(count), "-i", "0.2", "-W", "2", address]);
-  return { ok: result.code === 0, rtt: Number(/= [\d.]+\/([\d.]+)\//.exec(result.stdout)?.[1] ?? Number.NaN) };
-}
 
 describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over VXLAN (root, namespaces, real vde_switch)", () => {
   const set = new NamespaceSet();
@@ -202,7 +194,7 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over 
     expect((await run(["ip", "-n", hostNs(1), "link", "show", "type", "vxlan"])).stdout).toBe("");
     expect((await run(["ip", "-n", hostNs(1), "link", "show", "type", "bridge"])).stdout).toBe("");
     await Bun.sleep(100);
-    expect(plugs.filter((pid) => existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8")))).toEqual([]);
+    expect(plugs.filter(alive)).toEqual([]);
     expect(existsSync(join(runDir(1), "tunnel"))).toBe(false);
   });
 

@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benitoBinary, run } from "../helpers/binary";
 import { inNamespace, ip } from "../helpers/netns";
+import { alive } from "../helpers/processes";
+
+export { alive };
 
 /** True when Debian's vde2 tools are installed (CI installs them; tests skip and say so otherwise). */
 export const hasVde = ["/usr/bin/vde_switch", "/usr/bin/wirefilter", "/usr/bin/vde_plug2tap"].every((path) => existsSync(path));
@@ -20,15 +23,6 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
   }
 }
 
-/** True when pid names a live, non-zombie process. */
-export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 /** The pid in a pidfile, or undefined. */
 export function pidIn(path: string): number | undefined {

@@ -2,6 +2,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "../helpers/binary";
+import { alive } from "../helpers/processes";
+
+export { alive };
 
 /** A vde_switch the test started, with its socket folder and pidfile. */
 export interface TestSwitch {
@@ -37,15 +40,6 @@ export async function stopSwitch(sw: TestSwitch | undefined): Promise<void> {
   if (alive(pid)) process.kill(pid, "SIGKILL");
 }
 
-/** True when pid is a live process (a zombie waiting for a reaper counts as gone). */
-export function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 /** One vnode of a test topology: one interface on the test switch. */
 export interface TestVnode {
