@@ -1,7 +1,6 @@
 // The tunnel plan's fast path: reads only the elements on given LANs, the pnodes hosting them, and every substrate's name.
-import { Blocks } from "./extract";
-import { checkTopology, defaultMaxBytes, type CheckResult, type ParseOptions } from "./parse";
-import { decodeUtf8 } from "./xml";
+import { Blocks, scannableText } from "./extract";
+import { checkTopology, type CheckResult, type ParseOptions } from "./parse";
 
 /** LanExtractResult interface: a partial topology (or problems), every substrate name, and whether the fast path was taken. */
 export interface LanExtractResult extends CheckResult {
@@ -30,16 +29,8 @@ export function extractLanTopology(input: Uint8Array | string, file: string, lan
     const result = checkTopology(input, file, options);
     return { ...result, partial: false, substrateNames: result.topology?.substrates.map((substrate) => substrate.name) ?? [] };
   };
-  const size = typeof input === "string" ? input.length : input.length;
-  if ((options.top ?? "experiment") !== "experiment" || size > (options.maxBytes ?? defaultMaxBytes)) return whole();
-  let text: string;
-  if (typeof input === "string") text = input;
-  else {
-    const decoded = decodeUtf8(input);
-    if (!("text" in decoded)) return whole();
-    text = decoded.text;
-  }
-  if (!/^\s*(<\?xml[^>]*\?>\s*)?<experiment>/.test(text.slice(0, 512)) || /<!--|<!\[CDATA\[|<!DOCTYPE|<fragments|<\/?[A-Za-z_][\w.-]*:/.test(text)) return whole();
+  const text = scannableText(input, options);
+  if (text === undefined) return whole();
   // Partition placement needs every pnode's partition: the whole read resolves it.
   if (/(?:benito|containers):partition/.test(text)) return whole();
   if ([...lans].some((name) => !plainName.test(name))) return whole();

@@ -9,6 +9,24 @@ export interface ExtractResult extends CheckResult {
 }
 
 /**
+ * The document as text when the block scan can read it soundly: a plain `<experiment>` root
+ * within the size limit, valid UTF-8, and no comments, CDATA, DOCTYPE, fragments or namespace
+ * prefixes. Otherwise undefined, and the caller reads the whole document instead.
+ */
+export function scannableText(input: Uint8Array | string, options: ParseOptions): string | undefined {
+  if ((options.top ?? "experiment") !== "experiment" || input.length > (options.maxBytes ?? defaultMaxBytes)) return undefined;
+  let text: string;
+  if (typeof input === "string") text = input;
+  else {
+    const decoded = decodeUtf8(input);
+    if (!("text" in decoded)) return undefined;
+    text = decoded.text;
+  }
+  if (!/^\s*(<\?xml[^>]*\?>\s*)?<experiment>/.test(text.slice(0, 512)) || /<!--|<!\[CDATA\[|<!DOCTYPE|<fragments|<\/?[A-Za-z_][\w.-]*:/.test(text)) return undefined;
+  return text;
+}
+
+/**
  * Reads the parts of a document that host `hostName` needs: every `<elements>` block that
  * mentions the name as text (the host itself under any name or localname, duplicates of it, and
  * the vnodes whose `benito:host` names it), the blocks of its Containers partition when it is a
@@ -23,17 +41,8 @@ export interface ExtractResult extends CheckResult {
  */
 export function extractHostTopology(input: Uint8Array | string, file: string, hostName: string, options: ParseOptions = {}): ExtractResult {
   const whole = (): ExtractResult => ({ ...checkTopology(input, file, options), partial: false });
-  const size = typeof input === "string" ? input.length : input.length;
-  if ((options.top ?? "experiment") !== "experiment" || size > (options.maxBytes ?? defaultMaxBytes)) return whole();
-  let text: string;
-  if (typeof input === "string") text = input;
-  else {
-    const decoded = decodeUtf8(input);
-    if (!("text" in decoded)) return whole();
-    text = decoded.text;
-  }
-  if (!/^\s*(<\?xml[^>]*\?>\s*)?<experiment>/.test(text.slice(0, 512)) || /<!--|<!\[CDATA\[|<!DOCTYPE|<fragments|<\/?[A-Za-z_][\w.-]*:/.test(text)) return whole();
-  if (!/^[\w.-]+$/.test(hostName)) return whole();
+  const text = scannableText(input, options);
+  if (text === undefined || !/^[\w.-]+$/.test(hostName)) return whole();
 
   const blocks = new Blocks(text);
   const elements = new Set<number>();
