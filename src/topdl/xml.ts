@@ -192,8 +192,12 @@ export function prepare(text: string): Prepared {
   const newlines: number[] = [];
   let removed = 0; // characters dropped so far
   let keptFrom = 0; // start (original offset) of the pending kept chunk
-  const openNames: string[] = [];
+  // The open elements: where each name starts in the text, its length, and where its tag starts
+  // (offsets rather than names: no string is made for each of hundreds of thousands of tags).
+  const openStart: number[] = [];
+  const openLength: number[] = [];
   const openAt: number[] = [];
+  const openName = (depth: number): string => text.slice(openStart[depth]!, openStart[depth]! + openLength[depth]!);
   let rootSeen = false;
   let root = "";
   const rootChildren: [number, number][] = [];
@@ -241,8 +245,8 @@ export function prepare(text: string): Prepared {
     if (lt > i) {
       if (blank) drop(i, lt, lines);
       else {
-        if (openNames.length === 0) fail(i, "text outside the root element");
-        if (openNames.length === 1) splittable = false;
+        if (openAt.length === 0) fail(i, "text outside the root element");
+        if (openAt.length === 1) splittable = false;
         if (lines > 0) keep(i, lt);
       }
     }
@@ -263,13 +267,13 @@ export function prepare(text: string): Prepared {
           fail(lt, "CDATA section is not closed");
           break;
         }
-        if (openNames.length === 0) fail(lt, "CDATA outside the root element");
-        if (openNames.length === 1) splittable = false;
+        if (openAt.length === 0) fail(lt, "CDATA outside the root element");
+        if (openAt.length === 1) splittable = false;
         keep(lt, end + 3);
         i = end + 3;
       } else if (text.startsWith("<!DOCTYPE", lt)) {
         const end = doctypeEnd(text, lt);
-        if (rootSeen || openNames.length > 0) fail(lt, "DOCTYPE inside the document");
+        if (rootSeen || openAt.length > 0) fail(lt, "DOCTYPE inside the document");
         if (end.subset) {
           fail(lt, "a DOCTYPE with an internal subset is refused: entity and DTD declarations are never processed");
           break;
@@ -298,6 +302,21 @@ export function prepare(text: string): Prepared {
       keep(lt, end + 2);
       i = end + 2;
       continue;
+    }
+    // The usual closing tag, `</name>` of the open element, is recognised without scanning its name.
+    if (c1 === 0x2f && openAt.length > 1) {
+      const depth = openAt.length;
+      const start = openStart[depth - 1]!;
+      const nameLength = openLength[depth - 1]!;
+      const gt = lt + 2 + nameLength;
+      if (text.charCodeAt(gt) === 0x3e && sameChars(text, start, lt + 2, nameLength)) {
+        openStart.pop();
+        openLength.pop();
+        openAt.pop();
+        i = gt + 1;
+        if (depth === 2) rootChildren.push([childStart, i - removed]);
+        continue;
+      }
     }
     // A tag: its name, then anything up to ">" (quoted attribute values may hold ">").
     const closing = c1 === 0x2f; /* / */
@@ -330,21 +349,21 @@ export function prepare(text: string): Prepared {
     i = gt + 1;
     const endInXml = gt + 1 - removed;
     if (closing) {
-      const depth = openNames.length;
+      const depth = openAt.length;
       if (depth === 0) {
         fail(lt, `closing tag </${text.slice(nameStart, nameEnd)}> without an opening tag`);
         break scan;
       }
-      const open = openNames[depth - 1]!;
-      if (open.length !== nameEnd - nameStart || !text.startsWith(open, nameStart)) {
-        fail(lt, `closing tag </${text.slice(nameStart, nameEnd)}> does not match <${open}> opened on line ${lineAtOriginal(openAt[depth - 1]!)}`);
+      if (openLength[depth - 1] !== nameEnd - nameStart || !sameChars(text, openStart[depth - 1]!, nameStart, nameEnd - nameStart)) {
+        fail(lt, `closing tag </${text.slice(nameStart, nameEnd)}> does not match <${openName(depth - 1)}> opened on line ${lineAtOriginal(openAt[depth - 1]!)}`);
         break scan;
       }
-      openNames.pop();
+      openStart.pop();
+      openLength.pop();
       openAt.pop();
       if (depth === 2) rootChildren.push([childStart, endInXml]);
     } else if (text.charCodeAt(gt - 1) !== 0x2f) {
-      const depth = openNames.length;
+      const depth = openAt.length;
       if (depth === 0) {
         if (rootSeen) {
           fail(lt, `a second root element <${text.slice(nameStart, nameEnd)}>`);
@@ -353,41 +372,60 @@ export function prepare(text: string): Prepared {
         root = text.slice(nameStart, nameEnd);
         rootSeen = true;
       } else if (depth === 1) childStart = startInXml;
-      openNames.push(text.slice(nameStart, nameEnd));
+      openStart.push(nameStart);
+      openLength.push(nameEnd - nameStart);
       openAt.push(lt);
-    } else if (openNames.length === 0) {
+    } else if (openAt.length === 0) {
       if (rootSeen) {
         fail(lt, `a second root element <${text.slice(nameStart, nameEnd)}>`);
         break scan;
       }
       root = text.slice(nameStart, nameEnd);
       rootSeen = true;
-    } else if (openNames.length === 1) rootChildren.push([startInXml, endInXml]);
+    } else if (openAt.length === 1) rootChildren.push([startInXml, endInXml]);
   }
   if (problems.every((problem) => problem.severity !== "error")) {
-    const depth = openNames.length;
-    if (depth > 0) fail(length, `<${openNames[depth - 1]}> opened on line ${lineAtOriginal(openAt[depth - 1]!)} is never closed`);
+    const depth = openAt.length;
+    if (depth > 0) fail(length, `<${openName(depth - 1)}> opened on line ${lineAtOriginal(openAt[depth - 1]!)} is never closed`);
     else if (!rootSeen) fail(length, "no root element");
   }
   chunks.push(text.slice(keptFrom));
   const starts = Int32Array.from(newlines);
+  let last = 0; // the previous answer's count of line starts at or before its offset
   return {
     xml: chunks.join(""),
     problems,
     root: root.slice(root.indexOf(":") + 1),
     ...(splittable && { rootChildren }),
     lineOf(offset: number): number {
-      // Number of line starts at or before offset, plus one.
-      let low = 0;
+      // Number of line starts at or before offset, plus one. Lines are mostly asked for in
+      // document order, a few lines apart: look a few starts ahead of the last answer first.
+      let low = last;
+      if (low > 0 && starts[low - 1]! > offset) low = 0;
+      else {
+        const near = Math.min(low + 8, starts.length);
+        while (low < near && starts[low]! <= offset) low += 1;
+        if (low < near || low === starts.length) {
+          last = low;
+          return low + 1;
+        }
+      }
       let high = starts.length;
       while (low < high) {
         const middle = (low + high) >>> 1;
         if (starts[middle]! <= offset) low = middle + 1;
         else high = middle;
       }
+      last = low;
       return low + 1;
     },
   };
+}
+
+/** Whether the `length` characters at `a` and at `b` are the same. */
+function sameChars(text: string, a: number, b: number, length: number): boolean {
+  for (let k = 0; k < length; k += 1) if (text.charCodeAt(a + k) !== text.charCodeAt(b + k)) return false;
+  return true;
 }
 
 /** XML name start characters (ASCII letters, "_", ":"; any non-ASCII character is let through). */
