@@ -2,7 +2,7 @@
 import { BenitoError, ExitCode, messageOf } from "../errors";
 import type { Stage } from "../plan/boot-plan";
 import { stageCommandLine } from "../plan/boot-plan";
-import type { CommandContext, Io } from "./command";
+import type { Command, CommandContext, Io } from "./command";
 import { findCommand } from "./registry";
 
 /** StageResult interface: how one stage went (what the status file records). */
@@ -21,8 +21,13 @@ export interface StageResult {
   readonly output: readonly string[];
 }
 
+/** Finds the command a stage names (the registry; tests pass their own). */
+export type CommandLookup = (name: string) => Command | undefined;
+
 /** RunStagesOptions interface: how to run a plan's stages. */
 export interface RunStagesOptions {
+  /** Where commands come from (default: the registry). */
+  readonly commands?: CommandLookup;
   /** How many stages of one parallel group run at once. */
   readonly parallel: number;
   /** Called when a stage starts and ends (progress lines). */
@@ -40,13 +45,14 @@ function outcomeOf(code: number): StageResult["outcome"] {
  * `converge` first asks whether the thing is healthy (then it is done, untouched), else clears
  * what is left of it before running.
  */
-export async function runStage(stage: Stage, ctx: CommandContext): Promise<StageResult> {
-  if (stage.converge === undefined) return runCommand(stage, stage.args, ctx);
+export async function runStage(stage: Stage, ctx: CommandContext, commands: CommandLookup = findCommand): Promise<StageResult> {
+  const runCommand = (args: readonly string[]) => runOne(stage, args, ctx, commands);
+  if (stage.converge === undefined) return runCommand(stage.args);
   const started = performance.now();
-  const health = await runCommand(stage, stage.converge.healthy, ctx);
+  const health = await runCommand(stage.converge.healthy);
   if (health.exitCode === ExitCode.ok) return { ...health, command: stageCommandLine(stage), ms: elapsed(started), output: ["already running and healthy: left alone", ...health.output] };
-  const reset = await runCommand(stage, stage.converge.reset, ctx);
-  const result = await runCommand(stage, stage.args, ctx);
+  const reset = await runCommand(stage.converge.reset);
+  const result = await runCommand(stage.args);
   return { ...result, ms: elapsed(started), output: [...reset.output.map((line) => `(reset) ${line}`), ...result.output] };
 }
 
@@ -54,7 +60,7 @@ function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 10) / 10;
 }
 
-async function runCommand(stage: Stage, args: readonly string[], ctx: CommandContext): Promise<StageResult> {
+async function runOne(stage: Stage, args: readonly string[], ctx: CommandContext, commands: CommandLookup): Promise<StageResult> {
   const errors: string[] = [];
   const output: string[] = [];
   const io: Io = {
@@ -63,7 +69,7 @@ async function runCommand(stage: Stage, args: readonly string[], ctx: CommandCon
   };
   const started = performance.now();
   let code: number;
-  const command = findCommand(stage.command);
+  const command = commands(stage.command);
   try {
     if (command === undefined) throw new BenitoError("running a stage", stage.id, `no command "${stage.command}"`);
     code = await command.run(args, { ...ctx, io });
@@ -102,7 +108,7 @@ export async function runStages(stages: readonly Stage[], ctx: CommandContext, o
         options.onStart?.(stage, offset + position, total);
         const result: StageResult = blocked.length > 0
           ? { id: stage.id, command: stageCommandLine(stage), outcome: "skipped", exitCode: ExitCode.failed, ms: 0, errors: [`benito: skipped ${stage.id}: ${blocked.join(", ")} did not succeed`], output: [] }
-          : await runStage(stage, ctx);
+          : await runStage(stage, ctx, options.commands);
         results.set(stage.id, result);
         options.onEnd?.(result, offset + position, total);
       }
