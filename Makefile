@@ -24,7 +24,8 @@ build: build/benito
 check: deps
 	node_modules/.bin/tsc --noEmit
 
-test: build debian-deps
+# The type check (strict, noUncheckedIndexedAccess) is part of the test command.
+test: build debian-deps check
 	$(BUN) scripts/test.ts
 
 # `make demo DEMO_ARGS=--with-vm` adds a QEMU VM to the lab.
