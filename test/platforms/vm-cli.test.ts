@@ -20,6 +20,10 @@ writeFileSync(
     "</experiment>",
     `  <elements><computer><name>ct1</name><attribute><attribute>benito:node_type</attribute><value>openvz</value></attribute></computer></elements>
   <elements><computer><name>x1</name><attribute><attribute>benito:node_type</attribute><value>xen</value></attribute></computer></elements>
+  <elements><computer><name>ctlvm</name><interface><substrate>control_net</substrate><name>control</name></interface>
+    <attribute><attribute>benito:node_type</attribute><value>qemu</value></attribute><attribute><attribute>benito:host</attribute><value>pnode0</value></attribute>
+    <attribute><attribute>benito:qemu_image</attribute><value>/images/base.qcow2</value></attribute></computer></elements>
+  <substrates><name>control_net</name></substrates>
 </experiment>`,
   ),
 );
@@ -35,6 +39,17 @@ describe("benito vm (no root)", () => {
     expect(result.stdout).toContain(`qemu-img create -q -f qcow2 -F qcow2 -b /images/base.qcow2 ${join(dir, "run", "vm", "vm1", "disk.qcow2")}`);
     expect(result.stdout).toContain("-accel tcg -cpu max");
     expect(result.stdout).toContain("-netdev vde,id=net0,sock=/run/vde/lan0,port=1");
+  });
+
+  test("a control NIC without a MAC in topo.xml gets the MAC control-net allocate recorded", async () => {
+    const runDir = join(dir, "run-lease");
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(join(runDir, "control-leases.json"), JSON.stringify([{ node: "ctlvm", address: "172.30.0.9", prefixLength: 16, mac: "02:be:c0:00:00:09", source: "pool" }]));
+    const result = await benito(["vm", "launch", "ctlvm", configDir, "--run-dir", runDir, "--accel", "tcg", "--dry-run"]);
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toContain("netdev=control,mac=02:be:c0:00:00:09");
+    const without = await benito(["vm", "launch", "ctlvm", configDir, "--run-dir", join(dir, "run"), "--accel", "tcg", "--dry-run"]);
+    expect(without.stdout).not.toContain("02:be:c0:00:00:09");
   });
 
   test("stop --dry-run prints powerdown then removal of every file", async () => {

@@ -4,7 +4,8 @@ import { checkRequirements, runSteps } from "../../apply/run-steps";
 import { resolveConfigDir, topologyPath } from "../../config/config-dir";
 import { ExitCode, UsageError } from "../../errors";
 import type { Node } from "../../model/node";
-import { resolveHostView } from "../../model/resolve";
+import type { ControlLease } from "../../model/control-allocation";
+import { hostViewFromDocument } from "../../model/host-view";
 import { validatedPlatform } from "../../platforms/planning";
 import type { PlatformContext, StatusCheck } from "../../platforms/platform";
 import { renderStep } from "../../plan/step";
@@ -13,7 +14,7 @@ import { probeKvm } from "../../system/kvm";
 import { namespaceExists } from "../../system/netns";
 import { pidfileState } from "../../system/processes";
 import { qmpCommand } from "../../system/qmp";
-import { parseTopology } from "../../topdl/parse";
+import { readOptionalJson } from "../../system/state-files";
 import { parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 
@@ -51,11 +52,26 @@ const options = {
   "dry-run": { type: "boolean" },
 } as const;
 
-/** Loads NODE from CONFIG_DIR/topo.xml (only that node's values are checked). */
+/**
+ * Loads NODE from CONFIG_DIR/topo.xml through the boot-time fast path (only the parts NODE
+ * needs are read: a pnode launching many children does not parse a large topology each time).
+ */
 async function loadNode(configDir: string, name: string): Promise<{ node: Node; file: string }> {
   const file = topologyPath(configDir);
-  const topology = parseTopology(await readFileBytes(file, "reading the topology"), file);
-  return { node: resolveHostView(topology, name).self, file };
+  return { node: hostViewFromDocument(await readFileBytes(file, "reading the topology"), file, name).view.self, file };
+}
+
+/**
+ * A VM whose control interface has no MAC in topo.xml gets the one `benito control-net
+ * allocate` recorded for it (RUN_DIR/control-leases.json), so its control NIC is the MAC the
+ * control network expects.
+ */
+function withControlLease(node: Node, runDir: string): Node {
+  const control = node.interfaces.find((nic) => nic.control);
+  if (control === undefined || control.mac !== undefined) return node;
+  const lease = readOptionalJson<ControlLease[]>(join(runDir, "control-leases.json"))?.find((entry) => entry.node === node.name);
+  if (lease === undefined) return node;
+  return { ...node, interfaces: node.interfaces.map((nic) => (nic === control ? { ...nic, mac: lease.mac } : nic)) };
 }
 
 /** True when CONFIG_DIR has a route file for the host (route/NAME, or the older routes/NAME). */
@@ -114,7 +130,9 @@ export const vmCommand: Command = {
     if (values.accel !== undefined && !["auto", "kvm", "tcg"].includes(values.accel)) throw new UsageError("vm", `--accel wants auto, kvm or tcg, got "${values.accel}"`);
     // Absolute, so every step (some run in a namespace, some read later) names the same folder.
     const configDir = resolve(await resolveConfigDir(configArgument));
-    const { node, file } = await loadNode(configDir, name);
+    const loaded = await loadNode(configDir, name);
+    const file = loaded.file;
+    const node = withControlLease(loaded.node, runDir);
     const platform = validatedPlatform(node, file);
     const platformContext: PlatformContext = {
       runDir,
