@@ -4,6 +4,7 @@ import { BenitoError, messageOf } from "../errors";
 import { buildConfigDisk } from "../guest/config-disk";
 import type { HostRequirement } from "../platforms/platform";
 import { renderStep, type Placement, type Step } from "../plan/step";
+import { Rtnl } from "../system/netlink/rtnl";
 import { deleteNamespace, ensureNamespace, namespaceExists } from "../system/netns";
 import { appendToFile, exists, makeDir, removeEmptyDir, removeFile, writeWholeFile } from "../system/paths";
 import { deviceExists, findProgram } from "../system/presence";
@@ -144,6 +145,12 @@ async function runStep(step: Step, options: RunOptions): Promise<string | undefi
       await stopByPidfile(step.pidfile, step.program, 2_000);
       return asked ? `the guest did not power off within ${step.graceMs} ms: QEMU was killed` : "the monitor did not answer: QEMU was killed";
     }
+    case "bridge.create":
+      createBridgeWith(step.name, step.members);
+      return;
+    case "bridge.delete":
+      deleteBridge(step.name);
+      return;
     case "command.run": {
       const result = await runProgram(placed(options.benito, step.argv, step.placement));
       if (step.log !== undefined) appendToFile(step.log, `${result.stdout}${result.stderr}`);
@@ -182,4 +189,35 @@ export async function runSteps(steps: readonly Step[], options: RunOptions): Pro
     }
   }
   if (failures.length > 0) throw new BenitoError("tearing down", `${failures.length} of ${steps.length} steps`, "some steps failed", undefined, failures);
+}
+
+/** Creates a bridge when absent, attaches each member and sets everything up (over rtnetlink). */
+function createBridgeWith(name: string, members: readonly string[]): void {
+  const rtnl = Rtnl.open();
+  try {
+    const bridge = rtnl.linkByName(name) ?? rtnl.createBridge(name);
+    if (bridge.kind !== "bridge") throw new BenitoError("creating the bridge", name, `an interface of that name exists and is a ${bridge.kind || "plain"} device`);
+    for (const member of members) {
+      const link = rtnl.linkByName(member);
+      if (link === undefined) throw new BenitoError("attaching a bridge port", `${member} to ${name}`, "no such interface");
+      if (link.master !== bridge.index) rtnl.setLinkMaster(link.index, bridge.index);
+      if (!link.up) rtnl.setLinkUp(link.index, true);
+    }
+    if (!bridge.up) rtnl.setLinkUp(bridge.index, true);
+  } finally {
+    rtnl.close();
+  }
+}
+
+/** Deletes a bridge (its ports are released, not deleted); one that is gone already is fine. */
+function deleteBridge(name: string): void {
+  const rtnl = Rtnl.open();
+  try {
+    const bridge = rtnl.linkByName(name);
+    if (bridge === undefined) return;
+    if (bridge.kind !== "bridge") throw new BenitoError("deleting the bridge", name, `it is a ${bridge.kind || "plain"} device, not a bridge: left alone`);
+    rtnl.deleteLink(bridge.index);
+  } finally {
+    rtnl.close();
+  }
 }

@@ -26,6 +26,9 @@ export type Step =
   | { readonly kind: "config.disk"; readonly id: string; readonly configDir: string; readonly hostname: string; readonly path: string }
   /** Asks a VM to power off over QMP (`system_powerdown`), waits up to graceMs, then SIGKILLs the pid in the pidfile. */
   | { readonly kind: "vm.powerdown"; readonly id: string; readonly qmp: string; readonly pidfile: string; readonly program: string; readonly graceMs: number }
+  /** A Linux bridge joining existing links (created when absent; members attached and set up). */
+  | { readonly kind: "bridge.create"; readonly id: string; readonly name: string; readonly members: readonly string[] }
+  | { readonly kind: "bridge.delete"; readonly id: string; readonly name: string }
   | {
       readonly kind: "process.start";
       readonly id: string;
@@ -90,6 +93,10 @@ export function renderStep(step: Step): string {
       return `benito guest-config --build ${quoteWord(step.configDir)} --hostname ${quoteWord(step.hostname)} --out ${quoteWord(step.path)}`;
     case "vm.powerdown":
       return `qmp ${quoteWord(step.qmp)} system_powerdown  # SIGKILL $(cat ${quoteWord(step.pidfile)}) after ${step.graceMs} ms`;
+    case "bridge.create":
+      return [`ip link add ${quoteWord(step.name)} type bridge`, ...step.members.map((member) => `ip link set ${quoteWord(member)} master ${quoteWord(step.name)} up`), `ip link set ${quoteWord(step.name)} up`].join("; ");
+    case "bridge.delete":
+      return `ip link del ${quoteWord(step.name)}`;
     case "process.start":
       return `${inNs(step.placement)}${step.argv.map(quoteWord).join(" ")}  # pidfile ${step.pidfile}`;
     case "process.stop":

@@ -44,3 +44,12 @@ export function controlTapName(nodeName: string): string {
 export function interfaceTapName(interfaceName: string): string {
   return shortName(interfaceName, maxInterfaceName);
 }
+
+/**
+ * The three links of a VM NIC in `tap` mode (`benito:qemu_nic = tap`): the TAP QEMU opens, the
+ * TAP benito's plug opens, and the bridge joining them; "bq" + role + NIC index + the node.
+ */
+export function vmNicLinkNames(nodeName: string, index: number): { qemuTap: string; plugTap: string; bridge: string } {
+  const tag = `${index}${shortName(nodeName, maxInterfaceName - 3 - String(index).length)}`;
+  return { qemuTap: `bqt${tag}`, plugTap: `bqp${tag}`, bridge: `bqb${tag}` };
+}

@@ -23,6 +23,8 @@ function created(step: Step): string | undefined {
       return `file:${step.path}`;
     case "process.start":
       return `process:${step.pidfile}`;
+    case "bridge.create":
+      return `bridge:${step.name}`;
     default:
       return undefined;
   }
@@ -42,6 +44,8 @@ function removed(step: Step): string | undefined {
     case "process.stop":
     case "vm.powerdown":
       return `process:${step.pidfile}`;
+    case "bridge.delete":
+      return `bridge:${step.name}`;
     default:
       return undefined;
   }
@@ -49,7 +53,8 @@ function removed(step: Step): string | undefined {
 
 /** Every interface name a step gives the kernel. */
 function interfaceNames(step: Step): string[] {
-  return step.kind === "tap.create" || step.kind === "tap.delete" ? [step.name] : [];
+  if (step.kind === "bridge.create") return [step.name, ...step.members];
+  return step.kind === "tap.create" || step.kind === "tap.delete" || step.kind === "bridge.delete" ? [step.name] : [];
 }
 
 /** Every argv a step would run. */

@@ -55,6 +55,9 @@ export const qemuSevenNics = node(
   [0, 1, 2, 3, 4, 5, 6].map((i) => nic(i)),
 );
 
+/** A qemu node whose three NICs are TAPs plugged by benito (`benito:qemu_nic = tap`), with a long name. */
+export const qemuTapNics = node("tap-nic-vm-with-a-long-name", "qemu", { "benito:qemu_image": "/images/base.qcow2", "benito:qemu_nic": "tap" }, [0, 1, 2].map((i) => nic(i)));
+
 /** A process node with two NICs and a startup command. */
 export const processTwoNics = node("web-server", "process", {}, [nic(0), nic(1)], { startup: "/usr/bin/python3 -m http.server 'port 80'" });
 
@@ -63,7 +66,7 @@ export const embeddedNode = node("phys3", "embedded_pnode", {}, [nic(0)]);
 
 /** One well-formed sample node per platform name, for the conformance suite. */
 export const samples: Readonly<Record<string, readonly Node[]>> = {
-  qemu: [qemuOneNic, qemuSevenNics],
+  qemu: [qemuOneNic, qemuSevenNics, qemuTapNics],
   process: [processTwoNics, node("bare", "process", {}, [])],
   embedded_pnode: [embeddedNode],
 };

@@ -6,14 +6,14 @@ import { InputError } from "../../src/errors";
 import { nodeProblems } from "../../src/platforms/platform";
 import { qemuPlatform } from "../../src/platforms/qemu";
 import { planNode } from "../../src/platforms/planning";
-import { nic, node, qemuOneNic, qemuSevenNics, testContext } from "./nodes";
+import { nic, node, qemuOneNic, qemuSevenNics, qemuTapNics, testContext } from "./nodes";
 
 function golden(name: string): string[] {
   return readFileSync(resolve(import.meta.dir, "golden", name), "utf8").trimEnd().split("\n");
 }
 
 function qemuArgvOf(plan: ReturnType<typeof qemuPlatform.plan>): readonly string[] {
-  const start = plan.steps.find((step) => step.kind === "process.start");
+  const start = plan.steps.find((step) => step.kind === "process.start" && step.id === "qemu");
   if (start?.kind !== "process.start") throw new Error("no process.start step");
   return start.argv;
 }
@@ -39,6 +39,33 @@ describe("qemu argv (golden)", () => {
   test("commas in paths are doubled, as QEMU option values want", () => {
     const argv = qemuArgvOf(qemuPlatform.plan(node("vm2", "qemu", { "benito:qemu_image": "/i/base.qcow2" }, [nic(0, { vdeSwitch: "/run/vde/a,b" })]), testContext));
     expect(argv).toContain("vde,id=net0,sock=/run/vde/a,,b,port=1");
+  });
+});
+
+describe("qemu NICs as TAPs plugged by benito (benito:qemu_nic = tap)", () => {
+  test("each NIC: a TAP for QEMU and one for the plug, bridged; the plug on the NIC's switch port; QEMU opens its TAP", () => {
+    const plan = qemuPlatform.plan(qemuTapNics, testContext);
+    const argv = qemuArgvOf(plan).join(" ");
+    expect(argv).not.toContain("-netdev vde");
+    const bridges = plan.steps.filter((step) => step.kind === "bridge.create");
+    expect(bridges).toHaveLength(3);
+    for (const [index, bridge] of bridges.entries()) {
+      if (bridge.kind !== "bridge.create") continue;
+      const [qemuTap, plugTap] = bridge.members;
+      expect(argv).toContain(`-netdev tap,id=net${index},ifname=${qemuTap},script=no,downscript=no`);
+      const plug = plan.steps.find((step) => step.id === `plug-${index}`);
+      expect(plug?.kind === "process.start" && plug.argv.slice(1, 8)).toEqual(["vde", "plug", "--switch", qemuTapNics.interfaces[index]?.vdeSwitch ?? "", "--port", String(qemuTapNics.interfaces[index]?.vdePort), "--tap"]);
+      expect(plug?.kind === "process.start" && plug.argv[8]).toBe(plugTap);
+      for (const name of [bridge.name, qemuTap ?? "", plugTap ?? ""]) expect(Buffer.byteLength(name)).toBeLessThanOrEqual(15);
+    }
+    // Everything for the NICs is in place before QEMU starts.
+    const ids = plan.steps.map((step) => step.id);
+    expect(ids.indexOf("plug-2")).toBeLessThan(ids.indexOf("qemu"));
+  });
+
+  test("an unknown NIC mode is an input error", () => {
+    const problems = nodeProblems(qemuPlatform, node("vm3", "qemu", { "benito:qemu_image": "/i/b.qcow2", "benito:qemu_nic": "vhost" }, [nic(0)]));
+    expect(problems.map((p) => p.message).join("\n")).toContain("must be vde");
   });
 });
 

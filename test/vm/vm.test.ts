@@ -9,6 +9,7 @@ import { benito, benitoBinary, run } from "../helpers/binary";
 import { uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { alive, startSwitch, stopSwitch, topology, type TestSwitch } from "./fixture";
+import { vmNicLinkNames } from "../../src/platforms/names";
 
 const missing = [
   Bun.which("qemu-system-x86_64") === null ? "qemu-system-x86_64 (qemu-system-x86)" : "",
@@ -54,7 +55,8 @@ describe.skipIf(!isRoot || missing.length > 0)("qemu platform (live, TCG)", () =
     // vm-a gets a route file: `benito routes` runs inside that guest too.
     writeFileSync(join(configDir, "route", vmA), "10.215.0.0/24 via 10.214.0.2\n");
     sw = await startSwitch(base);
-    const vm = (peers: string) => ({
+    const vm = (peers: string, extra: Record<string, string> = {}) => ({
+      ...extra,
       "benito:qemu_image": image,
       "benito:qemu_memory": "512",
       "benito:qemu_kernel": guest!.kernel,
@@ -65,7 +67,8 @@ describe.skipIf(!isRoot || missing.length > 0)("qemu platform (live, TCG)", () =
       join(configDir, "topo.xml"),
       topology(sw.dir, [
         { name: vmA, type: "qemu", address: "10.214.0.1", mac: "02:00:0a:d6:00:01", port: 1, attributes: vm("10.214.0.2,10.214.0.3") },
-        { name: vmB, type: "qemu", address: "10.214.0.2", mac: "02:00:0a:d6:00:02", port: 2, attributes: vm("10.214.0.1") },
+        // vm-b's NIC is a TAP plugged by benito (benito:qemu_nic = tap); vm-a's uses QEMU's VDE backend.
+        { name: vmB, type: "qemu", address: "10.214.0.2", mac: "02:00:0a:d6:00:02", port: 2, attributes: vm("10.214.0.1", { "benito:qemu_nic": "tap" }) },
         { name: proc, type: "process", address: "10.214.0.3", mac: "02:00:0a:d6:00:03", port: 3 },
       ]),
     );
@@ -121,6 +124,9 @@ describe.skipIf(!isRoot || missing.length > 0)("qemu platform (live, TCG)", () =
     expect(alive(pid)).toBe(false);
     for (const file of ["qmp.sock", "serial.sock", "disk.qcow2", "config.tar", "qemu.pid"]) expect(existsSync(join(dir, file))).toBe(false);
     expect(existsSync(dir)).toBe(false);
+    // Its TAP-mode NIC's links (QEMU's TAP, the plug's TAP, their bridge) are gone too.
+    const links = vmNicLinkNames(vmB, 0);
+    for (const name of [links.qemuTap, links.plugTap, links.bridge]) expect(existsSync(`/sys/class/net/${name}`)).toBe(false);
     const status = await benito(["vm", "status", vmB, configDir, "--run-dir", runDir]);
     expect(status.code).toBe(1);
   }, 60_000);

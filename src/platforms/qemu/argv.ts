@@ -2,7 +2,7 @@
 import { configDiskSerial } from "../../guest/config-disk";
 import type { Node } from "../../model/node";
 import { attribute, experimentalInterfaces } from "../platform";
-import { controlTapName } from "../names";
+import { controlTapName, vmNicLinkNames } from "../names";
 import type { VmLayout } from "./layout";
 
 /** The QEMU program benito runs (Debian 12: qemu-system-x86 7.2, VDE built in). */
@@ -14,6 +14,11 @@ export const defaultMemoryMib = 512;
 /** QEMU option values are comma-separated: a literal comma is written twice. */
 function escapeValue(value: string): string {
   return value.replaceAll(",", ",,");
+}
+
+/** How the VM's experimental NICs reach their switches: QEMU's VDE backend (default) or TAPs benito plugs. */
+export function nicMode(node: Node): "vde" | "tap" {
+  return attribute(node, "qemu_nic") === "tap" ? "tap" : "vde";
 }
 
 /** The overlay's base format: the attribute when given, else "raw" for .raw/.img files and "qcow2" otherwise. */
@@ -56,8 +61,10 @@ export function qemuArgv(node: Node, layout: VmLayout, kvm: boolean): string[] {
     "-device", `virtio-blk-pci,drive=config,serial=${configDiskSerial}`,
   ];
   // No option ROM on the NICs: iPXE only slows the boot, and guests never boot from the network here.
+  const tapMode = nicMode(node) === "tap";
   experimentalInterfaces(node).forEach((nic, index) => {
-    argv.push("-netdev", `vde,id=net${index},sock=${escapeValue(nic.vdeSwitch ?? "")},port=${nic.vdePort ?? 0}`);
+    if (tapMode) argv.push("-netdev", `tap,id=net${index},ifname=${vmNicLinkNames(node.name, index).qemuTap},script=no,downscript=no`);
+    else argv.push("-netdev", `vde,id=net${index},sock=${escapeValue(nic.vdeSwitch ?? "")},port=${nic.vdePort ?? 0}`);
     argv.push("-device", `virtio-net-pci,netdev=net${index}${nic.mac ? `,mac=${nic.mac}` : ""},romfile=`);
   });
   const control = node.interfaces.find((nic) => nic.control);

@@ -1,10 +1,12 @@
 // The `qemu` platform: a VM per vnode, NICs on VDE switch ports, a control NIC on a TAP, a qcow2 overlay and a config disk.
+import { basename, join } from "node:path";
 import * as v from "valibot";
 import type { Node } from "../../model/node";
-import type { Plan } from "../../plan/step";
+import type { Plan, Step } from "../../plan/step";
+import { vmNicLinkNames } from "../names";
 import { attribute, experimentalInterfaces, wholeNumberText, type AttributeProblem, type Platform, type PlatformContext } from "../platform";
 import { hostNamePattern } from "../../guest/config-disk";
-import { baseImageFormat, qemuArgv, qemuProgram } from "./argv";
+import { baseImageFormat, nicMode, qemuArgv, qemuProgram } from "./argv";
 import { vmLayout } from "./layout";
 
 /** How long `vm stop` waits for the guest to power off after system_powerdown before SIGKILL. */
@@ -26,6 +28,7 @@ const attributes = v.looseObject({
   "benito:qemu_kernel": v.optional(absolutePath("the kernel")),
   "benito:qemu_initrd": v.optional(absolutePath("the initrd")),
   "benito:qemu_append": v.optional(v.string()),
+  "benito:qemu_nic": v.optional(v.picklist(["vde", "tap"], "must be vde (QEMU's own VDE backend) or tap (a TAP plugged by benito)")),
 });
 
 const macPattern = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -53,12 +56,60 @@ function checkNode(node: Node): AttributeProblem[] {
   return problems;
 }
 
+/** The plug's pidfile of NIC `index` in `tap` mode. */
+function plugPidfile(dir: string, index: number): string {
+  return join(dir, `plug-${index}.pid`);
+}
+
+/**
+ * `tap` mode: per NIC, the TAP QEMU opens and the TAP benito's plug opens, joined by a bridge
+ * (QEMU and the plug cannot share one TAP's file descriptor), and the plug on the switch port.
+ */
+function tapNicSteps(node: Node, ctx: PlatformContext, dir: string): Step[] {
+  if (nicMode(node) !== "tap") return [];
+  return experimentalInterfaces(node).flatMap((nic, index): Step[] => {
+    const links = vmNicLinkNames(node.name, index);
+    const pidfile = plugPidfile(dir, index);
+    return [
+      { kind: "tap.create", id: `tap-qemu-${index}`, name: links.qemuTap },
+      { kind: "tap.create", id: `tap-plug-${index}`, name: links.plugTap },
+      { kind: "bridge.create", id: `bridge-${index}`, name: links.bridge, members: [links.qemuTap, links.plugTap] },
+      {
+        kind: "process.start",
+        id: `plug-${index}`,
+        argv: [ctx.benito, "vde", "plug", "--switch", nic.vdeSwitch ?? "", "--port", String(nic.vdePort ?? 0), "--tap", links.plugTap, "--reconnect", "--daemon", "--pidfile", pidfile],
+        pidfile,
+        log: join(dir, `plug-${index}.log`),
+        daemonizes: true,
+      },
+    ];
+  });
+}
+
+/** The inverse of {@link tapNicSteps}, in reverse order. */
+function tapNicTeardown(node: Node, ctx: PlatformContext, dir: string): Step[] {
+  if (nicMode(node) !== "tap") return [];
+  return experimentalInterfaces(node)
+    .flatMap((_, index): Step[] => {
+      const links = vmNicLinkNames(node.name, index);
+      return [
+        { kind: "tap.delete", id: `tap-qemu-${index}`, name: links.qemuTap },
+        { kind: "tap.delete", id: `tap-plug-${index}`, name: links.plugTap },
+        { kind: "bridge.delete", id: `bridge-${index}`, name: links.bridge },
+        { kind: "process.stop", id: `plug-${index}`, pidfile: plugPidfile(dir, index), program: basename(ctx.benito), graceMs: 5_000 },
+        { kind: "file.delete", id: `rm-plug-log-${index}`, path: join(dir, `plug-${index}.log`) },
+      ];
+    })
+    .reverse();
+}
+
 function plan(node: Node, ctx: PlatformContext): Plan {
   const layout = vmLayout(ctx.runDir, node.name);
   return {
     title: `launch ${node.name} on qemu (${ctx.kvm ? "KVM" : "TCG"})`,
     steps: [
       { kind: "dir.create", id: "vm-dir", path: layout.dir },
+      ...tapNicSteps(node, ctx, layout.dir),
       { kind: "disk.overlay", id: "overlay", base: attribute(node, "qemu_image") ?? "", baseFormat: baseImageFormat(node), path: layout.overlay },
       { kind: "config.disk", id: "config-disk", configDir: ctx.configDir, hostname: node.name, path: layout.configDisk },
       {
@@ -82,6 +133,7 @@ function stop(node: Node, ctx: PlatformContext): Plan {
     steps: [
       { kind: "vm.powerdown", id: "qemu", qmp: layout.qmp, pidfile: layout.pidfile, program: qemuProgram, graceMs: powerdownGraceMs },
       ...[layout.qmp, layout.serialSocket, layout.pidfile, layout.configDisk, layout.overlay, layout.serialLog, layout.log].map((path, index) => ({ kind: "file.delete" as const, id: `rm-${index}`, path })),
+      ...tapNicTeardown(node, ctx, layout.dir),
       { kind: "dir.delete", id: "vm-dir", path: layout.dir },
     ],
   };
@@ -102,9 +154,11 @@ export const qemuPlatform: Platform = {
   stop,
   status(node, ctx) {
     const layout = vmLayout(ctx.runDir, node.name);
+    const plugs = nicMode(node) === "tap" ? experimentalInterfaces(node).map((_, index) => ({ kind: "process" as const, label: `plug ${index}`, pidfile: plugPidfile(layout.dir, index), program: basename(ctx.benito) })) : [];
     return [
       { kind: "process", label: "qemu", pidfile: layout.pidfile, program: qemuProgram },
       { kind: "qmp", label: "guest", socket: layout.qmp },
+      ...plugs,
     ];
   },
 };
