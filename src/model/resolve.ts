@@ -22,11 +22,9 @@ class Problems {
   }
 }
 
-/**
- * Looks up a benito attribute: `benito:X`, else the Containers-era `containers:X` (first value wins).
- */
-export function benitoAttribute(attributes: ReadonlyMap<string, string>, name: string): string | undefined {
-  return attributes.get(`benito:${name}`) ?? attributes.get(`containers:${name}`);
+/** Looks up a benito attribute in a node's map: `benito:X`, else the Containers-era `containers:X`. */
+function mapValue(attributes: ReadonlyMap<string, string>, keys: KeyPair): string | undefined {
+  return attributes.get(keys[0]) ?? attributes.get(keys[1]);
 }
 
 /** Every computer of the topology as a Node (all values checked; every problem reported at once). */
@@ -95,14 +93,15 @@ function findHost(computers: readonly Computer[], name: string): Computer | unde
  */
 function partitionHosts(computers: readonly Computer[]): Map<string, string> {
   const hosts = new Map<string, string>();
+  // Most experiments have no partitions: one cheap pass says so.
+  const partitions = computers.map((computer) => benitoValue(computer.attributes, partitionKeys));
+  if (partitions.every((partition) => partition === undefined)) return hosts;
   const names = new Set(computers.map((computer) => computer.name));
-  for (const computer of computers) {
-    const attributes = attributeMap(computer.attributes);
-    const partition = benitoAttribute(attributes, "partition");
-    if (partition !== undefined && benitoAttribute(attributes, "node_type") === "pnode" && !hosts.has(partition)) hosts.set(partition, computer.name);
-  }
-  for (const computer of computers) {
-    const partition = benitoAttribute(attributeMap(computer.attributes), "partition");
+  computers.forEach((computer, index) => {
+    const partition = partitions[index];
+    if (partition !== undefined && benitoValue(computer.attributes, nodeTypeKeys) === "pnode" && !hosts.has(partition)) hosts.set(partition, computer.name);
+  });
+  for (const partition of partitions) {
     if (partition === undefined || hosts.has(partition) || !/^\d+$/.test(partition)) continue;
     const named = `pnode-${partition.padStart(4, "0")}`;
     if (names.has(named)) hosts.set(partition, named);
@@ -112,11 +111,11 @@ function partitionHosts(computers: readonly Computer[]): Map<string, string> {
 
 /** The pnode hosting a vnode: `benito:host`, else its partition's host; pnodes themselves have none. */
 function hostOf(attributes: ReadonlyMap<string, string>, hosts: ReadonlyMap<string, string>): string | undefined {
-  const explicit = benitoAttribute(attributes, "host");
+  const explicit = mapValue(attributes, hostKeys);
   if (explicit !== undefined) return explicit;
-  const type = benitoAttribute(attributes, "node_type");
+  const type = mapValue(attributes, nodeTypeKeys);
   if (type === "pnode" || type === "embedded_pnode") return undefined;
-  const partition = benitoAttribute(attributes, "partition");
+  const partition = mapValue(attributes, partitionKeys);
   return partition === undefined ? undefined : hosts.get(partition);
 }
 
@@ -126,6 +125,32 @@ function attributeMap(attributes: readonly Attribute[]): Map<string, string> {
   return map;
 }
 
+/** The first attribute with this key (attribute lists are short: a scan beats building a Map). */
+function firstAttribute(attributes: readonly Attribute[], key: string): Attribute | undefined {
+  for (const attribute of attributes) if (attribute.key === key) return attribute;
+  return undefined;
+}
+
+/** A `benito:` key and its Containers-era `containers:` spelling, built once. */
+type KeyPair = readonly [benito: string, containers: string];
+const keyPair = (name: string): KeyPair => [`benito:${name}`, `containers:${name}`];
+const partitionKeys = keyPair("partition");
+const hostKeys = keyPair("host");
+const nodeTypeKeys = keyPair("node_type");
+const macKeys = keyPair("mac_address");
+const ifnameKeys = keyPair("ifname");
+const switchKeys = keyPair("vde_switch");
+const portKeys = keyPair("vde_port");
+
+/** The attribute for `benito:X`, else `containers:X` (first of each wins). */
+function benitoEntry(attributes: readonly Attribute[], keys: KeyPair): Attribute | undefined {
+  return firstAttribute(attributes, keys[0]) ?? firstAttribute(attributes, keys[1]);
+}
+
+function benitoValue(attributes: readonly Attribute[], keys: KeyPair): string | undefined {
+  return benitoEntry(attributes, keys)?.value;
+}
+
 function resolveNode(computer: Computer, hosts: ReadonlyMap<string, string>, problems: Problems): Node {
   const attributes = attributeMap(computer.attributes);
   const host = hostOf(attributes, hosts);
@@ -133,7 +158,7 @@ function resolveNode(computer: Computer, hosts: ReadonlyMap<string, string>, pro
   return {
     name: computer.name,
     localnames: computer.localnames,
-    nodeType: benitoAttribute(attributes, "node_type") ?? "",
+    nodeType: mapValue(attributes, nodeTypeKeys) ?? "",
     ...(host !== undefined && { host }),
     interfaces: computer.interfaces.map((iface) => resolveInterface(iface, problems)),
     attributes,
@@ -144,40 +169,37 @@ function resolveNode(computer: Computer, hosts: ReadonlyMap<string, string>, pro
 }
 
 function resolveInterface(iface: TopdlInterface, problems: Problems): NodeInterface {
-  const attributes = attributeMap(iface.attributes);
-  const lineOf = (key: string) => iface.attributes.find((attribute) => attribute.key === key)?.line ?? iface.line;
-  const where = (key: string) => `${iface.path}.attribute[${iface.attributes.findIndex((attribute) => attribute.key === key)}]`;
+  const attributes = iface.attributes;
+  const report = (entry: Attribute, message: string) => problems.add(entry.line, `${iface.path}.attribute[${attributes.indexOf(entry)}]`, message);
   const substrate = iface.substrates[0] ?? "";
   const result: { -readonly [K in keyof NodeInterface]: NodeInterface[K] } = { name: iface.name, substrate, control: substrate === controlSubstrate };
 
-  const address = attributes.get("ip4_address");
-  const netmask = attributes.get("ip4_netmask");
+  const address = firstAttribute(attributes, "ip4_address");
+  const netmask = firstAttribute(attributes, "ip4_netmask");
   if (address !== undefined || netmask !== undefined) {
-    if (address === undefined) problems.add(lineOf("ip4_netmask"), where("ip4_netmask"), "ip4_netmask without ip4_address");
-    else if (netmask === undefined) problems.add(lineOf("ip4_address"), where("ip4_address"), "ip4_address without ip4_netmask");
+    if (address === undefined) report(netmask as Attribute, "ip4_netmask without ip4_address");
+    else if (netmask === undefined) report(address, "ip4_address without ip4_netmask");
     else {
-      const prefixLength = maskToPrefix(netmask.trim());
-      if (parseIp4(address.trim()) === undefined) problems.add(lineOf("ip4_address"), where("ip4_address"), `"${address}" is not an IPv4 address`);
-      else if (prefixLength === undefined) problems.add(lineOf("ip4_netmask"), where("ip4_netmask"), `"${netmask}" is not a contiguous dotted netmask`);
-      else result.ip4 = { address: address.trim(), prefixLength };
+      const prefixLength = maskToPrefix(netmask.value.trim());
+      if (parseIp4(address.value.trim()) === undefined) report(address, `"${address.value}" is not an IPv4 address`);
+      else if (prefixLength === undefined) report(netmask, `"${netmask.value}" is not a contiguous dotted netmask`);
+      else result.ip4 = { address: address.value.trim(), prefixLength };
     }
   }
-  const macKey = attributes.has("benito:mac_address") ? "benito:mac_address" : "containers:mac_address";
-  const mac = attributes.get(macKey);
+  const mac = benitoEntry(attributes, macKeys);
   if (mac !== undefined) {
-    const normalized = normalizeMac(mac);
-    if (normalized === undefined) problems.add(lineOf(macKey), where(macKey), `"${mac}" is not a MAC address (six hex octets)`);
+    const normalized = normalizeMac(mac.value);
+    if (normalized === undefined) report(mac, `"${mac.value}" is not a MAC address (six hex octets)`);
     else result.mac = normalized;
   }
-  const ifname = benitoAttribute(attributes, "ifname");
+  const ifname = benitoValue(attributes, ifnameKeys);
   if (ifname !== undefined) result.ifname = ifname;
-  const vdeSwitch = benitoAttribute(attributes, "vde_switch");
+  const vdeSwitch = benitoValue(attributes, switchKeys);
   if (vdeSwitch !== undefined) result.vdeSwitch = vdeSwitch;
-  const portKey = attributes.has("benito:vde_port") ? "benito:vde_port" : "containers:vde_port";
-  const port = attributes.get(portKey);
+  const port = benitoEntry(attributes, portKeys);
   if (port !== undefined) {
-    if (/^\s*\d{1,5}\s*$/.test(port) && Number(port) <= 65535) result.vdePort = Number(port);
-    else problems.add(lineOf(portKey), where(portKey), `"${port}" is not a port number`);
+    if (/^\s*\d{1,5}\s*$/.test(port.value) && Number(port.value) <= 65535) result.vdePort = Number(port.value);
+    else report(port, `"${port.value}" is not a port number`);
   }
   return result;
 }
