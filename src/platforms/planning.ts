@@ -1,10 +1,9 @@
 // Picks a node's platform, validates the node against it, and returns its launch or stop plan (input errors carry every problem).
 import { InputError } from "../errors";
 import type { Node } from "../model/node";
-import type { Plan } from "../plan/step";
 import { formatProblem } from "../topdl/problems";
 import type { Problem } from "../topdl/types";
-import { nodeProblems, type Platform, type PlatformContext } from "./platform";
+import { nodeProblems, type Platform } from "./platform";
 import { findPlatform, knownNodeTypes, platformOf } from "./registry";
 
 /** The node's platform after validation; throws InputError listing every problem (as `file:line: path: message`). */
@@ -20,16 +19,6 @@ export function validatedPlatform(node: Node, file = "topo.xml"): Platform {
     );
   }
   return platform;
-}
-
-/** The launch plan of a node. */
-export function planNode(node: Node, ctx: PlatformContext, file?: string): Plan {
-  return validatedPlatform(node, file).plan(node, ctx);
-}
-
-/** The stop plan of a node. */
-export function stopNode(node: Node, ctx: PlatformContext, file?: string): Plan {
-  return validatedPlatform(node, file).stop(node, ctx);
 }
 
 /**

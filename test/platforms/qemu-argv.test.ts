@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import { InputError } from "../../src/errors";
 import { nodeProblems } from "../../src/platforms/platform";
 import { qemuPlatform } from "../../src/platforms/qemu";
-import { planNode } from "../../src/platforms/planning";
+import { validatedPlatform } from "../../src/platforms/planning";
 import { nic, node, qemuOneNic, qemuSevenNics, qemuTapNics, testContext } from "./nodes";
 
 function golden(name: string): string[] {
@@ -74,7 +74,7 @@ describe("qemu input errors", () => {
     const bad = node("vm3", "qemu", {}, [nic(0)]);
     const problems = nodeProblems(qemuPlatform, bad);
     expect(problems.map((problem) => problem.message).join("\n")).toContain("benito:qemu_image");
-    expect(() => planNode(bad, testContext)).toThrow(InputError);
+    expect(() => validatedPlatform(bad).plan(bad, testContext)).toThrow(InputError);
   });
 
   test("a bad MAC is an input error naming the interface", () => {
@@ -85,7 +85,7 @@ describe("qemu input errors", () => {
     expect(messages[1]).toContain("not a unicast MAC");
     let error: unknown;
     try {
-      planNode(bad, testContext);
+      validatedPlatform(bad).plan(bad, testContext);
     } catch (caught) {
       error = caught;
     }
