@@ -1,4 +1,4 @@
-// Picks a node's platform, validates the node against it, and returns its launch or stop plan (input errors carry every problem).
+// Picks a node's platform and validates the node against it (input errors carry every problem); lists every platform problem of a topology.
 import { InputError } from "../errors";
 import type { Node } from "../model/node";
 import { formatProblem } from "../topdl/problems";
