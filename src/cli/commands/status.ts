@@ -67,7 +67,9 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   const plan = planStatus(view, planCtx);
   const results = await runStages(plan.stages, ctx, { parallel: 8 });
   for (const result of results) {
-    const detail = [...result.errors, ...result.output].find((line) => line.trim() !== "") ?? "";
+    // A drifting child prints several lines (one per process it checks): show them all.
+    const lines = [...result.errors, ...result.output].map((line) => line.trim()).filter((line) => line !== "");
+    const detail = result.exitCode === ExitCode.ok ? (lines[0] ?? "") : lines.join("; ");
     checks.push({ id: result.id, ok: result.exitCode === ExitCode.ok, detail });
   }
   const drift = checks.some((check) => !check.ok);
