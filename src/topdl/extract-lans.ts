@@ -1,5 +1,5 @@
 // The tunnel plan's fast path: reads only the elements on given LANs, the pnodes hosting them, and every substrate's name.
-import { Blocks, scannableText } from "./extract";
+import { Blocks, checkSelected, scannableText } from "./extract";
 import { checkTopology, type CheckResult, type ParseOptions } from "./parse";
 
 /** LanExtractResult interface: a partial topology (or problems), every substrate name, and whether the fast path was taken. */
@@ -49,17 +49,8 @@ export function extractLanTopology(input: Uint8Array | string, file: string, lan
   // A pnode's own block names it in <name>; its vnodes only mention it as a value.
   const own = new RegExp(`<name>\\s*(?:${[...hosts].map(escaped).join("|")})\\s*</name>`);
   for (const start of elementsMentioning(text, [...hosts])) if (own.test(blocks.text(start))) elements.add(start);
-  const wanted = new Set<string>();
-  for (const start of elements) {
-    for (const match of blocks.text(start).matchAll(/<substrate>\s*([^<]*?)\s*<\/substrate>/g)) {
-      if (match[1]!.includes("&")) return whole();
-      wanted.add(match[1]!);
-    }
-  }
-  const substrates = blocks.substratesNamed(wanted);
-  if (substrates === undefined) return whole();
-  const mini = blocks.document([...substrates, ...elements].sort((a, b) => a - b));
-  return { ...checkTopology(mini.text, file, { ...options, indexes: mini.indexes }), partial: true, substrateNames };
+  const result = checkSelected(blocks, elements, file, options);
+  return result === undefined ? whole() : { ...result, partial: true, substrateNames };
 }
 
 /** A plain name as a regular expression (plain names hold no other special character than "."). */

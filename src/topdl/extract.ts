@@ -57,20 +57,28 @@ export function extractHostTopology(input: Uint8Array | string, file: string, ho
       for (const other of blocks.mentioning("elements", String(Number(value)))) elements.add(other);
     }
   }
+  const result = checkSelected(blocks, elements, file, options);
+  return result === undefined ? whole() : { ...result, partial: true };
+}
+
+/**
+ * Checks the selected `<elements>` blocks together with the `<substrates>` blocks they attach to,
+ * as one small document at the blocks' original lines and indexes. Undefined when that cannot be
+ * done soundly (a substrate name written with references, or not found): read the whole document.
+ */
+export function checkSelected(blocks: Blocks, elements: ReadonlySet<number>, file: string, options: ParseOptions): CheckResult | undefined {
   const wanted = new Set<string>();
   for (const start of elements) {
     for (const match of blocks.text(start).matchAll(/<substrate>\s*([^<]*?)\s*<\/substrate>/g)) {
       // A name written with references would need decoding to compare: let the whole read handle it.
-      if (match[1]!.includes("&")) return whole();
+      if (match[1]!.includes("&")) return undefined;
       wanted.add(match[1]!);
     }
   }
   const substrates = blocks.substratesNamed(wanted);
-  if (substrates === undefined) return whole();
-
+  if (substrates === undefined) return undefined;
   const mini = blocks.document([...substrates, ...elements].sort((a, b) => a - b));
-  const result = checkTopology(mini.text, file, { ...options, indexes: mini.indexes });
-  return { ...result, partial: true };
+  return checkTopology(mini.text, file, { ...options, indexes: mini.indexes });
 }
 
 /** The top-level blocks of a document whose root is `<experiment>`, found by text scanning (extract-lans.ts reads them too). */
