@@ -2,13 +2,7 @@
 import { ptr } from "bun:ffi";
 import { check, libc, SystemCallError } from "./libc";
 import { parseIPv4 } from "./netlink/address";
-
-const AF_INET = 2;
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
-const SOCK_NONBLOCK = 0o4000;
-const IPPROTO_ICMP = 1;
-const POLLIN = 1;
+import { AF_INET, IPPROTO_ICMP, POLLIN, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW } from "./libc-constants";
 
 /** The internet checksum (RFC 1071) over a buffer. */
 function checksum(bytes: Uint8Array): number {

@@ -4,6 +4,7 @@ import { ptr } from "bun:ffi";
 import { BenitoError, InputError } from "../errors";
 import { check, cString, errno, libc, SystemCallError } from "./libc";
 import { Rtnl } from "./netlink/rtnl";
+import { O_NONBLOCK } from "./libc-constants";
 
 /** Where named namespaces live: the same place `ip netns` uses, so both tools see the same namespaces. */
 export const namespaceDir = "/run/netns";
@@ -17,7 +18,6 @@ const EINVAL = 22;
 const O_RDONLY = 0;
 const F_GETFL = 3;
 const F_SETFL = 4;
-const O_NONBLOCK = 0o4000;
 const SIGPIPE = 13;
 
 /** Refuses a namespace name that is not a plain file name under /run/netns. */

@@ -1,6 +1,7 @@
 // TAP devices through ioctl on /dev/net/tun: persistent create/delete (like vde_tunctl) and attaching for a plug.
 import { BenitoError, ExitCode, InputError } from "../errors";
 import { check, cString, libc, SystemCallError } from "./libc";
+import { AF_INET, O_CLOEXEC, O_NONBLOCK, O_RDWR, SOCK_CLOEXEC, SOCK_DGRAM } from "./libc-constants";
 
 /** Linux IFNAMSIZ - 1: the longest interface name the kernel takes, in bytes. */
 export const maxInterfaceNameBytes = 15;
@@ -15,12 +16,6 @@ const SIOCGIFMTU = 0x8921;
 const IFF_TAP = 0x0002;
 const IFF_NO_PI = 0x1000;
 const ARPHRD_ETHER = 1;
-const O_RDWR = 0o2;
-const O_NONBLOCK = 0o4000;
-const O_CLOEXEC = 0o2000000;
-const AF_INET = 2;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
 /** sizeof(struct ifreq). */
 const ifreqSize = 40;
 

@@ -13,17 +13,13 @@ export const BENITO_RTPROT = 183;
 
 /** Address families (linux/socket.h). */
 export const AF_UNSPEC = 0;
-/** IPv4. */
-export const AF_INET = 2;
 /** Netlink sockets. */
 export const AF_NETLINK = 16;
 /** Link-layer (used by RTM_GETLINK dumps). */
 export const AF_PACKET = 17;
 
-/** Socket types and options (linux/socket.h, asm-generic/socket.h). */
-export const SOCK_RAW = 3;
-/** Close the fd on exec (no fd leaks into children we spawn). */
-export const SOCK_CLOEXEC = 0o2000000;
+/** Generic socket numbers come from the shared table. */
+export { AF_INET, SOCK_CLOEXEC, SOCK_RAW } from "../libc-constants";
 /** setsockopt level for generic socket options. */
 export const SOL_SOCKET = 1;
 /** Send buffer size. */

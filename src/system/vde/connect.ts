@@ -4,14 +4,9 @@ import { ptr } from "bun:ffi";
 import { BenitoError, ExitCode } from "../../errors";
 import { check, cString, errno, libc, strerror } from "../libc";
 import { AF_UNIX, decodeSockaddrUn, encodeSockaddrUn, maxSocketPathBytes, sockaddrUnSize } from "./sockaddr";
+import { EINTR, POLLIN, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM } from "../libc-constants";
 
-const SOCK_STREAM = 1;
-const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const POLLIN = 0x1;
 const EADDRINUSE = 98;
-const EINTR = 4;
 /** The switch's protocol constants (domain notes §5). */
 const switchMagic = 0xfeedface;
 const requestVersion = 3;

@@ -2,15 +2,10 @@
 import { ptr } from "bun:ffi";
 import { errno, libc } from "../libc";
 import type { VdeConnection } from "./connect";
+import { EAGAIN, EINTR, POLLERR, POLLHUP, POLLIN, POLLOUT } from "../libc-constants";
 
-const POLLIN = 0x1;
-const POLLOUT = 0x4;
-const POLLERR = 0x8;
-const POLLHUP = 0x10;
 const POLLNVAL = 0x20;
 const MSG_DONTWAIT = 0x40;
-const EAGAIN = 11;
-const EINTR = 4;
 /** sizeof(struct mmsghdr): a 56-byte msghdr + msg_len + padding. */
 const mmsghdrSize = 64;
 const iovecSize = 16;

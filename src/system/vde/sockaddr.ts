@@ -1,7 +1,8 @@
 // struct sockaddr_un as bytes: what the VDE control protocol carries and what AF_UNIX calls take.
 
-/** AF_UNIX. */
-export const AF_UNIX = 1;
+import { AF_UNIX } from "../libc-constants";
+
+export { AF_UNIX };
 /** sizeof(struct sockaddr_un) on Linux: 2-byte family + 108-byte path. */
 export const sockaddrUnSize = 110;
 /** The longest path sun_path holds (one byte stays for the terminating NUL). */
