@@ -1,11 +1,12 @@
 // Runs `switch up|down|status` against the machine: daemons started and stopped by pidfile, records in the run dir.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { dirname, join } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { fingerprint, stateFolder, type DaemonSpec, type Observed, type SwitchAction } from "../plan/switch-plan";
 import { pidfileState, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../system/processes";
 import { mgmtCommand, parsePortPrint, type PortInUse } from "../system/vde/mgmt";
+import { readRecordFolder, removeRecordFolder, writeRecordFile } from "../system/record-store";
 
 /** How long a started switch may take to create its control socket. */
 const socketTimeoutMs = 5000;
@@ -43,19 +44,7 @@ function stateDir(runDir: string): string {
 
 /** Reads every record in the run dir (files that do not parse are ignored: they are not benito's). */
 export function readRecords(runDir: string): DaemonRecord[] {
-  const dir = stateDir(runDir);
-  if (!existsSync(dir)) return [];
-  const records: DaemonRecord[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    if (!name.endsWith(".json")) continue;
-    try {
-      const record = JSON.parse(readFileSync(join(dir, name), "utf8")) as DaemonRecord;
-      if (typeof record.id === "string" && `${record.id}.json` === name && typeof record.pidfile === "string" && typeof record.program === "string") records.push(record);
-    } catch {
-      // A half-written or foreign file: not a record.
-    }
-  }
-  return records;
+  return readRecordFolder<DaemonRecord>(stateDir(runDir), (record) => typeof record.pidfile === "string" && typeof record.program === "string");
 }
 
 /** What each record's daemon is doing now. */
@@ -68,9 +57,7 @@ export function observe(records: readonly DaemonRecord[]): Observed[] {
 }
 
 function writeRecord(runDir: string, record: DaemonRecord): void {
-  const path = join(stateDir(runDir), `${record.id}.json`);
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
-  renameSync(`${path}.tmp`, path);
+  writeRecordFile(stateDir(runDir), record);
 }
 
 /** True when something accepts connections on a unix socket path. */
@@ -200,11 +187,7 @@ export async function switchDown(runDir: string): Promise<ActionOutcome[]> {
       outcomes.push({ ...base, ok: false, error: messageOf(error) });
     }
   }
-  try {
-    rmdirSync(stateDir(runDir));
-  } catch {
-    // Not empty or absent: leave it.
-  }
+  removeRecordFolder(stateDir(runDir));
   return outcomes;
 }
 

@@ -1,5 +1,5 @@
 // Builds and removes the tunnels joining a LAN's switches across pnodes: VXLAN (or NIC), bridge, TAP and plug, recorded in the run dir.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { tunnelAlias, tunnelFingerprint, tunnelFolder, tunnelMark, vxlanOverhead, type ObservedTunnel, type TunnelAction, type TunnelSpec } from "../plan/tunnel-plan";
@@ -8,6 +8,7 @@ import type { LinkInfo } from "../system/netlink/types";
 import { pidfileState, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../system/processes";
 import { createTap } from "../system/tap";
 import type { ActionOutcome } from "./switch-apply";
+import { readRecordFolder, removeRecordFolder, writeRecordFile } from "../system/record-store";
 
 /** The all-zero MAC: a VXLAN link's default forwarding entry (flooded frames go to each such entry). */
 const floodMac = "00:00:00:00:00:00";
@@ -33,25 +34,11 @@ function stateDir(runDir: string): string {
 
 /** Reads every tunnel record in the run dir (files that do not parse are not benito's and are ignored). */
 export function readTunnelRecords(runDir: string): TunnelRecord[] {
-  const dir = stateDir(runDir);
-  if (!existsSync(dir)) return [];
-  const records: TunnelRecord[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    if (!name.endsWith(".json")) continue;
-    try {
-      const record = JSON.parse(readFileSync(join(dir, name), "utf8")) as TunnelRecord;
-      if (typeof record.id === "string" && `${record.id}.json` === name && Array.isArray(record.links) && typeof record.plugPidfile === "string") records.push(record);
-    } catch {
-      // A half-written or foreign file: not a record.
-    }
-  }
-  return records;
+  return readRecordFolder<TunnelRecord>(stateDir(runDir), (record) => Array.isArray(record.links) && typeof record.plugPidfile === "string");
 }
 
 function writeRecord(runDir: string, record: TunnelRecord): void {
-  const path = join(stateDir(runDir), `${record.id}.json`);
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
-  renameSync(`${path}.tmp`, path);
+  writeRecordFile(stateDir(runDir), record);
 }
 
 function isMarked(link: LinkInfo | undefined): link is LinkInfo {
@@ -243,11 +230,7 @@ export async function tunnelsDown(runDir: string): Promise<ActionOutcome[]> {
       outcomes.push({ ...base, ok: false, error: messageOf(error) });
     }
   }
-  try {
-    rmdirSync(stateDir(runDir));
-  } catch {
-    // Not empty or absent: leave it.
-  }
+  removeRecordFolder(stateDir(runDir));
   return outcomes;
 }
 
