@@ -2,6 +2,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { alive, pidIn, signalPid } from "../test/helpers/processes";
 
 const binary = process.env.BENITO_BIN ?? resolve(import.meta.dir, "../build/benito");
 /** Measurement rounds per plug kind (kinds alternate; the best round counts: the machine is shared). */
@@ -41,9 +42,6 @@ function inNs(namespace: string, argv: readonly string[]): string[] {
   return ["ip", "netns", "exec", namespace, ...argv];
 }
 
-function pidIn(pidfile: string): number {
-  return Number(readFileSync(pidfile, "utf8").trim());
-}
 
 /** utime + stime of a process, in seconds (clock ticks are 100 per second on Linux). */
 function cpuSeconds(pid: number): number {
@@ -58,25 +56,24 @@ function memoryMB(pid: number, field: "VmRSS" | "VmHWM"): number {
   return Number(match?.[1] ?? 0) / 1024;
 }
 
+/** SIGTERM, a bounded wait, then SIGKILL: one process only (signalPid refuses pid 0, 1 and -1). */
 async function stopPid(pid: number): Promise<void> {
-  try {
-    process.kill(pid, "SIGTERM");
-  } catch {
-    return;
-  }
+  if (!signalPid(pid, "SIGTERM")) return;
   for (let waited = 0; waited < 3000; waited += 20) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
+    if (!alive(pid)) return;
     await Bun.sleep(20);
   }
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    // Gone meanwhile.
+  signalPid(pid, "SIGKILL");
+}
+
+/** Waits (bounded) until a pidfile holds a real pid: it exists, empty, before the daemon writes it. */
+async function pidWhenWritten(pidfile: string): Promise<number> {
+  for (let waited = 0; waited < 5000; waited += 20) {
+    const pid = pidIn(pidfile);
+    if (pid !== undefined) return pid;
+    await Bun.sleep(20);
   }
+  throw new Error(`no pid appeared in ${pidfile} within 5 s`);
 }
 
 /** Starts an iperf3 server for one test in a namespace; returns a stopper. */
@@ -96,14 +93,7 @@ async function plugBoth(kind: Kind, sockDir: string, folder: string, namespaces:
     const pidfile = join(folder, `${kind}-${index}.pid`);
     if (kind === "benito") await run(inNs(namespace, [binary, "vde", "plug", "--switch", sockDir, "--tap", "bt0", "--daemon", "--pidfile", pidfile]));
     else await run(inNs(namespace, ["vde_plug2tap", "-s", sockDir, "-d", "-P", pidfile, "bt0"]));
-    for (let waited = 0; waited < 3000; waited += 20) {
-      try {
-        pids.push(pidIn(pidfile));
-        break;
-      } catch {
-        await Bun.sleep(20);
-      }
-    }
+    pids.push(await pidWhenWritten(pidfile));
     await run(["ip", "-n", namespace, "addr", "add", `${index === 0 ? addressA : addressB}/24`, "dev", "bt0"]);
     await run(["ip", "-n", namespace, "link", "set", "bt0", "up"]);
   }
@@ -226,11 +216,8 @@ async function cleanup(folder: string, namespaces: readonly string[]): Promise<v
     .filter((name) => name.endsWith(".pid"))
     .sort((a, b) => (a === "switch.pid" ? 1 : 0) - (b === "switch.pid" ? 1 : 0));
   for (const name of pidfiles) {
-    try {
-      await stopPid(pidIn(join(folder, name)));
-    } catch {
-      // Its process never started or is gone.
-    }
+    const pid = pidIn(join(folder, name));
+    if (pid !== undefined) await stopPid(pid);
   }
   for (const namespace of namespaces) await Bun.spawn(["ip", "netns", "del", namespace]).exited;
   rmSync(folder, { recursive: true, force: true });

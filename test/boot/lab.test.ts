@@ -6,7 +6,7 @@ import { benito, run } from "../helpers/binary";
 import { makeLab, labNodes, type Lab } from "../helpers/lab";
 import { ping, uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
-import { alive, pidfiles } from "../helpers/processes";
+import { alive, pidfiles, pidIn, signalPid } from "../helpers/processes";
 
 // Real namespaces, switches and processes: each test and hook waits on them (every wait inside is bounded).
 setDefaultTimeout(120_000);
@@ -86,7 +86,7 @@ describe.skipIf(!isRoot || !hasVde)("demo lab end to end (root, namespaces, real
   test("a killed child is drift for status, and boot repairs it", async () => {
     const plug = pidfiles(lab.runDir).find((file) => file.includes(`/ns/${lab.name("b")}/plug-`));
     expect(plug).toBeDefined();
-    process.kill(Number(readFileSync(plug as string, "utf8").trim()), "SIGKILL");
+    signalPid(pidIn(plug as string) ?? 0, "SIGKILL");
     await Bun.sleep(200);
     const drift = await benito(["status", "--json", "--run-dir", lab.runDir, lab.config, "pnode0"]);
     expect(drift.code).toBe(1);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { benito } from "../helpers/binary";
 import { ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
+import { signalPid } from "../helpers/processes";
 import { alive, averageRtt, hasVde, Lab, lossPercent, ping } from "../vde/fixtures";
 
 interface Member {
@@ -153,7 +154,7 @@ describe.skipIf(!isRoot || !hasVde)("benito switch with real vde_switch and wire
   test("a killed switch is started again by up, with the wirefilters joined to it; the rest is kept", async () => {
     const slow = (await status()).find((entry) => entry.switch === join(switchRoot, "slow"));
     expect(slow?.alive).toBe(true);
-    process.kill(slow?.pid ?? 0, "SIGKILL");
+    signalPid(slow?.pid ?? 0, "SIGKILL");
     const result = await up();
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split("\n");

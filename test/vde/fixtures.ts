@@ -1,12 +1,12 @@
 // Test fixtures for VDE: real vde_switch daemons in a temp folder, plugs in namespaces, all stopped by pidfile.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benitoBinary, run } from "../helpers/binary";
 import { inNamespace, ip } from "../helpers/netns";
-import { alive } from "../helpers/processes";
+import { alive, pidIn, signalPid } from "../helpers/processes";
 
-export { alive };
+export { alive, pidIn };
 
 /** True when Debian's vde2 tools are installed (CI installs them; tests skip and say so otherwise). */
 export const hasVde = ["/usr/bin/vde_switch", "/usr/bin/wirefilter", "/usr/bin/vde_plug2tap"].every((path) => existsSync(path));
@@ -23,16 +23,6 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
   }
 }
 
-
-/** The pid in a pidfile, or undefined. */
-export function pidIn(path: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(path, "utf8").trim());
-    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Lab class: a temp folder holding switches and pidfiles; `cleanup` kills every process whose
@@ -62,8 +52,8 @@ export class Lab {
   async stop(pidfile: string, signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
     const pid = pidIn(pidfile);
     if (pid === undefined || !alive(pid)) return;
-    process.kill(pid, signal);
-    if (!(await waitFor(() => !alive(pid), 3000))) process.kill(pid, "SIGKILL");
+    signalPid(pid, signal);
+    if (!(await waitFor(() => !alive(pid), 3000))) signalPid(pid, "SIGKILL");
     await waitFor(() => !alive(pid), 2000);
   }
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { benito, benitoBinary } from "../helpers/binary";
 import { inNamespace, ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
+import { signalPid } from "../helpers/processes";
 import { address, alive, hasVde, Lab, pidIn, ping, waitFor } from "./fixtures";
 
 describe("vde plug command line", () => {
@@ -69,7 +70,7 @@ describe.skipIf(!isRoot || !hasVde)("vde plug through a real vde_switch (root)",
       await address(b, "fg0", "10.213.2.2/24");
       // Traffic to an address nobody has still crosses the plug (ARP requests out; nothing back).
       await ping(b, "10.213.2.9", 2, "0.2");
-      process.kill(pidIn(pidfile) ?? 0, "SIGTERM");
+      signalPid(pidIn(pidfile) ?? 0, "SIGTERM");
       const code = await Promise.race([child.exited, Bun.sleep(5000).then(() => -1)]);
       expect(code).toBe(0);
       const stdout = await new Response(child.stdout).text();
