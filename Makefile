@@ -2,7 +2,7 @@
 BUN := node_modules/.bin/bun
 SRC := $(shell find src -name '*.ts') package.json
 
-.PHONY: all deps debian-deps build test check demo bench bench-topdl bench-routes bench-vde bench-boot bench-scale clean
+.PHONY: all deps debian-deps build test check demo lab-graph bench bench-topdl bench-routes bench-vde bench-boot bench-scale clean
 
 all: build
 
@@ -31,6 +31,11 @@ test: build debian-deps check
 # `make demo DEMO_ARGS=--with-vm` adds a QEMU VM to the lab.
 demo: build
 	$(BUN) scripts/demo.ts $(DEMO_ARGS)
+
+# The example lab's picture in the README: docs/lab.dot (committed, checked by test/graph) and docs/lab.svg from it (needs Graphviz).
+lab-graph: build
+	build/benito topdl graph examples/lab/topo.xml --format dot > docs/lab.dot
+	build/benito topdl graph examples/lab/topo.xml --format svg > docs/lab.svg
 
 bench: bench-topdl bench-routes bench-vde bench-boot bench-scale
 

@@ -3,9 +3,10 @@
 # Used by `make test`, `make demo` and .ci/run. Usage: scripts/install-debian-packages.sh [PACKAGE...]
 set -euo pipefail
 # iproute2 (test namespaces), iputils-ping, vde2 (real vde_switch/wirefilter/vde_plug2tap), qemu and
-# the guest's parts (real VMs under TCG: cloud kernel, busybox-static, cpio), iperf3 (bench-vde).
+# the guest's parts (real VMs under TCG: cloud kernel, busybox-static, cpio), iperf3 (bench-vde),
+# graphviz (`topdl graph` output checked by dot), tcpdump (reads `benito capture`'s pcap files).
 packages=("$@")
-[ ${#packages[@]} -gt 0 ] || packages=(iproute2 iputils-ping vde2 qemu-system-x86 qemu-utils iperf3 busybox-static linux-image-cloud-amd64 cpio)
+[ ${#packages[@]} -gt 0 ] || packages=(iproute2 iputils-ping vde2 qemu-system-x86 qemu-utils iperf3 busybox-static linux-image-cloud-amd64 cpio graphviz tcpdump)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,11 +9,13 @@ import { hostViewFromDocument } from "../../model/host-view";
 import type { HostView, Node } from "../../model/node";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
+import { graphHelp, topdlGraph } from "./topdl-graph";
 
 const help = `Usage:
   benito topdl validate FILE... [--strict] [--json] [--top NAME] [--max-bytes N]
   benito topdl stats FILE [--json] [--top NAME] [--max-bytes N]
   benito topdl show FILE [--host NAME] [--json] [--top NAME] [--max-bytes N]
+  benito topdl graph FILE [--format dot|mermaid|svg] [--top NAME] [--max-bytes N]
 
 Reads DETER TopDL documents (v1 and v2). The topology is the first <experiment> element, at
 the root or nested (e.g. inside a SOAP envelope).
@@ -30,6 +32,7 @@ show       Prints the normalized topology. With --host NAME, prints that element
            name or localname; node.eid.pid also finds node): its interfaces with their
            substrates and attributes, and what benito makes of it (node type, host, vnodes it
            hosts). Only the parts of the document this host needs are read, as at boot.
+${graphHelp}
 
 Options:
   --strict       Warnings count as errors.
@@ -52,10 +55,11 @@ const options = {
 /** The `topdl` command. */
 export const topdlCommand: Command = {
   name: "topdl",
-  summary: "validate, count or show TopDL documents",
+  summary: "validate, count, show or draw TopDL documents",
   help,
   async run(args, ctx) {
     const [sub, ...rest] = args;
+    if (sub === "graph") return topdlGraph(rest, ctx);
     const parsed = parseCommandArgs("topdl", rest, options);
     const files = parsed.positionals;
     const values = parsed.values;
@@ -64,7 +68,7 @@ export const topdlCommand: Command = {
       maxBytes: integerOption("topdl", "max-bytes", values["max-bytes"], defaultMaxBytes),
       ...(values.top !== undefined && { top: values.top }),
     };
-    if (sub === undefined) throw new UsageError("topdl", "missing subcommand: validate, stats or show");
+    if (sub === undefined) throw new UsageError("topdl", "missing subcommand: validate, stats, show or graph");
     if (sub !== "show" && values.host !== undefined) throw new UsageError(`topdl ${sub}`, "--host is only for show");
     if (files.length === 0) throw new UsageError(`topdl ${sub}`, "missing FILE");
     if (sub === "validate") return validate(files, parseOptions, values.json === true, ctx);
@@ -72,7 +76,7 @@ export const topdlCommand: Command = {
     const file = files[0]!;
     if (sub === "stats") return stats(file, parseOptions, values.json === true, ctx);
     if (sub === "show") return show(file, parseOptions, values.host, values.json === true, ctx);
-    throw new UsageError("topdl", `unknown subcommand "${sub}": validate, stats or show`);
+    throw new UsageError("topdl", `unknown subcommand "${sub}": validate, stats, show or graph`);
   },
 };
 
