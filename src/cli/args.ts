@@ -1,6 +1,7 @@
 // Command-line option parsing shared by every command: node:util parseArgs with usage errors.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../errors";
+import { didYouMean } from "../nearest";
 
 /** The options config accepted by {@link parseCommandArgs}. */
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
@@ -20,7 +21,9 @@ export function parseCommandArgs<O extends OptionSpec>(command: string, args: re
   } catch (error) {
     // node:util's messages are clear but long; keep their first sentence.
     const message = error instanceof Error ? error.message.split(/\.\s/)[0] ?? error.message : String(error);
-    throw new UsageError(command, message);
+    const unknown = /^Unknown option '(-[^']*)'/.exec(message)?.[1];
+    const known = [...Object.keys(options).map((name) => `--${name}`), "--help", "--debug"];
+    throw new UsageError(command, unknown === undefined ? message : `${message}${didYouMean(unknown.split("=")[0] ?? unknown, known)}`);
   }
   if (parsed.positionals.length > maxPositionals) {
     throw new UsageError(command, `too many arguments: ${parsed.positionals.slice(maxPositionals).join(" ")}`);

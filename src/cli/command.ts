@@ -35,4 +35,10 @@ export interface Command {
    * the exit code otherwise (a command may return 1 or 3 after reporting partial failures).
    */
   run(args: readonly string[], ctx: CommandContext): Promise<ExitCode>;
+  /**
+   * Where a child program's argv starts in `args`, for commands that run one (`netns exec NS
+   * PROGRAM…`); undefined when there is none. Nothing from there on is read as benito's option
+   * (`--help`, `--debug`), with or without a `--` before it.
+   */
+  childArgvStart?(args: readonly string[]): number | undefined;
 }

@@ -93,7 +93,6 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
     ctx.io.out(`# benito boot plan for ${plan.host} (${plan.role}), ${plan.stages.length} stage(s)`);
     for (const [index, stage] of plan.stages.entries()) {
       ctx.io.out(`\n# [${index + 1}/${plan.stages.length}] ${stageCommandLine(stage)}${stage.after.length ? `   (after ${stage.after.join(", ")})` : ""}`);
-      if (stage.command === "control-net") continue;
       const preview = await runStage({ ...stage, args: withDryRun(stage.command, stage.args), converge: undefined }, ctx);
       for (const line of [...preview.output, ...preview.errors]) ctx.io.out(`  ${line}`);
     }
@@ -143,7 +142,7 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
 
 /** The same stage, asked for its dry run (commands that have one). */
 function withDryRun(command: string, args: readonly string[]): string[] {
-  if (command === "switch" || command === "control-bridge" || command === "vm") return [args[0] ?? "", "--dry-run", ...args.slice(1)];
+  if (command === "switch" || command === "control-bridge" || command === "vm" || command === "control-net") return [args[0] ?? "", "--dry-run", ...args.slice(1)];
   return ["--dry-run", ...args];
 }
 

@@ -1,6 +1,6 @@
 // `benito control-net allocate [CONFIG_DIR]`: the control IPv4 address and MAC of every VM hosted here.
 import { join } from "node:path";
-import { BenitoError, ExitCode, InputError, UsageError } from "../../errors";
+import { BenitoError, ExitCode, InputError, messageOf, UsageError } from "../../errors";
 import { loadSiteConf, resolveConfigDir, resolveHostName, topologyPath } from "../../config/config-dir";
 import { siteValue, type SiteConf } from "../../config/site-conf";
 import { allocateControl, hasControlNic, parseControlPool, type ControlLease, type ControlPool } from "../../model/control-allocation";
@@ -15,13 +15,14 @@ import type { Command, CommandContext } from "../command";
 const defaultRunDir = "/run/benito";
 
 const options = {
+  "dry-run": { type: "boolean" },
   json: { type: "boolean" },
   all: { type: "boolean" },
   host: { type: "string" },
   "run-dir": { type: "string" },
 } as const;
 
-const help = `Usage: benito control-net allocate [--json] [--all] [--host NAME] [--run-dir DIR] [CONFIG_DIR]
+const help = `Usage: benito control-net allocate [--dry-run] [--json] [--all] [--host NAME] [--run-dir DIR] [CONFIG_DIR]
 
 Gives each VM hosted on this pnode (--host, else the hostname) a control-network IPv4 address
 and MAC. Sources, in order: the VM's control_net interface in topo.xml (ip4_address and
@@ -37,6 +38,7 @@ MAC is the prefix plus the address's offset in the pool.
 The table is recorded in DIR/control-leases.json (DIR = --run-dir, default ${defaultRunDir});
 a lease that changed since the last run is reported on stderr.
 
+  --dry-run  print the table; leave the recorded leases as they are
   --all    print every VM of the experiment, not only this pnode's
   --json   print the table as JSON: [{"node","address","prefixLength","mac","source"}]
 
@@ -93,10 +95,12 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
       ctx.io.err(`benito: warning: the control lease of ${old.node} changed from ${old.address} ${old.mac} to ${now.address} ${now.mac} (the experiment's VMs changed)`);
     }
   }
-  try {
-    writeFileAtomic(leasePath, `${JSON.stringify(hosted, null, 2)}\n`);
-  } catch (error) {
-    throw new BenitoError("recording the control leases", leasePath, (error as Error).message);
+  if (values["dry-run"] !== true) {
+    try {
+      writeFileAtomic(leasePath, `${JSON.stringify(hosted, null, 2)}\n`);
+    } catch (error) {
+      throw new BenitoError("recording the control leases", leasePath, messageOf(error));
+    }
   }
   if (values.json === true) ctx.io.out(JSON.stringify(hosted));
   else {
