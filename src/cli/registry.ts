@@ -2,6 +2,7 @@
 import type { Command } from "./command";
 import { bootCommand } from "./commands/boot";
 import { downCommand } from "./commands/down";
+import { execCommand } from "./commands/exec";
 import { statusCommand } from "./commands/status";
 import { controlBridgeCommand } from "./commands/control-bridge";
 import { controlNetCommand } from "./commands/control-net";
@@ -31,6 +32,7 @@ export const commands: readonly Command[] = [
   controlNetCommand,
   guestConfigCommand,
   netnsCommand,
+  execCommand,
 ];
 
 /** Looks a command up by name. */

@@ -114,6 +114,16 @@ export function execInNamespace(name: string, argv: readonly string[]): never {
   if (fd < 0) throw new BenitoError("entering the network namespace", name, new SystemCallError("open", errno()).message);
   check("setns(CLONE_NEWNET)", libc.setns(fd, CLONE_NEWNET));
   libc.close(fd);
+  return execProgram(argv, "running in the network namespace", name);
+}
+
+/**
+ * Replaces this process with argv (same pid, same namespaces): what `exec` does for the
+ * embedded pnode, and {@link execInNamespace} after it has entered the namespace. Returns only
+ * by throwing (the program could not be started), naming `doing` and `what`.
+ */
+export function execProgram(argv: readonly string[], doing: string, what: string): never {
+  if (argv.length === 0) throw new InputError(doing, what, "no program given");
   // What Bun set up for itself must not leak into the program: blocking stdio, default SIGPIPE.
   for (const stdio of [0, 1, 2]) {
     const flags = libc.fcntl(stdio, F_GETFL, 0);
@@ -126,5 +136,5 @@ export function execInNamespace(name: string, argv: readonly string[]): never {
     pointers[index] = BigInt(ptr(word));
   });
   libc.execvp(words[0]!, ptr(pointers));
-  throw new BenitoError("running in the network namespace", name, `${argv[0]}: ${new SystemCallError("execvp", errno()).message}`);
+  throw new BenitoError(doing, what, `${argv[0]}: ${new SystemCallError("execvp", errno()).message}`);
 }
