@@ -45,6 +45,9 @@ describe.skipIf(!isRoot || !hasVde)("tools on the running example lab (root, nam
       expect(ok.code).toBe(0);
       expect(ok.stdout).toContain("1 packets transmitted, 1 received");
       expect((await benito(["exec", ...where(), lab.name("a"), "--", "sh", "-c", "exit 7"])).code).toBe(7);
+      // --help and --debug after NODE are the program's.
+      const echoed = await benito(["exec", ...where(), lab.name("a"), "echo", "--help", "--debug"]);
+      expect(echoed.stdout).toBe("--help --debug\n");
       // Nobody answers 10.0.1.99: ping's own exit code 1.
       expect((await benito(["exec", ...where(), lab.name("a"), "ping", "-n", "-c", "1", "-W", "1", "10.0.1.99"])).code).toBe(1);
     });

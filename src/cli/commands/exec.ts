@@ -31,6 +31,12 @@ export const execCommand: Command = {
   name: "exec",
   summary: "run a program inside a vnode (its network namespace), with its exit code",
   help,
+  childArgvStart(args) {
+    const { rest } = splitAtFirstWord(args, valueOptions);
+    // After the options (and a "--" before NODE, if any): NODE, an optional "--", then PROGRAM.
+    const nodeAt = args.length - rest.length;
+    return nodeAt + (rest[1] === "--" ? 2 : 1);
+  },
   async run(args) {
     const { options, rest } = splitAtFirstWord(args, valueOptions);
     const { values } = parseCommandArgs("exec", options, experimentOptions, 0);
