@@ -1,4 +1,5 @@
 // Turns fast-xml-parser's ordered tree of one topology element into the normalized Topology, collecting every problem.
+import type { ProblemList } from "./problems";
 import type { Attribute, Capacity, Computer, Element, Latency, OtherElement, Problem, Substrate, Topology, TopdlInterface } from "./types";
 import { checkStructure, grammar, type Grouped } from "./grammar";
 import { childrenOf, decodeText, offsetOf, rawTextOf, tagOf, attributesOf, type OrderedNode } from "./xml";
@@ -22,8 +23,8 @@ export interface Sink {
    */
   base?: number;
   lineOf(offset: number): number;
-  readonly errors: Problem[];
-  readonly warnings: Problem[];
+  readonly errors: ProblemList;
+  readonly warnings: ProblemList;
 }
 
 /** The element kinds an `<elements>` wrapper may hold. */

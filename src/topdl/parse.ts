@@ -3,7 +3,7 @@ import { InputError } from "../errors";
 import type { Problem, Topology } from "./types";
 import type { BlockIndexes } from "./normalize";
 import { normalizeTopology, TopologyReader, type Sink } from "./normalize";
-import { byLine, formatProblem } from "./problems";
+import { byLine, formatProblem, ProblemList, type Omitted } from "./problems";
 import { decodeUtf8, parseOrdered, prepare, tagOf, childrenOf, type OrderedNode } from "./xml";
 
 /** Default size limit for a TopDL document: 64 MiB. */
@@ -30,6 +30,8 @@ export interface CheckResult {
   readonly topology?: Topology;
   readonly errors: readonly Problem[];
   readonly warnings: readonly Problem[];
+  /** Kinds of problems found more often than kept (problems.ts keptPerKind), with their totals. */
+  readonly omitted?: readonly Omitted[];
 }
 
 /**
@@ -42,7 +44,8 @@ export interface CheckResult {
 export function checkTopology(input: Uint8Array | string, file: string, options: ParseOptions = {}): CheckResult {
   const result = read(input, file, options);
   if (!options.strict || result.warnings.length === 0) return result;
-  return { errors: byLine([...result.errors, ...result.warnings]), warnings: [] };
+  const omitted = result.omitted?.map((kind) => ({ ...kind, severity: "error" as const }));
+  return { errors: byLine([...result.errors, ...result.warnings]), warnings: [], ...(omitted !== undefined && { omitted }) };
 }
 
 /**
@@ -79,20 +82,27 @@ function read(input: Uint8Array | string, file: string, options: ParseOptions): 
   }
 
   const prepared = prepare(text);
-  const errors: Problem[] = [];
-  const warnings: Problem[] = [];
-  for (const found of prepared.problems) (found.severity === "error" ? errors : warnings).push(problem(found.line, found.message));
-  if (errors.length > 0) return { errors, warnings };
+  const errorList = new ProblemList("error");
+  const warningList = new ProblemList("warning");
+  for (const found of prepared.problems) (found.severity === "error" ? errorList : warningList).push(problem(found.line, found.message));
+  // The lists as they stand, sorted by line, with the counts of what was not kept.
+  const result = (topology?: Topology): CheckResult => {
+    const omitted = [...errorList.omitted(), ...warningList.omitted()];
+    const errors = byLine(errorList.kept);
+    const warnings = byLine(warningList.kept);
+    return { ...(topology !== undefined && { topology: { ...topology, warnings } }), errors, warnings, ...(omitted.length > 0 && { omitted }) };
+  };
+  if (!errorList.empty) return result();
 
   const top = options.top ?? "experiment";
   const sink: Sink = {
     file,
     lineOf: (offset) => prepared.lineOf((sink.base ?? 0) + offset),
-    errors,
-    warnings,
+    errors: errorList,
+    warnings: warningList,
     ...(options.indexes !== undefined && { indexes: options.indexes }),
   };
-  const malformed = (error: unknown): CheckResult => ({ errors: [problem(0, `not well-formed XML: ${error instanceof Error ? error.message : String(error)}`)], warnings });
+  const malformed = (error: unknown): CheckResult => ({ errors: [problem(0, `not well-formed XML: ${error instanceof Error ? error.message : String(error)}`)], warnings: byLine(warningList.kept) });
   let normalized: ReturnType<TopologyReader["finish"]>;
   if (prepared.root === top && prepared.rootChildren !== undefined) {
     // The usual case, the topology is the root: parse and read one top-level block at a time, so
@@ -120,13 +130,12 @@ function read(input: Uint8Array | string, file: string, options: ParseOptions): 
     if (node === undefined) {
       const root = tree.map(tagOf).find((tag) => tag !== "#text") ?? "(none)";
       const hint = top === "experiment" ? " (TopDL's root is <experiment>; --top NAME reads another element)" : "";
-      return { errors: [problem(1, `no <${top}> element: the root element is <${root}>, expected <${top}>${hint}`)], warnings };
+      return { errors: [problem(1, `no <${top}> element: the root element is <${root}>, expected <${top}>${hint}`)], warnings: byLine(warningList.kept) };
     }
     normalized = normalizeTopology(node, top, sink);
   }
-  if (errors.length > 0) return { errors: byLine(errors), warnings: byLine(warnings) };
-  const sorted = byLine(warnings);
-  return { topology: { file, ...normalized, warnings: sorted }, errors: [], warnings: sorted };
+  if (!errorList.empty) return result();
+  return result({ file, ...normalized, warnings: [] });
 }
 
 /**

@@ -60,10 +60,11 @@ describe("benito topdl", () => {
   test("validate goes on past a missing file and still checks the others", async () => {
     const missing = join(folder, "missing.xml");
     const result = await benito(["topdl", "validate", "--json", missing, fixture("pnode.xml")]);
-    expect(result.code).toBe(3);
+    // A file that cannot be read is an I/O failure: exit 1.
+    expect(result.code).toBe(1);
     const [first, second] = result.stdout.trim().split("\n").map((line) => JSON.parse(line));
-    expect(first).toEqual({ file: missing, valid: false, errors: [{ line: 0, path: "", message: "no such file" }], warnings: [] });
-    expect(second).toEqual({ file: fixture("pnode.xml"), valid: true, errors: [], warnings: [] });
+    expect(first).toEqual({ file: missing, valid: false, errors: [{ line: 0, path: "", message: "no such file" }], warnings: [], errorCount: 1, warningCount: 0 });
+    expect(second).toEqual({ file: fixture("pnode.xml"), valid: true, errors: [], warnings: [], errorCount: 0, warningCount: 0 });
   });
 
   test("--strict makes a warning fail the file", async () => {

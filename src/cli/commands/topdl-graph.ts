@@ -6,7 +6,8 @@ import { topologyGraph } from "../../graph/topology-graph";
 import { readFileBytes } from "../../system/files";
 import { dotToSvg } from "../../system/graphviz";
 import { defaultMaxBytes, parseTopology } from "../../topdl/parse";
-import { integerOption, parseCommandArgs } from "../args";
+import { parseCommandArgs } from "../args";
+import { byteSize } from "../byte-size";
 import type { CommandContext } from "../command";
 
 /** The graph lines of `benito topdl --help`. */
@@ -33,7 +34,8 @@ export async function topdlGraph(args: readonly string[], ctx: CommandContext): 
   const [file, ...extra] = parsed.positionals;
   if (file === undefined) throw new UsageError("topdl graph", "missing FILE");
   if (extra.length > 0) throw new UsageError("topdl graph", `one FILE only, got ${parsed.positionals.length}`);
-  const maxBytes = integerOption("topdl graph", "max-bytes", parsed.values["max-bytes"], defaultMaxBytes);
+  const limit = parsed.values["max-bytes"];
+  const maxBytes = limit === undefined ? defaultMaxBytes : byteSize("topdl graph", "max-bytes", limit);
   const bytes = await readFileBytes(file, "reading the topology", maxBytes);
   const topology = parseTopology(bytes, file, { maxBytes, ...(parsed.values.top !== undefined && { top: parsed.values.top }) });
   const graph = topologyGraph(topology);

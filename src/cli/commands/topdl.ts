@@ -3,11 +3,13 @@ import { BenitoError, ExitCode, UsageError } from "../../errors";
 import { readFileBytes } from "../../system/files";
 import { checkNodes } from "../../model/resolve";
 import { checkTopology, defaultMaxBytes, parseTopology, type ParseOptions } from "../../topdl/parse";
-import { byLine, formatProblem } from "../../topdl/problems";
+import { byLine, formatProblem, keptPerKind, kindOf, type Omitted } from "../../topdl/problems";
+import { jsonText, printable } from "../../topdl/printable";
 import type { Element, Problem, Substrate, Topology } from "../../topdl/types";
 import { hostViewFromDocument } from "../../model/host-view";
 import type { HostView, Node } from "../../model/node";
-import { integerOption, parseCommandArgs } from "../args";
+import { parseCommandArgs } from "../args";
+import { byteSize } from "../byte-size";
 import type { Command, CommandContext } from "../command";
 import { graphHelp, topdlGraph } from "./topdl-graph";
 
@@ -18,14 +20,19 @@ const help = `Usage:
   benito topdl graph FILE [--format dot|mermaid|svg] [--top NAME] [--max-bytes N]
 
 Reads DETER TopDL documents (v1 and v2). The topology is the first <experiment> element, at
-the root or nested (e.g. inside a SOAP envelope).
+the root or nested (e.g. inside a SOAP envelope). FILE "-" is standard input; anything other
+than a regular file (a FIFO, device, directory or socket) is refused.
 
 validate   Checks every FILE and prints every problem as
              FILE:LINE: PATH: MESSAGE          (an error)
              FILE:LINE: PATH: warning: MESSAGE (a warning)
-           then one summary line per file. Exit 0 when every file is valid, 3 otherwise.
+           then one summary line per file; at most 20 problems of one kind are printed, then
+           "… and N more like: KIND". Exit 0 when every file is valid, 1 when a file could
+           not be read, 3 otherwise.
            With --json it prints one JSON object per file, one per line (JSON Lines):
-             {"file":F,"valid":BOOL,"errors":[{"line","path","message"}…],"warnings":[…]}
+             {"file":F,"valid":BOOL,"errors":[{"line","path","message"}…],"warnings":[…],
+              "errorCount":N,"warningCount":N,"omitted":[{"kind","severity","total"}…]}
+           holding the first 1,000 problems of each kind ("omitted" lists the kinds with more).
 stats      Counts the top level (not inside fragments): version, substrates, elements,
            computers, interfaces, regions, fragments. --json prints them as one object.
 show       Prints the normalized topology. With --host NAME, prints that element (found by
@@ -38,11 +45,13 @@ Options:
   --strict       Warnings count as errors.
   --json         Machine-readable output.
   --top NAME     Read the first <NAME> element instead of <experiment> (e.g. topology).
-  --max-bytes N  Refuse files larger than N bytes (default ${defaultMaxBytes}, 64 MiB).
+  --max-bytes N  Refuse files larger than N bytes (default ${defaultMaxBytes}, 64 MiB); a unit
+                 may follow: 512K, 64M, 1G (at most).
   --host NAME    (show) The one host to print.
 
 Never fetched or expanded: external DTDs, entities (a DOCTYPE with an internal subset is
-refused). Invalid UTF-8 is reported with its byte offset.`;
+refused). Invalid UTF-8 is reported with its byte offset. Control characters from the
+document are printed escaped (\x1b).`;
 
 const options = {
   strict: { type: "boolean" },
@@ -60,12 +69,12 @@ export const topdlCommand: Command = {
   async run(args, ctx) {
     const [sub, ...rest] = args;
     if (sub === "graph") return topdlGraph(rest, ctx);
-    const parsed = parseCommandArgs("topdl", rest, options);
+    const parsed = parseCommandArgs("topdl", joinNegativeValues(rest), options);
     const files = parsed.positionals;
     const values = parsed.values;
     const parseOptions: ParseOptions = {
       strict: values.strict === true,
-      maxBytes: integerOption("topdl", "max-bytes", values["max-bytes"], defaultMaxBytes),
+      maxBytes: values["max-bytes"] === undefined ? defaultMaxBytes : byteSize(`topdl ${sub ?? ""}`.trim(), "max-bytes", values["max-bytes"]),
       ...(values.top !== undefined && { top: values.top }),
     };
     if (sub === undefined) throw new UsageError("topdl", "missing subcommand: validate, stats, show or graph");
@@ -80,47 +89,96 @@ export const topdlCommand: Command = {
   },
 };
 
+/**
+ * `--max-bytes -1` would be refused by the option parser as "ambiguous" (is -1 an option?):
+ * joined as `--max-bytes=-1`, it reaches byteSize, which says what it wants instead.
+ */
+function joinNegativeValues(args: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let k = 0; k < args.length; k += 1) {
+    const next = args[k + 1];
+    if (args[k] === "--max-bytes" && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`--max-bytes=${next}`);
+      k += 1;
+    } else joined.push(args[k]!);
+  }
+  return joined;
+}
+
 async function load(file: string, parseOptions: ParseOptions): Promise<Uint8Array> {
   return readFileBytes(file, "reading the topology", parseOptions.maxBytes);
 }
 
+/** How many problems of one kind `validate` prints before "… and N more" (JSON keeps problems.ts keptPerKind). */
+const printedPerKind = 20;
+
 async function validate(files: readonly string[], parseOptions: ParseOptions, json: boolean, ctx: CommandContext): Promise<ExitCode> {
   let allValid = true;
+  let unreadable = false;
   for (const file of files) {
     let errors: readonly Problem[];
     let warnings: readonly Problem[];
+    let omitted: readonly Omitted[] = [];
     try {
       const result = checkTopology(await load(file, parseOptions), file, parseOptions);
       errors = result.errors;
       warnings = result.warnings;
+      omitted = result.omitted ?? [];
       // A well-formed document is also checked for the values benito reads (addresses, MACs,
       // ports, loss), so one run lists every problem boot would meet in the document itself.
       if (result.topology !== undefined && errors.length === 0) errors = byLine(checkNodes(result.topology).problems);
     } catch (error) {
-      // A file that cannot be read is one more invalid input; the other files are still checked.
+      // A file that cannot be read is reported like an invalid one; the other files are still checked.
       if (!(error instanceof BenitoError)) throw error;
+      if (error.exitCode !== ExitCode.input) unreadable = true;
       errors = [{ file, line: 0, path: "", message: error.reason }];
       warnings = [];
     }
-    const valid = errors.length === 0;
+    const valid = errors.length === 0 && omitted.every((kind) => kind.severity !== "error");
     allValid &&= valid;
+    const total = (severity: "error" | "warning", kept: readonly Problem[]): number =>
+      kept.length + omitted.filter((kind) => kind.severity === severity).reduce((sum, kind) => sum + kind.total - keptPerKind, 0);
     if (json) {
       const strip = ({ line, path, message }: Problem) => ({ line, path, message });
-      ctx.io.out(JSON.stringify({ file, valid, errors: errors.map(strip), warnings: warnings.map(strip) }));
+      const counts = { errorCount: total("error", errors), warningCount: total("warning", warnings) };
+      const more = omitted.length > 0 ? { omitted } : {};
+      ctx.io.out(jsonText({ file, valid, errors: errors.map(strip), warnings: warnings.map(strip), ...counts, ...more }));
       continue;
     }
-    for (const problem of errors) ctx.io.out(formatProblem(problem));
-    for (const problem of warnings) ctx.io.out(formatProblem({ ...problem, message: `warning: ${problem.message}` }));
-    const counts = [plural(errors.length, "error"), plural(warnings.length, "warning")].join(", ");
-    ctx.io.out(`${file}: ${valid ? "valid" : "INVALID"} (${counts})`);
+    printCapped(errors, omitted, "", ctx);
+    printCapped(warnings, omitted, "warning: ", ctx);
+    const counts = [plural(total("error", errors), "error"), plural(total("warning", warnings), "warning")].join(", ");
+    ctx.io.out(`${printable(file)}: ${valid ? "valid" : "INVALID"} (${counts})`);
   }
+  if (unreadable) return ExitCode.failed;
   return allValid ? ExitCode.ok : ExitCode.input;
+}
+
+/**
+ * Prints problems in line order, at most printedPerKind of each kind, then one line per capped
+ * kind: "FILE: warning: … and N more like: KIND" (N counts those the result did not keep too).
+ */
+function printCapped(problems: readonly Problem[], omitted: readonly Omitted[], prefix: string, ctx: CommandContext): void {
+  const severity = prefix === "" ? "error" : "warning";
+  const totals = new Map(omitted.filter((kind) => kind.severity === severity).map((kind) => [kind.kind, kind.total]));
+  const printed = new Map<string, number>();
+  for (const problem of problems) {
+    const kind = kindOf(problem.message);
+    const count = (printed.get(kind) ?? 0) + 1;
+    printed.set(kind, count);
+    if (count <= printedPerKind) ctx.io.out(formatProblem({ ...problem, message: `${prefix}${problem.message}` }));
+  }
+  const file = problems[0]?.file ?? "";
+  for (const [kind, count] of printed) {
+    const all = totals.get(kind) ?? count;
+    if (all > printedPerKind) ctx.io.out(printable(`${file}: ${prefix}… and ${all - printedPerKind} more like: ${kind}`));
+  }
 }
 
 async function stats(file: string, parseOptions: ParseOptions, json: boolean, ctx: CommandContext): Promise<ExitCode> {
   const topology = parseTopology(await load(file, parseOptions), file, parseOptions);
   const counts = countTopology(topology);
-  if (json) ctx.io.out(JSON.stringify(counts));
+  if (json) ctx.io.out(jsonText(counts));
   else for (const [key, value] of Object.entries(counts)) ctx.io.out(`${key}: ${value}`);
   return ExitCode.ok;
 }
@@ -142,7 +200,7 @@ async function show(file: string, parseOptions: ParseOptions, host: string | und
   const bytes = await load(file, parseOptions);
   if (host === undefined) {
     const topology = parseTopology(bytes, file, parseOptions);
-    if (json) ctx.io.out(JSON.stringify(topology, undefined, 2));
+    if (json) ctx.io.out(jsonText(topology, 2));
     else ctx.io.out(describeTopology(topology));
     return ExitCode.ok;
   }
@@ -151,7 +209,7 @@ async function show(file: string, parseOptions: ParseOptions, host: string | und
   const used = new Set(element.interfaces.flatMap((iface) => iface.substrates));
   const substrates = topology.substrates.filter((substrate) => used.has(substrate.name));
   if (json) {
-    ctx.io.out(JSON.stringify({ element, substrates, node: nodeJson(view.self), children: view.children.map((child) => child.name) }, undefined, 2));
+    ctx.io.out(jsonText({ element, substrates, node: nodeJson(view.self), children: view.children.map((child) => child.name) }, 2));
   } else {
     ctx.io.out(describeElement(element, substrates, view));
   }
@@ -173,7 +231,8 @@ function describeTopology(topology: Topology): string {
     for (const iface of element.interfaces) lines.push(`    ${iface.name} → ${iface.substrates.join(", ")}`);
   }
   for (const warning of topology.warnings) lines.push(formatProblem({ ...warning, message: `warning: ${warning.message}` }));
-  return lines.join("\n");
+  // Names and values come from the document: control characters in them are escaped.
+  return lines.map(printable).join("\n");
 }
 
 function describeElement(element: Element, substrates: readonly Substrate[], view: HostView): string {
@@ -190,7 +249,8 @@ function describeElement(element: Element, substrates: readonly Substrate[], vie
     for (const attribute of iface.attributes) lines.push(`    ${attribute.key} = ${JSON.stringify(attribute.value)}`);
   }
   for (const substrate of substrates) lines.push(`  substrate ${substrate.name}${shapingText(substrate)}`);
-  return lines.join("\n");
+  // Names and values come from the document: control characters in them are escaped.
+  return lines.map(printable).join("\n");
 }
 
 function shapingText(substrate: Substrate): string {
