@@ -7,6 +7,8 @@ import { statusCommand } from "./commands/status";
 import { controlBridgeCommand } from "./commands/control-bridge";
 import { controlNetCommand } from "./commands/control-net";
 import { guestConfigCommand } from "./commands/guest-config";
+import { installCommand } from "./commands/install";
+import { uninstallCommand } from "./commands/uninstall";
 import { ifacesCommand } from "./commands/ifaces";
 import { netnsCommand } from "./commands/netns";
 import { routesCommand } from "./commands/routes";
@@ -33,6 +35,8 @@ export const commands: readonly Command[] = [
   guestConfigCommand,
   netnsCommand,
   execCommand,
+  installCommand,
+  uninstallCommand,
 ];
 
 /** Looks a command up by name. */
