@@ -1,6 +1,7 @@
 // The one list of every `benito` command. Add a command: one file in src/cli/commands/, one line here.
 import type { Command } from "./command";
 import { bootCommand } from "./commands/boot";
+import { captureCommand } from "./commands/capture";
 import { downCommand } from "./commands/down";
 import { execCommand } from "./commands/exec";
 import { statusCommand } from "./commands/status";
@@ -23,6 +24,9 @@ export const commands: readonly Command[] = [
   bootCommand,
   statusCommand,
   downCommand,
+  // The experimenter's tools on a running experiment.
+  captureCommand,
+  execCommand,
   topdlCommand,
   routesCommand,
   ifacesCommand,
@@ -34,7 +38,6 @@ export const commands: readonly Command[] = [
   controlNetCommand,
   guestConfigCommand,
   netnsCommand,
-  execCommand,
   installCommand,
   uninstallCommand,
 ];

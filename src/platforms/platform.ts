@@ -28,6 +28,16 @@ export type StatusCheck =
   | { readonly kind: "netns"; readonly label: string; readonly name: string }
   | { readonly kind: "qmp"; readonly label: string; readonly socket: string };
 
+/**
+ * NicDevice type: where the pnode reaches the frames of one of a node's NICs (`benito capture`):
+ * a device (inside a named network namespace when netns is given), the host's own NIC found as
+ * `benito ifaces` finds it (by MAC, else benito:ifname), or none, with the reason.
+ */
+export type NicDevice =
+  | { readonly kind: "device"; readonly device: string; readonly netns?: string }
+  | { readonly kind: "host-nic" }
+  | { readonly kind: "none"; readonly reason: string };
+
 /** A node attribute problem: where (line, path into the document) and what. */
 export interface AttributeProblem {
   readonly line: number;
@@ -60,6 +70,8 @@ export interface Platform {
   stop(node: Node, ctx: PlatformContext): Plan;
   /** What to look at to tell whether it runs. */
   status(node: Node, ctx: PlatformContext): readonly StatusCheck[];
+  /** Where the pnode reaches the frames of the node's NIC (an experimental interface of it). */
+  nicDevice(node: Node, nic: Node["interfaces"][number]): NicDevice;
 }
 
 /** Reads a `benito:KEY` attribute of a node, falling back to the Containers-era `containers:KEY`. */

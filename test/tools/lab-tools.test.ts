@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { benito, run } from "../helpers/binary";
+import { benito, benitoBinary, run } from "../helpers/binary";
 import { makeLab, labNodes, type Lab } from "../helpers/lab";
-import { uniquePrefix } from "../helpers/netns";
+import { inNamespace, uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { pidfiles, pidIn, signalPid } from "../helpers/processes";
 
@@ -12,6 +12,29 @@ import { pidfiles, pidIn, signalPid } from "../helpers/processes";
 setDefaultTimeout(120_000);
 
 const hasVde = Bun.which("vde_switch") !== null && Bun.which("wirefilter") !== null;
+const hasTcpdump = Bun.which("tcpdump") !== null;
+if (!hasTcpdump) console.warn("SKIPPED: the capture tests of test/tools read pcap files with tcpdump, which is not installed (apt-get install tcpdump)");
+
+/** Reads a stream until a line containing `text` has arrived (bounded by the test's timeout); returns everything read. */
+async function readUntil(stream: ReadableStream<Uint8Array>, text: string): Promise<{ seen: string; rest: ReadableStreamDefaultReader<Uint8Array> }> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let seen = "";
+  while (!seen.includes(text)) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    seen += decoder.decode(chunk.value);
+  }
+  return { seen, rest: reader };
+}
+
+/** Reads what is left of a stream as text. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value);
+  return text;
+}
 
 describe.skipIf(!isRoot || !hasVde)("tools on the running example lab (root, namespaces, real vde_switch)", () => {
   let lab: Lab;
@@ -66,6 +89,68 @@ describe.skipIf(!isRoot || !hasVde)("tools on the running example lab (root, nam
       expect(missing.code).toBe(1);
       expect(missing.stderr).toContain("no-such-program-xyz");
       expect((await benito(["exec", ...where(), lab.name("a")])).code).toBe(2);
+    });
+  });
+
+  describe.skipIf(!hasTcpdump)("capture", () => {
+    test("20 pings: tcpdump -r reads 20 echo requests and 20 replies with the right addresses; SIGINT ends it with a summary", async () => {
+      const file = join(lab.dir, "a.pcap");
+      const capture = Bun.spawn([benitoBinary, "capture", ...where(), `${lab.name("a")}:inf000`, "-w", file], { stdout: "pipe", stderr: "pipe", timeout: 60_000, killSignal: "SIGKILL" });
+      const { seen, rest } = await readUntil(capture.stderr, "listening on");
+      expect(seen).toContain(`listening on inf000 in network namespace ${lab.namespace("a")}`);
+      const ping = await inNamespace(lab.namespace("a"), ["ping", "-n", "-q", "-c", "20", "-i", "0.05", "-W", "2", "10.0.1.2"]);
+      expect(ping.stdout).toContain("20 packets transmitted, 20 received");
+      capture.kill("SIGINT");
+      expect(await capture.exited).toBe(0);
+      const summary = seen + (await drain(rest));
+      expect(summary).toMatch(/: \d+ frames, \d+ bytes, 0 dropped \(stopped: SIGINT\)/);
+      const read = await run(["tcpdump", "-n", "-r", file, "icmp"]);
+      expect(read.code).toBe(0);
+      const lines = read.stdout.trim().split("\n");
+      expect(lines.filter((line) => / IP 10\.0\.1\.1 > 10\.0\.1\.2: ICMP echo request/.test(line)).length).toBe(20);
+      expect(lines.filter((line) => / IP 10\.0\.1\.2 > 10\.0\.1\.1: ICMP echo reply/.test(line)).length).toBe(20);
+      expect(lines.length).toBe(40);
+      // Microsecond timestamps: tcpdump prints six decimals, and they are not all zero.
+      expect(lines.some((line) => /^\d\d:\d\d:\d\d\.\d{5}[1-9]/.test(line))).toBe(true);
+      // Nothing left behind: the TAP is not promiscuous.
+      expect((await inNamespace(lab.namespace("a"), ["ip", "link", "show", "inf000"])).stdout).not.toContain("PROMISC");
+    });
+
+    test("-w - streams into tcpdump -r -, and -c stops it", async () => {
+      const capture = Bun.spawn([benitoBinary, "capture", ...where(), lab.name("b"), "-w", "-", "-c", "10"], { stdout: "pipe", stderr: "pipe", timeout: 60_000, killSignal: "SIGKILL" });
+      const tcpdump = Bun.spawn(["tcpdump", "-n", "-r", "-"], { stdin: capture.stdout, stdout: "pipe", stderr: "pipe", timeout: 60_000, killSignal: "SIGKILL" });
+      const { seen, rest } = await readUntil(capture.stderr, "listening on");
+      const ping = inNamespace(lab.namespace("a"), ["ping", "-n", "-q", "-c", "20", "-i", "0.05", "-W", "2", "10.0.1.2"]);
+      expect(await capture.exited).toBe(0);
+      const summary = seen + (await drain(rest));
+      expect(summary).toContain("10 frames");
+      expect(summary).toContain("(stopped: 10 frames)");
+      const [printed, code] = await Promise.all([new Response(tcpdump.stdout).text(), tcpdump.exited]);
+      expect(code).toBe(0);
+      expect(printed.trim().split("\n").length).toBe(10);
+      expect(printed).toContain("ICMP echo");
+      await ping;
+    });
+
+    test("--duration stops it; without -w it prints one line per frame", async () => {
+      const started = performance.now();
+      const capture = Bun.spawn([benitoBinary, "capture", ...where(), `${lab.name("d")}:inf001`, "--duration", "1"], { stdout: "pipe", stderr: "pipe", timeout: 60_000, killSignal: "SIGKILL" });
+      const { seen, rest } = await readUntil(capture.stderr, "listening on");
+      await inNamespace(lab.namespace("d"), ["ping", "-n", "-q", "-c", "2", "-i", "0.1", "-W", "2", "10.0.3.2"]);
+      const [printed, code] = await Promise.all([new Response(capture.stdout).text(), capture.exited]);
+      expect(code).toBe(0);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(1000);
+      expect(seen + (await drain(rest))).toContain("(stopped: time is up)");
+      expect(printed).toMatch(/02:be:00:00:02:01 > 02:be:00:00:02:02 IPv4 10\.0\.3\.1 > 10\.0\.3\.2 ICMP echo request, 98 bytes/);
+    });
+
+    test("a node with two interfaces needs IFACE; an unknown one is named", async () => {
+      const both = await benito(["capture", ...where(), lab.name("r"), "-c", "1"]);
+      expect(both.code).toBe(3);
+      expect(both.stderr).toContain("it has 2 experimental interfaces (inf000, inf001)");
+      const unknown = await benito(["capture", ...where(), `${lab.name("r")}:inf009`, "-c", "1"]);
+      expect(unknown.code).toBe(3);
+      expect(unknown.stderr).toContain('no experimental interface "inf009"');
     });
   });
 });

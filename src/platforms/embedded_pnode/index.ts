@@ -21,4 +21,6 @@ export const embeddedPnodePlatform: Platform = {
   // Addresses and routes stay: the host keeps its network when benito is asked to stop it.
   stop: (node) => ({ title: `stop ${node.name} (embedded pnode): nothing runs`, steps: [] }),
   status: () => [],
+  // Its NICs are the host's own.
+  nicDevice: () => ({ kind: "host-nic" }),
 };

@@ -117,6 +117,8 @@ export const processPlatform: Platform = {
   checkNode,
   plan,
   stop,
+  // The TAP inside the node's namespace: the node's own view of its NIC.
+  nicDevice: (node, nic) => ({ kind: "device", device: tapName(nic), netns: namespaceName(node.name) }),
   status(node, ctx) {
     const dir = nodeDir(ctx, node);
     const startup = startupArgv(node);

@@ -161,4 +161,12 @@ export const qemuPlatform: Platform = {
       ...plugs,
     ];
   },
+  nicDevice(node, nic) {
+    const index = experimentalInterfaces(node).indexOf(nic);
+    if (nicMode(node) !== "tap" || index < 0) {
+      return { kind: "none", reason: `its NICs use QEMU's own VDE backend, which has no device on the pnode; give the node benito:qemu_nic = tap to capture its frames` };
+    }
+    // The TAP QEMU itself opens: exactly the VM's frames.
+    return { kind: "device", device: vmNicLinkNames(node.name, index).qemuTap };
+  },
 };

@@ -1,0 +1,155 @@
+// `benito capture NODE[:IFACE]`: one vnode interface's frames as a pcap file (or one line each), from an AF_PACKET socket on its device.
+import { pcapHeader, pcapRecord } from "../../capture/pcap";
+import { describeFrame } from "../../capture/frame-summary";
+import { BenitoError, ExitCode, InputError, UsageError } from "../../errors";
+import type { Node, NodeInterface } from "../../model/node";
+import { experimentalInterfaces, type NicDevice } from "../../platforms/platform";
+import { platformOf } from "../../platforms/registry";
+import { ByteSink } from "../../system/byte-sink";
+import { Rtnl } from "../../system/netlink/rtnl";
+import { PacketSocket, snapLength } from "../../system/packet-socket";
+import { integerOption, parseCommandArgs } from "../args";
+import type { Command, CommandContext } from "../command";
+import { experimentOptions, experimentOptionsHelp, findLocalNode, loadExperiment, type Experiment } from "../experiment";
+
+const help = `Usage: benito capture [--config DIR] [--run-dir DIR] [--host NAME] NODE[:IFACE]
+                      [-w FILE|-] [-c COUNT] [--duration SECONDS]
+
+Captures the frames of one interface of NODE, in and out, as the pnode reaches it:
+  process vnode    its TAP inside its network namespace
+  qemu vnode       the TAP QEMU opens on the pnode (benito:qemu_nic = tap; QEMU's own VDE
+                   backend has no device to capture on)
+  embedded pnode,  the host's NIC, found as benito ifaces finds it (MAC, else benito:ifname)
+  the pnode itself
+IFACE is the TopDL interface name (e.g. inf000); it may be left out when NODE has one
+experimental interface. benito reads the frames itself (an AF_PACKET socket; no tcpdump on
+the node) and changes nothing: no promiscuous mode, no switch port taken.
+
+  -w FILE       write a pcap file (LINKTYPE_ETHERNET, microsecond timestamps) for tcpdump -r
+                or Wireshark; -w - writes it to standard output, e.g.
+                  benito capture a:inf000 -w - | wireshark -k -i -
+                  ssh pnode benito capture a -w - | wireshark -k -i -
+                Without -w, one line per frame (time, MACs, IPv4 addresses and protocol).
+  -c COUNT      stop after COUNT frames
+  --duration S  stop after S seconds
+${experimentOptionsHelp}
+
+It runs until COUNT frames, S seconds, SIGINT/SIGTERM (Ctrl-C) or a closed pipe, then prints
+a summary on standard error: frames, bytes, and frames the kernel dropped because benito read
+too slowly.
+
+Exit codes: 0 done, 1 the device cannot be captured (NODE does not run, a QEMU NIC without a
+TAP), 2 usage, 3 invalid input (topo.xml, no NODE or IFACE).`;
+
+const options = {
+  ...experimentOptions,
+  write: { type: "string", short: "w" },
+  count: { type: "string", short: "c" },
+  duration: { type: "string" },
+} as const;
+
+/** How long one wait for frames lasts: the longest a stop condition or a signal goes unnoticed. */
+const pollMs = 100;
+
+/** The `capture` command. */
+export const captureCommand: Command = {
+  name: "capture",
+  summary: "capture a vnode interface's frames as pcap (for tcpdump -r or Wireshark)",
+  help,
+  async run(args, ctx) {
+    const { values, positionals } = parseCommandArgs("capture", args, options, 1);
+    const target = positionals[0];
+    if (target === undefined) throw new UsageError("capture", "missing NODE[:IFACE]");
+    const count = integerOption("capture", "count", values.count, 0);
+    const duration = values.duration === undefined ? 0 : Number(values.duration);
+    if (!Number.isFinite(duration) || duration < 0 || values.duration?.trim() === "") throw new UsageError("capture", `--duration wants seconds, got "${values.duration}"`);
+    const experiment = await loadExperiment(values);
+    const colon = target.indexOf(":");
+    const node = findLocalNode(experiment, colon < 0 ? target : target.slice(0, colon));
+    const nic = pickInterface(node, colon < 0 ? undefined : target.slice(colon + 1));
+    const device = deviceOf(experiment, node, nic);
+    const socket = PacketSocket.open(device.device, device.netns);
+    // Said once the socket is open, so a script knows that from here on nothing is missed.
+    ctx.io.err(`benito capture ${node.name}:${nic.name}: listening on ${device.device}${device.netns === undefined ? "" : ` in network namespace ${device.netns}`}`);
+    return captureLoop(socket, { label: `${node.name}:${nic.name}`, write: values.write, count, durationMs: duration * 1000 }, ctx);
+  },
+};
+
+function pickInterface(node: Node, name: string | undefined): NodeInterface {
+  const nics = experimentalInterfaces(node);
+  const names = nics.map((nic) => nic.name).join(", ") || "none";
+  if (name === undefined) {
+    const [only, ...others] = nics;
+    if (only !== undefined && others.length === 0) return only;
+    throw new InputError("choosing the interface to capture", node.name, `it has ${nics.length} experimental interfaces (${names}): name one as ${node.name}:IFACE`);
+  }
+  const nic = nics.find((candidate) => candidate.name === name);
+  if (nic === undefined) throw new InputError("choosing the interface to capture", `${node.name}:${name}`, `${node.name} has no experimental interface ${JSON.stringify(name)} (it has ${names})`);
+  return nic;
+}
+
+/** The device (and namespace) where the pnode sees the NIC's frames. */
+function deviceOf(experiment: Experiment, node: Node, nic: NodeInterface): { device: string; netns?: string } {
+  const where: NicDevice = node === experiment.view.self ? { kind: "host-nic" } : platformOf(node).nicDevice(node, nic);
+  const what = `${node.name}:${nic.name}`;
+  if (where.kind === "none") throw new BenitoError("finding the device to capture", what, where.reason);
+  if (where.kind === "device") return where;
+  const rtnl = Rtnl.open();
+  try {
+    const link = (nic.mac === undefined ? undefined : rtnl.linkByMac(nic.mac)) ?? (nic.ifname === undefined ? undefined : rtnl.linkByName(nic.ifname));
+    if (link === undefined) throw new BenitoError("finding the device to capture", what, `no NIC on this host has MAC ${nic.mac ?? "(none given)"}${nic.ifname === undefined ? "" : ` or the name ${nic.ifname}`}`);
+    return { device: link.name };
+  } finally {
+    rtnl.close();
+  }
+}
+
+interface CaptureOptions {
+  readonly label: string;
+  readonly write: string | undefined;
+  readonly count: number;
+  readonly durationMs: number;
+}
+
+async function captureLoop(socket: PacketSocket, options: CaptureOptions, ctx: CommandContext): Promise<ExitCode> {
+  let sink: ByteSink | undefined;
+  let stopped: string | undefined;
+  const onSignal = (signal: string) => {
+    stopped ??= signal;
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let frames = 0;
+  let bytes = 0;
+  try {
+    sink = options.write === undefined ? undefined : ByteSink.open(options.write);
+    if (sink !== undefined && !sink.write(pcapHeader(snapLength))) stopped = "the reader closed the pipe";
+    const deadline = options.durationMs > 0 ? performance.now() + options.durationMs : Infinity;
+    while (stopped === undefined) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        stopped = "time is up";
+        break;
+      }
+      if (socket.wait(Math.min(pollMs, Math.ceil(left)))) {
+        for (let frame = socket.receive(); frame !== undefined && stopped === undefined; frame = socket.receive()) {
+          frames += 1;
+          bytes += frame.length;
+          if (sink === undefined) ctx.io.out(describeFrame(frame.bytes, frame.length, frame.seconds, frame.microseconds));
+          else if (!sink.write(pcapRecord(frame.bytes, frame.length, frame.seconds, frame.microseconds))) stopped = "the reader closed the pipe";
+          if (options.count > 0 && frames >= options.count) stopped = `${options.count} frames`;
+        }
+      }
+      // Let a pending SIGINT/SIGTERM handler run.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    const drops = socket.drops();
+    socket.close();
+    sink?.close();
+    ctx.io.err(`benito capture ${options.label}: ${frames} frame${frames === 1 ? "" : "s"}, ${bytes} bytes, ${drops} dropped${stopped === undefined ? "" : ` (stopped: ${stopped})`}`);
+  }
+  return ExitCode.ok;
+}
