@@ -15,8 +15,13 @@ const hasVde = Bun.which("vde_switch") !== null && Bun.which("wirefilter") !== n
 const hasTcpdump = Bun.which("tcpdump") !== null;
 if (!hasTcpdump) console.warn("SKIPPED: the capture tests of test/tools read pcap files with tcpdump, which is not installed (apt-get install tcpdump)");
 
+/** What is left of a stream after readUntil. */
+interface ChunkReader {
+  read(): Promise<{ done: boolean; value?: Uint8Array }>;
+}
+
 /** Reads a stream until a line containing `text` has arrived (bounded by the test's timeout); returns everything read. */
-async function readUntil(stream: ReadableStream<Uint8Array>, text: string): Promise<{ seen: string; rest: ReadableStreamDefaultReader<Uint8Array> }> {
+async function readUntil(stream: ReadableStream<Uint8Array>, text: string): Promise<{ seen: string; rest: ChunkReader }> {
   const reader = stream.getReader();
   const decoder = new TextDecoder();
   let seen = "";
@@ -29,7 +34,7 @@ async function readUntil(stream: ReadableStream<Uint8Array>, text: string): Prom
 }
 
 /** Reads what is left of a stream as text. */
-async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+async function drain(reader: ChunkReader): Promise<string> {
   const decoder = new TextDecoder();
   let text = "";
   for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value);
