@@ -11,6 +11,7 @@ import { deviceExists, findProgram } from "../system/presence";
 import { isRunning, pidfileState, runProgram, startDetached, startSelfDaemonizing, stopByPidfile } from "../system/processes";
 import { qmpCommand } from "../system/qmp";
 import { createTap, deleteTap, interfaceExists, parseMac } from "../system/tap";
+import { addForwarderPort, removeForwarderPort } from "../system/vde/forwarder-control";
 import { readTree } from "../system/tree";
 
 /** RunOptions interface: how steps are run. */
@@ -150,6 +151,23 @@ async function runStep(step: Step, options: RunOptions): Promise<string | undefi
       return;
     case "bridge.delete":
       deleteBridge(step.name);
+      return;
+    case "forwarder.port": {
+      const opened = await addForwarderPort(step.runDir, options.benito, {
+        version: 1,
+        kind: "forwarder-port",
+        id: step.port,
+        netns: step.placement?.netns,
+        tap: step.tap,
+        switchDir: step.switchDir,
+        port: step.switchPort,
+        reconnect: true,
+        owner: step.owner,
+      });
+      return opened?.port === undefined ? undefined : `switch port ${opened.port}`;
+    }
+    case "forwarder.unport":
+      await removeForwarderPort(step.runDir, options.benito, step.port);
       return;
     case "command.run": {
       const result = await runProgram(placed(options.benito, step.argv, step.placement));

@@ -53,7 +53,25 @@ export type Step =
       /** The program's base name: a pidfile whose pid now runs something else is not signalled. */
       readonly program?: string;
     }
-  | { readonly kind: "command.run"; readonly id: string; readonly argv: readonly string[]; readonly placement?: Placement; readonly log?: string };
+  | { readonly kind: "command.run"; readonly id: string; readonly argv: readonly string[]; readonly placement?: Placement; readonly log?: string }
+  /**
+   * A TAP ↔ switch port moved by the pnode's forwarder (`benito vde forwarder`, started when it
+   * does not run): recorded under RUN_DIR/forwarder/ports/PORT.json, then opened live.
+   */
+  | {
+      readonly kind: "forwarder.port";
+      readonly id: string;
+      readonly runDir: string;
+      /** The record's id (file-name safe, unique on the pnode). */
+      readonly port: string;
+      readonly tap: string;
+      readonly placement?: Placement;
+      readonly switchDir: string;
+      readonly switchPort: number;
+      readonly owner: string;
+    }
+  /** Closes a forwarder port (when the forwarder runs) and removes its record. */
+  | { readonly kind: "forwarder.unport"; readonly id: string; readonly runDir: string; readonly port: string };
 
 /** Plan interface: ordered steps (dependency order already resolved) with a title. */
 export interface Plan {
@@ -103,5 +121,9 @@ export function renderStep(step: Step): string {
       return `kill $(cat ${quoteWord(step.pidfile)})  # SIGTERM, SIGKILL after ${step.graceMs} ms`;
     case "command.run":
       return `${inNs(step.placement)}${step.argv.map(quoteWord).join(" ")}`;
+    case "forwarder.port":
+      return `forwarder port ${quoteWord(step.port)}: ${step.placement?.netns ? `${quoteWord(step.placement.netns)}/` : ""}${quoteWord(step.tap)} <-> ${quoteWord(step.switchDir)} port ${step.switchPort} --reconnect  # ${quoteWord(step.runDir)}/forwarder`;
+    case "forwarder.unport":
+      return `forwarder unport ${quoteWord(step.port)}  # ${quoteWord(step.runDir)}/forwarder`;
   }
 }

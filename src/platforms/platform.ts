@@ -26,7 +26,9 @@ export type HostRequirement =
 export type StatusCheck =
   | { readonly kind: "process"; readonly label: string; readonly pidfile: string; readonly program: string }
   | { readonly kind: "netns"; readonly label: string; readonly name: string }
-  | { readonly kind: "qmp"; readonly label: string; readonly socket: string };
+  | { readonly kind: "qmp"; readonly label: string; readonly socket: string }
+  /** A port of the pnode's forwarder (RUN_DIR/forwarder): healthy when the forwarder runs and the port is open. */
+  | { readonly kind: "forwarder-port"; readonly label: string; readonly runDir: string; readonly port: string; readonly program: string };
 
 /**
  * NicDevice type: where the pnode reaches the frames of one of a node's NICs (`benito capture`):

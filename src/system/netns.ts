@@ -4,7 +4,7 @@ import { ptr } from "bun:ffi";
 import { BenitoError, InputError } from "../errors";
 import { check, cString, errno, libc, SystemCallError } from "./libc";
 import { Rtnl } from "./netlink/rtnl";
-import { O_NONBLOCK } from "./libc-constants";
+import { O_CLOEXEC, O_NONBLOCK } from "./libc-constants";
 
 /** Where named namespaces live: the same place `ip netns` uses, so both tools see the same namespaces. */
 export const namespaceDir = "/run/netns";
@@ -137,4 +137,32 @@ export function execProgram(argv: readonly string[], doing: string, what: string
   });
   libc.execvp(words[0]!, ptr(pointers));
   throw new BenitoError(doing, what, `${argv[0]}: ${new SystemCallError("execvp", errno()).message}`);
+}
+
+/**
+ * Runs fn with the calling thread inside the named namespace and brings it back before
+ * returning (fn must be synchronous: nothing else may run in between). File descriptors opened
+ * there (a TAP's /dev/net/tun fd, a socket) keep working from any namespace.
+ */
+export function withinNamespace<T>(name: string, fn: () => T): T {
+  const path = validate(name);
+  const target = libc.open(cString(path), O_RDONLY | O_CLOEXEC, 0);
+  if (target < 0) throw new BenitoError("entering the network namespace", name, new SystemCallError("open", errno()).message);
+  const home = libc.open(cString("/proc/thread-self/ns/net"), O_RDONLY | O_CLOEXEC, 0);
+  if (home < 0) {
+    libc.close(target);
+    throw new BenitoError("entering the network namespace", name, new SystemCallError("open(/proc/thread-self/ns/net)", errno()).message);
+  }
+  try {
+    if (libc.setns(target, CLONE_NEWNET) !== 0) throw new BenitoError("entering the network namespace", name, new SystemCallError("setns", errno()).message);
+    try {
+      return fn();
+    } finally {
+      // Back home before anything else runs: the rest of benito must never act in that namespace.
+      if (libc.setns(home, CLONE_NEWNET) !== 0) throw new BenitoError("returning from the network namespace", name, new SystemCallError("setns", errno()).message);
+    }
+  } finally {
+    libc.close(target);
+    libc.close(home);
+  }
 }

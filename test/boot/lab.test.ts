@@ -83,19 +83,42 @@ describe.skipIf(!isRoot || !hasVde)("demo lab end to end (root, namespaces, real
     expect(child.output[0]).toContain("already running");
   });
 
-  test("a killed child is drift for status, and boot repairs it", async () => {
-    const plug = pidfiles(lab.runDir).find((file) => file.includes(`/ns/${lab.name("b")}/plug-`));
-    expect(plug).toBeDefined();
-    signalPid(pidIn(plug as string) ?? 0, "SIGKILL");
+  test("the forwarder killed is drift for status (exit 1), and boot restores every port", async () => {
+    const forwarder = pidIn(join(lab.runDir, "forwarder", "forwarder.pid"));
+    expect(forwarder).toBeDefined();
+    signalPid(forwarder as number, "SIGKILL");
     await Bun.sleep(200);
     const drift = await benito(["status", "--json", "--run-dir", lab.runDir, lab.config, "pnode0"]);
     expect(drift.code).toBe(1);
     const report = JSON.parse(drift.stdout);
     expect(report.drift).toBe(true);
-    expect(report.checks.filter((check: { ok: boolean }) => !check.ok).map((check: { id: string }) => check.id)).toEqual([`status:${lab.name("b")}`]);
-    expect((await boot()).code).toBe(0);
+    const failing = report.checks.filter((check: { ok: boolean }) => !check.ok).map((check: { id: string }) => check.id);
+    expect(failing).toContain("switch");
+    for (const node of labNodes) expect(failing).toContain(`status:${lab.name(node)}`);
+    const repaired = await boot();
+    expect(repaired.code).toBe(0);
+    const status = JSON.parse(readFileSync(join(lab.runDir, "status.json"), "utf8"));
+    // The forwarder came back with every recorded port: no child had to be relaunched.
+    for (const node of labNodes) expect(status.stages.find((stage: { id: string }) => stage.id === `child:${lab.name(node)}`).output[0]).toContain("already running");
+    expect(pidIn(join(lab.runDir, "forwarder", "forwarder.pid"))).not.toBe(forwarder);
     expect((await benito(["status", "--run-dir", lab.runDir, lab.config, "pnode0"])).code).toBe(0);
-    expect((await ping(lab.namespace("b"), "10.0.2.1")).ok).toBe(true);
+    for (const [source, target] of [["a", "10.0.1.2"], ["b", "10.0.2.1"], ["d", "10.0.3.2"], ["e", "10.0.1.1"]] as const) expect((await ping(lab.namespace(source), target)).ok).toBe(true);
+  });
+
+  test("a TAP deleted behind benito's back fails only its port; boot relaunches that node alone", async () => {
+    const forwarder = pidIn(join(lab.runDir, "forwarder", "forwarder.pid"));
+    expect((await run(["ip", "-n", lab.namespace("c"), "link", "del", "inf000"])).code).toBe(0);
+    await Bun.sleep(200);
+    const ports = JSON.parse((await benito(["vde", "ports", "--json", "--run-dir", lab.runDir])).stdout) as { ports: { id: string; state: string }[] };
+    expect(ports.ports.filter((port) => port.state !== "open").map((port) => port.id)).toEqual([`ns-${lab.name("c")}.inf000`]);
+    expect((await ping(lab.namespace("a"), "10.0.1.2")).ok).toBe(true);
+    const drift = await benito(["status", "--json", "--run-dir", lab.runDir, lab.config, "pnode0"]);
+    expect(drift.code).toBe(1);
+    expect(JSON.parse(drift.stdout).checks.filter((check: { ok: boolean }) => !check.ok).map((check: { id: string }) => check.id).sort()).toEqual(["status:" + lab.name("c"), "switch"].sort());
+    expect((await boot()).code).toBe(0);
+    expect(pidIn(join(lab.runDir, "forwarder", "forwarder.pid"))).toBe(forwarder);
+    expect((await ping(lab.namespace("c"), "10.0.2.2")).ok).toBe(true);
+    expect((await benito(["status", "--run-dir", lab.runDir, lab.config, "pnode0"])).code).toBe(0);
   });
 
   test("down stops everything benito started and leaves no namespace, process or socket", async () => {
@@ -105,6 +128,7 @@ describe.skipIf(!isRoot || !hasVde)("demo lab end to end (root, namespaces, real
     const namespaces = (await run(["ip", "netns", "list"])).stdout;
     for (const node of labNodes) expect(namespaces).not.toContain(lab.namespace(node));
     expect(started.filter(alive)).toEqual([]);
+    expect(existsSync(join(lab.runDir, "forwarder"))).toBe(false);
     expect(existsSync(join(lab.dir, "sw")) ? readdirSync(join(lab.dir, "sw"), { recursive: true }).filter((name) => String(name).endsWith("ctl")) : []).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-// The process platform for real (root): two namespaces plugged into one vde_switch ping each other; stop leaves nothing behind.
+// The process platform for real (root): two namespaces whose TAPs the forwarder joins to one vde_switch ping each other; stop leaves nothing behind.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +8,7 @@ import { benito, run } from "../helpers/binary";
 import { uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { alive, startSwitch, stopSwitch, topology, type TestSwitch } from "../vm/fixture";
+import { pidIn, signalPid } from "../helpers/processes";
 
 const hasVde = Bun.which("vde_switch") !== null;
 if (isRoot && !hasVde) console.warn("SKIPPED: process platform live test: vde_switch is missing (Debian package vde2)");
@@ -39,6 +40,10 @@ describe.skipIf(!isRoot || !hasVde)("process platform (live)", () => {
     for (const node of nodes) await benito(["vm", "stop", node, configDir, "--run-dir", runDir]);
     // By name, in case stop itself failed.
     for (const node of nodes) await run(["ip", "netns", "del", namespaceName(node)]);
+    // The forwarder the launches started: stopped with its folder (by pidfile, in case that failed).
+    await benito(["switch", "down", "--run-dir", runDir]);
+    const forwarder = pidIn(join(runDir, "forwarder", "forwarder.pid"));
+    if (forwarder !== undefined) signalPid(forwarder, "SIGKILL");
     await stopSwitch(sw);
     rmSync(base, { recursive: true, force: true });
   }, 60_000);
@@ -59,13 +64,17 @@ describe.skipIf(!isRoot || !hasVde)("process platform (live)", () => {
     expect(status.code).toBe(0);
   }, 60_000);
 
-  test("stop removes the namespace, the plugs and the folder", async () => {
-    const pidfile = join(runDir, "ns", nodes[1]!, "plug-inf000.pid");
-    const plugPid = Number(readFileSync(pidfile, "utf8").trim());
-    expect(alive(plugPid)).toBe(true);
+  test("both nodes' ports are in one forwarder; stop removes the node's port, namespace and folder", async () => {
+    const forwarderPid = pidIn(join(runDir, "forwarder", "forwarder.pid"));
+    expect(forwarderPid).toBeDefined();
+    const listed = JSON.parse((await benito(["vde", "ports", "--json", "--run-dir", runDir])).stdout) as { ports: { id: string; state: string }[] };
+    expect(listed.ports.map((port) => `${port.id} ${port.state}`)).toEqual([`ns-${nodes[0]}.inf000 open`, `ns-${nodes[1]}.inf000 open`]);
     const stopped = await benito(["vm", "stop", nodes[1]!, configDir, "--run-dir", runDir]);
     expect(stopped.code).toBe(0);
-    expect(alive(plugPid)).toBe(false);
+    const after = JSON.parse((await benito(["vde", "ports", "--json", "--run-dir", runDir])).stdout) as { ports: { id: string }[] };
+    expect(after.ports.map((port) => port.id)).toEqual([`ns-${nodes[0]}.inf000`]);
+    expect(existsSync(join(runDir, "forwarder", "ports", `ns-${nodes[1]}.inf000.json`))).toBe(false);
+    expect(alive(forwarderPid!)).toBe(true);
     expect(existsSync(`/run/netns/${namespaceName(nodes[1]!)}`)).toBe(false);
     expect(existsSync(join(runDir, "ns", nodes[1]!))).toBe(false);
   }, 30_000);

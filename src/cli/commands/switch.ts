@@ -1,6 +1,8 @@
 // `benito switch up|down|status`: the VDE switches (and wirefilter shaping) this pnode runs, by pidfile.
 import { resolve } from "node:path";
 import { applySwitchActions, observe, readRecords, switchDown, switchStatus, type ActionOutcome } from "../../apply/switch-apply";
+import { forwarderDown, forwarderStatus, forwarderUp } from "../../apply/forwarder-apply";
+import { formatPort } from "./vde";
 import { applyTunnelActions, observeTunnels, readTunnelRecords, tunnelsDown, tunnelStatus } from "../../apply/tunnel-apply";
 import { loadSiteConf, resolveConfigDir, resolveHostName, topologyPath } from "../../config/config-dir";
 import { tunnelSettings } from "../../config/tunnel-conf";
@@ -31,9 +33,14 @@ up    starts the vde_switch daemons this pnode must run: one per benito:vde_swit
       shaped). site.conf: tunnel_mode, underlay_substrate, tunnel_group, tunnel_port, tunnel_mtu.
       Idempotent: daemons and tunnels as wanted are kept, dead or changed ones are (re)made, ones
       benito made that are no longer wanted are removed; each is reported.
+      Then the pnode's forwarder (benito vde forwarder, which moves the process vnodes' frames):
+      started when ports are recorded and it does not run (it reopens every recorded port),
+      else asked to reopen failed ports.
 down  removes every tunnel and stops every daemon benito started (recorded in the run dir), by
-      pidfile and benito's link mark, never by name pattern, with their sockets, pidfiles and records.
-status lists each recorded daemon (pid, alive or not, switch ports in use) and tunnel (links, plug).
+      pidfile and benito's link mark, never by name pattern, with their sockets, pidfiles and
+      records; the forwarder goes before the switches, with its folder.
+status lists each recorded daemon (pid, alive or not, switch ports in use), tunnel (links, plug),
+      and the forwarder with each port (exit 1 when it does not run or a recorded port is not open).
       down and status act on what the run dir records; CONFIG_DIR and HOSTNAME are accepted
       for symmetry with up and not read.
 
@@ -92,17 +99,23 @@ async function up(positionals: readonly string[], runDir: string, dryRun: boolea
   const outcomes = await applySwitchActions(actions, runDir);
   // A tunnel whose switch was (re)started (or failed to) is rebuilt, so its plug holds a fresh port.
   const restarted = new Set(outcomes.filter((outcome) => outcome.action === "start" || outcome.action === "restart" || !outcome.ok).map((outcome) => outcome.id));
-  return report([...outcomes, ...(await applyTunnelActions(planTunnelUp(tunnels, observed, strays, restarted), runDir))], json, ctx);
+  const tunnelOutcomes = await applyTunnelActions(planTunnelUp(tunnels, observed, strays, restarted), runDir);
+  // The forwarder after the switches its ports sit on: restarted (every recorded port reopened) when it died.
+  const forwarder = await forwarderUp(runDir, process.execPath);
+  return report([...outcomes, ...tunnelOutcomes, ...(forwarder === undefined ? [] : [forwarder])], json, ctx);
 }
 
 async function status(runDir: string, json: boolean, ctx: CommandContext): Promise<ExitCode> {
   const entries = await switchStatus(runDir);
   const tunnels = tunnelStatus(runDir);
+  const forwarder = await forwarderStatus(runDir, process.execPath);
+  // A dead forwarder, or a recorded port it does not forward, is a failure (boot repairs it).
+  const code = forwarder === undefined || (forwarder.alive && forwarder.missing.length === 0 && forwarder.ports.every((port) => port.state === "open")) ? ExitCode.ok : ExitCode.failed;
   if (json) {
-    ctx.io.out(JSON.stringify([...entries, ...tunnels], null, 2));
-    return ExitCode.ok;
+    ctx.io.out(JSON.stringify([...entries, ...tunnels, ...(forwarder === undefined ? [] : [forwarder])], null, 2));
+    return code;
   }
-  if (entries.length === 0 && tunnels.length === 0) ctx.io.out(`no VDE daemons recorded in ${runDir}`);
+  if (entries.length === 0 && tunnels.length === 0 && forwarder === undefined) ctx.io.out(`no VDE daemons recorded in ${runDir}`);
   for (const entry of entries) {
     const state = entry.alive ? `alive, pid ${entry.pid}` : entry.pid === undefined ? "not running" : `dead (pid ${entry.pid})`;
     ctx.io.out(`${entry.summary}: ${state}`);
@@ -113,7 +126,13 @@ async function status(runDir: string, json: boolean, ctx: CommandContext): Promi
     const plug = tunnel.pid === undefined ? "plug not running" : `plug pid ${tunnel.pid}`;
     ctx.io.out(`${tunnel.summary}: ${tunnel.alive ? "up" : "broken"}, ${plug}; links ${tunnel.links.map((link) => `${link.name}${link.present ? "" : " (missing)"}`).join(", ")}`);
   }
-  return ExitCode.ok;
+  if (forwarder !== undefined) {
+    const state = forwarder.alive ? `alive, pid ${forwarder.pid}` : forwarder.pid === undefined ? "not running" : `dead (pid ${forwarder.pid})`;
+    ctx.io.out(`${forwarder.summary}: ${state}${forwarder.error === undefined ? "" : ` (${forwarder.error})`}`);
+    for (const port of forwarder.ports) ctx.io.out(`  ${formatPort(port)}`);
+    for (const port of forwarder.missing) ctx.io.out(`  ${port}: recorded, not forwarded`);
+  }
+  return code;
 }
 
 /** The `switch` command. */
@@ -129,7 +148,12 @@ export const switchCommand: Command = {
     if (action === "up") return up(positionals, runDir, values["dry-run"] === true, json, ctx);
     if (values["dry-run"] === true) throw new UsageError("switch", "--dry-run applies to up only");
     // Tunnels go first: their plugs sit on the switches.
-    if (action === "down") return report([...(await tunnelsDown(runDir)), ...(await switchDown(runDir))], json, ctx);
+    if (action === "down") {
+      const tunnels = await tunnelsDown(runDir);
+      // The forwarder before the switches: its ports would otherwise keep reconnecting to them.
+      const forwarder = await forwarderDown(runDir, process.execPath);
+      return report([...tunnels, ...(forwarder === undefined ? [] : [forwarder]), ...(await switchDown(runDir))], json, ctx);
+    }
     if (action === "status") return status(runDir, json, ctx);
     throw new UsageError("switch", 'expected "up", "down" or "status"');
   },

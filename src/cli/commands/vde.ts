@@ -5,12 +5,26 @@ import { announceReadyAndDetach, pidfileState, removePidfile, spawnDetachedSelf,
 import { validateInterfaceName } from "../../system/tap";
 import type { ForwardStats } from "../../system/vde/forwarder";
 import { runPlug } from "../../system/vde/plug";
+import { ForwarderDaemon, type PortStatus } from "../../system/vde/forwarder-daemon";
+import { forwarderPorts, forwarderState } from "../../system/vde/forwarder-control";
+import { forwarderPaths } from "../../system/vde/forwarder-records";
+import { defaultRunDir } from "../host-plan";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 
 const help = `Usage: benito vde plug --switch SOCKDIR --tap NAME [--port N] [--reconnect]
                         [--daemon] [--pidfile FILE] [--stats]
+       benito vde forwarder [--run-dir DIR] [--daemon]
+       benito vde ports [--run-dir DIR] [--json]
 
+forwarder: the pnode's one frame forwarder (what boot runs for process vnodes): every port
+recorded under DIR/forwarder/ports (TAP, its namespace, switch folder, port, reconnect) moved
+in one process over one epoll set. Ports are added and removed live over DIR/forwarder/control.sock;
+a port whose TAP goes away is closed and reported, the others go on. Its pidfile and log are
+DIR/forwarder/forwarder.pid and .log. ports: lists the running forwarder's ports, their state
+and counters (exit 1 when it does not run or a port is not open). DIR defaults to ${defaultRunDir}.
+
+plug:
 Plugs TAP NAME into a port of the vde_switch whose socket folder is SOCKDIR (the folder
 holding its "ctl" socket), speaking the switch protocol itself, and forwards Ethernet frames
 both ways until it is stopped (SIGTERM, SIGINT, SIGHUP) or the switch closes the port.
@@ -41,6 +55,60 @@ const options = {
 function formatStats(stats: ForwardStats): string[] {
   const line = (label: string, direction: ForwardStats["tapToSwitch"]) => `${label}: ${direction.frames} frames, ${direction.bytes} bytes, ${direction.drops} dropped`;
   return [line("tap->switch", stats.tapToSwitch), line("switch->tap", stats.switchToTap)];
+}
+
+const forwarderOptions = {
+  "run-dir": { type: "string" },
+  daemon: { type: "boolean" },
+  json: { type: "boolean" },
+} as const;
+
+async function forwarder(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
+  const { values } = parseCommandArgs("vde forwarder", args, forwarderOptions, 0);
+  const runDir = resolve(values["run-dir"] ?? defaultRunDir);
+  const paths = forwarderPaths(runDir);
+  const detachedChild = takeDaemonChildMark() && values.daemon === true;
+  const state = pidfileState(paths.pidfile);
+  if (state.alive && state.pid !== process.pid) throw new BenitoError("starting the forwarder", paths.pidfile, `a forwarder already runs (pid ${state.pid})`);
+  if (values.daemon === true && !detachedChild) {
+    const child = await spawnDetachedSelf(["vde", "forwarder", ...args], ctx.env);
+    ctx.io.out(`forwarder for ${runDir} ${child.message} (pid ${child.pid})`);
+    return ExitCode.ok;
+  }
+  let pidWritten = false;
+  try {
+    await new ForwarderDaemon(runDir).run({
+      ready(portCount) {
+        writePidfile(paths.pidfile, process.pid);
+        pidWritten = true;
+        if (detachedChild) announceReadyAndDetach(`running with ${portCount} port(s)`);
+      },
+    });
+    return ExitCode.ok;
+  } finally {
+    if (pidWritten) removePidfile(paths.pidfile, process.pid);
+  }
+}
+
+/** One port as `vde ports` lists it. */
+export function formatPort(port: PortStatus): string {
+  const where = port.netns === undefined ? port.tap : `${port.netns}/${port.tap}`;
+  const state = port.state === "open" ? `open on port ${port.port ?? "?"}` : `${port.state}: ${port.error ?? "?"}`;
+  const { tapToSwitch: out, switchToTap: back } = port.stats;
+  return `${port.id}: ${where} ↔ ${port.switchDir}: ${state}; ${out.frames} frames out, ${back.frames} in, ${out.drops + back.drops} dropped`;
+}
+
+async function ports(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
+  const { values } = parseCommandArgs("vde ports", args, forwarderOptions, 0);
+  const runDir = resolve(values["run-dir"] ?? defaultRunDir);
+  const list = await forwarderPorts(runDir, process.execPath);
+  if (values.json === true) ctx.io.out(JSON.stringify({ running: list !== undefined, pid: forwarderState(runDir, process.execPath).pid, ports: list ?? [] }));
+  else if (list === undefined) ctx.io.out(`no forwarder runs for ${runDir}`);
+  else {
+    ctx.io.out(`forwarder for ${runDir}: pid ${forwarderState(runDir, process.execPath).pid}, ${list.length} port(s)`);
+    for (const port of list) ctx.io.out(`  ${formatPort(port)}`);
+  }
+  return list !== undefined && list.every((port) => port.state === "open") ? ExitCode.ok : ExitCode.failed;
 }
 
 async function plug(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
@@ -99,11 +167,13 @@ async function plug(args: readonly string[], ctx: CommandContext): Promise<ExitC
 /** The `vde` command (subcommand: plug). */
 export const vdeCommand: Command = {
   name: "vde",
-  summary: "plug a TAP into a vde_switch port natively (vde_plug2tap replacement)",
+  summary: "plug TAPs into vde_switch ports natively: one plug, or the pnode's forwarder",
   help,
   async run(args, ctx) {
     const [action, ...rest] = args;
-    if (action !== "plug") throw new UsageError("vde", 'expected "plug" (see benito vde --help)');
+    if (action === "forwarder") return forwarder(rest, ctx);
+    if (action === "ports") return ports(rest, ctx);
+    if (action !== "plug") throw new UsageError("vde", 'expected "plug", "forwarder" or "ports" (see benito vde --help)');
     return plug(rest, ctx);
   },
 };

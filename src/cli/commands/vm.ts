@@ -2,12 +2,13 @@
 import { join, resolve } from "node:path";
 import { checkRequirements, runSteps } from "../../apply/run-steps";
 import { resolveConfigDir, topologyPath } from "../../config/config-dir";
-import { ExitCode, UsageError } from "../../errors";
+import { ExitCode, messageOf, UsageError } from "../../errors";
 import type { Node } from "../../model/node";
 import type { ControlLease } from "../../model/control-allocation";
 import { hostViewFromDocument } from "../../model/host-view";
 import { validatedPlatform } from "../../platforms/planning";
 import type { PlatformContext, StatusCheck } from "../../platforms/platform";
+import { forwarderRequest, forwarderState } from "../../system/vde/forwarder-control";
 import { renderStep } from "../../plan/step";
 import { pathExists, readFileBytes } from "../../system/files";
 import { probeKvm } from "../../system/kvm";
@@ -97,6 +98,18 @@ async function describe(check: StatusCheck): Promise<{ ok: boolean; line: string
     case "netns": {
       const ok = namespaceExists(check.name);
       return { ok, line: `${check.label}: ${check.name} ${ok ? "exists" : "absent"}` };
+    }
+    case "forwarder-port": {
+      const state = forwarderState(check.runDir, check.program);
+      if (!state.alive) return { ok: false, line: `${check.label}: the forwarder (${check.runDir}/forwarder) is not running` };
+      try {
+        const ports = (await forwarderRequest(check.runDir, { op: "list" })).ports ?? [];
+        const port = ports.find((entry) => entry.id === check.port);
+        if (port === undefined) return { ok: false, line: `${check.label}: not in the forwarder (pid ${state.pid})` };
+        return { ok: port.state === "open", line: `${check.label}: ${port.state === "open" ? `forwarded on switch port ${port.port ?? "?"} (forwarder pid ${state.pid})` : `${port.state}: ${port.error ?? "?"}`}` };
+      } catch (error) {
+        return { ok: false, line: `${check.label}: the forwarder does not answer (${messageOf(error)})` };
+      }
     }
     case "qmp": {
       try {

@@ -1,4 +1,4 @@
-// The `process` platform: a node is a network namespace with TAPs plugged into its switch ports and its startup command running inside.
+// The `process` platform: a node is a network namespace whose TAPs the pnode's forwarder joins to switch ports, with its startup command running inside.
 import { basename, join } from "node:path";
 import * as v from "valibot";
 import type { Node } from "../../model/node";
@@ -7,7 +7,7 @@ import { interfaceTapName, namespaceName, nodeFolderName } from "../names";
 import { experimentalInterfaces, type AttributeProblem, type Platform, type PlatformContext } from "../platform";
 import { shellIn, splitWords } from "./words";
 
-/** How long a stopped startup command or plug may take to exit after SIGTERM. */
+/** How long a stopped startup command may take to exit after SIGTERM. */
 const stopGraceMs = 5_000;
 
 /** The folder of a process node under the run folder: pidfiles and logs. */
@@ -49,6 +49,11 @@ function checkNode(node: Node): AttributeProblem[] {
   return problems;
 }
 
+/** The forwarder port of one of the node's TAPs (unique on the pnode, file-name safe). */
+function forwarderPort(node: Node, tap: string): string {
+  return `ns-${nodeFolderName(node.name)}.${tap}`;
+}
+
 /** The TAP of an interface: its benito:ifname when given (the name ifaces expects), else the TopDL name. */
 function tapName(nic: Node["interfaces"][number]): string {
   return nic.ifname ?? interfaceTapName(nic.name);
@@ -65,15 +70,7 @@ function plan(node: Node, ctx: PlatformContext): Plan {
   for (const nic of experimentalInterfaces(node)) {
     const tap = tapName(nic);
     steps.push({ kind: "tap.create", id: `tap-${tap}`, name: tap, mac: nic.mac, placement });
-    steps.push({
-      kind: "process.start",
-      id: `plug-${tap}`,
-      argv: [ctx.benito, "vde", "plug", "--switch", nic.vdeSwitch ?? "", "--tap", tap, "--port", String(nic.vdePort ?? 0), "--reconnect", "--daemon", "--pidfile", join(dir, `plug-${tap}.pid`)],
-      pidfile: join(dir, `plug-${tap}.pid`),
-      log: join(dir, `plug-${tap}.log`),
-      placement,
-      daemonizes: true,
-    });
+    steps.push({ kind: "forwarder.port", id: `port-${tap}`, runDir: ctx.runDir, port: forwarderPort(node, tap), tap, placement, switchDir: nic.vdeSwitch ?? "", switchPort: nic.vdePort ?? 0, owner: `node ${node.name}` });
   }
   steps.push({ kind: "command.run", id: "ifaces", argv: [ctx.benito, "ifaces", ctx.configDir, node.name], placement });
   if (ctx.routeHosts.has(node.name)) steps.push({ kind: "command.run", id: "routes", argv: [ctx.benito, "routes", ctx.configDir, node.name], placement });
@@ -97,9 +94,8 @@ function stop(node: Node, ctx: PlatformContext): Plan {
   }
   const taps = experimentalInterfaces(node).map(tapName).reverse();
   for (const tap of taps) {
-    steps.push({ kind: "process.stop", id: `plug-${tap}`, pidfile: join(dir, `plug-${tap}.pid`), graceMs: stopGraceMs, program: basename(ctx.benito) });
+    steps.push({ kind: "forwarder.unport", id: `port-${tap}`, runDir: ctx.runDir, port: forwarderPort(node, tap) });
     steps.push({ kind: "tap.delete", id: `tap-${tap}`, name: tap, placement });
-    files.push(join(dir, `plug-${tap}.log`));
   }
   steps.push({ kind: "netns.delete", id: "netns", name: netns });
   files.forEach((path, index) => steps.push({ kind: "file.delete", id: `rm-${index}`, path }));
@@ -110,7 +106,7 @@ function stop(node: Node, ctx: PlatformContext): Plan {
 /** The `process` platform (stands in for the original's ViewOS processes). */
 export const processPlatform: Platform = {
   names: ["process"],
-  summary: "a network namespace with TAPs on VDE switch ports, running the element's startup command",
+  summary: "a network namespace with TAPs the pnode's forwarder joins to VDE switch ports, running the element's startup command",
   attributes: v.looseObject({}),
   // Namespaces are benito's own (`benito netns`, through libc): no iproute2 needed.
   requirements: [{ kind: "device", path: "/dev/net/tun", why: "each interface is a TAP" }],
@@ -124,7 +120,7 @@ export const processPlatform: Platform = {
     const startup = startupArgv(node);
     return [
       { kind: "netns", label: "namespace", name: namespaceName(node.name) },
-      ...experimentalInterfaces(node).map((nic) => ({ kind: "process" as const, label: `plug ${tapName(nic)}`, pidfile: join(dir, `plug-${tapName(nic)}.pid`), program: basename(ctx.benito) })),
+      ...experimentalInterfaces(node).map((nic) => ({ kind: "forwarder-port" as const, label: `port ${tapName(nic)}`, runDir: ctx.runDir, port: forwarderPort(node, tapName(nic)), program: basename(ctx.benito) })),
       ...(startup === undefined ? [] : [{ kind: "process" as const, label: "startup", pidfile: join(dir, "startup.pid"), program: basename(startup[0] ?? "") }]),
     ];
   },

@@ -1,15 +1,15 @@
-// The frame pump between a TAP fd and a switch port: batched reads, recvmmsg/sendmmsg, preallocated buffers.
+// The frame pump for any number of TAP ↔ switch-port pairs over one epoll set: batched TAP reads, recvmmsg/sendmmsg, shared buffers.
 import { ptr } from "bun:ffi";
 import { errno, libc } from "../libc";
 import type { VdeConnection } from "./connect";
-import { EAGAIN, EINTR, POLLERR, POLLHUP, POLLIN, POLLOUT } from "../libc-constants";
+import { EAGAIN, EINTR } from "../libc-constants";
+import { Epoll, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT } from "./epoll";
 
-const POLLNVAL = 0x20;
 const MSG_DONTWAIT = 0x40;
 /** sizeof(struct mmsghdr): a 56-byte msghdr + msg_len + padding. */
 const mmsghdrSize = 64;
 const iovecSize = 16;
-/** Frames moved per system call on the datagram side, and per wake-up from the TAP. */
+/** Frames moved per system call on the datagram side, and per wake-up from one TAP. */
 const batch = 64;
 /** Ethernet header + one VLAN tag + slack: added to the TAP's MTU for the slot size. */
 const headerRoom = 22;
@@ -21,8 +21,14 @@ const answerLookBackoff = 64;
 const pendingLimitMs = 100;
 /** Longest synchronous stretch before the event loop gets a turn (signals are noticed there). */
 const sliceMs = 20;
-/** poll() timeout when idle: bounds how long a signal waits to be noticed. */
+/** Longest wait in epoll when idle: bounds how long a signal waits to be noticed. */
 const idleWaitMs = 100;
+/** Which fd of a port an epoll tag names (tag = slot × 4 + role). */
+const roleTap = 0;
+const roleData = 1;
+const roleControl = 2;
+/** Tags of fds watched for someone else ({@link Forwarder.watch}): role 3. */
+const roleOther = 3;
 
 /** DirectionStats interface: one direction's counters. */
 export interface DirectionStats {
@@ -39,20 +45,26 @@ export interface ForwardStats {
   readonly switchToTap: DirectionStats;
 }
 
-/** Why {@link Forwarder.run} returned. */
-export type ForwardEnd = "stopped" | "switch-closed";
-
-/** TapGoneError class: the TAP fd reported an error or hang-up (the device was deleted). */
-export class TapGoneError extends Error {
-  constructor(events: number) {
-    super(`the TAP fd reported poll events 0x${events.toString(16)}`);
-    this.name = "TapGoneError";
-  }
-}
+/** Why a port left the forwarding loop by itself. */
+export type PortEnd = "switch-closed" | "tap-gone";
 
 /** Creates zeroed counters for both directions. */
 export function emptyStats(): ForwardStats {
   return { tapToSwitch: { frames: 0, bytes: 0, drops: 0 }, switchToTap: { frames: 0, bytes: 0, drops: 0 } };
+}
+
+/** Adds part's counters to total. */
+export function addStats(total: ForwardStats, part: ForwardStats): void {
+  for (const direction of ["tapToSwitch", "switchToTap"] as const) {
+    total[direction].frames += part[direction].frames;
+    total[direction].bytes += part[direction].bytes;
+    total[direction].drops += part[direction].drops;
+  }
+}
+
+/** The slot size for frames of a TAP with this MTU. */
+function slotSizeFor(mtu: number): number {
+  return Math.ceil(Math.max(minSlot, mtu + headerRoom) / 64) * 64;
 }
 
 /** One set of frame slots with their iovec and mmsghdr arrays, and the raw addresses of each. */
@@ -68,11 +80,11 @@ class SlotRing {
   readonly framesAddress: number;
   readonly headersAddress: number;
 
-  constructor(slotSize: number) {
+  constructor(slotSize: number, slots: number) {
     this.slotSize = slotSize;
-    this.frames = new Uint8Array(slotSize * batch);
-    this.headers = new Uint8Array(mmsghdrSize * batch);
-    this.iovecs = new Uint8Array(iovecSize * batch);
+    this.frames = new Uint8Array(slotSize * slots);
+    this.headers = new Uint8Array(mmsghdrSize * slots);
+    this.iovecs = new Uint8Array(iovecSize * slots);
     this.headerWords = new Uint32Array(this.headers.buffer);
     this.iovecWords = new Uint32Array(this.iovecs.buffer);
     this.framesAddress = ptr(this.frames);
@@ -80,7 +92,7 @@ class SlotRing {
     const iovecsAddress = ptr(this.iovecs);
     const headerView = new DataView(this.headers.buffer);
     const iovecView = new DataView(this.iovecs.buffer);
-    for (let slot = 0; slot < batch; slot += 1) {
+    for (let slot = 0; slot < slots; slot += 1) {
       iovecView.setBigUint64(slot * iovecSize, BigInt(this.framesAddress + slot * slotSize), true);
       iovecView.setBigUint64(slot * iovecSize + 8, BigInt(slotSize), true);
       // msghdr: msg_name NULL (the socket is connected), msg_iov, msg_iovlen 1, no control data.
@@ -91,51 +103,122 @@ class SlotRing {
 }
 
 /**
- * Forwarder class: moves frames both ways between an open TAP fd and a switch connection until
- * stopped or until the switch closes the control stream.
- *
- * Per wake-up it reads up to a batch of frames from the TAP and hands them to the switch in
- * one sendmmsg, and drains the data socket with recvmmsg. Sends never block: when the switch's
- * queue is full the frames wait (the TAP is not read meanwhile, so the kernel's TAP queue
- * pushes back on the senders) and are dropped and counted if the switch stays full for
- * {@link pendingLimitMs}. Frames the TAP refuses are dropped and counted too.
+ * One TAP ↔ switch-port pair inside the loop. Frames are read into the loop's shared rings and
+ * sent at once; only frames the switch refuses (its queue is full) are copied into the port's
+ * own ring, made on first need, so an idle port costs a few hundred bytes.
  */
-export class Forwarder {
+class Port<Key> {
+  readonly key: Key;
+  readonly slot: number;
+  readonly tapFd: number;
+  readonly connection: VdeConnection;
+  readonly slotSize: number;
   readonly stats: ForwardStats = emptyStats();
-  readonly #tapFd: number;
-  readonly #connection: VdeConnection;
-  readonly #toSwitch: SlotRing;
-  readonly #toTap: SlotRing;
-  readonly #pollfds = new Int32Array(6);
-  readonly #pollEvents: Int16Array;
-  readonly #pollAddress: number;
+  /** Frames refused by the switch, waiting: slots [pendingFrom, pendingTo) of {@link waiting}. */
+  waiting: SlotRing | undefined;
+  pendingFrom = 0;
+  pendingTo = 0;
+  /** When the switch first refused the waiting frames (0 = nothing waits). */
+  pendingSince = 0;
+  /** Deliveries to the TAP left before looking for an immediate answer again. */
+  skipAnswerLooks = 0;
+  /** Whether epoll currently watches the TAP (not while frames wait for the switch). */
+  tapWatched = true;
+
+  constructor(key: Key, slot: number, tapFd: number, connection: VdeConnection, mtu: number) {
+    this.key = key;
+    this.slot = slot;
+    this.tapFd = tapFd;
+    this.connection = connection;
+    this.slotSize = slotSizeFor(mtu);
+  }
+
+  get pending(): boolean {
+    return this.pendingTo > this.pendingFrom;
+  }
+}
+
+/** ForwarderHooks interface: what the loop tells its owner. */
+export interface ForwarderHooks<Key> {
+  /** A port left the loop by itself (its fds are no longer watched; the owner closes them). */
+  ended(key: Key, end: PortEnd, stats: ForwardStats): void;
+  /** Called once per wake-up; returns how long the loop may wait before calling it again (ms). */
+  tick?(): number;
+}
+
+/**
+ * Forwarder class: moves frames both ways for every port it holds, until stopped.
+ *
+ * Per wake-up a TAP is read for up to a batch of frames, which go to the switch in one sendmmsg;
+ * a data socket is drained with recvmmsg. Sends never block: when the switch's queue is full the
+ * frames wait (the TAP is not read meanwhile, so the kernel's TAP queue pushes back on the
+ * senders) and are dropped and counted if the switch stays full for {@link pendingLimitMs}.
+ * Frames the TAP refuses are dropped and counted too. A port whose TAP or switch goes away
+ * leaves the loop alone ({@link ForwarderHooks.ended}); the others go on.
+ */
+export class Forwarder<Key> {
+  readonly #epoll = new Epoll(256);
+  readonly #hooks: ForwarderHooks<Key>;
+  readonly #ports: (Port<Key> | undefined)[] = [];
+  readonly #bySlotFree: number[] = [];
+  readonly #byKey = new Map<Key, Port<Key>>();
+  readonly #others = new Map<number, () => void>();
+  #toSwitch = new SlotRing(minSlot, batch);
+  #toTap = new SlotRing(minSlot, batch);
   readonly #scratch = new Uint8Array(256);
   #stopRequested = false;
-  /** Frames read from the TAP and not yet accepted by the switch: slots [pendingFrom, pendingTo). */
-  #pendingFrom = 0;
-  #pendingTo = 0;
-  /** When the switch first refused the waiting frames (0 = nothing waits). */
-  #pendingSince = 0;
-  /** Deliveries to the TAP left before looking for an immediate answer again. */
-  #skipAnswerLooks = 0;
+
+  constructor(hooks: ForwarderHooks<Key>) {
+    this.#hooks = hooks;
+  }
+
+  /** How many ports are in the loop. */
+  get size(): number {
+    return this.#byKey.size;
+  }
 
   /**
-   * @param tapFd A nonblocking fd attached to the TAP.
-   * @param connection The open switch port.
-   * @param mtu The TAP's MTU (slots hold MTU + headers).
+   * Adds a port: a nonblocking TAP fd and an open switch connection (the owner keeps both and
+   * closes them after removing the port).
    */
-  constructor(tapFd: number, connection: VdeConnection, mtu: number) {
-    this.#tapFd = tapFd;
-    this.#connection = connection;
-    const slotSize = Math.ceil(Math.max(minSlot, mtu + headerRoom) / 64) * 64;
-    this.#toSwitch = new SlotRing(slotSize);
-    this.#toTap = new SlotRing(slotSize);
-    this.#pollEvents = new Int16Array(this.#pollfds.buffer);
-    this.#pollfds[0] = tapFd;
-    this.#pollfds[2] = connection.dataFd;
-    this.#pollfds[4] = connection.controlFd;
-    this.#pollEvents[10] = POLLIN;
-    this.#pollAddress = ptr(this.#pollfds);
+  add(key: Key, tapFd: number, connection: VdeConnection, mtu: number): void {
+    if (this.#byKey.has(key)) throw new Error(`port ${String(key)} is in the loop already`);
+    const slot = this.#bySlotFree.pop() ?? this.#ports.length;
+    const port = new Port(key, slot, tapFd, connection, mtu);
+    // The shared rings grow to the largest MTU any port has.
+    if (port.slotSize > this.#toSwitch.slotSize) {
+      this.#toSwitch = new SlotRing(port.slotSize, batch);
+      this.#toTap = new SlotRing(port.slotSize, batch);
+    }
+    this.#epoll.add(tapFd, EPOLLIN, slot * 4 + roleTap);
+    this.#epoll.add(connection.dataFd, EPOLLIN, slot * 4 + roleData);
+    this.#epoll.add(connection.controlFd, EPOLLIN, slot * 4 + roleControl);
+    this.#ports[slot] = port;
+    this.#byKey.set(key, port);
+  }
+
+  /** Takes a port out of the loop (frames still waiting are dropped and counted); returns its counters. */
+  remove(key: Key): ForwardStats | undefined {
+    const port = this.#byKey.get(key);
+    if (port === undefined) return undefined;
+    this.#detach(port);
+    return port.stats;
+  }
+
+  /** The counters of a port in the loop. */
+  stats(key: Key): ForwardStats | undefined {
+    return this.#byKey.get(key)?.stats;
+  }
+
+  /** Watches another fd (e.g. a control socket) for input; onReady runs when it is readable. */
+  watch(fd: number, onReady: () => void): void {
+    this.#others.set(fd, onReady);
+    this.#epoll.add(fd, EPOLLIN, fd * 4 + roleOther);
+  }
+
+  /** Stops watching an fd given to {@link watch}. */
+  unwatch(fd: number): void {
+    if (this.#others.delete(fd)) this.#epoll.remove(fd);
   }
 
   /** Asks {@link run} to return at its next turn (called from a signal handler). */
@@ -143,73 +226,116 @@ export class Forwarder {
     this.#stopRequested = true;
   }
 
-  /** Forwards until {@link stop} is called or the switch closes the control stream. */
-  async run(): Promise<ForwardEnd> {
+  /** Forwards until {@link stop} is called. */
+  async run(): Promise<void> {
     while (!this.#stopRequested) {
       const sliceEnd = performance.now() + sliceMs;
       for (;;) {
-        const outcome = this.#wake();
-        if (outcome === "switch-closed") return outcome;
-        if (outcome === "idle" || performance.now() >= sliceEnd) break;
+        if (!this.#wake() || performance.now() >= sliceEnd || this.#stopRequested) break;
       }
       // Let the event loop run: signal handlers (SIGTERM → stop()) fire only there.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    return "stopped";
   }
 
-  /** Drops whatever still waits for the switch (on exit or disconnect), counting it. */
-  dropPending(): void {
-    this.stats.tapToSwitch.drops += this.#pendingTo - this.#pendingFrom;
-    this.#pendingFrom = this.#pendingTo = 0;
-    this.#pendingSince = 0;
+  /** Closes the epoll set (ports must have been removed; their fds are the owner's). */
+  close(): void {
+    for (const port of [...this.#byKey.values()]) this.#detach(port);
+    this.#epoll.close();
   }
 
-  /** One poll() and the work it reports. */
-  #wake(): "busy" | "idle" | "switch-closed" {
-    // Frames the switch has refused for too long are dropped even while other traffic flows.
-    if (this.#pendingSince !== 0 && performance.now() - this.#pendingSince >= pendingLimitMs) this.dropPending();
-    const pending = this.#pendingTo > this.#pendingFrom;
-    const events = this.#pollEvents;
-    // While frames wait for the switch, stop reading the TAP and wait for the switch to drain.
-    events[2] = pending ? 0 : POLLIN;
-    events[6] = pending ? POLLIN | POLLOUT : POLLIN;
-    const wait = pending ? Math.max(1, Math.ceil(this.#pendingSince + pendingLimitMs - performance.now())) : idleWaitMs;
-    const ready = libc.poll(this.#pollAddress, 3, wait);
-    if (ready < 0) {
-      if (errno() === EINTR) return "busy";
-      throw new Error(`poll: errno ${errno()}`);
+  #detach(port: Port<Key>): void {
+    this.#dropPending(port);
+    this.#epoll.remove(port.tapFd);
+    this.#epoll.remove(port.connection.dataFd);
+    this.#epoll.remove(port.connection.controlFd);
+    this.#ports[port.slot] = undefined;
+    this.#bySlotFree.push(port.slot);
+    this.#byKey.delete(port.key);
+  }
+
+  #end(port: Port<Key>, end: PortEnd): void {
+    if (this.#ports[port.slot] !== port) return;
+    this.#detach(port);
+    this.#hooks.ended(port.key, end, port.stats);
+  }
+
+  /** One epoll_wait and the work it reports; false when it timed out (idle). */
+  #wake(): boolean {
+    let wait = this.#hooks.tick?.() ?? idleWaitMs;
+    wait = Math.max(0, Math.min(wait, idleWaitMs));
+    const now = performance.now();
+    for (const port of this.#byKey.values()) {
+      if (port.pendingSince === 0) continue;
+      // Frames the switch has refused for too long are dropped even while other traffic flows.
+      const left = port.pendingSince + pendingLimitMs - now;
+      if (left <= 0) this.#dropPending(port);
+      else wait = Math.min(wait, Math.ceil(left));
     }
-    if (ready === 0) return "idle";
-    if (events[11] !== 0 && this.#controlClosed()) return "switch-closed";
-    const dataEvents = events[7] ?? 0;
-    const delivered = (dataEvents & (POLLIN | POLLERR)) !== 0 ? this.#switchToTap() : 0;
-    if (pending && (dataEvents & (POLLOUT | POLLERR | POLLHUP)) !== 0) this.#flush();
-    const tapEvents = events[3] ?? 0;
-    if ((tapEvents & POLLIN) !== 0) this.#tapToSwitch();
-    else if (delivered > 0 && this.#pendingTo === this.#pendingFrom) this.#lookForAnswer();
-    if ((tapEvents & (POLLERR | POLLHUP | POLLNVAL)) !== 0) throw new TapGoneError(tapEvents);
-    return "busy";
+    const ready = this.#epoll.wait(wait);
+    for (let index = 0; index < ready; index += 1) {
+      const tag = this.#epoll.tag(index);
+      const events = this.#epoll.events(index);
+      const role = tag & 3;
+      if (role === roleOther) {
+        this.#others.get(tag >>> 2)?.();
+        continue;
+      }
+      const port = this.#ports[tag >>> 2];
+      // A port ended earlier in this batch (its slot may even hold a newer port: harmless work).
+      if (port === undefined) continue;
+      if (role === roleControl) {
+        if (this.#controlClosed(port)) this.#end(port, "switch-closed");
+      } else if (role === roleData) {
+        const delivered = (events & (EPOLLIN | EPOLLERR)) !== 0 ? this.#switchToTap(port) : 0;
+        if (port.pending && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) !== 0) this.#flush(port);
+        if (delivered > 0 && !port.pending) this.#lookForAnswer(port);
+      } else {
+        if ((events & EPOLLIN) !== 0) this.#tapToSwitch(port);
+        if ((events & (EPOLLERR | EPOLLHUP)) !== 0) {
+          this.#end(port, "tap-gone");
+          continue;
+        }
+      }
+      if (this.#ports[port.slot] === port) this.#updateInterest(port);
+    }
+    return ready > 0;
+  }
+
+  /** While frames wait for the switch, stop reading the TAP and wait for the switch to drain. */
+  #updateInterest(port: Port<Key>): void {
+    const pending = port.pending;
+    if (port.tapWatched !== pending) return;
+    port.tapWatched = !pending;
+    this.#epoll.modify(port.tapFd, pending ? 0 : EPOLLIN, port.slot * 4 + roleTap);
+    this.#epoll.modify(port.connection.dataFd, pending ? EPOLLIN | EPOLLOUT : EPOLLIN, port.slot * 4 + roleData);
+  }
+
+  #dropPending(port: Port<Key>): void {
+    port.stats.tapToSwitch.drops += port.pendingTo - port.pendingFrom;
+    port.pendingFrom = port.pendingTo = 0;
+    port.pendingSince = 0;
+    if (this.#ports[port.slot] === port) this.#updateInterest(port);
   }
 
   /** The control stream became readable or hung up: true when the switch closed it. */
-  #controlClosed(): boolean {
-    const count = Number(libc.recv(this.#connection.controlFd, ptr(this.#scratch), this.#scratch.length, MSG_DONTWAIT));
+  #controlClosed(port: Port<Key>): boolean {
+    const count = Number(libc.recv(port.connection.controlFd, ptr(this.#scratch), this.#scratch.length, MSG_DONTWAIT));
     if (count > 0) return false;
     return count === 0 || errno() !== EAGAIN;
   }
 
   /** Drains the data socket into the TAP; returns how many frames the TAP took. */
-  #switchToTap(): number {
+  #switchToTap(port: Port<Key>): number {
     const ring = this.#toTap;
-    const counters = this.stats.switchToTap;
+    const counters = port.stats.switchToTap;
     const before = counters.frames;
     for (let round = 0; round < 4; round += 1) {
-      const received = libc.recvmmsg(this.#connection.dataFd, ring.headersAddress, batch, MSG_DONTWAIT, 0);
+      const received = libc.recvmmsg(port.connection.dataFd, ring.headersAddress, batch, MSG_DONTWAIT, 0);
       if (received <= 0) break;
       for (let slot = 0; slot < received; slot += 1) {
         const length = ring.headerWords[slot * 16 + 14] ?? 0;
-        if (libc.write(this.#tapFd, ring.framesAddress + slot * ring.slotSize, length) < 0) {
+        if (libc.write(port.tapFd, ring.framesAddress + slot * ring.slotSize, length) < 0) {
           counters.drops += 1;
         } else {
           counters.frames += 1;
@@ -224,73 +350,103 @@ export class Forwarder {
   /**
    * A frame written to the TAP is often answered inside that write() (the kernel handles an
    * ICMP echo or sends a TCP ACK before write returns), so the answer can be read without
-   * another poll(). Where that keeps failing (the answer comes from another process, later),
-   * the look is skipped for a while, so it costs at most one empty read per 64 deliveries.
-   * @returns nothing; frames found are sent like any others.
+   * another epoll_wait. Where that keeps failing (the answer comes from another process,
+   * later), the look is skipped for a while, so it costs at most one empty read per 64 deliveries.
    */
-  #lookForAnswer(): void {
-    if (this.#skipAnswerLooks > 0) {
-      this.#skipAnswerLooks -= 1;
+  #lookForAnswer(port: Port<Key>): void {
+    if (port.skipAnswerLooks > 0) {
+      port.skipAnswerLooks -= 1;
       return;
     }
-    if (!this.#tapToSwitch()) this.#skipAnswerLooks = answerLookBackoff;
+    if (!this.#tapToSwitch(port)) port.skipAnswerLooks = answerLookBackoff;
   }
 
   /**
    * Reads up to a batch of frames from the TAP and sends them to the switch. The first frame
    * goes out at once (a lone frame does not wait for the read that finds the TAP empty); the
-   * rest follow in one sendmmsg.
+   * rest follow in one sendmmsg. What the switch refuses is kept in the port's own ring.
    * @returns true when at least one frame was read.
    */
-  #tapToSwitch(): boolean {
+  #tapToSwitch(port: Port<Key>): boolean {
     const ring = this.#toSwitch;
     let count = 0;
     while (count < batch) {
-      const length = Number(libc.read(this.#tapFd, ring.framesAddress + count * ring.slotSize, ring.slotSize));
+      const length = Number(libc.read(port.tapFd, ring.framesAddress + count * ring.slotSize, ring.slotSize));
       if (length <= 0) break;
       ring.iovecWords[count * 4 + 2] = length;
       count += 1;
       if (count === 1) {
-        this.#pendingFrom = 0;
-        this.#pendingTo = 1;
-        this.#flush();
+        const refused = this.#send(port, ring, 0, 1);
         // The switch is full: keep the frame waiting and leave the rest in the TAP's queue.
-        if (this.#pendingTo !== 0) return true;
+        if (refused) return true;
       }
     }
-    if (count <= 1) return count === 1;
-    this.#pendingFrom = 1;
-    this.#pendingTo = count;
-    this.#flush();
-    return true;
+    if (count > 1) this.#send(port, ring, 1, count);
+    return count > 0;
   }
 
-  /** Sends the waiting frames; keeps what the switch cannot take yet. */
-  #flush(): void {
-    const ring = this.#toSwitch;
-    const counters = this.stats.tapToSwitch;
-    while (this.#pendingFrom < this.#pendingTo) {
-      const from = this.#pendingFrom;
-      const sent = libc.sendmmsg(this.#connection.dataFd, ring.headersAddress + from * mmsghdrSize, this.#pendingTo - from, MSG_DONTWAIT);
+  /** Sends slots [from, to) of ring; what the switch refuses is copied to the port's ring to wait. Returns true when something waits. */
+  #send(port: Port<Key>, ring: SlotRing, from: number, to: number): boolean {
+    const counters = port.stats.tapToSwitch;
+    let next = from;
+    while (next < to) {
+      const sent = libc.sendmmsg(port.connection.dataFd, ring.headersAddress + next * mmsghdrSize, to - next, MSG_DONTWAIT);
       if (sent < 0) {
         const code = errno();
-        if (code === EAGAIN) {
-          if (this.#pendingSince === 0) this.#pendingSince = performance.now();
-          return;
-        }
+        if (code === EAGAIN) break;
         if (code === EINTR) continue;
         // The switch's data socket is gone (or refuses this frame): drop it and go on.
         counters.drops += 1;
-        this.#pendingFrom += 1;
+        next += 1;
+        continue;
+      }
+      for (let slot = next; slot < next + sent; slot += 1) counters.bytes += ring.iovecWords[slot * 4 + 2] ?? 0;
+      counters.frames += sent;
+      next += sent;
+    }
+    if (next === to) return false;
+    this.#keepWaiting(port, ring, next, to);
+    return true;
+  }
+
+  /** Copies refused frames into the port's own ring and starts the wait for the switch. */
+  #keepWaiting(port: Port<Key>, ring: SlotRing, from: number, to: number): void {
+    port.waiting ??= new SlotRing(port.slotSize, batch);
+    const own = port.waiting;
+    for (let slot = from; slot < to; slot += 1) {
+      const length = ring.iovecWords[slot * 4 + 2] ?? 0;
+      const target = slot - from;
+      own.frames.set(ring.frames.subarray(slot * ring.slotSize, slot * ring.slotSize + length), target * own.slotSize);
+      own.iovecWords[target * 4 + 2] = length;
+    }
+    port.pendingFrom = 0;
+    port.pendingTo = to - from;
+    port.pendingSince = performance.now();
+  }
+
+  /** Sends the waiting frames; keeps what the switch cannot take yet. */
+  #flush(port: Port<Key>): void {
+    const ring = port.waiting;
+    if (ring === undefined) return;
+    const counters = port.stats.tapToSwitch;
+    while (port.pendingFrom < port.pendingTo) {
+      const from = port.pendingFrom;
+      const sent = libc.sendmmsg(port.connection.dataFd, ring.headersAddress + from * mmsghdrSize, port.pendingTo - from, MSG_DONTWAIT);
+      if (sent < 0) {
+        const code = errno();
+        if (code === EAGAIN) return;
+        if (code === EINTR) continue;
+        counters.drops += 1;
+        port.pendingFrom += 1;
         continue;
       }
       for (let slot = from; slot < from + sent; slot += 1) counters.bytes += ring.iovecWords[slot * 4 + 2] ?? 0;
       counters.frames += sent;
-      this.#pendingFrom += sent;
+      port.pendingFrom += sent;
       // The switch took some: the wait for the rest starts afresh.
-      this.#pendingSince = 0;
+      port.pendingSince = performance.now();
     }
-    this.#pendingFrom = this.#pendingTo = 0;
-    this.#pendingSince = 0;
+    port.pendingFrom = port.pendingTo = 0;
+    port.pendingSince = 0;
   }
 }

@@ -3,7 +3,7 @@ import { BenitoError, ExitCode } from "../../errors";
 import { libc } from "../libc";
 import { attachTap, describeTapError, interfaceMtu } from "../tap";
 import { closeConnection, connectSwitch, VdeConnectError, type VdeConnection } from "./connect";
-import { emptyStats, Forwarder, TapGoneError, type ForwardStats } from "./forwarder";
+import { addStats, emptyStats, Forwarder, type ForwardStats, type PortEnd } from "./forwarder";
 import { trimResidentSet } from "./resident";
 
 /** First and longest wait between reconnection attempts. */
@@ -42,14 +42,6 @@ export interface PlugOutcome {
   readonly stats: ForwardStats;
 }
 
-function addStats(total: ForwardStats, part: ForwardStats): void {
-  for (const direction of ["tapToSwitch", "switchToTap"] as const) {
-    total[direction].frames += part[direction].frames;
-    total[direction].bytes += part[direction].bytes;
-    total[direction].drops += part[direction].drops;
-  }
-}
-
 /**
  * Runs the plug: attaches the TAP, opens the port (the first attempt must succeed), forwards
  * frames, and on SIGTERM/SIGINT/SIGHUP closes everything and returns.
@@ -67,7 +59,7 @@ export async function runPlug(options: PlugOptions, events: PlugEvents): Promise
   }
   const total = emptyStats();
   let stopped = false;
-  let current: Forwarder | undefined;
+  let current: Forwarder<number> | undefined;
   let wakeSleeper: (() => void) | undefined;
   const onSignal = (): void => {
     stopped = true;
@@ -106,17 +98,26 @@ export async function runPlug(options: PlugOptions, events: PlugEvents): Promise
       if (first) trimResidentSet();
       first = false;
       backoff = firstBackoffMs;
-      current = new Forwarder(tapFd, connection, mtu);
-      let end;
+      const outcome: { end: PortEnd | "stopped" } = { end: "stopped" };
+      const loop: Forwarder<number> = new Forwarder<number>({
+        ended(_key, reason, stats) {
+          outcome.end = reason;
+          addStats(total, stats);
+          loop.stop();
+        },
+      });
+      current = loop;
+      loop.add(0, tapFd, connection, mtu);
       try {
-        end = await current.run();
-      } catch (error) {
-        if (error instanceof TapGoneError) throw new BenitoError("forwarding frames", options.tap, "the TAP device went away (deleted, or its namespace is gone)", ExitCode.failed, [], { cause: error });
-        throw error;
+        await loop.run();
+      } finally {
+        const left = loop.remove(0);
+        if (left !== undefined) addStats(total, left);
+        loop.close();
+        current = undefined;
       }
-      current.dropPending();
-      addStats(total, current.stats);
-      current = undefined;
+      const end = outcome.end;
+      if (end === "tap-gone") throw new BenitoError("forwarding frames", options.tap, "the TAP device went away (deleted, or its namespace is gone)", ExitCode.failed);
       closeConnection(connection);
       connection = undefined;
       if (end === "stopped") break;

@@ -1,0 +1,88 @@
+// One epoll set through libc: register fds with a 32-bit tag, wait, read back (tag, events) pairs without allocating.
+import { ptr } from "bun:ffi";
+import { check, errno, libc, SystemCallError } from "../libc";
+import { EINTR } from "../libc-constants";
+
+/** epoll_event flags (linux/eventpoll.h); EPOLLIN/OUT/ERR/HUP equal the poll(2) bits. */
+export const EPOLLIN = 0x1;
+/** Writable. */
+export const EPOLLOUT = 0x4;
+/** Error (always reported). */
+export const EPOLLERR = 0x8;
+/** Hang-up (always reported). */
+export const EPOLLHUP = 0x10;
+const EPOLL_CLOEXEC = 0o2000000;
+const EPOLL_CTL_ADD = 1;
+const EPOLL_CTL_DEL = 2;
+const EPOLL_CTL_MOD = 3;
+/**
+ * struct epoll_event is packed on x86-64 (12 bytes, data at 4) and naturally aligned elsewhere
+ * (16 bytes, data at 8): the kernel's EPOLL_PACKED is defined for x86-64 only.
+ */
+const eventSize = process.arch === "x64" ? 12 : 16;
+const dataOffset = process.arch === "x64" ? 4 : 8;
+
+/** Epoll class: an epoll fd and a preallocated event array. */
+export class Epoll {
+  readonly fd: number;
+  readonly #events: DataView;
+  readonly #eventsAddress: number;
+  readonly #capacity: number;
+  readonly #request = new DataView(new ArrayBuffer(16));
+  readonly #requestAddress: number;
+
+  /** @param capacity The most events one {@link wait} returns. */
+  constructor(capacity = 256) {
+    this.fd = check("epoll_create1", libc.epoll_create1(EPOLL_CLOEXEC));
+    this.#capacity = capacity;
+    const buffer = new Uint8Array(capacity * eventSize);
+    this.#events = new DataView(buffer.buffer);
+    this.#eventsAddress = ptr(buffer);
+    this.#requestAddress = ptr(this.#request);
+  }
+
+  #control(operation: number, fd: number, events: number, tag: number): void {
+    this.#request.setUint32(0, events, true);
+    this.#request.setUint32(dataOffset, tag >>> 0, true);
+    this.#request.setUint32(dataOffset + 4, 0, true);
+    check("epoll_ctl", libc.epoll_ctl(this.fd, operation, fd, this.#requestAddress));
+  }
+
+  /** Watches fd for events (level-triggered); tag comes back with every event. */
+  add(fd: number, events: number, tag: number): void {
+    this.#control(EPOLL_CTL_ADD, fd, events, tag);
+  }
+
+  /** Changes what fd is watched for. */
+  modify(fd: number, events: number, tag: number): void {
+    this.#control(EPOLL_CTL_MOD, fd, events, tag);
+  }
+
+  /** Stops watching fd (an fd closed already is fine: the kernel dropped it). */
+  remove(fd: number): void {
+    libc.epoll_ctl(this.fd, EPOLL_CTL_DEL, fd, this.#requestAddress);
+  }
+
+  /** Waits up to timeoutMs (-1: forever); returns how many events are ready (0 on timeout or signal). */
+  wait(timeoutMs: number): number {
+    const ready = libc.epoll_wait(this.fd, this.#eventsAddress, this.#capacity, timeoutMs);
+    if (ready >= 0) return ready;
+    if (errno() === EINTR) return 0;
+    throw new SystemCallError("epoll_wait", errno());
+  }
+
+  /** The tag of the index-th ready event. */
+  tag(index: number): number {
+    return this.#events.getUint32(index * eventSize + dataOffset, true);
+  }
+
+  /** The events of the index-th ready event. */
+  events(index: number): number {
+    return this.#events.getUint32(index * eventSize, true);
+  }
+
+  /** Closes the epoll fd. */
+  close(): void {
+    libc.close(this.fd);
+  }
+}

@@ -1,0 +1,89 @@
+// The per-pnode forwarder against a real vde_switch: ports added and removed live, a deleted TAP fails alone, per-port reconnect, nothing left after stop.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { benito, benitoBinary } from "../helpers/binary";
+import { ip, NamespaceSet } from "../helpers/netns";
+import { isRoot } from "../helpers/root";
+import { addForwarderPort, forwarderPorts, removeForwarderPort, stopForwarder } from "../../src/system/vde/forwarder-control";
+import { forwarderPaths } from "../../src/system/vde/forwarder-records";
+import { address, alive, hasVde, Lab, pidIn, ping, waitFor } from "./fixtures";
+
+describe.skipIf(!isRoot || !hasVde)("the forwarder through a real vde_switch (root)", () => {
+  const namespaces = new NamespaceSet();
+  const lab = new Lab();
+  const runDir = join(lab.dir, "run");
+  const paths = forwarderPaths(runDir);
+  let sw = "";
+  const ns: string[] = [];
+  const portOf = (index: number) => ({ version: 1 as const, kind: "forwarder-port" as const, id: `p${index}`, netns: ns[index], tap: "vt0", switchDir: sw, port: 0, reconnect: true, owner: `test ${index}` });
+  const states = async () => Object.fromEntries(((await forwarderPorts(runDir, benitoBinary)) ?? []).map((port) => [port.id, port.state]));
+
+  beforeAll(async () => {
+    sw = await lab.startSwitch("sw");
+    mkdirSync(runDir, { recursive: true });
+    lab.track(paths.pidfile);
+    for (const [index, suffix] of ["a", "b", "c"].entries()) {
+      const namespace = await namespaces.add(suffix);
+      ns.push(namespace);
+      await ip("-n", namespace, "tuntap", "add", "vt0", "mode", "tap");
+      await address(namespace, "vt0", `10.213.7.${index + 1}/24`);
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await stopForwarder(runDir, benitoBinary);
+    await lab.cleanup();
+    await namespaces.cleanup();
+  }, 60_000);
+
+  test("ports are added and removed live in one process", async () => {
+    await addForwarderPort(runDir, benitoBinary, portOf(0));
+    await addForwarderPort(runDir, benitoBinary, portOf(1));
+    const pid = pidIn(paths.pidfile);
+    expect(pid).toBeDefined();
+    expect((await ping(ns[0]!, "10.213.7.2")).code).toBe(0);
+    await addForwarderPort(runDir, benitoBinary, portOf(2));
+    expect((await ping(ns[0]!, "10.213.7.3")).code).toBe(0);
+    expect((await ping(ns[1]!, "10.213.7.3")).code).toBe(0);
+    await removeForwarderPort(runDir, benitoBinary, "p1");
+    expect(await states()).toEqual({ p0: "open", p2: "open" });
+    expect(existsSync(join(paths.ports, "p1.json"))).toBe(false);
+    expect((await ping(ns[1]!, "10.213.7.1", 2)).code).not.toBe(0);
+    expect((await ping(ns[2]!, "10.213.7.1")).code).toBe(0);
+    expect(pidIn(paths.pidfile)).toBe(pid);
+  }, 60_000);
+
+  test("one port's TAP deleted closes that port alone; the others go on and new ones still open", async () => {
+    await ip("-n", ns[2]!, "link", "del", "vt0");
+    expect(await waitFor(async () => (await states()).p2 === "failed", 5000)).toBe(true);
+    const listed = await benito(["vde", "ports", "--run-dir", runDir]);
+    expect(listed.code).toBe(1);
+    expect(listed.stdout).toContain("p2: ");
+    expect(listed.stdout).toContain("failed: the TAP device went away");
+    await addForwarderPort(runDir, benitoBinary, portOf(1));
+    expect((await ping(ns[0]!, "10.213.7.2")).code).toBe(0);
+    expect(await states()).toEqual({ p0: "open", p1: "open", p2: "failed" });
+    await removeForwarderPort(runDir, benitoBinary, "p2");
+  }, 60_000);
+
+  test("a port whose TAP is missing is refused with a message naming it", async () => {
+    await expect(addForwarderPort(runDir, benitoBinary, { ...portOf(2), id: "p9" })).rejects.toThrow(`vt0 in ${ns[2]}: no such interface`);
+    await removeForwarderPort(runDir, benitoBinary, "p9");
+  }, 30_000);
+
+  test("when the switch restarts, every port reconnects by itself", async () => {
+    await lab.stop(join(lab.dir, "sw.pid"));
+    expect(await waitFor(async () => (await states()).p0 === "connecting", 5000)).toBe(true);
+    await lab.startSwitch("sw");
+    expect(await waitFor(async () => JSON.stringify(await states()) === JSON.stringify({ p0: "open", p1: "open" }), 15_000)).toBe(true);
+    expect(await waitFor(async () => (await ping(ns[0]!, "10.213.7.2", 1)).code === 0, 10_000)).toBe(true);
+  }, 60_000);
+
+  test("stop leaves no process, socket, record or stray socket in the switch folder", async () => {
+    const pid = pidIn(paths.pidfile);
+    expect(await stopForwarder(runDir, benitoBinary)).toBe(true);
+    expect(alive(pid ?? 0)).toBe(false);
+    expect(existsSync(paths.dir)).toBe(false);
+    expect(lab.strayFiles(sw)).toEqual([]);
+  }, 30_000);
+});
