@@ -1,6 +1,8 @@
 // Loads what boot, status and down need: the config folder, this host's view, and the context of its stages.
 import { join } from "node:path";
-import { resolveConfigDir, resolveHostName, topologyPath } from "../config/config-dir";
+import { checkSiteConfFile, resolveConfigDir, resolveHostName, topologyPath } from "../config/config-dir";
+import { checkNodes } from "../model/resolve";
+import { validateExperiment } from "../plan/validate";
 import { hostViewFromDocument } from "../model/host-view";
 import type { HostView } from "../model/node";
 import type { BootContext } from "../plan/boot-plan";
@@ -18,23 +20,47 @@ export const defaultLogFile = "/var/log/benito/benito.log";
 export interface HostPlanInput {
   readonly view: HostView;
   readonly ctx: BootContext;
+  /** Validation warnings (e.g. unknown site.conf keys), as `file:line: path: warning: message`. */
+  readonly warnings: readonly string[];
+}
+
+/** LoadOptions interface: how much checking loading does. */
+export interface LoadOptions {
+  /** Extra ifaces arguments passed to the stages. */
+  readonly ifacesArgs?: readonly string[];
+  /** Run the one validator (boot, status): every problem stops here, before anything changes. */
+  readonly validate?: boolean;
+  /** Warnings count as errors (`boot --strict`). */
+  readonly strict?: boolean;
 }
 
 /**
  * Reads CONFIG_DIR and this host's view. A bad topo.xml, or a child's bad platform attributes,
  * throw InputError listing every problem that concerns this host, before anything is changed.
  */
-export async function loadHostPlanInput(configArg: string | undefined, hostArg: string | undefined, runDir: string, ifacesArgs: readonly string[] = []): Promise<HostPlanInput> {
+export async function loadHostPlanInput(configArg: string | undefined, hostArg: string | undefined, runDir: string, options: LoadOptions = {}): Promise<HostPlanInput> {
   const configDir = await resolveConfigDir(configArg);
   const host = resolveHostName(hostArg);
   const file = topologyPath(configDir);
-  const { view } = hostViewFromDocument(await readFileBytes(file, "reading the topology"), file, host);
-  // Every child's platform attributes are checked here, so a bad one stops boot before any change
-  // and is listed with all the others.
-  const problems = platformProblems(view.children, file);
-  if (problems.length > 0) throw new InputError("checking the vnodes' platform attributes", file, `${problems.length} problem${problems.length === 1 ? "" : "s"}`, byLine(problems).map(formatProblem));
+  const { view, topology } = hostViewFromDocument(await readFileBytes(file, "reading the topology"), file, host);
+  let warnings: string[] = [];
+  if (options.validate === true) {
+    // The one validator: every problem the config folder shows stops boot here, listed together.
+    const site = await checkSiteConfFile(configDir);
+    const result = validateExperiment({ topology, nodes: checkNodes(topology).nodes, view, runDir, ...(site !== undefined && { site }) });
+    const asErrors = options.strict === true ? result.warnings : [];
+    const errors = [...result.errors, ...asErrors];
+    if (errors.length > 0) throw new InputError("checking the config folder", configDir, `${errors.length} problem${errors.length === 1 ? "" : "s"}`, errors.map(formatProblem));
+    warnings = result.warnings.map((problem) => formatProblem({ ...problem, message: `warning: ${problem.message}` }));
+  } else {
+    // Every child's platform attributes are checked here, so a bad one stops before any change
+    // and is listed with all the others.
+    const problems = platformProblems(view.children, file);
+    if (problems.length > 0) throw new InputError("checking the vnodes' platform attributes", file, `${problems.length} problem${problems.length === 1 ? "" : "s"}`, byLine(problems).map(formatProblem));
+  }
+  const ifacesArgs = options.ifacesArgs ?? [];
   const name = view.self.name;
   const hasRouteFile = (await pathExists(join(configDir, "route", name))) || (await pathExists(join(configDir, "routes", name)));
   const hasHostsFile = await pathExists(join(configDir, "hosts"));
-  return { view, ctx: { configDir, runDir, hasRouteFile, hasHostsFile, ifacesArgs } };
+  return { view, ctx: { configDir, runDir, hasRouteFile, hasHostsFile, ifacesArgs }, warnings };
 }

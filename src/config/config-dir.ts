@@ -1,10 +1,10 @@
 // Finds the per-experiment config folder and the files in it.
 import { join } from "node:path";
-import { InputError } from "../errors";
+import { BenitoError } from "../errors";
 import { pathExists, readOptionalText } from "../system/files";
 import { kernelHostName } from "../system/host";
 import { normalizeHostName } from "./host-identity";
-import { emptySiteConf, parseSiteConf, type SiteConf } from "./site-conf";
+import { checkSiteConf, emptySiteConf, parseSiteConf, type SiteConf, type SiteConfCheck } from "./site-conf";
 
 /** Where the config folder is when none is given (domain notes §2). */
 export const defaultConfigDir = "/var/benito/config";
@@ -17,12 +17,12 @@ export const legacyConfigDir = "/var/containers/config";
  */
 export async function resolveConfigDir(argument: string | undefined): Promise<string> {
   if (argument !== undefined) {
-    if (!(await pathExists(argument))) throw new InputError("finding the config folder", argument, "no such folder");
+    if (!(await pathExists(argument))) throw new BenitoError("finding the config folder", argument, "no such folder");
     return argument;
   }
   if (await pathExists(defaultConfigDir)) return defaultConfigDir;
   if (await pathExists(legacyConfigDir)) return legacyConfigDir;
-  throw new InputError("finding the config folder", defaultConfigDir, `neither ${defaultConfigDir} nor ${legacyConfigDir} exists; pass CONFIG_DIR`);
+  throw new BenitoError("finding the config folder", defaultConfigDir, `neither ${defaultConfigDir} nor ${legacyConfigDir} exists; pass CONFIG_DIR`);
 }
 
 /** The host name to act as: the argument when given, else the kernel hostname cut at the first dot. */
@@ -36,6 +36,13 @@ export async function loadSiteConf(configDir: string): Promise<SiteConf> {
   const path = join(configDir, "site.conf");
   const text = await readOptionalText(path, "reading the site configuration");
   return text === undefined ? emptySiteConf() : parseSiteConf(text, path);
+}
+
+/** Reads and checks CONFIG_DIR/site.conf (errors and warnings listed, nothing thrown for content), or undefined when absent. */
+export async function checkSiteConfFile(configDir: string): Promise<SiteConfCheck | undefined> {
+  const path = join(configDir, "site.conf");
+  const text = await readOptionalText(path, "reading the site configuration");
+  return text === undefined ? undefined : checkSiteConf(text, path);
 }
 
 /** The path of the topology in a config folder. */

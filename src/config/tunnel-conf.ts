@@ -2,6 +2,8 @@
 import { InputError } from "../errors";
 import { parseIp4 } from "../model/ip4";
 import { controlSubstrate } from "../model/resolve";
+import { formatProblem } from "../topdl/problems";
+import type { Problem } from "../topdl/types";
 import type { SiteConf } from "./site-conf";
 
 /** IANA's VXLAN port (RFC 7348), the default `tunnel_port`. */
@@ -36,12 +38,19 @@ export interface TunnelSettings {
  * @throws InputError listing every bad value with its line.
  */
 export function tunnelSettings(site: SiteConf): TunnelSettings {
-  const problems: string[] = [];
+  const { settings, problems } = checkTunnelSettings(site);
+  if (problems.length > 0) throw new InputError("reading the tunnel settings", site.file, `${problems.length} bad value${problems.length === 1 ? "" : "s"}`, problems.map(formatProblem));
+  return settings;
+}
+
+/** Like {@link tunnelSettings}, but returns the problems (with line and key) instead of throwing: for the validator. */
+export function checkTunnelSettings(site: SiteConf): { settings: TunnelSettings; problems: Problem[] } {
+  const problems: Problem[] = [];
   const entry = (key: string) => {
     const found = site.values.get(key);
     return found === undefined || found.value === "" ? undefined : found;
   };
-  const bad = (key: string, message: string) => problems.push(`${site.file}:${site.values.get(key)?.line ?? 0}: ${key}: ${message}`);
+  const bad = (key: string, message: string) => problems.push({ file: site.file, line: site.values.get(key)?.line ?? 0, path: key, message });
   const number = (key: string, fallback: number, min: number, max: number): number => {
     const found = entry(key);
     if (found === undefined) return fallback;
@@ -65,6 +74,5 @@ export function tunnelSettings(site: SiteConf): TunnelSettings {
     port: number("tunnel_port", defaultVxlanPort, 1, 65535),
     innerMtu: number("tunnel_mtu", defaultInnerMtu, 576, 65485),
   };
-  if (problems.length > 0) throw new InputError("reading the tunnel settings", site.file, `${problems.length} bad value${problems.length === 1 ? "" : "s"}`, problems);
-  return settings;
+  return { settings, problems };
 }

@@ -1,10 +1,9 @@
 // TAP devices through ioctl on /dev/net/tun: persistent create/delete (like vde_tunctl) and attaching for a plug.
 import { BenitoError, ExitCode, InputError } from "../errors";
+import { interfaceNameProblems } from "../model/names";
 import { check, cString, libc, SystemCallError } from "./libc";
 import { AF_INET, O_CLOEXEC, O_NONBLOCK, O_RDWR, SOCK_CLOEXEC, SOCK_DGRAM } from "./libc-constants";
 
-/** Linux IFNAMSIZ - 1: the longest interface name the kernel takes, in bytes. */
-export const maxInterfaceNameBytes = 15;
 
 // <linux/if_tun.h> and <linux/sockios.h> values (identical on x86-64 and arm64).
 const TUNSETIFF = 0x400454ca;
@@ -27,27 +26,6 @@ export interface TapOptions {
   readonly group?: number;
   /** MAC address, six bytes. */
   readonly mac?: Uint8Array;
-}
-
-/**
- * Checks an interface name the way the kernel's dev_valid_name does, and refuses `%` (the
- * kernel would treat it as a numbering pattern and pick another name).
- *
- * @param name The proposed name.
- * @returns The list of problems (empty when the name is valid).
- */
-export function interfaceNameProblems(name: string): string[] {
-  const problems: string[] = [];
-  const bytes = Buffer.byteLength(name, "utf8");
-  if (bytes === 0) problems.push("the name is empty");
-  if (bytes > maxInterfaceNameBytes) problems.push(`the name is ${bytes} bytes long; the kernel allows at most ${maxInterfaceNameBytes}`);
-  if (name === "." || name === "..") problems.push(`"${name}" is reserved`);
-  if (name.includes("/")) problems.push('the name contains "/"');
-  if (name.includes(":")) problems.push('the name contains ":"');
-  if (name.includes("%")) problems.push('the name contains "%" (the kernel would take it as a numbering pattern)');
-  if (/\s/.test(name)) problems.push("the name contains whitespace");
-  if (name.includes("\0")) problems.push("the name contains a NUL byte");
-  return problems;
 }
 
 /** Throws an InputError (exit 3) unless the name is a valid interface name. */

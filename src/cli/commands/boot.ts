@@ -10,6 +10,7 @@ import { overallExit, runStage, runStages, type StageResult } from "../stages";
 
 const options = {
   "dry-run": { type: "boolean" },
+  strict: { type: "boolean" },
   json: { type: "boolean" },
   timings: { type: "boolean" },
   "run-dir": { type: "string" },
@@ -18,7 +19,7 @@ const options = {
   "hosts-file": { type: "string" },
 } as const;
 
-const help = `Usage: benito boot [--dry-run] [--timings] [--json] [--run-dir DIR] [--log-file FILE]
+const help = `Usage: benito boot [--dry-run] [--strict] [--timings] [--json] [--run-dir DIR] [--log-file FILE]
                    [--parallel N] [--hosts-file PATH] [CONFIG_DIR [HOSTNAME]]
 
 The one entry point for init scripts: finds this host in CONFIG_DIR/topo.xml and runs its role's
@@ -29,7 +30,8 @@ plan, each stage a benito command:
                 (when a child VM has a control NIC); then every child with vm launch, up to
                 --parallel N at once (default 4), each with its platform's bounded waits
 
-A bad topo.xml stops boot before any change, with every problem listed. Otherwise every stage
+Every problem the config folder shows (topo.xml, site.conf: names, placement, switch ports,
+MACs and addresses used twice, …) stops boot before any change, each listed with file:line. Otherwise every stage
 runs (a stage is skipped only when one it needs failed, e.g. children when the switches did not
 come up) and the exit code is the worst: 3 invalid input, 1 failed, 0 done.
 Re-running converges: each command is idempotent, and a child that is running and healthy is
@@ -41,6 +43,7 @@ appended to the log (--log-file, default ${defaultLogFile}; rotated at 1 MiB).
 
 Options:
   --dry-run       print the plan (each stage's command and its own dry run); change nothing
+  --strict        warnings (e.g. an unknown site.conf key) are errors too
   --timings       print each stage's wall time
   --json          print the status record instead of the summary
   --hosts-file P  write host entries to P instead of /etc/hosts`;
@@ -79,7 +82,7 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
 
   let input;
   try {
-    input = await loadHostPlanInput(positionals[0], positionals[1], runDir, ifacesArgs);
+    input = await loadHostPlanInput(positionals[0], positionals[1], runDir, { ifacesArgs, validate: true, strict: values.strict === true });
   } catch (error) {
     // Nothing was changed; still leave a record of why boot stopped.
     if (values["dry-run"] !== true && error instanceof BenitoError) {
@@ -88,6 +91,7 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
     throw error;
   }
   const plan = planBoot(input.view, input.ctx);
+  for (const warning of input.warnings) ctx.io.err(`benito: ${warning}`);
 
   if (values["dry-run"] === true) {
     ctx.io.out(`# benito boot plan for ${plan.host} (${plan.role}), ${plan.stages.length} stage(s)`);

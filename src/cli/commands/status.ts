@@ -54,7 +54,7 @@ function dryRunCheck(id: string, result: StageResult, changeKeys: readonly strin
 async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs("status", args, options, 2);
   const runDir = values["run-dir"] ?? defaultRunDir;
-  const { view, ctx: planCtx } = await loadHostPlanInput(positionals[0], positionals[1], runDir);
+  const { view, ctx: planCtx } = await loadHostPlanInput(positionals[0], positionals[1], runDir, { validate: true });
   const host = view.self.name;
   const checks: Check[] = [];
 

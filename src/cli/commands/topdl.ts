@@ -1,5 +1,8 @@
 // `benito topdl validate|stats|show`: check, count and print TopDL documents.
 import { BenitoError, ExitCode, UsageError } from "../../errors";
+import { basename, dirname } from "node:path";
+import { checkSiteConfFile } from "../../config/config-dir";
+import { validateExperiment } from "../../plan/validate";
 import { readFileBytes } from "../../system/files";
 import { checkNodes } from "../../model/resolve";
 import { checkTopology, defaultMaxBytes, parseTopology, type ParseOptions } from "../../topdl/parse";
@@ -28,7 +31,10 @@ validate   Checks every FILE and prints every problem as
              FILE:LINE: PATH: warning: MESSAGE (a warning)
            then one summary line per file; at most 20 problems of one kind are printed, then
            "… and N more like: KIND". Exit 0 when every file is valid, 1 when a file could
-           not be read, 3 otherwise.
+           not be read, 3 otherwise. Besides TopDL itself it runs the checks boot runs before
+           any change (names, vnode placement, switch ports, MACs and addresses used twice,
+           network/broadcast addresses, platform attributes), and for a FILE named topo.xml
+           the site.conf next to it.
            With --json it prints one JSON object per file, one per line (JSON Lines):
              {"file":F,"valid":BOOL,"errors":[{"line","path","message"}…],"warnings":[…],
               "errorCount":N,"warningCount":N,"omitted":[{"kind","severity","total"}…]}
@@ -125,8 +131,15 @@ async function validate(files: readonly string[], parseOptions: ParseOptions, js
       warnings = result.warnings;
       omitted = result.omitted ?? [];
       // A well-formed document is also checked for the values benito reads (addresses, MACs,
-      // ports, loss), so one run lists every problem boot would meet in the document itself.
-      if (result.topology !== undefined && errors.length === 0) errors = byLine(checkNodes(result.topology).problems);
+      // ports, loss) and by the validator boot uses (names, placement, ports, MACs and addresses
+      // taken twice; a topo.xml's sibling site.conf too), so one run lists every problem boot would meet.
+      if (result.topology !== undefined && errors.length === 0) {
+        const { nodes, problems } = checkNodes(result.topology);
+        const site = basename(file) === "topo.xml" ? await checkSiteConfFile(dirname(file)) : undefined;
+        const validation = validateExperiment({ topology: result.topology, nodes, ...(site !== undefined && { site }) });
+        errors = byLine([...problems, ...validation.errors, ...(parseOptions.strict === true ? validation.warnings : [])]);
+        if (parseOptions.strict !== true) warnings = [...warnings, ...validation.warnings];
+      }
     } catch (error) {
       // A file that cannot be read is reported like an invalid one; the other files are still checked.
       if (!(error instanceof BenitoError)) throw error;

@@ -1,0 +1,103 @@
+// The experiment's semantic checks that no single value shows: names, placement, switch ports, MACs and addresses taken twice (pure).
+import type { Computer, Problem, Topology, TopdlInterface } from "../topdl/types";
+import { formatIp4, parseIp4, prefixMask } from "./ip4";
+import { interfaceNameProblems, nodeNameProblem, switchPathProblem } from "./names";
+import type { Node, NodeInterface } from "./node";
+
+/** Finding interface: a problem and the nodes it involves (boot reports those that concern its host). */
+export interface Finding extends Problem {
+  /** The names of the computers involved. */
+  readonly nodes: readonly string[];
+}
+
+interface Placed {
+  readonly node: Node;
+  readonly computer: Computer;
+  readonly iface: NodeInterface;
+  readonly element: TopdlInterface;
+}
+
+/**
+ * Every semantic problem of a topology whose values are each valid: names that cannot be host,
+ * interface, namespace or path names; vnodes placed on a pnode the topology does not have; a
+ * switch port used twice on one pnode; a MAC used twice on one LAN; an IPv4 address on two
+ * interfaces; a host address that is its subnet's network or broadcast address (not for /31 and
+ * /32, which have neither).
+ *
+ * @param topology The (normalized) topology, for the computers' lines and paths.
+ * @param nodes Its computers resolved, in the same order as its computer elements.
+ */
+export function semanticProblems(topology: Topology, nodes: readonly Node[]): Finding[] {
+  const computers = topology.elements.filter((element): element is Computer => element.kind === "computer");
+  const findings: Finding[] = [];
+  const add = (line: number, path: string, message: string, involved: readonly string[]) => findings.push({ file: topology.file, line, path, message, nodes: involved });
+  const names = new Set(computers.map((computer) => computer.name));
+  const placed: Placed[] = [];
+
+  nodes.forEach((node, index) => {
+    const computer = computers[index];
+    if (computer === undefined) return;
+    const nameProblem = nodeNameProblem(node.name);
+    if (nameProblem !== undefined) add(computer.line, `${computer.path}.name`, `computer name ${JSON.stringify(node.name)} cannot be a host, namespace or file name: ${nameProblem}`, [node.name]);
+    if (node.host !== undefined && !names.has(node.host)) {
+      add(computer.line, computer.path, `vnode ${node.name} is placed on pnode ${JSON.stringify(node.host)}, which is no computer of the topology`, [node.name, node.host]);
+    }
+    node.interfaces.forEach((iface, position) => {
+      const element = computer.interfaces[position];
+      if (element === undefined) return;
+      placed.push({ node, computer, iface, element });
+      if (iface.ifname !== undefined) {
+        const problems = interfaceNameProblems(iface.ifname);
+        if (problems.length > 0) add(element.line, element.path, `benito:ifname ${JSON.stringify(iface.ifname)} is not an interface name: ${problems.join("; ")}`, [node.name]);
+      }
+      if (iface.vdeSwitch !== undefined) {
+        const problem = switchPathProblem(iface.vdeSwitch);
+        if (problem !== undefined) add(element.line, element.path, `benito:vde_switch ${JSON.stringify(iface.vdeSwitch)}: ${problem}`, [node.name]);
+      }
+    });
+  });
+
+  const where = (entry: Placed) => `${entry.node.name}.${entry.iface.name} (line ${entry.element.line})`;
+  const twice = (key: (entry: Placed) => string | undefined, message: (first: Placed, entry: Placed) => string) => {
+    const seen = new Map<string, Placed>();
+    for (const entry of placed) {
+      const value = key(entry);
+      if (value === undefined) continue;
+      const first = seen.get(value);
+      if (first === undefined) seen.set(value, entry);
+      else add(entry.element.line, entry.element.path, message(first, entry), [first.node.name, entry.node.name]);
+    }
+  };
+  // A switch folder is local to the pnode that runs it: the same path on two pnodes is two switches.
+  twice(
+    (entry) => (entry.iface.vdeSwitch === undefined || entry.iface.vdePort === undefined ? undefined : `${entry.node.host ?? entry.node.name}\0${entry.iface.vdeSwitch}\0${entry.iface.vdePort}`),
+    (first, entry) => `port ${entry.iface.vdePort} of switch ${entry.iface.vdeSwitch} is already taken by ${where(first)}`,
+  );
+  twice(
+    (entry) => (entry.iface.mac === undefined || entry.iface.substrate === "" ? undefined : `${entry.iface.substrate}\0${entry.iface.mac}`),
+    (first, entry) => `MAC ${entry.iface.mac} is used twice on LAN ${entry.iface.substrate}: also by ${where(first)}`,
+  );
+  twice(
+    (entry) => entry.iface.ip4?.address,
+    (first, entry) => `IPv4 address ${entry.iface.ip4?.address} is also on ${where(first)}`,
+  );
+  for (const entry of placed) {
+    const ip4 = entry.iface.ip4;
+    if (ip4 === undefined || ip4.prefixLength >= 31) continue;
+    const address = parseIp4(ip4.address);
+    if (address === undefined) continue;
+    const mask = prefixMask(ip4.prefixLength);
+    const network = (address & mask) >>> 0;
+    const broadcast = (network | (~mask >>> 0)) >>> 0;
+    if (address === network || address === broadcast) {
+      const kind = address === network ? "network" : "broadcast";
+      add(entry.element.line, entry.element.path, `${ip4.address}/${ip4.prefixLength} is the ${kind} address of ${formatIp4(network)}/${ip4.prefixLength}, not a host address`, [entry.node.name]);
+    }
+  }
+  return findings.sort((a, b) => a.line - b.line);
+}
+
+/** The findings that concern a host: those involving it or one of the nodes it hosts. */
+export function findingsFor(findings: readonly Finding[], nodeNames: ReadonlySet<string>): Finding[] {
+  return findings.filter((finding) => finding.nodes.some((name) => nodeNames.has(name)));
+}

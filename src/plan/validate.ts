@@ -1,0 +1,66 @@
+// The one semantic validator `boot`, `status` and `topdl validate` share: every problem the config folder shows, before anything changes (pure).
+import { BenitoError } from "../errors";
+import { checkTunnelSettings } from "../config/tunnel-conf";
+import type { SiteConfCheck } from "../config/site-conf";
+import type { HostView, Node } from "../model/node";
+import { findingsFor, semanticProblems } from "../model/validate";
+import { platformProblems } from "../platforms/planning";
+import type { Problem, Topology } from "../topdl/types";
+import { switchLayout } from "./switch-plan";
+
+/** ValidationInput interface: what one validation looks at. */
+export interface ValidationInput {
+  /** The topology (for boot possibly only this host's part of the document). */
+  readonly topology: Topology;
+  /** Its computers resolved, in document order. */
+  readonly nodes: readonly Node[];
+  /** site.conf checked, when the config folder has one. */
+  readonly site?: SiteConfCheck;
+  /** This host's view: only problems that concern it and its vnodes are reported; its switches are laid out. */
+  readonly view?: HostView;
+  /** The run folder the switches' sockets go under (with view). */
+  readonly runDir?: string;
+}
+
+/** Validation interface: errors stop boot (exit 3); warnings are printed (errors with --strict). */
+export interface Validation {
+  readonly errors: readonly Problem[];
+  readonly warnings: readonly Problem[];
+}
+
+/**
+ * Every problem that can be known from the config folder: the semantic checks of the topology
+ * (names, placement, switch ports, MACs and addresses taken twice, network/broadcast addresses),
+ * the vnodes' platform attributes, this host's switch layout, and site.conf (syntax,
+ * disagreeing duplicates, unknown keys as warnings, tunnel settings).
+ */
+export function validateExperiment(input: ValidationInput): Validation {
+  const { topology, view } = input;
+  const file = topology.file;
+  const findings = semanticProblems(topology, input.nodes);
+  const concerned = view === undefined ? undefined : new Set([view.self.name, ...view.children.map((child) => child.name)]);
+  const errors: Problem[] = [...(concerned === undefined ? findings : findingsFor(findings, concerned)).map(({ nodes: _, ...problem }) => problem)];
+  errors.push(...platformProblems(view === undefined ? input.nodes : view.children, file));
+  if (view !== undefined && input.runDir !== undefined) {
+    // The switch layout's own checks (socket path lengths, shaped substrates sharing a switch).
+    try {
+      switchLayout(view, input.runDir);
+    } catch (error) {
+      if (!(error instanceof BenitoError)) throw error;
+      for (const message of error.details) errors.push({ file, line: view.self.line, path: view.self.path, message });
+    }
+  }
+  const warnings: Problem[] = [];
+  if (input.site !== undefined) {
+    errors.push(...input.site.errors);
+    warnings.push(...input.site.warnings);
+    if (input.site.errors.length === 0) {
+      errors.push(...checkTunnelSettings(input.site.conf).problems);
+    }
+  }
+  return { errors: sortProblems(errors), warnings: sortProblems(warnings) };
+}
+
+function sortProblems(problems: readonly Problem[]): Problem[] {
+  return [...problems].sort((a, b) => (a.file === b.file ? a.line - b.line : a.file.localeCompare(b.file)));
+}
