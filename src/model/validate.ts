@@ -4,10 +4,12 @@ import { formatIp4, parseIp4, prefixMask } from "./ip4";
 import { interfaceNameProblems, nodeNameProblem, switchPathProblem } from "./names";
 import type { Node, NodeInterface } from "./node";
 
-/** Finding interface: a problem and the nodes it involves (boot reports those that concern its host). */
+/** Finding interface: a problem and what it involves (boot reports those that concern its host). */
 export interface Finding extends Problem {
   /** The names of the computers involved. */
   readonly nodes: readonly string[];
+  /** The LANs (substrates) involved. */
+  readonly lans: readonly string[];
 }
 
 interface Placed {
@@ -30,7 +32,7 @@ interface Placed {
 export function semanticProblems(topology: Topology, nodes: readonly Node[]): Finding[] {
   const computers = topology.elements.filter((element): element is Computer => element.kind === "computer");
   const findings: Finding[] = [];
-  const add = (line: number, path: string, message: string, involved: readonly string[]) => findings.push({ file: topology.file, line, path, message, nodes: involved });
+  const add = (line: number, path: string, message: string, involved: readonly string[], lans: readonly string[] = []) => findings.push({ file: topology.file, line, path, message, nodes: involved, lans });
   const names = new Set(computers.map((computer) => computer.name));
   const placed: Placed[] = [];
 
@@ -40,7 +42,8 @@ export function semanticProblems(topology: Topology, nodes: readonly Node[]): Fi
     const nameProblem = nodeNameProblem(node.name);
     if (nameProblem !== undefined) add(computer.line, `${computer.path}.name`, `computer name ${JSON.stringify(node.name)} cannot be a host, namespace or file name: ${nameProblem}`, [node.name]);
     if (node.host !== undefined && !names.has(node.host)) {
-      add(computer.line, computer.path, `vnode ${node.name} is placed on pnode ${JSON.stringify(node.host)}, which is no computer of the topology`, [node.name, node.host]);
+      const lans = node.interfaces.map((iface) => iface.substrate);
+      add(computer.line, computer.path, `vnode ${node.name} is placed on pnode ${JSON.stringify(node.host)} (benito:host), which is no computer of the topology`, [node.name, node.host], lans);
     }
     node.interfaces.forEach((iface, position) => {
       const element = computer.interfaces[position];
@@ -65,7 +68,7 @@ export function semanticProblems(topology: Topology, nodes: readonly Node[]): Fi
       if (value === undefined) continue;
       const first = seen.get(value);
       if (first === undefined) seen.set(value, entry);
-      else add(entry.element.line, entry.element.path, message(first, entry), [first.node.name, entry.node.name]);
+      else add(entry.element.line, entry.element.path, message(first, entry), [first.node.name, entry.node.name], [first.iface.substrate, entry.iface.substrate]);
     }
   };
   // A switch folder is local to the pnode that runs it: the same path on two pnodes is two switches.
@@ -97,7 +100,13 @@ export function semanticProblems(topology: Topology, nodes: readonly Node[]): Fi
   return findings.sort((a, b) => a.line - b.line);
 }
 
-/** The findings that concern a host: those involving it or one of the nodes it hosts. */
-export function findingsFor(findings: readonly Finding[], nodeNames: ReadonlySet<string>): Finding[] {
-  return findings.filter((finding) => finding.nodes.some((name) => nodeNames.has(name)));
+/**
+ * The findings that concern a host: those involving it, one of the nodes it hosts, or a LAN one
+ * of them is on (a vnode placed on a missing pnode, or an address taken twice, on a LAN this
+ * host serves breaks that LAN).
+ */
+export function findingsFor(findings: readonly Finding[], own: readonly Node[]): Finding[] {
+  const names = new Set(own.map((node) => node.name));
+  const lans = new Set(own.flatMap((node) => node.interfaces.filter((iface) => !iface.control).map((iface) => iface.substrate)));
+  return findings.filter((finding) => finding.nodes.some((name) => names.has(name)) || finding.lans.some((lan) => lans.has(lan)));
 }

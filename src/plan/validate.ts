@@ -31,18 +31,21 @@ export interface Validation {
 /**
  * Every problem that can be known from the config folder: the semantic checks of the topology
  * (names, placement, switch ports, MACs and addresses taken twice, network/broadcast addresses),
- * the vnodes' platform attributes, this host's switch layout, and site.conf (syntax,
+ * this host's vnodes' platform attributes and switch layout, and site.conf (syntax,
  * disagreeing duplicates, unknown keys as warnings, tunnel settings).
  */
 export function validateExperiment(input: ValidationInput): Validation {
   const { topology, view } = input;
   const file = topology.file;
   const findings = semanticProblems(topology, input.nodes);
-  const concerned = view === undefined ? undefined : new Set([view.self.name, ...view.children.map((child) => child.name)]);
-  const errors: Problem[] = [...(concerned === undefined ? findings : findingsFor(findings, concerned)).map(({ nodes: _, ...problem }) => problem)];
-  errors.push(...platformProblems(view === undefined ? input.nodes : view.children, file));
-  if (view !== undefined && input.runDir !== undefined) {
-    // The switch layout's own checks (socket path lengths, shaped substrates sharing a switch).
+  const concerning = view === undefined ? findings : findingsFor(findings, [view.self, ...view.children]);
+  const errors: Problem[] = concerning.map(({ file: where, line, path, message }) => ({ file: where, line, path, message }));
+  // A vnode's platform attributes matter to the pnode that launches it (a document using a
+  // platform benito refuses is still valid TopDL for `topdl validate`).
+  if (view !== undefined) errors.push(...platformProblems(view.children, file));
+  if (view !== undefined && input.runDir !== undefined && errors.length === 0) {
+    // The switch layout's own checks (socket path lengths, shaped substrates sharing a switch),
+    // once the checks above pass (it repeats some of them, e.g. a port used twice).
     try {
       switchLayout(view, input.runDir);
     } catch (error) {

@@ -33,7 +33,7 @@ validate   Checks every FILE and prints every problem as
            "… and N more like: KIND". Exit 0 when every file is valid, 1 when a file could
            not be read, 3 otherwise. Besides TopDL itself it runs the checks boot runs before
            any change (names, vnode placement, switch ports, MACs and addresses used twice,
-           network/broadcast addresses, platform attributes), and for a FILE named topo.xml
+           network/broadcast addresses), and for a FILE named topo.xml
            the site.conf next to it.
            With --json it prints one JSON object per file, one per line (JSON Lines):
              {"file":F,"valid":BOOL,"errors":[{"line","path","message"}…],"warnings":[…],
