@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { BenitoError, ExitCode, messageOf } from "../../errors";
 import { planBoot, stageCommandLine, type BootPlan } from "../../plan/boot-plan";
+import { waitForNics } from "../../apply/wait-nics";
 import { appendLogLine, writeFileAtomic } from "../../system/state-files";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
@@ -17,15 +18,17 @@ const options = {
   "log-file": { type: "string" },
   parallel: { type: "string" },
   "hosts-file": { type: "string" },
+  "wait-nics": { type: "string" },
 } as const;
 
 const help = `Usage: benito boot [--dry-run] [--strict] [--timings] [--json] [--run-dir DIR] [--log-file FILE]
-                   [--parallel N] [--hosts-file PATH] [CONFIG_DIR [HOSTNAME]]
+                   [--parallel N] [--hosts-file PATH] [--wait-nics SECONDS] [CONFIG_DIR [HOSTNAME]]
 
 The one entry point for init scripts: finds this host in CONFIG_DIR/topo.xml and runs its role's
 plan, each stage a benito command:
 
-  every host    ifaces (+ /etc/hosts when CONFIG_DIR/hosts exists), routes (when route/HOST exists)
+  every host    wait (bounded, --wait-nics) for the NICs the topology names for this host, then
+                ifaces (+ /etc/hosts when CONFIG_DIR/hosts exists), routes (when route/HOST exists)
   a pnode       then switch up (switches and shaping); control-net allocate and control-bridge up
                 (when a child VM has a control NIC); then every child with vm launch, up to
                 --parallel N at once (default 4), each with its platform's bounded waits
@@ -38,7 +41,7 @@ Re-running converges: each command is idempotent, and a child that is running an
 left alone (a dead one is cleaned up and launched again).
 
 Record: DIR/status.json (DIR = --run-dir, default ${defaultRunDir}), written atomically, with
-each stage's outcome, time and errors (see README "Status file"). One line per stage is
+each stage's outcome, time and errors (see docs/boot.md). One line per stage is
 appended to the log (--log-file, default ${defaultLogFile}; rotated at 1 MiB).
 
 Options:
@@ -46,7 +49,12 @@ Options:
   --strict        warnings (e.g. an unknown site.conf key) are errors too
   --timings       print each stage's wall time
   --json          print the status record instead of the summary
-  --hosts-file P  write host entries to P instead of /etc/hosts`;
+  --run-dir DIR   where the status file and run state go (default ${defaultRunDir})
+  --log-file F    the log file (default ${defaultLogFile})
+  --parallel N    children launched at once (default 4)
+  --hosts-file P  write host entries to P instead of /etc/hosts
+  --wait-nics S   wait up to S seconds for late NICs (by MAC) before ifaces, then name the missing
+                  ones (default 30; 0 does not wait)`;
 
 /** The boot command. */
 export const bootCommand: Command = {
@@ -78,6 +86,7 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   const parallel = integerOption("boot", "parallel", values.parallel, 4);
   const statusPath = join(runDir, "status.json");
   const startedAt = new Date();
+  const waitNics = integerOption("boot", "wait-nics", values["wait-nics"], 30);
   const ifacesArgs = values["hosts-file"] !== undefined ? ["--hosts-file", values["hosts-file"]] : [];
 
   let input;
@@ -108,6 +117,8 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
     appendLogLine(logFile, `${new Date().toISOString()} ${line}`);
   };
   log(`boot: ${plan.host} (${plan.role}): ${plan.stages.length} stage(s) from ${input.ctx.configDir}`);
+  const missingNics = await waitForNics(input.view.self.interfaces, waitNics * 1000);
+  if (missingNics.length > 0) log(`boot: after waiting ${waitNics} s, no NIC for ${missingNics.join(", ")}`);
   const results = await runStages(plan.stages, ctx, {
     parallel,
     onStart: (stage, index, total) => log(`boot: [${index + 1}/${total}] ${stageCommandLine(stage)}`),
