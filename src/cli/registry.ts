@@ -8,6 +8,7 @@ import { statusCommand } from "./commands/status";
 import { controlBridgeCommand } from "./commands/control-bridge";
 import { controlNetCommand } from "./commands/control-net";
 import { guestConfigCommand } from "./commands/guest-config";
+import { linkCommand } from "./commands/link";
 import { installCommand } from "./commands/install";
 import { uninstallCommand } from "./commands/uninstall";
 import { ifacesCommand } from "./commands/ifaces";
@@ -25,6 +26,7 @@ export const commands: readonly Command[] = [
   statusCommand,
   downCommand,
   // The experimenter's tools on a running experiment.
+  linkCommand,
   captureCommand,
   execCommand,
   topdlCommand,

@@ -1,6 +1,6 @@
 // The experimenter's tools on a running example lab (one boot for all): exec, capture, link.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { benito, benitoBinary, run } from "../helpers/binary";
 import { makeLab, labNodes, type Lab } from "../helpers/lab";
@@ -156,6 +156,98 @@ describe.skipIf(!isRoot || !hasVde)("tools on the running example lab (root, nam
       const unknown = await benito(["capture", ...where(), `${lab.name("r")}:inf009`, "-c", "1"]);
       expect(unknown.code).toBe(3);
       expect(unknown.stderr).toContain('no experimental interface "inf009"');
+    });
+  });
+
+  describe("link", () => {
+    const wirefilterPids = () => pidfiles(join(lab.runDir, "vde")).filter((file) => file.includes("/wf-")).map((file) => `${file}=${pidIn(file)}`).sort();
+    const show = async () => {
+      const result = await benito(["link", "show", "slow", "--json", ...where()]);
+      expect(result.code).toBe(0);
+      return JSON.parse(result.stdout) as { node: string; iface: string; topology: { latencyMs: number; jitterMs: number; capacityKbps: number; lossPercent: number }; now: { latencyMs: number; capacityKbps: number } | null; override: string[] }[];
+    };
+    // The minimum of 10 echoes: the link's own delay, without the scheduling noise of a loaded machine that inflates the average.
+    const rtt = async () => {
+      const result = await inNamespace(lab.namespace("d"), ["ping", "-n", "-q", "-c", "10", "-i", "0.05", "-W", "5", "10.0.3.2"]);
+      return Number(/= ([\d.]+)\//.exec(result.stdout)?.[1] ?? Number.NaN);
+    };
+
+    test("show --json gives the topology's and the live values of the shaped LAN's members", async () => {
+      const entries = await show();
+      expect(entries.map((entry) => `${entry.node}:${entry.iface}`)).toEqual([`${lab.name("d")}:inf001`, `${lab.name("e")}:inf000`]);
+      for (const entry of entries) {
+        expect(entry.topology).toEqual({ latencyMs: 20, jitterMs: 0, lossPercent: 0, capacityKbps: 10000 });
+        expect(entry.now).toEqual(entry.topology);
+        expect(entry.override).toEqual([]);
+      }
+      const text = await benito(["link", "show", ...where()]);
+      expect(text.stdout).toContain("topology 10000 kb/s, 20 ms, loss 0%");
+    });
+
+    test("set --latency while a ping runs: the RTT follows within 10 %, same wirefilter pids, no echo lost; reset restores it", async () => {
+      const pids = wirefilterPids();
+      expect(pids.length).toBe(2);
+      const running = inNamespace(lab.namespace("d"), ["ping", "-n", "-q", "-c", "40", "-i", "0.05", "-W", "5", "10.0.3.2"]);
+      await Bun.sleep(500);
+      const set = await benito(["link", "set", "slow", "--latency", "100", ...where()]);
+      expect(set.stderr).toBe("");
+      expect(set.code).toBe(0);
+      expect(set.stdout).toContain(`slow ${lab.name("d")}:inf001 (port 1): latency 20 → 100 ms`);
+      const measured = await rtt();
+      expect(Math.abs(measured - 200) / 200).toBeLessThan(0.1);
+      expect((await running).stdout).toContain("40 packets transmitted, 40 received, 0% packet loss");
+      expect(wirefilterPids()).toEqual(pids);
+      const entries = await show();
+      expect(entries.map((entry) => [entry.topology.latencyMs, entry.now?.latencyMs, entry.now?.capacityKbps, entry.override])).toEqual([
+        [20, 100, 10000, ["latency"]],
+        [20, 100, 10000, ["latency"]],
+      ]);
+      const status = JSON.parse((await benito(["status", "--json", "--run-dir", lab.runDir, lab.config, "pnode0"])).stdout);
+      expect(status.drift).toBe(false);
+      expect(status.checks.find((check: { id: string }) => check.id === "link:slow")).toMatchObject({ ok: true });
+      const reset = await benito(["link", "reset", "slow", ...where()]);
+      expect(reset.code).toBe(0);
+      expect(Math.abs((await rtt()) - 40) / 40).toBeLessThan(0.1);
+      expect((await show()).map((entry) => entry.now?.latencyMs)).toEqual([20, 20]);
+      expect(wirefilterPids()).toEqual(pids);
+      expect(existsSync(join(lab.runDir, "link-overrides.json"))).toBe(false);
+    });
+
+    test("one member's override survives its wirefilter being killed: boot restarts it with the override", async () => {
+      expect((await benito(["link", "set", "slow", lab.name("d"), "--latency", "50", "--loss", "0", ...where()])).code).toBe(0);
+      expect((await show()).map((entry) => entry.now?.latencyMs)).toEqual([50, 20]);
+      const pidfile = pidfiles(join(lab.runDir, "vde")).find((file) => file.includes("/wf-") && file.endsWith("-1.pid"));
+      expect(pidfile).toBeDefined();
+      signalPid(pidIn(pidfile ?? "") ?? 0, "SIGKILL");
+      await Bun.sleep(200);
+      const boot = await benito(["boot", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"], { timeoutMs: 90_000 });
+      expect(boot.code).toBe(0);
+      expect(readFileSync(join(lab.runDir, "status.json"), "utf8")).toContain("link override (latency, loss) restored");
+      const entries = await show();
+      expect(entries.map((entry) => [entry.now?.latencyMs, entry.override])).toEqual([
+        [50, ["latency", "loss"]],
+        [20, []],
+      ]);
+      expect(Math.abs((await rtt()) - 70) / 70).toBeLessThan(0.1);
+    });
+
+    test("clear refusals: an unshaped LAN says what to change in topo.xml; loss is a percentage", async () => {
+      const unshaped = await benito(["link", "set", "lan0", "--latency", "5", ...where()]);
+      expect(unshaped.code).toBe(1);
+      expect(unshaped.stderr).toContain("it is not shaped in topo.xml");
+      expect(unshaped.stderr).toContain("<capacity><rate>1000000</rate><kind>max</kind></capacity>");
+      const fraction = await benito(["link", "set", "slow", "--loss", "150", ...where()]);
+      expect(fraction.code).toBe(2);
+      expect(fraction.stderr).toContain("is a percentage (0–100)");
+      expect((await benito(["link", "set", "nosuchlan", "--latency", "5", ...where()])).code).toBe(3);
+      expect((await benito(["link", "set", "slow", ...where()])).code).toBe(2);
+    });
+
+    test("down forgets the override", async () => {
+      expect(existsSync(join(lab.runDir, "link-overrides.json"))).toBe(true);
+      const down = await benito(["down", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"], { timeoutMs: 60_000 });
+      expect(down.code).toBe(0);
+      expect(existsSync(join(lab.runDir, "link-overrides.json"))).toBe(false);
     });
   });
 });

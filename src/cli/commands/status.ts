@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { ExitCode } from "../../errors";
 import { planStatus, type Stage } from "../../plan/boot-plan";
 import { readOptionalJson } from "../../system/state-files";
+import { linkOverrideChecks } from "../link-status";
 import { parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 import { defaultRunDir, loadHostPlanInput } from "../host-plan";
@@ -22,6 +23,7 @@ Compares what topo.xml wants with what runs, without changing anything:
   switches    benito switch status: a switch or wirefilter benito started that is dead is drift
   control     benito control-bridge status (pnodes whose VMs have control NICs)
   children    benito vm status per child: a child that does not run is drift
+  links       live shaping changed with benito link set: listed as an override, never drift
 and shows the last boot's record (DIR/status.json, DIR = --run-dir, default ${defaultRunDir}).
 
 --json prints {"host","role","drift":bool,"checks":[{"id","ok","detail"}],"lastBoot":{…}|null}.
@@ -72,6 +74,8 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
     const detail = result.exitCode === ExitCode.ok ? (lines[0] ?? "") : lines.join("; ");
     checks.push({ id: result.id, ok: result.exitCode === ExitCode.ok, detail });
   }
+  // Live shaping changed with benito link set is what the experimenter asked for: shown, never drift.
+  checks.push(...linkOverrideChecks(runDir));
   const drift = checks.some((check) => !check.ok);
   const lastBoot = readOptionalJson<StatusRecord>(join(runDir, "status.json")) ?? null;
   if (values.json === true) {

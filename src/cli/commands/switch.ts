@@ -3,6 +3,8 @@ import { resolve } from "node:path";
 import { applySwitchActions, observe, readRecords, switchDown, switchStatus, type ActionOutcome } from "../../apply/switch-apply";
 import { forwarderDown, forwarderStatus, forwarderUp } from "../../apply/forwarder-apply";
 import { formatPort } from "./vde";
+import { restoreLinkOverrides } from "../../apply/link-apply";
+import { forgetLinkOverrides } from "../../system/link-overrides";
 import { applyTunnelActions, observeTunnels, readTunnelRecords, tunnelsDown, tunnelStatus } from "../../apply/tunnel-apply";
 import { loadSiteConf, resolveConfigDir, resolveHostName, topologyPath } from "../../config/config-dir";
 import { tunnelSettings } from "../../config/tunnel-conf";
@@ -36,6 +38,7 @@ up    starts the vde_switch daemons this pnode must run: one per benito:vde_swit
       Then the pnode's forwarder (benito vde forwarder, which moves the process vnodes' frames):
       started when ports are recorded and it does not run (it reopens every recorded port),
       else asked to reopen failed ports.
+      A wirefilter (re)started gets back the live override benito link set recorded.
 down  removes every tunnel and stops every daemon benito started (recorded in the run dir), by
       pidfile and benito's link mark, never by name pattern, with their sockets, pidfiles and
       records; the forwarder goes before the switches, with its folder.
@@ -99,10 +102,12 @@ async function up(positionals: readonly string[], runDir: string, dryRun: boolea
   const outcomes = await applySwitchActions(actions, runDir);
   // A tunnel whose switch was (re)started (or failed to) is rebuilt, so its plug holds a fresh port.
   const restarted = new Set(outcomes.filter((outcome) => outcome.action === "start" || outcome.action === "restart" || !outcome.ok).map((outcome) => outcome.id));
+  // A wirefilter (re)started comes back with the topology's values: a live override (benito link set) is given back.
+  const overrides = await restoreLinkOverrides(view, layout, runDir, new Set(outcomes.filter((outcome) => outcome.ok && outcome.action !== "keep").map((outcome) => outcome.id)));
   const tunnelOutcomes = await applyTunnelActions(planTunnelUp(tunnels, observed, strays, restarted), runDir);
   // The forwarder after the switches its ports sit on: restarted (every recorded port reopened) when it died.
   const forwarder = await forwarderUp(runDir, process.execPath);
-  return report([...outcomes, ...tunnelOutcomes, ...(forwarder === undefined ? [] : [forwarder])], json, ctx);
+  return report([...outcomes, ...overrides, ...tunnelOutcomes, ...(forwarder === undefined ? [] : [forwarder])], json, ctx);
 }
 
 async function status(runDir: string, json: boolean, ctx: CommandContext): Promise<ExitCode> {
@@ -149,6 +154,8 @@ export const switchCommand: Command = {
     if (values["dry-run"] === true) throw new UsageError("switch", "--dry-run applies to up only");
     // Tunnels go first: their plugs sit on the switches.
     if (action === "down") {
+      // With the wirefilters gone, a live override (benito link set) means nothing: forgotten.
+      forgetLinkOverrides(runDir);
       const tunnels = await tunnelsDown(runDir);
       // The forwarder before the switches: its ports would otherwise keep reconnecting to them.
       const forwarder = await forwarderDown(runDir, process.execPath);

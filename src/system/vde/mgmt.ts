@@ -1,14 +1,17 @@
-// The vde_switch management socket: one text command, its data lines; and the ports in use from port/print.
+// The vde_switch and wirefilter management sockets: one text command, its data lines; and the ports in use from port/print.
 import { createConnection } from "node:net";
+
+/** The prompt ends every greeting and answer: "vde$ " (vde_switch), "VDEwf$ " (wirefilter). */
+const hasPrompt = (text: string) => text.endsWith("$ ");
 
 /** How long a management exchange may take. */
 const defaultTimeoutMs = 3000;
 
 /**
- * Sends one command to a vde_switch management socket and returns the data lines of its
+ * Sends one command to a vde_switch or wirefilter management socket and returns the data lines of its
  * answer (between "0000 DATA END WITH '.'" and "."), or throws with the switch's error line.
  *
- * The switch greets with a banner ending in the prompt "vde$ ", then answers each command with
+ * The daemon greets with a banner ending in its prompt, then answers each command with
  * optional data and a status line "NNNN text" (1000 = success).
  */
 export function mgmtCommand(socketPath: string, command: string, timeoutMs = defaultTimeoutMs): Promise<string[]> {
@@ -28,14 +31,14 @@ export function mgmtCommand(socketPath: string, command: string, timeoutMs = def
     socket.on("data", (chunk: string) => {
       text += chunk;
       if (!sent) {
-        if (!text.includes("vde$ ")) return;
+        if (!hasPrompt(text)) return;
         sent = true;
         text = "";
         socket.write(`${command}\n`);
         return;
       }
       const status = /^(\d{4}) (.*)$/m.exec(text.replace(/^0000 DATA END WITH '\.'$/m, ""));
-      if (status === null || !text.includes("vde$ ")) return;
+      if (status === null || !hasPrompt(text)) return;
       const code = Number(status[1]);
       if (code !== 1000) return finish(new Error(`${command}: ${status[2]}`));
       const lines = text.split("\n");

@@ -1,0 +1,15 @@
+// The lines `status` shows for live link overrides (benito link set): one per LAN, never drift.
+import { figure, paramNames, paramWords, type ParamOverride } from "../plan/link-plan";
+import { readLinkOverrides } from "../system/link-overrides";
+
+function words(override: ParamOverride): string {
+  return paramNames.flatMap((name) => (override[name] === undefined ? [] : [`${paramWords[name]} ${figure(override[name] ?? 0)}`])).join(", ");
+}
+
+/** One ok check per LAN with an override, e.g. {id: "link:slow", ok: true, detail: "override (benito link set): latency 40; d: loss 5"}. */
+export function linkOverrideChecks(runDir: string): { id: string; ok: boolean; detail: string }[] {
+  return Object.entries(readLinkOverrides(runDir).lans).map(([lan, override]) => {
+    const parts = [...(Object.keys(override.lan).length > 0 ? [words(override.lan)] : []), ...Object.entries(override.members).map(([node, own]) => `${node}: ${words(own)}`)];
+    return { id: `link:${lan}`, ok: true, detail: `override (benito link set; benito link reset ${lan} undoes it): ${parts.join("; ")}` };
+  });
+}
