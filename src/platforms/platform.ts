@@ -64,6 +64,8 @@ export interface Platform {
   readonly attributes: v.GenericSchema;
   /** What the host must have for {@link plan} to be applied. */
   readonly requirements: readonly HostRequirement[];
+  /** What one node needs besides {@link requirements} (e.g. the emulator its attributes choose). */
+  readonly nodeRequirements?: (node: Node) => readonly HostRequirement[];
   /** Problems the schema cannot see (e.g. per-interface values); empty when the node is fine. */
   checkNode(node: Node): readonly AttributeProblem[];
   /** The steps that bring the node up. Pure: same node and context, same plan. Call only on a node with no problems. */

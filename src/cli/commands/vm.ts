@@ -173,7 +173,7 @@ export const vmCommand: Command = {
       for (const step of plan.steps) ctx.io.out(renderStep(step));
       return ExitCode.ok;
     }
-    if (action === "launch") checkRequirements(platform.names[0] ?? "", platform.requirements);
+    if (action === "launch") checkRequirements(platform.names[0] ?? "", [...platform.requirements, ...(platform.nodeRequirements?.(node) ?? [])]);
     await runSteps(plan.steps, { benito: process.execPath, mode: action === "launch" ? "setup" : "teardown", progress: (line) => ctx.io.out(line) });
     ctx.io.out(`${node.name}: ${action === "launch" ? "launched" : "stopped"} (${platform.names[0] ?? ""})`);
     return ExitCode.ok;

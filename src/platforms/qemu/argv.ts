@@ -3,10 +3,8 @@ import { configDiskSerial } from "../../guest/config-disk";
 import type { Node } from "../../model/node";
 import { attribute, experimentalInterfaces } from "../platform";
 import { controlTapName, vmNicLinkNames } from "../names";
+import { qemuBinary, qemuTarget } from "./cpu";
 import type { VmLayout } from "./layout";
-
-/** The QEMU program benito runs (Debian 12: qemu-system-x86 7.2, VDE built in). */
-export const qemuProgram = "qemu-system-x86_64";
 
 /** Default guest memory in MiB: a compiled benito alone is ~110 MB, and an initramfs guest holds it in RAM. */
 export const defaultMemoryMib = 512;
@@ -29,21 +27,22 @@ export function baseImageFormat(node: Node): "qcow2" | "raw" {
 }
 
 /**
- * The full argv (argv[0] = {@link qemuProgram}) for a node that passed validation.
+ * The full argv (argv[0] = the emulator, {@link qemuBinary}) for a node that passed validation.
  *
- * CPU: `-cpu host` under KVM; otherwise TCG with `-cpu max` — QEMU's default qemu64 lacks
- * SSE4.2/POPCNT and a compiled benito dies with "Illegal instruction" in the guest.
+ * Machine: `pc` for x86_64 guests, `virt` for aarch64 ones. CPU: `benito:qemu_cpu` (checked
+ * against the floor at validation), else `-cpu host` under KVM and `-cpu max` under TCG — QEMU's
+ * default qemu64 lacks SSE4.2/POPCNT and a compiled benito dies with "Illegal instruction" in it.
  * QEMU daemonizes itself after its sockets exist and writes the pidfile.
  */
 export function qemuArgv(node: Node, layout: VmLayout, kvm: boolean): string[] {
   const memory = attribute(node, "qemu_memory") ?? String(defaultMemoryMib);
   const cpus = attribute(node, "qemu_cpus") ?? "1";
   const argv = [
-    qemuProgram,
+    qemuBinary(node),
     "-name", `guest=${escapeValue(node.name)}`,
-    "-machine", "pc",
+    "-machine", qemuTarget(node) === "aarch64" ? "virt" : "pc",
     "-accel", kvm ? "kvm" : "tcg",
-    "-cpu", kvm ? "host" : "max",
+    "-cpu", attribute(node, "qemu_cpu") ?? (kvm ? "host" : "max"),
     "-m", memory,
     "-smp", cpus,
     "-nodefaults",

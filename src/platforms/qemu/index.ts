@@ -6,7 +6,8 @@ import type { Plan, Step } from "../../plan/step";
 import { vmNicLinkNames } from "../names";
 import { attribute, experimentalInterfaces, wholeNumberText, type AttributeProblem, type Platform, type PlatformContext } from "../platform";
 import { hostNamePattern } from "../../guest/config-disk";
-import { baseImageFormat, nicMode, qemuArgv, qemuProgram } from "./argv";
+import { baseImageFormat, nicMode, qemuArgv } from "./argv";
+import { cpuFloorProblem, qemuBinary, qemuTarget } from "./cpu";
 import { vmLayout } from "./layout";
 
 /** How long `vm stop` waits for the guest to power off after system_powerdown before SIGKILL. */
@@ -28,6 +29,8 @@ const attributes = v.looseObject({
   "benito:qemu_kernel": v.optional(absolutePath("the kernel")),
   "benito:qemu_initrd": v.optional(absolutePath("the initrd")),
   "benito:qemu_append": v.optional(v.string()),
+  "benito:qemu_cpu": v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.+=,-]{1,200}$/, "must be a QEMU -cpu value: a model, then comma-separated features (e.g. Nehalem or max,+pdpe1gb)"))),
+  "benito:qemu_binary": v.optional(v.pipe(v.string(), v.regex(/^(\/[A-Za-z0-9_.+\/-]+|[A-Za-z0-9_.+-]+)$/, "must be a program name or an absolute path (e.g. qemu-system-aarch64)"), v.check((path) => !path.split("/").includes(".."), 'must not contain ".."'))),
   "benito:qemu_nic": v.optional(v.picklist(["vde", "tap"], "must be vde (QEMU's own VDE backend) or tap (a TAP plugged by benito)")),
 });
 
@@ -49,6 +52,12 @@ function checkNode(node: Node): AttributeProblem[] {
     if (nic.mac === undefined) problems.push({ line: node.line, path: where(nic.name), message: "benito:mac_address is required: the guest finds its interfaces by MAC" });
     if (nic.vdeSwitch === undefined || !nic.vdeSwitch.startsWith("/")) problems.push({ line: node.line, path: where(nic.name), message: "benito:vde_switch (the switch's absolute socket folder) is required" });
     if (nic.vdePort === undefined) problems.push({ line: node.line, path: where(nic.name), message: "benito:vde_port is required" });
+  }
+  const cpu = attribute(node, "qemu_cpu");
+  const cpuProblem = cpu === undefined ? undefined : cpuFloorProblem(cpu, qemuTarget(node));
+  if (cpuProblem !== undefined) problems.push({ line: node.line, path: node.path, message: cpuProblem });
+  if (qemuTarget(node) === "aarch64" && attribute(node, "qemu_kernel") === undefined) {
+    problems.push({ line: node.line, path: node.path, message: "an aarch64 VM (qemu-system-aarch64, machine virt) boots its kernel directly: give benito:qemu_kernel (disk boot needs UEFI firmware, which benito does not configure)" });
   }
   if (attribute(node, "qemu_initrd") !== undefined && attribute(node, "qemu_kernel") === undefined) {
     problems.push({ line: node.line, path: node.path, message: "benito:qemu_initrd needs benito:qemu_kernel" });
@@ -131,7 +140,7 @@ function stop(node: Node, ctx: PlatformContext): Plan {
   return {
     title: `stop ${node.name} on qemu`,
     steps: [
-      { kind: "vm.powerdown", id: "qemu", qmp: layout.qmp, pidfile: layout.pidfile, program: qemuProgram, graceMs: powerdownGraceMs },
+      { kind: "vm.powerdown", id: "qemu", qmp: layout.qmp, pidfile: layout.pidfile, program: basename(qemuBinary(node)), graceMs: powerdownGraceMs },
       ...[layout.qmp, layout.serialSocket, layout.pidfile, layout.configDisk, layout.overlay, layout.serialLog, layout.log].map((path, index) => ({ kind: "file.delete" as const, id: `rm-${index}`, path })),
       ...tapNicTeardown(node, ctx, layout.dir),
       { kind: "dir.delete", id: "vm-dir", path: layout.dir },
@@ -145,9 +154,11 @@ export const qemuPlatform: Platform = {
   summary: "a QEMU/KVM virtual machine (TCG when KVM does not work), NICs on VDE switch ports",
   attributes,
   requirements: [
-    { kind: "program", name: qemuProgram, why: "runs the VM (Debian package qemu-system-x86)" },
     { kind: "program", name: "qemu-img", why: "creates the copy-on-write overlay (Debian package qemu-utils)" },
     { kind: "device", path: "/dev/net/tun", why: "the control NIC is a TAP" },
+  ],
+  nodeRequirements: (node) => [
+    { kind: "program", name: qemuBinary(node), why: `runs the VM (Debian package ${qemuTarget(node) === "aarch64" ? "qemu-system-arm" : "qemu-system-x86"})` },
   ],
   checkNode,
   plan,
@@ -156,7 +167,7 @@ export const qemuPlatform: Platform = {
     const layout = vmLayout(ctx.runDir, node.name);
     const plugs = nicMode(node) === "tap" ? experimentalInterfaces(node).map((_, index) => ({ kind: "process" as const, label: `plug ${index}`, pidfile: plugPidfile(layout.dir, index), program: basename(ctx.benito) })) : [];
     return [
-      { kind: "process", label: "qemu", pidfile: layout.pidfile, program: qemuProgram },
+      { kind: "process", label: "qemu", pidfile: layout.pidfile, program: basename(qemuBinary(node)) },
       { kind: "qmp", label: "guest", socket: layout.qmp },
       ...plugs,
     ];
