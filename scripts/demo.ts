@@ -89,6 +89,25 @@ function prepareVm(): void {
   writeFileSync(join(vmConfig, "route", "v"), "10.0.1.0/24 via 10.0.2.254\n10.0.3.0/24 via 10.0.2.2\n");
   nodes.push({ name: "v", addresses: ["10.0.2.3"], vm: true });
 }
+/** Runs benito capture on a:inf000 while a pings b, and prints what it showed (frames, then its summary). */
+async function showCapture(where: readonly string[]): Promise<void> {
+  const capture = Bun.spawn([benito, "capture", ...where, "a:inf000", "-c", "8", "--duration", "10"], { stdout: "pipe", stderr: "pipe" });
+  // Ping only once the capture says it listens, so no frame is missed.
+  const reader = capture.stderr.getReader();
+  let said = "";
+  while (!said.includes("listening on")) {
+    const chunk = await reader.read();
+    if (chunk.done) break;
+    said += new TextDecoder().decode(chunk.value);
+  }
+  sh(["ip", "netns", "exec", "bn-a", "ping", "-n", "-q", "-c", "4", "-i", "0.2", "-W", "2", "10.0.1.2"], true);
+  const frames = await new Response(capture.stdout).text();
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) said += new TextDecoder().decode(chunk.value);
+  await capture.exited;
+  console.log(frames.trimEnd());
+  console.log(said.trimEnd());
+}
+
 let exitCode = 0;
 try {
   step(`benito boot ${config} pnode0 (a pnode hosting six process vnodes on three VDE switches)`);
@@ -133,6 +152,19 @@ try {
   const fast = ping("bn-a", "10.0.1.2", 5);
   console.log(`d -> e  average RTT ${slow.rtt?.toFixed(1) ?? "?"} ms (expected about 40 ms)`);
   console.log(`a -> b  average RTT ${fast.rtt?.toFixed(1) ?? "?"} ms (unshaped)`);
+
+  const where = ["--config", config, "--run-dir", runDir, "--host", "pnode0"];
+  step("benito link set slow --latency 50: the shaped link changed live (same wirefilters, no restart), then benito link show");
+  const set = sh([benito, "link", "set", "slow", "--latency", "50", ...where]);
+  console.log(set.out.trimEnd());
+  if (set.code !== 0) exitCode = 1;
+  const slower = ping("bn-d", "10.0.3.2", 5);
+  console.log(`d -> e  average RTT ${slower.rtt?.toFixed(1) ?? "?"} ms (expected about 100 ms)`);
+  console.log(sh([benito, "link", "show", ...where]).out.trimEnd());
+  console.log(sh([benito, "link", "reset", "slow", ...where]).out.trimEnd());
+
+  step("benito capture a:inf000 -c 8 while a pings b (one line per frame; -w FILE writes a pcap for tcpdump or Wireshark)");
+  await showCapture(where);
 
   step("benito status (desired vs actual)");
   console.log(sh([benito, "status", "--run-dir", runDir, config, "pnode0"]).out);

@@ -134,14 +134,18 @@ function memberName(member: LinkMember): string {
   return `${member.node}:${member.iface}`;
 }
 
-function change(outcome: MemberOutcome, names: readonly ParamName[]): string {
-  const parts = names.map((name) => `${paramWords[name]} ${outcome.before === undefined ? "?" : figure(outcome.before[name])} → ${figure(outcome.wanted[name])}${units[name]}`);
+/** "LAN NODE:IFACE (port N): latency 20 → 40 ms"; a reset (onlyChanged) leaves out what did not change. */
+function change(outcome: MemberOutcome, names: readonly ParamName[], onlyChanged: boolean): string {
+  const before = outcome.before;
+  const shown = onlyChanged && before !== undefined ? names.filter((name) => before[name] !== outcome.wanted[name]) : names;
+  if (shown.length === 0) return `${outcome.member.lan} ${memberName(outcome.member)} (port ${outcome.member.port}): already ${describeParams(outcome.wanted)}`;
+  const parts = shown.map((name) => `${paramWords[name]} ${before === undefined ? "?" : figure(before[name])} → ${figure(outcome.wanted[name])}${units[name]}`);
   return `${outcome.member.lan} ${memberName(outcome.member)} (port ${outcome.member.port}): ${parts.join(", ")}`;
 }
 
-function report(outcomes: readonly MemberOutcome[], names: readonly ParamName[], ctx: CommandContext): ExitCode {
+function report(outcomes: readonly MemberOutcome[], names: readonly ParamName[], onlyChanged: boolean, ctx: CommandContext): ExitCode {
   for (const outcome of outcomes) {
-    if (outcome.ok) ctx.io.out(change(outcome, names));
+    if (outcome.ok) ctx.io.out(change(outcome, names, onlyChanged));
     else ctx.io.err(`benito: while changing the link shaping on ${outcome.member.lan} ${memberName(outcome.member)}: ${outcome.error ?? "failed"} (recorded: boot restores it)`);
   }
   return outcomes.every((outcome) => outcome.ok) ? ExitCode.ok : ExitCode.failed;
@@ -157,7 +161,7 @@ async function set(experiment: Experiment, lan: string, node: string | undefined
   }
   // Recorded before it is applied: a wirefilter restarted meanwhile comes back with it.
   writeLinkOverrides(experiment.runDir, overrides);
-  const code = report(await applyLinkParams(members, overrides, names), names, ctx);
+  const code = report(await applyLinkParams(members, overrides, names), names, false, ctx);
   await spanNote(experiment, lan, ctx);
   return code;
 }
@@ -173,7 +177,7 @@ async function reset(experiment: Experiment, lan: string | undefined, node: stri
   }
   writeLinkOverrides(experiment.runDir, overrides);
   if (members.length === 0) ctx.io.out("nothing to reset: no override in force there");
-  const code = report(await applyLinkParams(members, overrides, paramNames), paramNames, ctx);
+  const code = report(await applyLinkParams(members, overrides, paramNames), paramNames, true, ctx);
   if (lan !== undefined) await spanNote(experiment, lan, ctx);
   return code;
 }
