@@ -25,12 +25,12 @@ IFACE is the TopDL interface name (e.g. inf000); it may be left out when NODE ha
 experimental interface. benito reads the frames itself (an AF_PACKET socket; no tcpdump on
 the node) and changes nothing: no promiscuous mode, no switch port taken.
 
-  -w FILE       write a pcap file (LINKTYPE_ETHERNET, microsecond timestamps) for tcpdump -r
+  -w, --write F write a pcap file (LINKTYPE_ETHERNET, microsecond timestamps) for tcpdump -r
                 or Wireshark; -w - writes it to standard output, e.g.
                   benito capture a:inf000 -w - | wireshark -k -i -
                   ssh pnode benito capture a -w - | wireshark -k -i -
                 Without -w, one line per frame (time, MACs, IPv4 addresses and protocol).
-  -c COUNT      stop after COUNT frames
+  -c, --count N stop after N frames
   --duration S  stop after S seconds
 ${experimentOptionsHelp}
 
