@@ -19,7 +19,11 @@ debian-deps:
 build/benito: node_modules/.bin/bun $(SRC) scripts/compile.ts
 	$(BUN) scripts/compile.ts
 
-build: build/benito
+# The man page benito(8), from the same help texts `--help` prints (`man ./build/benito.8`).
+build/benito.8: node_modules/.bin/bun $(SRC) docs/config.md scripts/man.ts
+	$(BUN) scripts/man.ts build/benito.8
+
+build: build/benito build/benito.8
 
 check: deps
 	node_modules/.bin/tsc --noEmit

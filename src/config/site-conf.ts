@@ -29,7 +29,7 @@ export interface SiteConfCheck {
   readonly warnings: readonly Problem[];
 }
 
-/** Every key benito reads from site.conf (README, "site.conf keys"). */
+/** Every key benito reads from site.conf (docs/config.md, "site.conf keys"). */
 export const knownSiteKeys: readonly string[] = [
   "default_router",
   "default_dest",

@@ -112,7 +112,7 @@ function switchArgv(sockDir: string, mgmt: string, pidfile: string, ports: numbe
  * interfaces of this node and the nodes it hosts, and for each shaped substrate a hidden core
  * switch plus one wirefilter per member port.
  *
- * Shaping layout (README, "Where the wirefilters sit"): on a shaped switch every member port N is put in
+ * Shaping layout (docs/vde.md, "Where the wirefilters sit"): on a shaped switch every member port N is put in
  * its own VLAN N together with an uplink port N+K (K = the highest member port), so members
  * cannot reach each other inside the switch; a wirefilter joins uplink port N+K to the core
  * switch. Its left-to-right direction (member → core) carries the delay and the loss, so a frame

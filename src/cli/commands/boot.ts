@@ -64,7 +64,7 @@ export const bootCommand: Command = {
   run,
 };
 
-/** StatusRecord interface: the status file's content (documented in the README). */
+/** StatusRecord interface: the status file's content (documented in docs/boot.md). */
 export interface StatusRecord {
   readonly version: 1;
   readonly host: string;

@@ -57,7 +57,7 @@ Options:
 
 Never fetched or expanded: external DTDs, entities (a DOCTYPE with an internal subset is
 refused). Invalid UTF-8 is reported with its byte offset. Control characters from the
-document are printed escaped (\x1b).`;
+document are printed escaped (\\x1b).`;
 
 const options = {
   strict: { type: "boolean" },
