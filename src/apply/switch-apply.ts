@@ -1,12 +1,13 @@
 // Runs `switch up|down|status` against the machine: daemons started and stopped by pidfile, records in the run dir.
-import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { fingerprint, stateFolder, type DaemonSpec, type Observed, type SwitchAction } from "../plan/switch-plan";
 import { pidfileState, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../system/processes";
 import { mgmtCommand, parsePortPrint, type PortInUse } from "../system/vde/mgmt";
 import { readRecordFolder, removeRecordFolder, writeRecordFile } from "../system/record-store";
+import { clearSwitchFolder, makeSwitchFolder } from "../system/switch-folder";
 
 /** How long a started switch may take to create its control socket. */
 const socketTimeoutMs = 5000;
@@ -74,27 +75,15 @@ function socketAnswers(path: string): Promise<boolean> {
   });
 }
 
-/** Removes the sockets a dead switch may leave in its folder (ctl, NNN.fd, plug sockets), then the folder if empty. */
-function clearSwitchFolder(sockDir: string): void {
-  if (!existsSync(sockDir)) return;
-  for (const name of readdirSync(sockDir)) {
-    if (name === "ctl" || /^\d{3}\.\d+$/.test(name) || /^\.(benito-)?\d+-\d+$/.test(name)) removeIfPresent(join(sockDir, name));
-  }
-  try {
-    rmdirSync(sockDir);
-  } catch {
-    // Not empty (someone else's files): leave it.
-  }
-}
-
 async function startDaemon(spec: DaemonSpec, runDir: string): Promise<number> {
   mkdirSync(stateDir(runDir), { recursive: true });
   if (spec.sockDir !== undefined) {
     if (existsSync(join(spec.sockDir, "ctl")) && (await socketAnswers(join(spec.sockDir, "ctl")))) {
       throw new BenitoError("starting the switch", spec.sockDir, "a switch benito did not start (or whose pidfile is lost) already listens there; stop it first");
     }
+    // A dead switch's sockets go; a folder benito did not make is refused, never taken over.
     clearSwitchFolder(spec.sockDir);
-    mkdirSync(dirname(spec.sockDir), { recursive: true });
+    makeSwitchFolder(spec.sockDir, spec.id);
   }
   removeIfPresent(spec.mgmt);
   if (spec.rc !== undefined) writeFileSync(spec.rc.path, spec.rc.content);

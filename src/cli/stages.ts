@@ -82,6 +82,11 @@ async function runOne(stage: Stage, args: readonly string[], ctx: CommandContext
       code = ExitCode.failed;
     }
   }
+  // A command that failed without an error line still gets one: errors[] never hides a failure.
+  if (code !== ExitCode.ok && errors.length === 0) {
+    const last = output.filter((line) => line.trim() !== "").at(-1);
+    errors.push(`benito: ${stage.id} failed (exit ${code})${last === undefined ? "" : `: ${last.trim()}`}`);
+  }
   return { id: stage.id, command: ["benito", stage.command, ...args].join(" "), outcome: outcomeOf(code), exitCode: code, ms: elapsed(started), errors, output };
 }
 

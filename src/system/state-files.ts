@@ -1,16 +1,77 @@
 // Writes benito's records: the status file (atomically, by rename) and the size-rotated log file.
-import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { BenitoError, ExitCode, messageOf } from "../errors";
 
 /**
  * Writes a file atomically: a temporary file in the same folder, then rename(2), so a reader
- * (the testbed, `benito status`) never sees half a file.
+ * (the testbed, `benito status`) never sees half a file. When either step fails the temporary
+ * file is removed before the error is passed on: nothing is left behind as `*.tmp`.
  */
 export function writeFileAtomic(path: string, content: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, content, { mode: 0o644 });
-  renameSync(temporary, path);
+  try {
+    writeFileSync(temporary, content, { mode: 0o644 });
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** The least free space a run folder must have before boot changes anything (pidfiles, sockets, logs, records). */
+export const runDirMinimumFreeBytes = 256 * 1024;
+
+/**
+ * Checks, before anything is changed, that a folder can hold what boot writes: it is made when
+ * absent, a probe file is written, synced and removed, and at least
+ * {@link runDirMinimumFreeBytes} are free. A read-only or full run folder is found here in
+ * milliseconds instead of by a daemon that cannot make its socket.
+ *
+ * @throws BenitoError (exit 1) naming the folder and why.
+ */
+export function checkWritableFolder(dir: string, doing: string): void {
+  const fail = (reason: string) => new BenitoError(doing, dir, reason, ExitCode.failed);
+  const describe = (error: unknown) => {
+    const code = (error as { code?: string }).code;
+    if (code === "EROFS") return "the file system is read-only";
+    if (code === "ENOSPC" || code === "EDQUOT") return "no space left on the file system";
+    if (code === "EACCES" || code === "EPERM") return "permission denied";
+    if (code === "ENOTDIR" || code === "EEXIST") return "not a folder";
+    return messageOf(error);
+  };
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw fail(describe(error));
+  }
+  const probe = join(dir, `.benito-probe.${process.pid}`);
+  try {
+    const fd = openSync(probe, "w", 0o600);
+    try {
+      writeSync(fd, new Uint8Array(4096));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    throw fail(describe(error));
+  } finally {
+    try {
+      unlinkSync(probe);
+    } catch {
+      // Never made (read-only), or already gone.
+    }
+  }
+  let free: number;
+  try {
+    const stats = statfsSync(dir);
+    free = stats.bavail * stats.bsize;
+  } catch (error) {
+    throw fail(describe(error));
+  }
+  if (free < runDirMinimumFreeBytes) throw fail(`only ${Math.floor(free / 1024)} KiB free; boot needs at least ${runDirMinimumFreeBytes / 1024} KiB`);
 }
 
 /** Largest size of the log file before it is rotated to `.1` (one generation kept). */
@@ -23,6 +84,11 @@ export const logRotateBytes = 1024 * 1024;
  * @returns false when the line could not be written (e.g. read-only /var/log).
  */
 export function appendLogLine(path: string, line: string): boolean {
+  return logLineFailure(path, line) === undefined;
+}
+
+/** Like {@link appendLogLine}, but returns why the line could not be written (undefined when it was). */
+export function logLineFailure(path: string, line: string): string | undefined {
   try {
     mkdirSync(dirname(path), { recursive: true });
     try {
@@ -31,9 +97,13 @@ export function appendLogLine(path: string, line: string): boolean {
       // No log yet: nothing to rotate.
     }
     appendFileSync(path, `${line}\n`);
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "EROFS") return "the file system is read-only";
+    if (code === "ENOSPC") return "no space left on the file system";
+    if (code === "EACCES" || code === "EPERM") return "permission denied";
+    return messageOf(error);
   }
 }
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { BenitoError, ExitCode, messageOf } from "../../errors";
 import { planBoot, stageCommandLine, type BootPlan } from "../../plan/boot-plan";
 import { waitForNics } from "../../apply/wait-nics";
-import { appendLogLine, writeFileAtomic } from "../../system/state-files";
+import { appendLogLine, checkWritableFolder, logLineFailure, writeFileAtomic } from "../../system/state-files";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 import { defaultLogFile, defaultRunDir, loadHostPlanInput } from "../host-plan";
@@ -42,7 +42,10 @@ left alone (a dead one is cleaned up and launched again).
 
 Record: DIR/status.json (DIR = --run-dir, default ${defaultRunDir}), written atomically, with
 each stage's outcome, time and errors (see docs/boot.md). One line per stage is
-appended to the log (--log-file, default ${defaultLogFile}; rotated at 1 MiB).
+appended to the log (--log-file, default ${defaultLogFile}; rotated at 1 MiB). A failed
+stage's first reason is on its summary line, in the log and in the status file's errors.
+A status file or log that cannot be written is a warning and makes the exit code 1; a run
+folder that is read-only or full stops boot before any change (exit 1).
 
 Options:
   --dry-run       print the plan (each stage's command and its own dry run); change nothing
@@ -92,6 +95,8 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   let input;
   try {
     input = await loadHostPlanInput(positionals[0], positionals[1], runDir, { ifacesArgs, validate: true, strict: values.strict === true });
+    // A read-only or full run folder is found now, before any change, not by a daemon's socket timeout.
+    if (values["dry-run"] !== true) checkWritableFolder(runDir, "checking the run folder");
   } catch (error) {
     // Nothing was changed; still leave a record of why boot stopped.
     if (values["dry-run"] !== true && error instanceof BenitoError) {
@@ -112,9 +117,14 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
     return ExitCode.ok;
   }
 
+  // A log or status file that cannot be written does not stop boot, but it is said once on
+  // stderr and makes the exit code 1: an init system must not believe a record exists.
+  let recordFailed = false;
   const log = (line: string) => {
     ctx.io.err(line);
-    appendLogLine(logFile, `${new Date().toISOString()} ${line}`);
+    const failure = logLineFailure(logFile, `${new Date().toISOString()} ${line}`);
+    if (failure !== undefined && !recordFailed) ctx.io.err(`benito: warning: while writing the log on ${logFile}: ${failure}`);
+    if (failure !== undefined) recordFailed = true;
   };
   log(`boot: ${plan.host} (${plan.role}): ${plan.stages.length} stage(s) from ${input.ctx.configDir}`);
   const missingNics = await waitForNics(input.view.self.interfaces, waitNics * 1000);
@@ -127,7 +137,7 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
       for (const line of result.errors) log(`boot:   ${line}`);
     },
   });
-  const exitCode = overallExit(results);
+  let exitCode = overallExit(results);
   const record: StatusRecord = {
     version: 1,
     host: plan.host,
@@ -143,16 +153,25 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   try {
     writeFileAtomic(statusPath, `${JSON.stringify(record, null, 2)}\n`);
   } catch (error) {
-    log(`benito: while writing the status file on ${statusPath}: ${messageOf(error)}`);
+    log(`benito: warning: while writing the status file on ${statusPath}: ${messageOf(error)}`);
+    recordFailed = true;
   }
+  if (recordFailed && exitCode === ExitCode.ok) exitCode = ExitCode.failed;
   if (values.json === true) ctx.io.out(JSON.stringify(record));
   else {
     for (const result of results) {
-      ctx.io.out(`${result.outcome === "ok" ? "ok     " : result.outcome.padEnd(7)} ${result.id}${values.timings === true ? `  ${result.ms} ms` : ""}`);
+      const why = result.outcome === "ok" ? "" : firstReason(result);
+      ctx.io.out(`${result.outcome === "ok" ? "ok     " : result.outcome.padEnd(7)} ${result.id}${values.timings === true ? `  ${result.ms} ms` : ""}${why === "" ? "" : `: ${why}`}`);
     }
     ctx.io.out(`boot ${plan.host}: ${results.filter((r) => r.outcome === "ok").length}/${results.length} stage(s) ok in ${record.totalMs} ms; status in ${statusPath}`);
   }
   return exitCode;
+}
+
+/** A failed stage's first reason, without the "benito: " every error line starts with. */
+function firstReason(result: StageResult): string {
+  const line = result.errors.find((text) => text.startsWith("benito")) ?? result.errors[0] ?? "";
+  return line.replace(/^benito: /, "");
 }
 
 /** The same stage, asked for its dry run (commands that have one). */

@@ -8,12 +8,13 @@ import { forgetLinkOverrides } from "../../system/link-overrides";
 import { applyTunnelActions, observeTunnels, readTunnelRecords, tunnelsDown, tunnelStatus } from "../../apply/tunnel-apply";
 import { loadSiteConf, resolveConfigDir, resolveHostName, topologyPath } from "../../config/config-dir";
 import { tunnelSettings } from "../../config/tunnel-conf";
-import { ExitCode, UsageError } from "../../errors";
+import { ExitCode, InputError, UsageError } from "../../errors";
 import { hostViewFromDocument } from "../../model/host-view";
 import { lanNodesFromDocument, switchedLans } from "../../model/lan-nodes";
 import { planSwitchUp, renderSwitchPlan, switchLayout } from "../../plan/switch-plan";
 import { experimentTunnels, planTunnelUp, renderTunnelPlan, tunnelLayout } from "../../plan/tunnel-plan";
 import { readFileBytes } from "../../system/files";
+import { foreignFolder, switchFolderOwner } from "../../system/switch-folder";
 import { parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 
@@ -76,6 +77,11 @@ function report(outcomes: readonly ActionOutcome[], json: boolean, ctx: CommandC
     }
     if (outcomes.length === 0) ctx.io.out("nothing to do: no VDE switches");
   }
+  // Each failure is also an error line, so boot's console, log and status file say why.
+  const actions = { keep: "keeping", start: "starting", restart: "restarting", stop: "stopping" } as const;
+  for (const outcome of outcomes) {
+    if (!outcome.ok) ctx.io.err(`benito: while ${actions[outcome.action]} ${outcome.summary}: ${outcome.error ?? outcome.reason}`);
+  }
   return outcomes.every((outcome) => outcome.ok) ? ExitCode.ok : ExitCode.failed;
 }
 
@@ -91,6 +97,13 @@ async function up(positionals: readonly string[], runDir: string, dryRun: boolea
   const lans = lanNodesFromDocument(bytes, file, switchedLans(view));
   const tunnels = tunnelLayout(view, experimentTunnels(lans.nodes, settings, lans.substrateNames), layout, settings, runDir, process.execPath);
   const actions = planSwitchUp(layout, observe(readRecords(runDir)));
+  // A switch pointed into a folder benito did not make is refused before anything starts.
+  const foreign = actions.flatMap((step) => (step.spec?.sockDir !== undefined && (step.action === "start" || step.action === "restart") && switchFolderOwner(step.spec.sockDir) === "foreign" ? [step.spec.sockDir] : []));
+  if (foreign.length > 0) {
+    const first = foreignFolder(foreign[0] ?? "");
+    if (foreign.length === 1) throw first;
+    throw new InputError("starting the switches", `${foreign.length} folders`, "they exist and were not made by benito; benito never takes over, empties or chmods them", foreign);
+  }
   const { observed, strays } = observeTunnels(readTunnelRecords(runDir));
   const willStart = new Set(actions.filter((step) => step.action === "start" || step.action === "restart").map((step) => step.id));
   if (dryRun) {
