@@ -144,6 +144,19 @@ export function conformance(platform: Platform, samples: readonly Node[], ctx: P
           }
         });
 
+        test("every experimental NIC has a capture device the plan makes, or a reason it has none", () => {
+          const steps = platform.plan(node, ctx).steps;
+          const taps = new Set(steps.flatMap((step) => (step.kind === "tap.create" ? [step.name] : [])));
+          const namespaces = new Set(steps.flatMap((step) => (step.kind === "netns.create" ? [step.name] : [])));
+          for (const nic of node.interfaces.filter((candidate) => !candidate.control)) {
+            const where = platform.nicDevice(node, nic);
+            if (where.kind === "none") expect(where.reason.length).toBeGreaterThan(0);
+            if (where.kind !== "device") continue;
+            expect(taps.has(where.device)).toBe(true);
+            if (where.netns !== undefined) expect(namespaces.has(where.netns)).toBe(true);
+          }
+        });
+
         test("no step reaches a shell", () => {
           const steps = [...platform.plan(node, ctx).steps, ...platform.stop(node, ctx).steps];
           for (const step of steps) {
