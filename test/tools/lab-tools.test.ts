@@ -137,6 +137,17 @@ describe.skipIf(!isRoot || !hasVde)("tools on the running example lab (root, nam
       await ping;
     });
 
+    test("-w - into a reader that goes away (head): the capture ends quietly, exit 0", async () => {
+      const traffic = inNamespace(lab.namespace("a"), ["ping", "-n", "-q", "-c", "30", "-i", "0.05", "-W", "2", "10.0.1.2"]);
+      const argv = [benitoBinary, "capture", ...where(), lab.name("a"), "-w", "-", "--duration", "20"].map((word) => `'${word}'`).join(" ");
+      const started = performance.now();
+      const result = await run(["bash", "-c", `${argv} | head -c 200 > /dev/null; echo "\${PIPESTATUS[0]}"`]);
+      expect(result.stdout.trim()).toBe("0");
+      expect(result.stderr).toContain("(stopped: the reader closed the pipe)");
+      expect(performance.now() - started).toBeLessThan(15_000);
+      await traffic;
+    });
+
     test("--duration stops it; without -w it prints one line per frame", async () => {
       const started = performance.now();
       const capture = Bun.spawn([benitoBinary, "capture", ...where(), `${lab.name("d")}:inf001`, "--duration", "1"], { stdout: "pipe", stderr: "pipe", timeout: 60_000, killSignal: "SIGKILL" });
