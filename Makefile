@@ -2,7 +2,7 @@
 BUN := node_modules/.bin/bun
 SRC := $(shell find src -name '*.ts') package.json
 
-.PHONY: all deps debian-deps build test check demo lab-graph bench bench-topdl bench-routes bench-vde bench-boot bench-scale clean
+.PHONY: all deps debian-deps build test check demo lab-graph bench bench-topdl bench-routes bench-vde bench-datapath bench-boot bench-scale clean
 
 all: build
 
@@ -41,7 +41,7 @@ lab-graph: build
 	build/benito topdl graph examples/lab/topo.xml --format dot > docs/lab.dot
 	build/benito topdl graph examples/lab/topo.xml --format svg > docs/lab.svg
 
-bench: bench-topdl bench-routes bench-vde bench-boot bench-scale
+bench: bench-topdl bench-routes bench-datapath bench-boot bench-scale
 
 bench-topdl: build
 	$(BUN) bench/topdl.ts
@@ -50,7 +50,12 @@ bench-routes: build
 	$(BUN) bench/routes.ts
 
 bench-vde: build
+	BENCH_KINDS=vde_plug2tap,plug BENCH_LOAD=quiet $(BUN) bench/vde.ts
+
+# vde_plug2tap vs benito's plug vs the forwarder, quiet and with two CPU-bound processes; then the 200-port pnode.
+bench-datapath: build
 	$(BUN) bench/vde.ts
+	$(BUN) bench/datapath-scale.ts
 
 bench-boot: build
 	$(BUN) bench/boot.ts

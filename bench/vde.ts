@@ -1,8 +1,10 @@
-// `make bench-vde`: two namespaces through one vde_switch, plugged by vde_plug2tap vs benito vde plug: TCP, small frames, CPU, RSS.
+// `make bench-vde` / `make bench-datapath`: two namespaces on one LAN — vde_plug2tap, benito vde plug, benito's forwarder — TCP, small frames, ping -f, CPU, RSS; quiet and loaded.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { alive, pidIn, signalPid } from "../test/helpers/processes";
+import { addForwarderPort, removeForwarderPort } from "../src/system/vde/forwarder-control";
+import { forwarderPaths } from "../src/system/vde/forwarder-records";
 
 const binary = process.env.BENITO_BIN ?? resolve(import.meta.dir, "../build/benito");
 /** Measurement rounds per plug kind (kinds alternate; the best round counts: the machine is shared). */
@@ -14,7 +16,11 @@ const prefix = `bvde${(process.pid % 100000).toString(36)}`;
 const addressA = "10.213.200.1";
 const addressB = "10.213.200.2";
 
-type Kind = "vde_plug2tap" | "benito";
+type Kind = "vde_plug2tap" | "plug" | "forwarder";
+/** What runs: every kind by default; BENCH_KINDS=forwarder,vde_plug2tap to pick. */
+const kinds = (process.env.BENCH_KINDS ?? "vde_plug2tap,plug,forwarder").split(",").filter((kind): kind is Kind => ["vde_plug2tap", "plug", "forwarder"].includes(kind));
+/** Conditions: quiet, and with two CPU-bound processes beside the benchmark (BENCH_LOAD=quiet|loaded|both). */
+const conditions = (process.env.BENCH_LOAD ?? "both") === "both" ? (["quiet", "loaded"] as const) : ([process.env.BENCH_LOAD === "loaded" ? "loaded" : "quiet"] as const);
 
 /** Figures interface: one round for one plug kind. */
 interface Figures {
@@ -25,9 +31,9 @@ interface Figures {
   plugCpuSeconds: number;
   /** Plug CPU seconds per GB moved over the round (TCP + UDP bytes). */
   cpuPerGB: number;
-  /** RSS of the larger plug after the round's load, MB. */
+  /** RSS of the plugs (or the forwarder) after the round's load, MB, summed. */
   plugRssMB: number;
-  /** Peak RSS of the larger plug (start-up included), MB. */
+  /** Peak RSS of the plugs (or the forwarder), start-up included, MB, summed. */
   plugPeakMB: number;
 }
 
@@ -89,15 +95,31 @@ async function iperfServer(namespace: string): Promise<() => Promise<void>> {
 
 async function plugBoth(kind: Kind, sockDir: string, folder: string, namespaces: readonly string[]): Promise<number[]> {
   const pids: number[] = [];
+  const runDir = join(folder, "run");
   for (const [index, namespace] of namespaces.entries()) {
     const pidfile = join(folder, `${kind}-${index}.pid`);
-    if (kind === "benito") await run(inNs(namespace, [binary, "vde", "plug", "--switch", sockDir, "--tap", "bt0", "--daemon", "--pidfile", pidfile]));
-    else await run(inNs(namespace, ["vde_plug2tap", "-s", sockDir, "-d", "-P", pidfile, "bt0"]));
-    pids.push(await pidWhenWritten(pidfile));
+    if (kind === "plug") await run(inNs(namespace, [binary, "vde", "plug", "--switch", sockDir, "--tap", "bt0", "--daemon", "--pidfile", pidfile]));
+    else if (kind === "vde_plug2tap") await run(inNs(namespace, ["vde_plug2tap", "-s", sockDir, "-d", "-P", pidfile, "bt0"]));
+    else {
+      await run(["ip", "-n", namespace, "tuntap", "add", "bt0", "mode", "tap"]);
+      await addForwarderPort(runDir, binary, { version: 1, kind: "forwarder-port", id: `p${index}`, netns: namespace, tap: "bt0", switchDir: sockDir, port: 0, reconnect: true });
+    }
+    if (kind !== "forwarder") pids.push(await pidWhenWritten(pidfile));
     await run(["ip", "-n", namespace, "addr", "add", `${index === 0 ? addressA : addressB}/24`, "dev", "bt0"]);
     await run(["ip", "-n", namespace, "link", "set", "bt0", "up"]);
   }
+  if (kind === "forwarder") pids.push(await pidWhenWritten(forwarderPaths(runDir).pidfile));
   return pids;
+}
+
+/** Takes down what plugBoth made: plugs by pid; forwarder ports (the last one stops it) and their TAPs. */
+async function unplugBoth(kind: Kind, pids: readonly number[], folder: string, namespaces: readonly string[]): Promise<void> {
+  if (kind !== "forwarder") {
+    for (const pid of pids) await stopPid(pid);
+    return;
+  }
+  for (const index of namespaces.keys()) await removeForwarderPort(join(folder, "run"), binary, `p${index}`);
+  for (const namespace of namespaces) await Bun.spawn(["ip", "-n", namespace, "link", "del", "bt0"], { stderr: "ignore" }).exited;
 }
 
 async function measureRound(kind: Kind, sockDir: string, folder: string, a: string, b: string): Promise<Figures> {
@@ -131,11 +153,11 @@ async function measureRound(kind: Kind, sockDir: string, folder: string, a: stri
       pingFramesPerSecond: (2 * received) / pingSeconds,
       plugCpuSeconds: cpuAfter - cpuBefore,
       cpuPerGB: (cpuAfter - cpuBefore) / ((tcp.end.sum_received.bytes + udpSum.bytes) / 1e9),
-      plugRssMB: Math.max(...pids.map((pid) => memoryMB(pid, "VmRSS"))),
-      plugPeakMB: Math.max(...pids.map((pid) => memoryMB(pid, "VmHWM"))),
+      plugRssMB: pids.reduce((sum, pid) => sum + memoryMB(pid, "VmRSS"), 0),
+      plugPeakMB: pids.reduce((sum, pid) => sum + memoryMB(pid, "VmHWM"), 0),
     };
   } finally {
-    for (const pid of pids) await stopPid(pid);
+    await unplugBoth(kind, pids, folder, [a, b]);
   }
 }
 
@@ -149,6 +171,44 @@ function best(list: readonly Figures[]): Figures {
     plugRssMB: Math.max(...list.map((f) => f.plugRssMB)),
     plugPeakMB: Math.max(...list.map((f) => f.plugPeakMB)),
   };
+}
+
+/** Two CPU-bound processes (busy loops), one per core, beside the benchmark. */
+function startHogs(): ReturnType<typeof Bun.spawn>[] {
+  const started = [0, 1].map(() => Bun.spawn([process.execPath, "-e", "for (;;) {}"], { stdout: "ignore", stderr: "ignore" }));
+  hogs.push(...started);
+  return started;
+}
+
+/** Every hog started, killed by the cleanup too (an interrupted run must not leave them spinning). */
+const hogs: ReturnType<typeof Bun.spawn>[] = [];
+
+/** Every kind in alternating rounds under one condition; prints the table with ratios against vde_plug2tap. */
+async function measureCondition(condition: "quiet" | "loaded", sockDir: string, folder: string, a: string, b: string): Promise<void> {
+  const results = new Map<Kind, Figures[]>(kinds.map((kind) => [kind, []]));
+  for (let round = 0; round < rounds; round += 1) {
+    for (const kind of kinds) {
+      const figures = await measureRound(kind, sockDir, folder, a, b);
+      results.get(kind)?.push(figures);
+      console.error(`${condition} round ${round + 1} ${kind}: ${figures.tcpGbps.toFixed(2)} Gbit/s TCP, ${Math.round(figures.udpFramesPerSecond)} UDP frames/s, ${Math.round(figures.pingFramesPerSecond)} ping frames/s, ${figures.plugCpuSeconds.toFixed(2)} CPU s, ${figures.plugRssMB.toFixed(1)} MB RSS`);
+    }
+  }
+  const bestOf = new Map([...results].map(([kind, list]) => [kind, best(list)]));
+  const reference = bestOf.get("vde_plug2tap");
+  const load = condition === "loaded" ? "two CPU-bound processes beside it" : "no other load from the bench";
+  console.log(`\nbench-vde (${condition}: ${load}; load average ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}): two namespaces through one vde_switch; best of ${rounds} rounds (TCP ${tcpSeconds} s, UDP ${udpSeconds} s, ping -f ${pingCount})`);
+  console.log(`${"".padEnd(34)} ${kinds.map((kind) => kind.padStart(12)).join(" ")}   ratios to vde_plug2tap`);
+  const row = (label: string, value: (f: Figures) => number, digits: number, unit: string) => {
+    const cells = kinds.map((kind) => value(bestOf.get(kind) as Figures).toFixed(digits).padStart(12)).join(" ");
+    const ratios = reference === undefined ? "" : kinds.filter((kind) => kind !== "vde_plug2tap").map((kind) => `${kind} ${(value(bestOf.get(kind) as Figures) / value(reference)).toFixed(2)}x`).join(", ");
+    console.log(`${label.padEnd(34)} ${cells}  ${unit.padEnd(9)} ${ratios}`);
+  };
+  row("TCP throughput (iperf3)", (f) => f.tcpGbps, 2, "Gbit/s");
+  row("60-byte frames delivered (UDP)", (f) => f.udpFramesPerSecond, 0, "frames/s");
+  row("ping -f frames (latency bound)", (f) => f.pingFramesPerSecond, 0, "frames/s");
+  row("CPU per GB moved (lower is better)", (f) => f.cpuPerGB, 2, "s/GB");
+  row("total RSS after the load", (f) => f.plugRssMB, 1, "MB");
+  row("peak RSS (start-up included)", (f) => f.plugPeakMB, 1, "MB");
 }
 
 /** The signal handler main installs while it runs. */
@@ -179,30 +239,14 @@ async function main(): Promise<void> {
       await run(["ip", "-n", namespace, "link", "set", "lo", "up"]);
     }
     const [a, b] = namespaces as [string, string];
-    const results: Record<Kind, Figures[]> = { vde_plug2tap: [], benito: [] };
-    for (let round = 0; round < rounds; round += 1) {
-      for (const kind of ["vde_plug2tap", "benito"] as const) {
-        const figures = await measureRound(kind, sockDir, folder, a, b);
-        results[kind].push(figures);
-        console.error(`round ${round + 1} ${kind}: ${figures.tcpGbps.toFixed(2)} Gbit/s TCP, ${Math.round(figures.udpFramesPerSecond)} UDP frames/s, ${Math.round(figures.pingFramesPerSecond)} ping frames/s, ${figures.plugCpuSeconds.toFixed(2)} CPU s, ${figures.plugRssMB.toFixed(1)} MB RSS`);
+    for (const condition of conditions) {
+      const hogs = condition === "loaded" ? startHogs() : [];
+      try {
+        await measureCondition(condition, sockDir, folder, a, b);
+      } finally {
+        for (const hog of hogs) hog.kill("SIGKILL");
       }
     }
-    const reference = best(results.vde_plug2tap);
-    const ours = best(results.benito);
-    const row = (label: string, value: (f: Figures) => number, digits: number, unit: string, higherIsBetter = true) => {
-      const ratio = value(ours) / value(reference);
-      console.log(`${label.padEnd(34)} ${value(reference).toFixed(digits).padStart(10)} ${value(ours).toFixed(digits).padStart(10)}  ${unit.padEnd(10)} ratio ${ratio.toFixed(2)}${higherIsBetter ? "" : " (lower is better)"}`);
-    };
-    console.log(`bench-vde: two namespaces through one vde_switch; best of ${rounds} rounds (TCP ${tcpSeconds} s, UDP ${udpSeconds} s, ping -f ${pingCount})`);
-    console.log(`${"".padEnd(34)} ${"plug2tap".padStart(10)} ${"benito".padStart(10)}`);
-    row("TCP throughput (iperf3)", (f) => f.tcpGbps, 2, "Gbit/s");
-    row("60-byte frames delivered (UDP)", (f) => f.udpFramesPerSecond, 0, "frames/s");
-    row("ping -f frames (latency bound)", (f) => f.pingFramesPerSecond, 0, "frames/s");
-    row("plug CPU per GB moved (2 plugs)", (f) => f.cpuPerGB, 2, "s/GB", false);
-    row("plug RSS after the load", (f) => f.plugRssMB, 1, "MB", false);
-    row("plug peak RSS (start-up included)", (f) => f.plugPeakMB, 1, "MB", false);
-    const meets = ours.tcpGbps >= reference.tcpGbps && ours.udpFramesPerSecond >= reference.udpFramesPerSecond && ours.plugRssMB < 50;
-    console.log(`target (>= 1.0x throughput and frame rate, RSS < 50 MB): ${meets ? "met" : "NOT met"}`);
   } finally {
     await cleanupOnce();
     process.off("SIGINT", interrupted);
@@ -210,11 +254,14 @@ async function main(): Promise<void> {
   }
 }
 
-/** Stops every process whose pidfile is in the folder (plugs, then the switch), deletes the namespaces by name. */
+/** Stops every process whose pidfile is in the folder (plugs, the forwarder, then the switch), deletes the namespaces by name. */
 async function cleanup(folder: string, namespaces: readonly string[]): Promise<void> {
+  for (const hog of hogs) hog.kill("SIGKILL");
   const pidfiles = readdirSync(folder)
     .filter((name) => name.endsWith(".pid"))
     .sort((a, b) => (a === "switch.pid" ? 1 : 0) - (b === "switch.pid" ? 1 : 0));
+  const forwarder = pidIn(forwarderPaths(join(folder, "run")).pidfile);
+  if (forwarder !== undefined) await stopPid(forwarder);
   for (const name of pidfiles) {
     const pid = pidIn(join(folder, name));
     if (pid !== undefined) await stopPid(pid);

@@ -5,7 +5,7 @@ import { buildConfigDisk } from "../guest/config-disk";
 import type { HostRequirement } from "../platforms/platform";
 import { renderStep, type Placement, type Step } from "../plan/step";
 import { Rtnl } from "../system/netlink/rtnl";
-import { deleteNamespace, ensureNamespace, namespaceExists } from "../system/netns";
+import { deleteNamespace, ensureNamespace, namespaceExists, withinNamespace } from "../system/netns";
 import { appendToFile, exists, makeDir, removeEmptyDir, removeFile, writeWholeFile } from "../system/paths";
 import { deviceExists, findProgram } from "../system/presence";
 import { isRunning, pidfileState, runProgram, startDetached, startSelfDaemonizing, stopByPidfile } from "../system/processes";
@@ -70,22 +70,22 @@ async function runStep(step: Step, options: RunOptions): Promise<string | undefi
     case "netns.delete":
       deleteNamespace(step.name);
       return;
-    case "tap.create":
-      if (step.placement?.netns) {
-        const argv = [options.benito, "tap", "create", step.name, ...(step.mac ? ["--mac", step.mac] : []), ...(step.owner !== undefined ? ["--owner", String(step.owner)] : [])];
-        await mustSucceed(placed(options.benito, argv, step.placement), "creating the TAP device", `${step.name} in ${step.placement.netns}`);
-      } else createTap(step.name, { mac: step.mac === undefined ? undefined : parseMac(step.mac), owner: step.owner });
+    case "tap.create": {
+      // Inside a namespace: the calling thread enters it around the (synchronous) ioctls, no helper process.
+      const create = () => createTap(step.name, { mac: step.mac === undefined ? undefined : parseMac(step.mac), owner: step.owner });
+      if (step.placement?.netns) withinNamespace(step.placement.netns, create);
+      else create();
       return;
-    case "tap.delete":
-      if (step.placement?.netns) {
-        if (!namespaceExists(step.placement.netns)) return;
-        const result = await runProgram(placed(options.benito, [options.benito, "tap", "delete", step.name], step.placement));
-        // Gone already (its plug made it and took it along, or an earlier stop): the goal is met.
-        if (result.code !== 0 && !result.stderr.includes("no such interface")) {
-          throw new BenitoError("deleting the TAP device", `${step.name} in ${step.placement.netns}`, result.stderr.trim() || `status ${result.code}`);
-        }
-      } else if (interfaceExists(step.name)) deleteTap(step.name);
+    }
+    case "tap.delete": {
+      // Gone already (an earlier stop, or its namespace with it): the goal is met.
+      const remove = () => {
+        if (interfaceExists(step.name)) deleteTap(step.name);
+      };
+      if (!step.placement?.netns) remove();
+      else if (namespaceExists(step.placement.netns)) withinNamespace(step.placement.netns, remove);
       return;
+    }
     case "dir.create":
       makeDir(step.path);
       return;

@@ -1,4 +1,4 @@
-// The per-pnode forwarder against a real vde_switch: ports added and removed live, a deleted TAP fails alone, per-port reconnect, nothing left after stop.
+// The per-pnode forwarder against a real vde_switch: ports added and removed live, a deleted TAP fails alone, per-port reconnect, nothing left after the last port.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -79,9 +79,11 @@ describe.skipIf(!isRoot || !hasVde)("the forwarder through a real vde_switch (ro
     expect(await waitFor(async () => (await ping(ns[0]!, "10.213.7.2", 1)).code === 0, 10_000)).toBe(true);
   }, 60_000);
 
-  test("stop leaves no process, socket, record or stray socket in the switch folder", async () => {
+  test("removing the last port stops the forwarder: no process, socket, record or stray socket in the switch folder", async () => {
     const pid = pidIn(paths.pidfile);
-    expect(await stopForwarder(runDir, benitoBinary)).toBe(true);
+    await removeForwarderPort(runDir, benitoBinary, "p0");
+    expect(alive(pid ?? 0)).toBe(true);
+    await removeForwarderPort(runDir, benitoBinary, "p1");
     expect(alive(pid ?? 0)).toBe(false);
     expect(existsSync(paths.dir)).toBe(false);
     expect(lab.strayFiles(sw)).toEqual([]);

@@ -6,7 +6,7 @@ import * as v from "valibot";
 import { BenitoError } from "../../errors";
 import { pidfileState, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../processes";
 import type { ControlAnswer, ControlRequest, PortStatus } from "./forwarder-daemon";
-import { forwarderPaths, removePortRecord, writePortRecord, type PortRecord } from "./forwarder-records";
+import { forwarderPaths, readPortRecords, removePortRecord, writePortRecord, type PortRecord } from "./forwarder-records";
 
 /** How long one control request may take (an add may wait for a slow switch's answer). */
 const requestTimeoutMs = 15_000;
@@ -113,13 +113,17 @@ export async function addForwarderPort(runDir: string, benito: string, record: P
   return answer.ports?.[0];
 }
 
-/** Has the forwarder (when it runs) close a port, and removes its record. */
+/**
+ * Has the forwarder (when it runs) close a port, and removes its record. The last port's removal
+ * stops the forwarder and removes its folder: a `vm stop` of the last vnode leaves nothing.
+ */
 export async function removeForwarderPort(runDir: string, benito: string, id: string): Promise<void> {
   if (forwarderState(runDir, benito).alive) {
     const answer = await forwarderRequest(runDir, { op: "remove", id });
     if (!answer.ok) throw new BenitoError("unplugging the port", id, answer.error ?? "the forwarder refused");
   }
   removePortRecord(runDir, id);
+  if (readPortRecords(runDir).length === 0) await stopForwarder(runDir, benito);
 }
 
 /** Every port the running forwarder holds (undefined when it does not run). */
