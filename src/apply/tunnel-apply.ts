@@ -91,12 +91,51 @@ async function removeTunnel(record: TunnelRecord, runDir: string): Promise<void>
   removeIfPresent(join(stateDir(runDir), `${record.id}.json`));
 }
 
-/** The device holding this pnode's underlay address, checked to carry the inner MTU plus VXLAN's overhead. */
-function underlayDevice(rtnl: Rtnl, spec: TunnelSpec): LinkInfo {
-  const address = rtnl.addresses().find((entry) => entry.address === spec.local);
+/** The record of an underlay address benito added (so `down` removes it, and only it). */
+interface UnderlayAddressRecord {
+  readonly id: "underlay-address";
+  readonly address: string;
+  readonly prefixLength: number;
+}
+
+const underlayRecordId = "underlay-address";
+
+/**
+ * The link that should carry the underlay address: this pnode's TopDL interface on the underlay
+ * substrate, found by MAC (else by name). When the control bridge has taken that NIC, the
+ * bridge carries its MAC and addresses: then the bridge is the underlay interface, never the
+ * enslaved NIC.
+ */
+function underlayLink(rtnl: Rtnl, nic: NonNullable<TunnelSpec["localNic"]>): LinkInfo | undefined {
+  const found = (nic.mac !== undefined ? rtnl.linkByMac(nic.mac) : undefined) ?? (nic.ifname !== undefined ? rtnl.linkByName(nic.ifname) : undefined);
+  if (found === undefined || found.master === 0) return found;
+  return rtnl.linkByIndex(found.master) ?? found;
+}
+
+/**
+ * The device holding this pnode's underlay address, checked to carry the inner MTU plus VXLAN's
+ * overhead. When no device holds it, it is added (as TopDL gives it) to the underlay NIC, next to
+ * whatever addresses are there (e.g. from DHCP), and recorded so `down` removes it.
+ */
+function underlayDevice(rtnl: Rtnl, spec: TunnelSpec, runDir: string): LinkInfo {
+  let address = rtnl.addresses().find((entry) => entry.address === spec.local);
+  if (address === undefined && spec.local !== undefined && spec.localNic !== undefined) {
+    const link = underlayLink(rtnl, spec.localNic);
+    if (link !== undefined) {
+      const record: UnderlayAddressRecord = { id: underlayRecordId, address: spec.local, prefixLength: spec.localNic.prefixLength };
+      writeRecordFile(stateDir(runDir), record);
+      rtnl.addAddress(link.index, spec.local, spec.localNic.prefixLength);
+      if (!link.up) rtnl.setLinkUp(link.index, true);
+      address = rtnl.addresses().find((entry) => entry.address === spec.local);
+    }
+  }
   const device = address === undefined ? undefined : rtnl.linkByIndex(address.index);
   if (device === undefined) {
-    throw new BenitoError("building the tunnel", spec.substrate, `this pnode's underlay address ${spec.local} is on no interface here (configure the underlay first: benito ifaces does it when the pnode's TopDL interface carries the address and a MAC)`);
+    const nic = spec.localNic;
+    const how = nic === undefined
+      ? "this pnode's TopDL interface on the underlay substrate gives no address benito could place"
+      : `no NIC here has ${nic.mac !== undefined ? `MAC ${nic.mac}` : nic.ifname !== undefined ? `the name ${nic.ifname}` : "a MAC or name given"} (the TopDL interface carrying it)`;
+    throw new BenitoError("building the tunnel", spec.substrate, `this pnode's underlay address ${spec.local} is on no interface here and benito cannot add it: ${how}; give that interface benito:mac_address (or benito:ifname) of the underlay NIC, configure the address before boot, or name another substrate with underlay_substrate in site.conf`);
   }
   if (device.mtu < spec.mtu + vxlanOverhead) {
     throw new BenitoError(
@@ -135,7 +174,7 @@ async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number> {
       if (clash !== undefined) throw new BenitoError("building the tunnel", spec.substrate, `a link named ${clash} exists and is not benito's`);
       let uplink: LinkInfo;
       if (spec.links.vxlan !== undefined) {
-        const device = underlayDevice(rtnl, spec);
+        const device = underlayDevice(rtnl, spec, runDir);
         uplink = rtnl.createVxlan(spec.links.vxlan, { vni: spec.vni, local: spec.local ?? "", link: device.index, port: spec.port, learning: true, mtu: spec.mtu, ...(spec.group !== undefined && { group: spec.group }) });
         rtnl.setLinkAlias(uplink.index, alias);
         for (const remote of spec.remotes) rtnl.appendFdb(uplink.index, floodMac, remote);
@@ -225,6 +264,21 @@ export async function tunnelsDown(runDir: string): Promise<ActionOutcome[]> {
     const base = { action: "stop" as const, id: `link:${name}`, summary: `link ${name}`, reason: "marked by benito, in no record" };
     try {
       withRtnl((rtnl) => deleteMarkedLinks(rtnl, [name]));
+      outcomes.push({ ...base, ok: true });
+    } catch (error) {
+      outcomes.push({ ...base, ok: false, error: messageOf(error) });
+    }
+  }
+  // The underlay address benito added, once no tunnel needs it (an address that was there before is never recorded).
+  const added = readRecordFolder<UnderlayAddressRecord>(stateDir(runDir), (record) => record.id === underlayRecordId && typeof record.address === "string" && typeof record.prefixLength === "number")[0];
+  if (added !== undefined) {
+    const base = { action: "stop" as const, id: underlayRecordId, summary: `underlay address ${added.address}/${added.prefixLength}`, reason: "added by benito" };
+    try {
+      withRtnl((rtnl) => {
+        const holder = rtnl.addresses().find((entry) => entry.address === added.address && entry.prefixLength === added.prefixLength);
+        if (holder !== undefined) rtnl.deleteAddress(holder.index, added.address, added.prefixLength);
+      });
+      removeIfPresent(join(stateDir(runDir), `${underlayRecordId}.json`));
       outcomes.push({ ...base, ok: true });
     } catch (error) {
       outcomes.push({ ...base, ok: false, error: messageOf(error) });

@@ -50,6 +50,11 @@ export interface TunnelSpec {
   readonly nic?: { readonly mac?: string; readonly ifname?: string };
   /** `vxlan` mode: this pnode's underlay address (outer source). */
   readonly local?: string;
+  /**
+   * `vxlan` mode: this pnode's TopDL interface that carries `local` (its NIC found by MAC, else
+   * by name), so `switch up` can add the address when the underlay NIC lacks it.
+   */
+  readonly localNic?: { readonly prefixLength: number; readonly mac?: string; readonly ifname?: string };
   /** `vxlan` mode without a group: the other pnodes' underlay addresses (head-end replication entries). */
   readonly remotes: readonly string[];
   /** `vxlan` mode with `tunnel_group`: the multicast group. */
@@ -90,7 +95,8 @@ export interface TunnelAction {
 
 /** What identifies a tunnel's configuration: `up` rebuilds it when this changes. */
 export function tunnelFingerprint(spec: TunnelSpec): string {
-  const { summary: _summary, ...rest } = spec;
+  // Where the underlay address is placed when missing does not change the tunnel itself.
+  const { summary: _summary, localNic: _localNic, ...rest } = spec;
   return JSON.stringify(rest);
 }
 
@@ -217,8 +223,10 @@ export function tunnelLayout(view: HostView, experiment: ExperimentTunnels, swit
       continue;
     }
     const remotes = settings.group === undefined ? peers.map((pnode) => experiment.underlay.get(pnode) ?? "") : [];
+    const underlayIface = view.self.interfaces.find((iface) => iface.substrate === settings.underlaySubstrate && iface.ip4?.address === local);
+    const localNic = underlayIface?.ip4 === undefined ? undefined : { prefixLength: underlayIface.ip4.prefixLength, ...(underlayIface.mac !== undefined && { mac: underlayIface.mac }), ...(underlayIface.ifname !== undefined && { ifname: underlayIface.ifname }) };
     const to = settings.group === undefined ? peers.map((pnode, index) => `${pnode} ${remotes[index]}`).join(", ") : `group ${settings.group}`;
-    specs.push({ ...common, local, remotes, ...(settings.group !== undefined && { group: settings.group }), summary: `tunnel ${lan.substrate} (VXLAN ${lan.vni} from ${local} to ${to})` });
+    specs.push({ ...common, local, ...(localNic !== undefined && { localNic }), remotes, ...(settings.group !== undefined && { group: settings.group }), summary: `tunnel ${lan.substrate} (VXLAN ${lan.vni} from ${local} to ${to})` });
   }
   if (problems.length > 0) throw new InputError("laying out the tunnels to other pnodes", self, `${problems.length} problem${problems.length === 1 ? "" : "s"} with LANs that span pnodes`, problems);
   return specs;
