@@ -2,6 +2,7 @@
 import { applyLinkParams, type MemberOutcome } from "../../apply/link-apply";
 import { BenitoError, ExitCode, InputError, UsageError } from "../../errors";
 import { lanNodesFromDocument } from "../../model/lan-nodes";
+import type { Node } from "../../model/node";
 import { controlSubstrate } from "../../model/resolve";
 import { describeParams, effectiveParams, figure, overriddenNames, paramNames, paramWords, shapedMembers, wirefilterCommands, withReset, withSet, type LinkMember, type LinkParams, type ParamName, type ParamOverride } from "../../plan/link-plan";
 import { switchLayout } from "../../plan/switch-plan";
@@ -24,7 +25,8 @@ flow is lost, the change applies to the next frame.
 
 show   every shaped LAN (or LAN, or one member) with, per member on this pnode, capacity,
        latency, jitter and loss as the topology gives them and as the wirefilter applies them
-       now; --json prints [{"lan","node","iface","port","topology","now","override"}].
+       now; --json prints [{"lan","node","iface","port","topology","now","override"}] ("now"
+       is null, and the exit code 1, when a wirefilter does not answer).
        Loss is a percentage in both (topo.xml's loss is a fraction: 0.01 is shown as 1%).
 set    changes ONLY the parameters named, for every member of LAN on this pnode or for member
        NODE; the others keep their values (unlike containerlab's netem set, which replaces all):
@@ -101,13 +103,15 @@ function parameter(name: ParamName, text: string): number {
  * The members a command acts on: every shaped member here, LAN's, or NODE's on LAN. A LAN that
  * is unknown, unshaped or has no member here, and a NODE not on it, are explained.
  */
-function select(experiment: Experiment, lan: string | undefined, node: string | undefined): LinkMember[] {
+async function select(experiment: Experiment, lan: string | undefined, node: string | undefined): Promise<LinkMember[]> {
   const { view, file } = experiment;
   const all = shapedMembers(view, switchLayout(view, experiment.runDir));
   if (lan === undefined) return all;
-  if (!view.lans.has(lan) || lan === controlSubstrate) throw new InputError("choosing the LAN", lan, `${file} has no experiment LAN (substrate) of that name`);
   const members = all.filter((member) => member.lan === lan);
   if (members.length === 0) {
+    // This host's view holds only the LANs it uses: whether the document has the LAN at all is read from it.
+    const known = lan !== controlSubstrate && (view.lans.has(lan) || (await otherMembers(experiment, lan)).substrateNames.includes(lan));
+    if (!known) throw new InputError("choosing the LAN", lan, `${file} has no experiment LAN (substrate) of that name`);
     const plugged = [view.self, ...view.children].some((candidate) => candidate.interfaces.some((iface) => iface.substrate === lan && iface.vdeSwitch !== undefined));
     if (plugged) {
       throw new BenitoError("choosing the LAN", lan, `it is not shaped in topo.xml, so its switch runs without wirefilters and there is nothing to change live; give substrate ${lan} a capacity, latency or loss in ${file} (e.g. <capacity><rate>1000000</rate><kind>max</kind></capacity>, 1 Gb/s) and run benito boot: its members then get wirefilters that benito link set changes`);
@@ -120,11 +124,16 @@ function select(experiment: Experiment, lan: string | undefined, node: string | 
   return chosen;
 }
 
+/** The LAN's members on other pnodes (read from the document), and every substrate name it has. */
+async function otherMembers(experiment: Experiment, lan: string): Promise<{ elsewhere: Node[]; substrateNames: readonly string[] }> {
+  const { nodes, substrateNames } = lanNodesFromDocument(await readFileBytes(experiment.file, "reading the topology"), experiment.file, new Set([lan]));
+  const here = new Set([experiment.view.self.name, ...experiment.view.children.map((child) => child.name)]);
+  return { elsewhere: nodes.filter((node) => !here.has(node.name) && node.interfaces.some((iface) => iface.substrate === lan)), substrateNames };
+}
+
 /** Says so when the LAN has members on other pnodes: this command changed this pnode's only. */
 async function spanNote(experiment: Experiment, lan: string, ctx: CommandContext): Promise<void> {
-  const { nodes } = lanNodesFromDocument(await readFileBytes(experiment.file, "reading the topology"), experiment.file, new Set([lan]));
-  const here = new Set([experiment.view.self.name, ...experiment.view.children.map((child) => child.name)]);
-  const elsewhere = nodes.filter((node) => !here.has(node.name) && node.interfaces.some((iface) => iface.substrate === lan));
+  const { elsewhere } = await otherMembers(experiment, lan);
   if (elsewhere.length === 0) return;
   const pnodes = [...new Set(elsewhere.map((node) => node.host ?? node.name))].sort();
   ctx.io.err(`benito link: ${lan} also has ${elsewhere.length} member${elsewhere.length === 1 ? "" : "s"} on ${pnodes.join(", ")}: only the members on ${experiment.view.self.name} were changed; run the same command there for the whole LAN`);
@@ -152,7 +161,7 @@ function report(outcomes: readonly MemberOutcome[], names: readonly ParamName[],
 }
 
 async function set(experiment: Experiment, lan: string, node: string | undefined, values: ParamOverride, dryRun: boolean, ctx: CommandContext): Promise<ExitCode> {
-  const members = select(experiment, lan, node);
+  const members = await select(experiment, lan, node);
   const names = paramNames.filter((name) => values[name] !== undefined);
   const overrides = withSet(readLinkOverrides(experiment.runDir), lan, node, values);
   if (dryRun) {
@@ -168,7 +177,7 @@ async function set(experiment: Experiment, lan: string, node: string | undefined
 
 async function reset(experiment: Experiment, lan: string | undefined, node: string | undefined, dryRun: boolean, ctx: CommandContext): Promise<ExitCode> {
   const before = readLinkOverrides(experiment.runDir);
-  const members = select(experiment, lan, node).filter((member) => overriddenNames(member, before).length > 0);
+  const members = (await select(experiment, lan, node)).filter((member) => overriddenNames(member, before).length > 0);
   const overrides = withReset(before, lan, node);
   if (dryRun) {
     for (const member of members) ctx.io.out(`${member.wirefilter.mgmt}: ${wirefilterCommands(effectiveParams(member, overrides), paramNames).join("; ")}`);
@@ -197,7 +206,7 @@ interface ShowEntry {
 }
 
 async function show(experiment: Experiment, lan: string | undefined, node: string | undefined, json: boolean, ctx: CommandContext): Promise<ExitCode> {
-  const members = select(experiment, lan, node);
+  const members = await select(experiment, lan, node);
   const overrides = readLinkOverrides(experiment.runDir);
   const entries: ShowEntry[] = [];
   for (const member of members) {
@@ -208,9 +217,10 @@ async function show(experiment: Experiment, lan: string | undefined, node: strin
       entries.push({ ...base, now: null, error: `its wirefilter does not answer (${error instanceof Error ? error.message : String(error)}); benito boot restarts it` });
     }
   }
+  const code = entries.every((entry) => entry.now !== null) ? ExitCode.ok : ExitCode.failed;
   if (json) {
     ctx.io.out(JSON.stringify(entries));
-    return ExitCode.ok;
+    return code;
   }
   if (entries.length === 0) ctx.io.out(`no shaped LAN on ${experiment.view.self.name}`);
   let current = "";
@@ -224,5 +234,5 @@ async function show(experiment: Experiment, lan: string | undefined, node: strin
     const override = entry.override.length > 0 ? `  (override: ${entry.override.join(", ")})` : "";
     ctx.io.out(`  ${"".padEnd(20)} ${"".padEnd(9)} now      ${now}${override}`);
   }
-  return entries.every((entry) => entry.now !== null) ? ExitCode.ok : ExitCode.failed;
+  return code;
 }
