@@ -2,7 +2,7 @@
 BUN := node_modules/.bin/bun
 SRC := $(shell find src -name '*.ts') package.json
 
-.PHONY: all deps debian-deps build test check demo lab-graph bench bench-topdl bench-routes bench-vde bench-datapath bench-boot bench-scale clean
+.PHONY: all deps debian-deps build deb test check demo lab-graph bench bench-topdl bench-routes bench-vde bench-datapath bench-boot bench-scale clean
 
 all: build
 
@@ -24,6 +24,10 @@ build/benito.8: node_modules/.bin/bun $(SRC) docs/config.md scripts/man.ts
 	$(BUN) scripts/man.ts build/benito.8
 
 build: build/benito build/benito.8
+
+# Debian packages build/benito_VERSION_amd64.deb and _arm64.deb, staged by `benito install --stage`.
+deb: build
+	$(BUN) scripts/deb.ts
 
 check: deps
 	node_modules/.bin/tsc --noEmit

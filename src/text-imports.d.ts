@@ -1,4 +1,4 @@
-// Types for the init files in dist/ that src/install embeds as text (`import x from "…" with { type: "text" }`).
+// Types for the files src/ embeds as text (dist/ init files, docs/config.md) (`import x from "…" with { type: "text" }`).
 declare module "*.service" {
   const text: string;
   export default text;
@@ -12,6 +12,10 @@ declare module "*.snippet" {
   export default text;
 }
 declare module "*.sh" {
+  const text: string;
+  export default text;
+}
+declare module "*.md" {
   const text: string;
   export default text;
 }

@@ -39,7 +39,7 @@ const equalBytes = (a: Uint8Array | undefined, b: Uint8Array) => a !== undefined
  * "unchanged") and records the items in the manifest (kept across re-runs: folders created by an
  * earlier run stay recorded).
  */
-export function applyInstall(root: string, items: readonly InstallItem[], binarySource: string, previous: Manifest | undefined): string[] {
+export function applyInstall(root: string, items: readonly InstallItem[], binarySource: string, previous: Manifest | undefined, record = true): string[] {
   const lines: string[] = [];
   const createdDirs = [...(previous?.createdDirs ?? [])];
   const made = (dirs: string[]) => createdDirs.push(...dirs.filter((dir) => !createdDirs.includes(dir)));
@@ -67,7 +67,7 @@ export function applyInstall(root: string, items: readonly InstallItem[], binary
           changed = true;
         }
       } else {
-        const content = Buffer.from(item.content);
+        const content = typeof item.content === "string" ? Buffer.from(item.content) : Buffer.from(item.content);
         if (readLinkOrUndefined(host) !== undefined || !equalBytes(readBytesOrUndefined(host), content) || modeOf(host) !== item.mode) {
           writeFileInRoot(host, content, item.mode);
           changed = true;
@@ -83,6 +83,7 @@ export function applyInstall(root: string, items: readonly InstallItem[], binary
   for (const old of previous?.items ?? []) {
     if (!items.some((item) => item.path === old.path)) lines.push(...removeItem(root, old));
   }
+  if (!record) return lines;
   made(makeDirInRoot(root, posix.dirname(manifestPath), 0o755));
   writeFileInRoot(hostPathInRoot(root, manifestPath), `${JSON.stringify(manifest, null, 2)}\n`, 0o644);
   lines.push(`recorded  ${manifestPath}`);

@@ -38,10 +38,9 @@ const compareVersions = (a: string, b: string) => {
   return 0;
 };
 
-/** Every problem with installing the binary into the image, one line each (empty: go ahead). */
-export function imageProblems(facts: ImageFacts): string[] {
+/** Problems with the binary alone (a 64-bit ELF for x86-64 or aarch64, unstripped), one line each. */
+export function binaryProblems(facts: Pick<ImageFacts, "binary" | "binaryPath" | "binaryVersion">): string[] {
   const problems: string[] = [];
-  if (facts.packageOwned) problems.push("the Debian package benito is installed in this image (/var/lib/dpkg/info/benito.list): upgrade or remove it with dpkg, not benito install");
   const { binary } = facts;
   if (binary === undefined) problems.push(`${facts.binaryPath}: not a 64-bit ELF executable`);
   else {
@@ -49,6 +48,17 @@ export function imageProblems(facts: ImageFacts): string[] {
     if (facts.binaryVersion !== undefined && !facts.binaryVersion.startsWith("benito")) {
       problems.push(`${facts.binaryPath}: --version printed "${facts.binaryVersion}", not "benito ...": a stripped copy (strip removes benito's code); use the unstripped build`);
     }
+  }
+  return problems;
+}
+
+/** Every problem with installing the binary into the image, one line each (empty: go ahead). */
+export function imageProblems(facts: ImageFacts): string[] {
+  const problems: string[] = [];
+  if (facts.packageOwned) problems.push("the Debian package benito is installed in this image (/var/lib/dpkg/info/benito.list): upgrade or remove it with dpkg, not benito install");
+  problems.push(...binaryProblems(facts));
+  const { binary } = facts;
+  if (binary !== undefined) {
     if (facts.imageArch === undefined) problems.push("the image has no /bin/sh or libc.so.6 to tell its architecture from (is --root the image's root folder?)");
     else if (binary.arch !== facts.imageArch.arch) {
       problems.push(`${facts.binaryPath} is built for ${binary.arch} but the image is ${facts.imageArch.arch} (from ${facts.imageArch.from}); pass --binary with the ${facts.imageArch.arch} build`);

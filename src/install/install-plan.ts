@@ -11,8 +11,8 @@ export interface InstallOptions {
   readonly prefix: string;
   /** The routes.py drop-in path inside the image. */
   readonly routesLink: string;
-  /** The init integration. */
-  readonly init: InitKind;
+  /** The init integration; "package": every init file, none enabled (a Debian package's staging tree). */
+  readonly init: InitKind | "package";
   readonly role: InstallRole;
 }
 
@@ -22,7 +22,7 @@ export interface InstallOptions {
  */
 export type InstallItem =
   | { readonly kind: "binary"; readonly path: string }
-  | { readonly kind: "file"; readonly path: string; readonly content: string; readonly mode: number }
+  | { readonly kind: "file"; readonly path: string; readonly content: string | Uint8Array; readonly mode: number }
   | { readonly kind: "link"; readonly path: string; readonly target: string }
   | { readonly kind: "dir"; readonly path: string; readonly mode: number }
   | { readonly kind: "edit"; readonly path: string; readonly content: string; readonly mode: number };
@@ -107,16 +107,22 @@ export function rcLocalWithoutBlock(text: string): string {
  *
  * @param existingRcLocal The image's rc.local, for --init rc.local.
  */
-export function planInstall(options: InstallOptions, existingRcLocal: string | undefined): InstallItem[] {
+export function planInstall(options: InstallOptions, existingRcLocal: string | undefined, manPage: Uint8Array): InstallItem[] {
   const { prefix } = options;
   const benito = binaryPath(prefix);
   const items: InstallItem[] = [
     { kind: "binary", path: benito },
+    { kind: "file", path: `${prefix}/share/man/man8/benito.8.gz`, content: manPage, mode: 0o644 },
     { kind: "file", path: preflightPath(prefix), content: render(templates.preflight, options), mode: 0o755 },
     { kind: "file", path: options.routesLink, content: routesShim(benito), mode: 0o755 },
-    { kind: "dir", path: logDir, mode: 0o750 },
+    { kind: "dir", path: logDir, mode: 0o755 },
   ];
-  if (options.init === "systemd") {
+  if (options.init === "package") {
+    const dir = unitDir(prefix);
+    items.push({ kind: "file", path: `${dir}/benito.service`, content: render(templates.unit, options), mode: 0o644 });
+    items.push({ kind: "file", path: `${dir}/benito-status.service`, content: render(templates.statusUnit, options), mode: 0o644 });
+    items.push({ kind: "file", path: "/etc/init.d/benito", content: render(templates.sysvScript, options), mode: 0o755 });
+  } else if (options.init === "systemd") {
     const dir = unitDir(prefix);
     items.push({ kind: "file", path: `${dir}/benito.service`, content: render(templates.unit, options), mode: 0o644 });
     items.push({ kind: "file", path: `${dir}/benito-status.service`, content: render(templates.statusUnit, options), mode: 0o644 });

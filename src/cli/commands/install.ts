@@ -2,11 +2,12 @@
 import { resolve } from "node:path";
 import { applyInstall, readManifest } from "../../apply/install-apply";
 import { ExitCode, InputError, UsageError } from "../../errors";
-import { imageProblems } from "../../install/image-checks";
+import { binaryProblems, imageProblems } from "../../install/image-checks";
 import { gatherImageFacts } from "../../install/image-facts";
 import { describeItem, planInstall, type InstallRole } from "../../install/install-plan";
 import { detectInit, readTextInRoot, type InitKind } from "../../system/image-root";
 import { parseCommandArgs } from "../args";
+import { manPage } from "../man-page";
 import type { Command } from "../command";
 
 const inits: readonly InitKind[] = ["systemd", "sysv", "rc.local", "none"];
@@ -18,6 +19,7 @@ Puts benito into the image whose root folder is DIR (a mounted disk image, a sta
   PREFIX/sbin/benito           this executable (/proc/self/exe), or --binary PATH (e.g. the
                                arm64 build for an arm64 image), never stripped; PREFIX defaults
                                to /usr/local
+  PREFIX/share/man/man8/benito.8.gz  this manual page (the help texts of every command)
   PREFIX/lib/benito/preflight  the floors benito cannot report itself (/proc, SSE4.2/POPCNT,
                                an unstripped binary), checked by the init files before boot
   /var/benito/launch/routes.py the original routes.py's path (--routes-link PATH for another):
@@ -44,7 +46,11 @@ Options:
   --routes-link P   the routes.py drop-in's path (default /var/benito/launch/routes.py)
   --init KIND       systemd, sysv, rc.local or none (default: detected)
   --role ROLE       pnode (default) or vm
-  --dry-run         list every file it would write; change nothing`;
+  --dry-run         list every file it would write; change nothing
+  --stage           DIR is a package's staging tree, not an image (what \`make deb\` uses): only
+                    the binary is checked; the systemd units and the sysvinit script are both
+                    written, neither enabled (the package's maintainer scripts enable them); no
+                    install record`;
 
 const options = {
   root: { type: "string" },
@@ -54,6 +60,7 @@ const options = {
   init: { type: "string" },
   role: { type: "string" },
   "dry-run": { type: "boolean" },
+  stage: { type: "boolean" },
 } as const;
 
 /** An absolute, normalized path inside the image (no trailing slash, no ..), or a usage error. */
@@ -79,17 +86,20 @@ export const installCommand: Command = {
     const init = inits.find((kind) => kind === values.init) ?? detectInit(root);
     const binary = resolve(values.binary ?? "/proc/self/exe");
 
-    const problems = imageProblems(gatherImageFacts(root, binary, init));
-    if (problems.length > 0) throw new InputError("checking the image", root, `${problems.length} problem${problems.length === 1 ? "" : "s"}, nothing written`, problems);
-    const chosen = init ?? "none";
-    const items = planInstall({ prefix, routesLink, init: chosen, role: role as InstallRole }, readTextInRoot(root, "/etc/rc.local"));
+    const stage = values.stage === true;
+    if (stage && values.init !== undefined) throw new UsageError("install", "--stage writes every init file: leave out --init");
+    const facts = gatherImageFacts(root, binary, init);
+    const problems = stage ? binaryProblems(facts) : imageProblems(facts);
+    if (problems.length > 0) throw new InputError(stage ? "checking the binary" : "checking the image", stage ? binary : root, `${problems.length} problem${problems.length === 1 ? "" : "s"}, nothing written`, problems);
+    const chosen = stage ? "package" : (init ?? "none");
+    const items = planInstall({ prefix, routesLink, init: chosen, role: role as InstallRole }, readTextInRoot(root, "/etc/rc.local"), Bun.gzipSync(manPage(), { level: 9 }));
     if (values["dry-run"] === true) {
       ctx.io.out(`# benito install into ${root}: init ${chosen}, role ${role}, prefix ${prefix}`);
       for (const item of items) ctx.io.out(describeItem(item));
-      ctx.io.out("write  /var/lib/benito/install.json (what was installed, for benito uninstall)");
+      if (!stage) ctx.io.out("write  /var/lib/benito/install.json (what was installed, for benito uninstall)");
       return ExitCode.ok;
     }
-    for (const line of applyInstall(root, items, binary, readManifest(root))) ctx.io.out(line);
+    for (const line of applyInstall(root, items, binary, stage ? undefined : readManifest(root), !stage)) ctx.io.out(line);
     ctx.io.out(`installed benito into ${root} (init ${chosen}, role ${role})`);
     return ExitCode.ok;
   },
