@@ -2,7 +2,7 @@
 BUN := node_modules/.bin/bun
 SRC := $(shell find src -name '*.ts') package.json
 
-.PHONY: all deps debian-deps build deb test check demo lab-graph bench bench-topdl bench-routes bench-vde bench-datapath bench-boot bench-scale clean
+.PHONY: all deps debian-deps build deb test check demo lab-graph bench bench-topdl bench-routes bench-vde bench-datapath bench-boot bench-scale bench-capture clean
 
 all: build
 
@@ -45,7 +45,7 @@ lab-graph: build
 	build/benito topdl graph examples/lab/topo.xml --format dot > docs/lab.dot
 	build/benito topdl graph examples/lab/topo.xml --format svg > docs/lab.svg
 
-bench: bench-topdl bench-routes bench-datapath bench-boot bench-scale
+bench: bench-topdl bench-routes bench-datapath bench-boot bench-scale bench-capture
 
 bench-topdl: build
 	$(BUN) bench/topdl.ts
@@ -63,6 +63,9 @@ bench-datapath: build
 
 bench-boot: build
 	$(BUN) bench/boot.ts
+
+bench-capture: build
+	$(BUN) bench/capture.ts
 
 bench-scale: build
 	$(BUN) bench/scale.ts

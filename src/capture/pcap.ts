@@ -15,14 +15,36 @@ export function pcapHeader(snapLength: number, linktype = linktypeEthernet): Uin
   return new Uint8Array(header.buffer);
 }
 
-/** One record: 16-byte header (seconds, microseconds, captured and original length) followed by the captured bytes. */
-export function pcapRecord(bytes: Uint8Array, originalLength: number, seconds: number, microseconds: number): Uint8Array {
-  const record = new Uint8Array(16 + bytes.length);
-  const header = new DataView(record.buffer);
-  header.setUint32(0, seconds >>> 0, true);
-  header.setUint32(4, microseconds, true);
-  header.setUint32(8, bytes.length, true);
-  header.setUint32(12, originalLength, true);
-  record.set(bytes, 16);
-  return record;
+/**
+ * PcapBatch class: pcap records appended into one growing buffer, taken out as one block (one
+ * write per burst of frames, and no allocation per frame).
+ */
+export class PcapBatch {
+  #buffer = new Uint8Array(1 << 20);
+  #view = new DataView(this.#buffer.buffer);
+  #length = 0;
+
+  /** Appends one record: 16-byte header (seconds, microseconds, captured and original length) and the captured bytes. */
+  append(bytes: Uint8Array, originalLength: number, seconds: number, microseconds: number): void {
+    const needed = this.#length + 16 + bytes.length;
+    if (needed > this.#buffer.length) {
+      const grown = new Uint8Array(Math.max(needed, this.#buffer.length * 2));
+      grown.set(this.#buffer.subarray(0, this.#length));
+      this.#buffer = grown;
+      this.#view = new DataView(grown.buffer);
+    }
+    this.#view.setUint32(this.#length, seconds >>> 0, true);
+    this.#view.setUint32(this.#length + 4, microseconds, true);
+    this.#view.setUint32(this.#length + 8, bytes.length, true);
+    this.#view.setUint32(this.#length + 12, originalLength, true);
+    this.#buffer.set(bytes, this.#length + 16);
+    this.#length = needed;
+  }
+
+  /** The records appended since the last take (valid until the next append), and empties the batch. */
+  take(): Uint8Array {
+    const records = this.#buffer.subarray(0, this.#length);
+    this.#length = 0;
+    return records;
+  }
 }

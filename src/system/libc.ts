@@ -34,6 +34,8 @@ const library = dlopen("libc.so.6", {
   setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
   getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
   ioctl: { args: [i32, u64, ptr], returns: i32 },
+  mmap: { args: [ptr, usize, i32, i32, i32, i64], returns: ptr },
+  munmap: { args: [ptr, usize], returns: i32 },
   open: { args: [cstring, i32, i32], returns: i32 },
   read: { args: [i32, ptr, usize], returns: i64 },
   write: { args: [i32, ptr, usize], returns: i64 },

@@ -1,5 +1,5 @@
 // `benito capture NODE[:IFACE]`: one vnode interface's frames as a pcap file (or one line each), from an AF_PACKET socket on its device.
-import { pcapHeader, pcapRecord } from "../../capture/pcap";
+import { PcapBatch, pcapHeader } from "../../capture/pcap";
 import { describeFrame } from "../../capture/frame-summary";
 import { BenitoError, ExitCode, InputError, UsageError } from "../../errors";
 import type { Node, NodeInterface } from "../../model/node";
@@ -7,7 +7,7 @@ import { experimentalInterfaces, type NicDevice } from "../../platforms/platform
 import { platformOf } from "../../platforms/registry";
 import { ByteSink } from "../../system/byte-sink";
 import { Rtnl } from "../../system/netlink/rtnl";
-import { PacketSocket, snapLength } from "../../system/packet-socket";
+import { PacketSocket, retireMs, snapLength } from "../../system/packet-socket";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 import { experimentOptions, experimentOptionsHelp, findLocalNode, loadExperiment, type Experiment } from "../experiment";
@@ -121,9 +121,22 @@ async function captureLoop(socket: PacketSocket, options: CaptureOptions, ctx: C
   process.on("SIGTERM", onSignal);
   let frames = 0;
   let bytes = 0;
+  const batch = new PcapBatch();
   try {
     sink = options.write === undefined ? undefined : ByteSink.open(options.write);
     if (sink !== undefined && !sink.write(pcapHeader(snapLength))) stopped = "the reader closed the pipe";
+    // Everything one wake-up finds is written in one go: one write per burst, not per frame.
+    const drain = () => {
+      socket.read((frame) => {
+        frames += 1;
+        bytes += frame.length;
+        if (sink === undefined) ctx.io.out(describeFrame(frame.bytes, frame.length, frame.seconds, frame.microseconds));
+        else batch.append(frame.bytes, frame.length, frame.seconds, frame.microseconds);
+        return options.count === 0 || frames < options.count;
+      });
+      if (sink !== undefined && !sink.write(batch.take())) stopped = "the reader closed the pipe";
+      if (options.count > 0 && frames >= options.count) stopped ??= `${options.count} frames`;
+    };
     const deadline = options.durationMs > 0 ? performance.now() + options.durationMs : Infinity;
     while (stopped === undefined) {
       const left = deadline - performance.now();
@@ -131,17 +144,16 @@ async function captureLoop(socket: PacketSocket, options: CaptureOptions, ctx: C
         stopped = "time is up";
         break;
       }
-      if (socket.wait(Math.min(pollMs, Math.ceil(left)))) {
-        for (let frame = socket.receive(); frame !== undefined && stopped === undefined; frame = socket.receive()) {
-          frames += 1;
-          bytes += frame.length;
-          if (sink === undefined) ctx.io.out(describeFrame(frame.bytes, frame.length, frame.seconds, frame.microseconds));
-          else if (!sink.write(pcapRecord(frame.bytes, frame.length, frame.seconds, frame.microseconds))) stopped = "the reader closed the pipe";
-          if (options.count > 0 && frames >= options.count) stopped = `${options.count} frames`;
-        }
-      }
+      if (socket.wait(Math.min(pollMs, Math.ceil(left)))) drain();
       // Let a pending SIGINT/SIGTERM handler run.
       await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Stopped by a signal or the clock: the frames seen until then are in a block the kernel
+    // hands over within retireMs; they are written too.
+    const reason = stopped;
+    if (reason === "SIGINT" || reason === "SIGTERM" || reason === "time is up") {
+      if (socket.wait(retireMs * 3)) drain();
+      stopped = reason;
     }
   } finally {
     process.off("SIGINT", onSignal);
