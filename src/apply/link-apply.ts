@@ -43,7 +43,13 @@ export async function applyLinkParams(members: readonly LinkMember[], overrides:
  * an override recorded in the run dir get it again. One outcome per wirefilter restored.
  */
 export async function restoreLinkOverrides(view: HostView, layout: SwitchLayout, runDir: string, started: ReadonlySet<string>): Promise<ActionOutcome[]> {
-  const overrides = readLinkOverrides(runDir);
+  let overrides: LinkOverrides;
+  try {
+    overrides = readLinkOverrides(runDir);
+  } catch (error) {
+    // The switches are up either way; the record that cannot be read is reported with them.
+    return [{ action: "keep", id: "link-overrides", summary: "live link overrides (benito link set)", reason: "not restored", ok: false, error: messageOf(error) }];
+  }
   if (Object.keys(overrides.lans).length === 0) return [];
   const members = shapedMembers(view, layout).filter((member) => started.has(member.wirefilter.id) && overriddenNames(member, overrides).length > 0);
   const outcomes = await applyLinkParams(members, overrides, paramNames);
