@@ -42,6 +42,8 @@ export const knownSiteKeys: readonly string[] = [
   "tunnel_group",
   "tunnel_port",
   "tunnel_mtu",
+  "qemu_binary",
+  "qemu_cpu",
 ];
 
 /** The sections whose keys benito reads; all are read the same (domain notes §2). */

@@ -58,3 +58,39 @@ test("boot refuses a qemu64 vnode before any change: exit 3 naming the file, lin
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+describe("site.conf qemu_cpu and qemu_binary", () => {
+  const lab = (siteConf: string, attributes: Record<string, string> = {}) => {
+    const dir = mkdtempSync(join(tmpdir(), "benito-qemu-site-"));
+    writeFileSync(join(dir, "topo.xml"), topology("/run/benito-test-none/sw", [{ name: "vmsite", type: "qemu", address: "10.9.0.2", mac: "02:be:09:00:00:02", port: 1, attributes: { "benito:qemu_image": "/i/b.qcow2", ...attributes } }]));
+    writeFileSync(join(dir, "site.conf"), siteConf);
+    return dir;
+  };
+
+  test("a site-wide qemu_cpu below the floor stops boot before any change, naming site.conf's line", async () => {
+    const dir = lab("[benito]\nqemu_cpu = kvm64\n");
+    try {
+      const result = await benito(["boot", "--dry-run", "--run-dir", join(dir, "run"), dir, "pnode0"]);
+      expect(result.code).toBe(3);
+      expect(result.stderr).toContain(`${join(dir, "site.conf")}:2: qemu_cpu: qemu_cpu "kvm64" lacks sse4.2 and popcnt`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("site.conf chooses the model and the emulator for every VM; a node's own attribute wins", async () => {
+    const dir = lab("qemu_cpu = Nehalem\nqemu_binary = /opt/qemu/bin/qemu-system-x86_64\n");
+    const own = lab("qemu_cpu = Nehalem\n", { "benito:qemu_cpu": "Skylake-Client" });
+    try {
+      const site = await benito(["vm", "launch", "vmsite", dir, "--dry-run", "--run-dir", join(dir, "run")]);
+      expect(site.stderr).toBe("");
+      expect(site.stdout).toContain("/opt/qemu/bin/qemu-system-x86_64 -name guest=vmsite");
+      expect(site.stdout).toContain("-cpu Nehalem");
+      const node = await benito(["vm", "launch", "vmsite", own, "--dry-run", "--run-dir", join(own, "run")]);
+      expect(node.stdout).toContain("-cpu Skylake-Client");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+});

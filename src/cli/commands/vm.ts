@@ -1,7 +1,8 @@
 // `benito vm launch|stop|status NODE [CONFIG_DIR]`: brings one vnode up or down through its platform's plan; `benito vm accel` shows the KVM probe.
 import { join, resolve } from "node:path";
 import { checkRequirements, runSteps } from "../../apply/run-steps";
-import { resolveConfigDir, topologyPath } from "../../config/config-dir";
+import { loadSiteConf, resolveConfigDir, topologyPath } from "../../config/config-dir";
+import { withQemuDefaults } from "../../config/qemu-conf";
 import { ExitCode, messageOf, UsageError } from "../../errors";
 import type { Node } from "../../model/node";
 import type { ControlLease } from "../../model/control-allocation";
@@ -145,7 +146,8 @@ export const vmCommand: Command = {
     const configDir = resolve(await resolveConfigDir(configArgument));
     const loaded = await loadNode(configDir, name);
     const file = loaded.file;
-    const node = withControlLease(loaded.node, runDir);
+    // site.conf's qemu_binary/qemu_cpu apply where the node gives none (validated with site.conf).
+    const node = withQemuDefaults(withControlLease(loaded.node, runDir), await loadSiteConf(configDir));
     const platform = validatedPlatform(node, file);
     const platformContext: PlatformContext = {
       runDir,
