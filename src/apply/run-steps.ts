@@ -4,6 +4,7 @@ import { BenitoError, messageOf } from "../errors";
 import { buildConfigDisk } from "../guest/config-disk";
 import type { HostRequirement } from "../platforms/platform";
 import { renderStep, type Placement, type Step } from "../plan/step";
+import { kernelMark } from "../plan/datapath-plan";
 import { Rtnl } from "../system/netlink/rtnl";
 import { deleteNamespace, ensureNamespace, namespaceExists, withinNamespace } from "../system/netns";
 import { appendToFile, exists, makeDir, removeEmptyDir, removeFile, writeWholeFile } from "../system/paths";
@@ -165,6 +166,18 @@ async function runStep(step: Step, options: RunOptions): Promise<string | undefi
         owner: step.owner,
       });
       return opened?.port === undefined ? undefined : `switch port ${opened.port}`;
+    }
+    case "link.delete": {
+      const rtnl = Rtnl.open();
+      try {
+        const link = rtnl.linkByName(step.name);
+        if (link === undefined) return;
+        if (link.alias?.startsWith(kernelMark) !== true) throw new BenitoError("deleting the link", step.name, "it does not carry benito's mark: left alone");
+        rtnl.deleteLink(link.index);
+      } finally {
+        rtnl.close();
+      }
+      return;
     }
     case "forwarder.unport":
       await removeForwarderPort(step.runDir, options.benito, step.port);

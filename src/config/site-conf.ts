@@ -44,6 +44,8 @@ export const knownSiteKeys: readonly string[] = [
   "tunnel_mtu",
   "qemu_binary",
   "qemu_cpu",
+  "datapath",
+  "netem",
 ];
 
 /** The sections whose keys benito reads; all are read the same (domain notes §2). */

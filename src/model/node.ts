@@ -44,6 +44,8 @@ export interface Lan {
   readonly name: string;
   /** Empty object when the substrate is unshaped. */
   readonly shaping: Shaping;
+  /** Its `benito:datapath` attribute ("vde" or "kernel"), when it has one (site.conf `datapath` otherwise). */
+  readonly datapath?: "vde" | "kernel";
 }
 
 /** Node interface: one computer of the experiment, as benito plumbs it. */

@@ -75,7 +75,9 @@ export function resolveHostView(topology: Topology, hostName: string): HostView 
   const unrelated = new Problems(topology.file);
   const lans = new Map<string, Lan>();
   for (const substrate of topology.substrates) {
-    lans.set(substrate.name, { name: substrate.name, shaping: shapingOf(substrate, used.has(substrate.name) ? problems : unrelated) });
+    const own = used.has(substrate.name) ? problems : unrelated;
+    const datapath = datapathOf(substrate, own);
+    lans.set(substrate.name, { name: substrate.name, shaping: shapingOf(substrate, own), ...(datapath !== undefined && { datapath }) });
   }
   problems.throwIfAny(topology.file);
   return { self: selfNode, children, lans };
@@ -217,6 +219,16 @@ export function normalizeMac(text: string): string | undefined {
     digits = trimmed.replaceAll(".", "");
   } else return undefined;
   return digits.match(/../g)!.join(":");
+}
+
+/** The substrate's `benito:datapath` ("vde" or "kernel"); another value is a problem. */
+function datapathOf(substrate: Substrate, problems: Problems): "vde" | "kernel" | undefined {
+  const found = substrate.attributes.find((attribute) => attribute.key === "benito:datapath");
+  if (found === undefined) return undefined;
+  const value = found.value.trim().toLowerCase();
+  if (value === "vde" || value === "kernel") return value;
+  problems.add(found.line, `${substrate.path}.attribute[${substrate.attributes.indexOf(found)}]`, `benito:datapath "${found.value}" is neither "vde" nor "kernel"`);
+  return undefined;
 }
 
 function shapingOf(substrate: Substrate, problems: Problems): Shaping {

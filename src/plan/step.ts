@@ -70,6 +70,8 @@ export type Step =
       readonly switchPort: number;
       readonly owner: string;
     }
+  /** Deletes a link benito made (a veth pair's host end, an IFB) when it is there and carries benito's kernel datapath mark. */
+  | { readonly kind: "link.delete"; readonly id: string; readonly name: string }
   /** Closes a forwarder port (when the forwarder runs) and removes its record. */
   | { readonly kind: "forwarder.unport"; readonly id: string; readonly runDir: string; readonly port: string };
 
@@ -123,6 +125,8 @@ export function renderStep(step: Step): string {
       return `${inNs(step.placement)}${step.argv.map(quoteWord).join(" ")}`;
     case "forwarder.port":
       return `forwarder port ${quoteWord(step.port)}: ${step.placement?.netns ? `${quoteWord(step.placement.netns)}/` : ""}${quoteWord(step.tap)} <-> ${quoteWord(step.switchDir)} port ${step.switchPort} --reconnect  # ${quoteWord(step.runDir)}/forwarder`;
+    case "link.delete":
+      return `ip link del ${quoteWord(step.name)}  # when it carries benito's mark`;
     case "forwarder.unport":
       return `forwarder unport ${quoteWord(step.port)}  # ${quoteWord(step.runDir)}/forwarder`;
   }

@@ -120,15 +120,17 @@ function switchArgv(sockDir: string, mgmt: string, pidfile: string, ports: numbe
  * `loss` (a 2-node link has RTT = 2 × latency); `capacity` limits both directions of every
  * member's wirefilter (each member's link to the LAN has that capacity).
  *
+ * @param kernelLans LANs on the kernel datapath (src/plan/datapath-plan.ts): no switch for them.
  * @throws InputError when the topology asks for something a switch cannot do (listed all at once).
  */
-export function switchLayout(view: HostView, runDir: string): SwitchLayout {
+export function switchLayout(view: HostView, runDir: string, kernelLans: ReadonlySet<string> = new Set()): SwitchLayout {
   const state = join(runDir, stateFolder);
   const problems: string[] = [];
   const members = new Map<string, Member[]>();
   for (const node of [view.self, ...view.children]) {
     for (const iface of node.interfaces) {
-      if (iface.vdeSwitch === undefined) continue;
+      // A LAN on the kernel datapath is a bridge, not a switch: its benito:vde_switch is not used.
+      if (iface.vdeSwitch === undefined || kernelLans.has(iface.substrate)) continue;
       const list = members.get(iface.vdeSwitch) ?? [];
       list.push({ node: node.name, iface: iface.name, substrate: iface.substrate, port: iface.vdePort, where: `${node.path}:${node.line}` });
       members.set(iface.vdeSwitch, list);

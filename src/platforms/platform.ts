@@ -1,5 +1,6 @@
 // The contract every virtualization platform fulfils: names, attribute schema, host requirements, and pure launch/stop/status plans.
 import * as v from "valibot";
+import type { LanDatapath } from "../plan/datapath-plan";
 import type { Node } from "../model/node";
 import type { Plan } from "../plan/step";
 
@@ -15,6 +16,8 @@ export interface PlatformContext {
   readonly kvm: boolean;
   /** The hosts that have a route file in CONFIG_DIR (route/NAME or routes/NAME): only they get a routes step. */
   readonly routeHosts: ReadonlySet<string>;
+  /** Each of the node's LANs' datapath (absent, or a LAN missing: VDE). */
+  readonly datapaths?: ReadonlyMap<string, LanDatapath>;
 }
 
 /** HostRequirement type: something the host must offer for a platform, as data (checked before applying). */
@@ -27,6 +30,8 @@ export type StatusCheck =
   | { readonly kind: "process"; readonly label: string; readonly pidfile: string; readonly program: string }
   | { readonly kind: "netns"; readonly label: string; readonly name: string }
   | { readonly kind: "qmp"; readonly label: string; readonly socket: string }
+  /** A link in the pnode's namespace: healthy when it exists, is up, and (when given) is a port of that bridge. */
+  | { readonly kind: "link"; readonly label: string; readonly name: string; readonly master?: string }
   /** A port of the pnode's forwarder (RUN_DIR/forwarder): healthy when the forwarder runs and the port is open. */
   | { readonly kind: "forwarder-port"; readonly label: string; readonly runDir: string; readonly port: string; readonly program: string };
 
@@ -64,6 +69,12 @@ export interface Platform {
   readonly attributes: v.GenericSchema;
   /** What the host must have for {@link plan} to be applied. */
   readonly requirements: readonly HostRequirement[];
+  /**
+   * True when its NICs can be ports of a kernel LAN's bridge (datapath = kernel). A platform
+   * without it needs a VDE socket (e.g. QEMU's own `-netdev vde`), and every LAN it is on stays
+   * on VDE on every pnode (src/plan/datapath-plan.ts).
+   */
+  readonly kernelDatapath?: boolean;
   /** What one node needs besides {@link requirements} (e.g. the emulator its attributes choose). */
   readonly nodeRequirements?: (node: Node) => readonly HostRequirement[];
   /** Problems the schema cannot see (e.g. per-interface values); empty when the node is fine. */

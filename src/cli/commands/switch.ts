@@ -2,6 +2,9 @@
 import { resolve } from "node:path";
 import { applySwitchActions, observe, readRecords, switchDown, switchStatus, type ActionOutcome } from "../../apply/switch-apply";
 import { forwarderDown, forwarderStatus, forwarderUp } from "../../apply/forwarder-apply";
+import { kernelBridgesDown, kernelBridgesUp, kernelBridgeStatus } from "../../apply/kernel-apply";
+import { netemAvailable } from "../../system/netem-probe";
+import { lanDatapaths } from "../datapaths";
 import { formatPort } from "./vde";
 import { restoreLinkOverrides } from "../../apply/link-apply";
 import { forgetLinkOverrides } from "../../system/link-overrides";
@@ -92,7 +95,10 @@ async function up(positionals: readonly string[], runDir: string, dryRun: boolea
   const bytes = await readFileBytes(file, "reading the topology");
   // Only this host's parts of a large topo.xml are read, and for its tunnels only the members of its LANs and their pnodes.
   const { view } = hostViewFromDocument(bytes, file, host);
-  const layout = switchLayout(view, runDir);
+  // LANs on the kernel datapath get a bridge here instead of a switch (decided from the topology and site.conf).
+  const datapaths = await lanDatapaths(configDir, bytes, file, view, view.children);
+  const kernel = [...datapaths].flatMap(([lan, datapath]) => (datapath.kind === "kernel" ? [{ lan, datapath }] : []));
+  const layout = switchLayout(view, runDir, new Set(kernel.map((entry) => entry.lan)));
   const settings = tunnelSettings(await loadSiteConf(configDir));
   const lans = lanNodesFromDocument(bytes, file, switchedLans(view));
   const tunnels = tunnelLayout(view, experimentTunnels(lans.nodes, settings, lans.substrateNames), layout, settings, runDir, process.execPath);
@@ -106,12 +112,21 @@ async function up(positionals: readonly string[], runDir: string, dryRun: boolea
   }
   const { observed, strays } = observeTunnels(readTunnelRecords(runDir));
   const willStart = new Set(actions.filter((step) => step.action === "start" || step.action === "restart").map((step) => step.id));
+  const bridges = kernel.map(({ lan, datapath }) => ({ id: datapath.bridge, lan, netem: datapath.netem }));
   if (dryRun) {
     const tunnelActions = planTunnelUp(tunnels, observed, strays, willStart);
+    for (const bridge of bridges) ctx.io.out(`bridge ${bridge.id} for LAN ${bridge.lan} (kernel datapath${bridge.netem ? ", latency/loss by netem" : ""}): ip link add ${bridge.id} type bridge`);
     if (json) ctx.io.out(JSON.stringify([...actions.map(({ spec, ...rest }) => ({ ...rest, argv: spec?.argv })), ...tunnelActions.map(({ spec, ...rest }) => ({ ...rest, tunnel: spec }))], null, 2));
     else for (const line of [...renderSwitchPlan(actions), ...renderTunnelPlan(tunnelActions)]) ctx.io.out(line);
     return ExitCode.ok;
   }
+  // netem = yes vouches for every pnode's kernel; this one checks and refuses its LANs if it has none.
+  const needNetem = bridges.filter((bridge) => bridge.netem);
+  const refused = needNetem.length > 0 && !(await netemAvailable()) ? new Set(needNetem.map((bridge) => bridge.id)) : new Set<string>();
+  const refusals: ActionOutcome[] = bridges
+    .filter((bridge) => refused.has(bridge.id))
+    .map((bridge) => ({ action: "start", id: bridge.id, summary: `bridge ${bridge.id} (LAN ${bridge.lan}, kernel datapath)`, reason: "refused", ok: false, error: `LAN ${bridge.lan} has latency or loss and site.conf says netem = yes, but this kernel has no netem qdisc (sch_netem): give it netem, or remove netem = yes (the LAN then uses VDE + wirefilter)` }));
+  const bridgeOutcomes = [...refusals, ...kernelBridgesUp(runDir, bridges.filter((bridge) => !refused.has(bridge.id)).map(({ id, lan }) => ({ id, lan })))];
   const outcomes = await applySwitchActions(actions, runDir);
   // A tunnel whose switch was (re)started (or failed to) is rebuilt, so its plug holds a fresh port.
   const restarted = new Set(outcomes.filter((outcome) => outcome.action === "start" || outcome.action === "restart" || !outcome.ok).map((outcome) => outcome.id));
@@ -120,20 +135,23 @@ async function up(positionals: readonly string[], runDir: string, dryRun: boolea
   const tunnelOutcomes = await applyTunnelActions(planTunnelUp(tunnels, observed, strays, restarted), runDir);
   // The forwarder after the switches its ports sit on: restarted (every recorded port reopened) when it died.
   const forwarder = await forwarderUp(runDir, process.execPath);
-  return report([...outcomes, ...overrides, ...tunnelOutcomes, ...(forwarder === undefined ? [] : [forwarder])], json, ctx);
+  return report([...bridgeOutcomes, ...outcomes, ...overrides, ...tunnelOutcomes, ...(forwarder === undefined ? [] : [forwarder])], json, ctx);
 }
 
 async function status(runDir: string, json: boolean, ctx: CommandContext): Promise<ExitCode> {
   const entries = await switchStatus(runDir);
   const tunnels = tunnelStatus(runDir);
   const forwarder = await forwarderStatus(runDir, process.execPath);
+  const bridges = kernelBridgeStatus(runDir);
   // A dead forwarder, or a recorded port it does not forward, is a failure (boot repairs it).
-  const code = forwarder === undefined || (forwarder.alive && forwarder.missing.length === 0 && forwarder.ports.every((port) => port.state === "open")) ? ExitCode.ok : ExitCode.failed;
+  const forwarderOk = forwarder === undefined || (forwarder.alive && forwarder.missing.length === 0 && forwarder.ports.every((port) => port.state === "open"));
+  const code = forwarderOk && bridges.every((bridge) => bridge.present && bridge.up) ? ExitCode.ok : ExitCode.failed;
   if (json) {
-    ctx.io.out(JSON.stringify([...entries, ...tunnels, ...(forwarder === undefined ? [] : [forwarder])], null, 2));
+    ctx.io.out(JSON.stringify([...entries, ...tunnels, ...(forwarder === undefined ? [] : [forwarder]), ...bridges], null, 2));
     return code;
   }
-  if (entries.length === 0 && tunnels.length === 0 && forwarder === undefined) ctx.io.out(`no VDE daemons recorded in ${runDir}`);
+  if (entries.length === 0 && tunnels.length === 0 && forwarder === undefined && bridges.length === 0) ctx.io.out(`no VDE daemons or bridges recorded in ${runDir}`);
+  for (const bridge of bridges) ctx.io.out(`${bridge.summary}: ${bridge.present ? `${bridge.up ? "up" : "down"}, ${bridge.ports} port(s)` : "missing"}`);
   for (const entry of entries) {
     const state = entry.alive ? `alive, pid ${entry.pid}` : entry.pid === undefined ? "not running" : `dead (pid ${entry.pid})`;
     ctx.io.out(`${entry.summary}: ${state}`);
@@ -172,7 +190,7 @@ export const switchCommand: Command = {
       const tunnels = await tunnelsDown(runDir);
       // The forwarder before the switches: its ports would otherwise keep reconnecting to them.
       const forwarder = await forwarderDown(runDir, process.execPath);
-      return report([...tunnels, ...(forwarder === undefined ? [] : [forwarder]), ...(await switchDown(runDir))], json, ctx);
+      return report([...tunnels, ...(forwarder === undefined ? [] : [forwarder]), ...(await switchDown(runDir)), ...kernelBridgesDown(runDir)], json, ctx);
     }
     if (action === "status") return status(runDir, json, ctx);
     throw new UsageError("switch", 'expected "up", "down" or "status"');

@@ -4,12 +4,14 @@ import { checkRequirements, runSteps } from "../../apply/run-steps";
 import { loadSiteConf, resolveConfigDir, topologyPath } from "../../config/config-dir";
 import { withQemuDefaults } from "../../config/qemu-conf";
 import { ExitCode, messageOf, UsageError } from "../../errors";
-import type { Node } from "../../model/node";
+import type { HostView, Node } from "../../model/node";
 import type { ControlLease } from "../../model/control-allocation";
 import { hostViewFromDocument } from "../../model/host-view";
 import { validatedPlatform } from "../../platforms/planning";
 import type { PlatformContext, StatusCheck } from "../../platforms/platform";
 import { forwarderRequest, forwarderState } from "../../system/vde/forwarder-control";
+import { Rtnl } from "../../system/netlink/rtnl";
+import { lanDatapaths } from "../datapaths";
 import { renderStep } from "../../plan/step";
 import { pathExists, readFileBytes } from "../../system/files";
 import { probeKvm } from "../../system/kvm";
@@ -58,9 +60,11 @@ const options = {
  * Loads NODE from CONFIG_DIR/topo.xml through the boot-time fast path (only the parts NODE
  * needs are read: a pnode launching many children does not parse a large topology each time).
  */
-async function loadNode(configDir: string, name: string): Promise<{ node: Node; file: string }> {
+async function loadNode(configDir: string, name: string): Promise<{ node: Node; file: string; bytes: Uint8Array; view: HostView }> {
   const file = topologyPath(configDir);
-  return { node: hostViewFromDocument(await readFileBytes(file, "reading the topology"), file, name).view.self, file };
+  const bytes = await readFileBytes(file, "reading the topology");
+  const { view } = hostViewFromDocument(bytes, file, name);
+  return { node: view.self, file, bytes, view };
 }
 
 /**
@@ -99,6 +103,18 @@ async function describe(check: StatusCheck): Promise<{ ok: boolean; line: string
     case "netns": {
       const ok = namespaceExists(check.name);
       return { ok, line: `${check.label}: ${check.name} ${ok ? "exists" : "absent"}` };
+    }
+    case "link": {
+      const rtnl = Rtnl.open();
+      try {
+        const link = rtnl.linkByName(check.name);
+        if (link === undefined) return { ok: false, line: `${check.label}: ${check.name} is missing` };
+        const bridge = check.master === undefined ? undefined : rtnl.linkByName(check.master);
+        if (check.master !== undefined && (bridge === undefined || link.master !== bridge.index)) return { ok: false, line: `${check.label}: ${check.name} is not a port of ${check.master}` };
+        return { ok: link.up, line: `${check.label}: ${check.name}${check.master === undefined ? "" : ` on ${check.master}`} ${link.up ? "up" : "down"}` };
+      } finally {
+        rtnl.close();
+      }
     }
     case "forwarder-port": {
       const state = forwarderState(check.runDir, check.program);
@@ -154,6 +170,7 @@ export const vmCommand: Command = {
       configDir,
       benito: process.execPath,
       routeHosts: new Set((await hasRouteFile(configDir, node.name)) ? [node.name] : []),
+      datapaths: await lanDatapaths(configDir, loaded.bytes, file, loaded.view, [node]),
       // Only a qemu launch needs the answer; the probe only reads, so a dry run shows what a launch would use.
       kvm: action === "launch" && platform.names.includes("qemu") ? await accelerator(values.accel, ctx) : false,
     };

@@ -4,7 +4,9 @@ import * as v from "valibot";
 import type { Node } from "../../model/node";
 import type { Plan, Step } from "../../plan/step";
 import { interfaceTapName, namespaceName, nodeFolderName } from "../names";
-import { experimentalInterfaces, type AttributeProblem, type Platform, type PlatformContext } from "../platform";
+import { experimentalInterfaces, type AttributeProblem, type Platform, type PlatformContext, type StatusCheck } from "../platform";
+import { kernelMemberRemoval, kernelMemberSteps, kernelPortName } from "../../plan/datapath-plan";
+import { InputError } from "../../errors";
 import { shellIn, splitWords } from "./words";
 
 /** How long a stopped startup command may take to exit after SIGTERM. */
@@ -27,8 +29,8 @@ function checkNode(node: Node): AttributeProblem[] {
   const taps = new Map<string, string>();
   for (const nic of experimentalInterfaces(node)) {
     const where = `${node.path}.interface[${nic.name}]`;
-    if (nic.vdeSwitch === undefined || !nic.vdeSwitch.startsWith("/")) problems.push({ line: node.line, path: where, message: "benito:vde_switch (the switch's absolute socket folder) is required" });
-    if (nic.vdePort === undefined) problems.push({ line: node.line, path: where, message: "benito:vde_port is required" });
+    // Not needed on a kernel LAN: whether one is needed depends on the LAN's datapath (checked when planning).
+    if (nic.vdeSwitch !== undefined && !nic.vdeSwitch.startsWith("/")) problems.push({ line: node.line, path: where, message: "benito:vde_switch must be the switch's absolute socket folder" });
     if (nic.mac === undefined && nic.ifname === undefined) problems.push({ line: node.line, path: where, message: "benito:mac_address (or benito:ifname) is required: benito ifaces finds the interface by it" });
     if (nic.ifname !== undefined && (!/^[A-Za-z0-9_.-]{1,15}$/.test(nic.ifname) || nic.ifname === "." || nic.ifname === "..")) {
       problems.push({ line: node.line, path: where, message: `benito:ifname "${nic.ifname}" is not an interface name (at most 15 bytes of letters, digits, "_", "-", ".")` });
@@ -67,11 +69,22 @@ function plan(node: Node, ctx: PlatformContext): Plan {
     { kind: "dir.create", id: "dir", path: dir },
     { kind: "netns.create", id: "netns", name: netns },
   ];
+  const missing: string[] = [];
   for (const nic of experimentalInterfaces(node)) {
     const tap = tapName(nic);
+    const datapath = ctx.datapaths?.get(nic.substrate);
+    if (datapath?.kind === "kernel") {
+      steps.push(...kernelMemberSteps({ node: node.name, iface: nic.name, lan: nic.substrate, ifname: tap, mac: nic.mac, placement }, datapath));
+      continue;
+    }
+    if (nic.vdeSwitch === undefined || nic.vdePort === undefined) {
+      missing.push(`${node.path}.interface[${nic.name}]: LAN ${nic.substrate} uses the VDE datapath (${datapath?.reason ?? "the default"}): benito:vde_switch and benito:vde_port are required`);
+      continue;
+    }
     steps.push({ kind: "tap.create", id: `tap-${tap}`, name: tap, mac: nic.mac, placement });
-    steps.push({ kind: "forwarder.port", id: `port-${tap}`, runDir: ctx.runDir, port: forwarderPort(node, tap), tap, placement, switchDir: nic.vdeSwitch ?? "", switchPort: nic.vdePort ?? 0, owner: `node ${node.name}` });
+    steps.push({ kind: "forwarder.port", id: `port-${tap}`, runDir: ctx.runDir, port: forwarderPort(node, tap), tap, placement, switchDir: nic.vdeSwitch, switchPort: nic.vdePort, owner: `node ${node.name}` });
   }
+  if (missing.length > 0) throw new InputError("planning the process vnode", node.name, `${missing.length} interface${missing.length === 1 ? "" : "s"} without a VDE switch`, missing);
   steps.push({ kind: "command.run", id: "ifaces", argv: [ctx.benito, "ifaces", ctx.configDir, node.name], placement });
   if (ctx.routeHosts.has(node.name)) steps.push({ kind: "command.run", id: "routes", argv: [ctx.benito, "routes", ctx.configDir, node.name], placement });
   const startup = startupArgv(node);
@@ -92,9 +105,11 @@ function stop(node: Node, ctx: PlatformContext): Plan {
     steps.push({ kind: "process.stop", id: "startup", pidfile: join(dir, "startup.pid"), graceMs: stopGraceMs, program: basename(startup[0] ?? "") });
     files.push(join(dir, "startup.log"));
   }
-  const taps = experimentalInterfaces(node).map(tapName).reverse();
-  for (const tap of taps) {
+  // Both datapaths' leftovers go, whichever the NIC used (site.conf may have changed since): each removal is a no-op when absent.
+  for (const nic of [...experimentalInterfaces(node)].reverse()) {
+    const tap = tapName(nic);
     steps.push({ kind: "forwarder.unport", id: `port-${tap}`, runDir: ctx.runDir, port: forwarderPort(node, tap) });
+    steps.push(...kernelMemberRemoval(node.name, nic.name, tap));
     steps.push({ kind: "tap.delete", id: `tap-${tap}`, name: tap, placement });
   }
   steps.push({ kind: "netns.delete", id: "netns", name: netns });
@@ -109,7 +124,8 @@ export const processPlatform: Platform = {
   summary: "a network namespace with TAPs the pnode's forwarder joins to VDE switch ports, running the element's startup command",
   attributes: v.looseObject({}),
   // Namespaces are benito's own (`benito netns`, through libc): no iproute2 needed.
-  requirements: [{ kind: "device", path: "/dev/net/tun", why: "each interface is a TAP" }],
+  requirements: [{ kind: "device", path: "/dev/net/tun", why: "each interface on a VDE LAN is a TAP" }],
+  kernelDatapath: true,
   checkNode,
   plan,
   stop,
@@ -120,7 +136,11 @@ export const processPlatform: Platform = {
     const startup = startupArgv(node);
     return [
       { kind: "netns", label: "namespace", name: namespaceName(node.name) },
-      ...experimentalInterfaces(node).map((nic) => ({ kind: "forwarder-port" as const, label: `port ${tapName(nic)}`, runDir: ctx.runDir, port: forwarderPort(node, tapName(nic)), program: basename(ctx.benito) })),
+      ...experimentalInterfaces(node).map((nic): StatusCheck => {
+        const datapath = ctx.datapaths?.get(nic.substrate);
+        if (datapath?.kind === "kernel") return { kind: "link", label: `port ${tapName(nic)}`, name: kernelPortName(node.name, nic.name), master: datapath.bridge };
+        return { kind: "forwarder-port", label: `port ${tapName(nic)}`, runDir: ctx.runDir, port: forwarderPort(node, tapName(nic)), program: basename(ctx.benito) };
+      }),
       ...(startup === undefined ? [] : [{ kind: "process" as const, label: "startup", pidfile: join(dir, "startup.pid"), program: basename(startup[0] ?? "") }]),
     ];
   },
