@@ -60,6 +60,34 @@ export class InputError extends BenitoError {
   }
 }
 
+/**
+ * SystemError class: the operating system refused (exit 1). Thrown by src/system for what the
+ * kernel, a file or a process refused, so nothing the OS says reaches the user as an "internal
+ * error".
+ */
+export class SystemError extends BenitoError {
+  constructor(doing: string, what: string, reason: string, options?: ErrorOptions) {
+    super(doing, what, reason, ExitCode.failed, [], options);
+    this.name = "SystemError";
+  }
+}
+
+/** The headline of a BenitoError as the README promises it: `benito: while <doing> on <what>: <cause>`. */
+export function headline(error: BenitoError): string {
+  return `benito: while ${error.doing} on ${error.what}: ${error.reason}`;
+}
+
+/**
+ * An error Node or Bun raised for a system call (it carries an errno `code` such as "EACCES"
+ * and the `syscall`), as a SystemError naming the call and its path; undefined for anything else.
+ */
+export function osError(error: unknown): SystemError | undefined {
+  if (!(error instanceof Error) || !("code" in error) || typeof error.code !== "string" || !/^E[A-Z0-9]+$/.test(error.code)) return undefined;
+  const syscall = "syscall" in error && typeof error.syscall === "string" ? error.syscall : "a system call";
+  const path = "path" in error && typeof error.path === "string" ? error.path : "the system";
+  return new SystemError(`calling ${syscall}`, path, error.message, { cause: error });
+}
+
 /** Returns the message of any thrown value, for wrapping OS errors as causes. */
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;

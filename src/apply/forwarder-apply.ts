@@ -1,10 +1,10 @@
 // The forwarder in `switch up|down|status`: restarted with every recorded port when it died, stopped after its ports' owners.
-import { existsSync } from "node:fs";
 import { messageOf } from "../errors";
 import { ensureForwarder, forwarderPorts, forwarderState, stopForwarder, syncForwarder } from "../system/vde/forwarder-control";
 import type { PortStatus } from "../system/vde/forwarder-daemon";
 import { forwarderPaths, readPortRecords } from "../system/vde/forwarder-records";
 import type { ActionOutcome } from "./switch-apply";
+import { exists } from "../system/paths";
 
 const id = "forwarder" as const;
 
@@ -44,7 +44,7 @@ export async function forwarderUp(runDir: string, benito: string): Promise<Actio
 
 /** Stops the forwarder and removes its folder; undefined when there was nothing of it. */
 export async function forwarderDown(runDir: string, benito: string): Promise<ActionOutcome | undefined> {
-  if (!existsSync(forwarderPaths(runDir).dir)) return undefined;
+  if (!exists(forwarderPaths(runDir).dir)) return undefined;
   const records = readPortRecords(runDir);
   const state = forwarderState(runDir, benito);
   const base = { action: "stop" as const, id, summary: summary(runDir, records.length), reason: state.alive ? "was running" : "was not running (cleaned up)" };
@@ -73,7 +73,7 @@ export interface ForwarderStatus {
 export async function forwarderStatus(runDir: string, benito: string): Promise<ForwarderStatus | undefined> {
   const records = readPortRecords(runDir);
   const state = forwarderState(runDir, benito);
-  if (!state.alive && records.length === 0 && !existsSync(forwarderPaths(runDir).pidfile)) return undefined;
+  if (!state.alive && records.length === 0 && !exists(forwarderPaths(runDir).pidfile)) return undefined;
   const base = { id, summary: summary(runDir, records.length), pid: state.pid, alive: state.alive };
   try {
     const ports = (await forwarderPorts(runDir, benito)) ?? [];

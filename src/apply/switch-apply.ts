@@ -1,13 +1,13 @@
 // Runs `switch up|down|status` against the machine: daemons started and stopped by pidfile, records in the run dir.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
 import { join } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { fingerprint, stateFolder, type DaemonSpec, type Observed, type SwitchAction } from "../plan/switch-plan";
 import { pidfileState, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../system/processes";
 import { mgmtCommand, parsePortPrint, type PortInUse } from "../system/vde/mgmt";
 import { readRecordFolder, removeRecordFolder, writeRecordFile } from "../system/record-store";
+import { exists, makeDir, writeWholeFile } from "../system/paths";
 import { clearSwitchFolder, makeSwitchFolder } from "../system/switch-folder";
+import { socketAnswers } from "../system/unix-socket";
 
 /** How long a started switch may take to create its control socket. */
 const socketTimeoutMs = 5000;
@@ -52,7 +52,7 @@ export function readRecords(runDir: string): DaemonRecord[] {
 export function observe(records: readonly DaemonRecord[]): Observed[] {
   return records.map((record) => {
     const state = pidfileState(record.pidfile, record.program);
-    const socketThere = record.sockDir === undefined || existsSync(join(record.sockDir, "ctl"));
+    const socketThere = record.sockDir === undefined || exists(join(record.sockDir, "ctl"));
     return { id: record.id, program: record.program, fingerprint: record.fingerprint, pid: state.pid, alive: state.alive && socketThere, role: record.role, summary: record.summary };
   });
 }
@@ -61,24 +61,10 @@ function writeRecord(runDir: string, record: DaemonRecord): void {
   writeRecordFile(stateDir(runDir), record);
 }
 
-/** True when something accepts connections on a unix socket path. */
-function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ path });
-    const done = (answer: boolean) => {
-      socket.destroy();
-      resolve(answer);
-    };
-    socket.setTimeout(1000, () => done(false));
-    socket.on("connect", () => done(true));
-    socket.on("error", () => done(false));
-  });
-}
-
 async function startDaemon(spec: DaemonSpec, runDir: string): Promise<number> {
-  mkdirSync(stateDir(runDir), { recursive: true });
+  makeDir(stateDir(runDir));
   if (spec.sockDir !== undefined) {
-    if (existsSync(join(spec.sockDir, "ctl")) && (await socketAnswers(join(spec.sockDir, "ctl")))) {
+    if (exists(join(spec.sockDir, "ctl")) && (await socketAnswers(join(spec.sockDir, "ctl")))) {
       throw new BenitoError("starting the switch", spec.sockDir, "a switch benito did not start (or whose pidfile is lost) already listens there; stop it first");
     }
     // A dead switch's sockets go; a folder benito did not make is refused, never taken over.
@@ -86,12 +72,12 @@ async function startDaemon(spec: DaemonSpec, runDir: string): Promise<number> {
     makeSwitchFolder(spec.sockDir, spec.id);
   }
   removeIfPresent(spec.mgmt);
-  if (spec.rc !== undefined) writeFileSync(spec.rc.path, spec.rc.content);
+  if (spec.rc !== undefined) writeWholeFile(spec.rc.path, spec.rc.content);
   const pid = await startSelfDaemonizing(spec.argv, spec.pidfile, spec.program, spec.log);
   if (spec.sockDir !== undefined) {
     const control = join(spec.sockDir, "ctl");
     const deadline = performance.now() + socketTimeoutMs;
-    while (!existsSync(control)) {
+    while (!exists(control)) {
       if (performance.now() > deadline) throw new BenitoError("starting the switch", spec.sockDir, `no control socket ${control} after ${socketTimeoutMs} ms`);
       await Bun.sleep(20);
     }

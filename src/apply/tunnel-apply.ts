@@ -1,5 +1,4 @@
 // Builds and removes the tunnels joining a LAN's switches across pnodes: VXLAN (or NIC), bridge, TAP and plug, recorded in the run dir.
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { tunnelAlias, tunnelFingerprint, tunnelFolder, tunnelMark, vxlanOverhead, type ObservedTunnel, type TunnelAction, type TunnelSpec } from "../plan/tunnel-plan";
@@ -9,6 +8,7 @@ import { pidfileState, removeIfPresent, startSelfDaemonizing, stopByPidfile } fr
 import { createTap } from "../system/tap";
 import type { ActionOutcome } from "./switch-apply";
 import { readRecordFolder, removeRecordFolder, writeRecordFile } from "../system/record-store";
+import { makeDir } from "../system/paths";
 
 /** The all-zero MAC: a VXLAN link's default forwarding entry (flooded frames go to each such entry). */
 const floodMac = "00:00:00:00:00:00";
@@ -162,7 +162,7 @@ function ownNic(rtnl: Rtnl, spec: TunnelSpec): LinkInfo {
  * Whatever it made is removed again when a step fails, so a failure leaves nothing half-built.
  */
 async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number> {
-  mkdirSync(stateDir(runDir), { recursive: true });
+  makeDir(stateDir(runDir));
   const created = [spec.links.bridge, spec.links.tap, ...(spec.links.vxlan !== undefined ? [spec.links.vxlan] : [])];
   const alias = tunnelAlias(spec.substrate);
   let nicName: string | undefined;

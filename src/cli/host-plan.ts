@@ -11,10 +11,7 @@ import { platformProblems } from "../platforms/planning";
 import { pathExists, readFileBytes } from "../system/files";
 import { byLine, formatProblem } from "../topdl/problems";
 
-/** The run folder when --run-dir is not given: status file, pidfiles, sockets. */
-export const defaultRunDir = "/run/benito";
-/** The log file when --log-file is not given. */
-export const defaultLogFile = "/var/log/benito/benito.log";
+export { defaultLogFile, defaultRunDir } from "../model/run-dir";
 
 /** HostPlanInput interface: this host's view and the stage context. */
 export interface HostPlanInput {

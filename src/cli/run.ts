@@ -1,6 +1,6 @@
 // Dispatches a command line to its command and maps every outcome to an exit code; prints nothing itself.
 import { basename } from "node:path";
-import { BenitoError, ExitCode, UsageError } from "../errors";
+import { BenitoError, ExitCode, headline, osError, UsageError } from "../errors";
 import { didYouMean } from "../nearest";
 import type { Command, CommandContext } from "./command";
 import { mainHelp } from "./help";
@@ -107,16 +107,20 @@ async function runNamed(name: string, args: readonly string[], ctx: CommandConte
 
 /** Prints an error the way the README promises: one line (plus details), no stack unless --debug. */
 function report(error: unknown, ctx: CommandContext): ExitCode {
-  if (error instanceof BenitoError) {
-    ctx.io.err(error.message);
-    for (const line of error.details) ctx.io.err(`  ${line}`);
-    if (ctx.debug && error.stack) ctx.io.err(error.stack);
-    if (error.exitCode === ExitCode.usage) ctx.io.err("benito: see --help for usage");
-    return error.exitCode;
-  }
+  const typed = error instanceof BenitoError ? error : osError(error);
+  if (typed !== undefined) return reportTyped(typed, ctx);
   // Anything else is a bug in benito: say so plainly, still without a stack trace by default.
   const message = error instanceof Error ? error.message : String(error);
   ctx.io.err(`benito: internal error: ${message} (run with --debug for a stack trace, and report it)`);
   if (ctx.debug && error instanceof Error && error.stack) ctx.io.err(error.stack);
   return ExitCode.failed;
+}
+
+/** A typed error: its headline, its details, a stack with --debug. */
+function reportTyped(error: BenitoError, ctx: CommandContext): ExitCode {
+  ctx.io.err(headline(error));
+  for (const line of error.details) ctx.io.err(`  ${line}`);
+  if (ctx.debug && error.stack) ctx.io.err(error.stack);
+  if (error.exitCode === ExitCode.usage) ctx.io.err("benito: see --help for usage");
+  return error.exitCode;
 }

@@ -1,5 +1,5 @@
 // Runs the stages of a boot/status/down plan: each one a benito command run in-process, output captured, time measured.
-import { BenitoError, ExitCode, messageOf } from "../errors";
+import { BenitoError, ExitCode, headline, messageOf, osError } from "../errors";
 import type { Stage } from "../plan/boot-plan";
 import { stageCommandLine } from "../plan/boot-plan";
 import type { Command, CommandContext, Io } from "./command";
@@ -74,9 +74,10 @@ async function runOne(stage: Stage, args: readonly string[], ctx: CommandContext
     if (command === undefined) throw new BenitoError("running a stage", stage.id, `no command "${stage.command}"`);
     code = await command.run(args, { ...ctx, io });
   } catch (error) {
-    if (error instanceof BenitoError) {
-      errors.push(error.message, ...error.details.map((line) => `  ${line}`));
-      code = error.exitCode;
+    const typed = error instanceof BenitoError ? error : osError(error);
+    if (typed !== undefined) {
+      errors.push(headline(typed), ...typed.details.map((line) => `  ${line}`));
+      code = typed.exitCode;
     } else {
       errors.push(`benito: internal error in ${stage.id}: ${messageOf(error)}`);
       code = ExitCode.failed;

@@ -3,6 +3,7 @@ import { InputError } from "../errors";
 import { didYouMean } from "../nearest";
 import { formatProblem } from "../topdl/problems";
 import type { Problem } from "../topdl/types";
+import type { DefaultRouteSetting } from "../model/route-file";
 
 /** One key's value and where it was written. */
 export interface SiteValue {
@@ -117,4 +118,15 @@ export function emptySiteConf(): SiteConf {
 export function siteValue(conf: SiteConf, key: string): string | undefined {
   const entry = conf.values.get(key.toLowerCase());
   return entry === undefined || entry.value === "" ? undefined : entry.value;
+}
+
+/** The default-route keys (`default_router`, `default_dest`) with their lines, for the route planner. */
+export function defaultRouteSetting(conf: SiteConf): DefaultRouteSetting {
+  const entry = (key: string) => {
+    const found = conf.values.get(key);
+    return found === undefined || found.value === "" ? undefined : { value: found.value, line: found.line };
+  };
+  const router = entry("default_router");
+  const dest = entry("default_dest");
+  return { file: conf.file, ...(router !== undefined && { router }), ...(dest !== undefined && { dest }) };
 }

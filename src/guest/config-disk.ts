@@ -1,5 +1,6 @@
 // The guest config disk: CONFIG_DIR plus the guest's own hostname, as one ustar archive on a read-only virtio disk.
 import { readUstar, writeUstar, type ArchiveEntry } from "./ustar";
+import { InputError } from "../errors";
 
 /**
  * The member that names the guest (its hostname, one line). The pnode writes it; the guest
@@ -31,8 +32,8 @@ export function buildConfigDisk(config: GuestConfig): Uint8Array {
 export function readConfigDisk(bytes: Uint8Array): GuestConfig {
   const all = readUstar(bytes);
   const named = all.find((entry) => entry.kind === "file" && entry.name === hostnameMember);
-  if (named === undefined || named.kind !== "file") throw new Error(`the archive has no ${hostnameMember}`);
+  if (named === undefined || named.kind !== "file") throw new InputError("reading the config disk", "its archive", `the archive has no ${hostnameMember}`);
   const hostname = new TextDecoder().decode(named.data).trim();
-  if (!hostNamePattern.test(hostname)) throw new Error(`${hostnameMember} holds "${hostname}", not a host name`);
+  if (!hostNamePattern.test(hostname)) throw new InputError("reading the config disk", hostnameMember, `it holds "${hostname}", not a host name`);
   return { hostname, entries: all.filter((entry) => entry.name !== ".benito" && !entry.name.startsWith(".benito/")) };
 }

@@ -1,9 +1,15 @@
 // A minimal ustar archive writer and reader: the guest config disk's format, readable without any filesystem driver.
+import { InputError } from "../errors";
 
 /** One archive member: a folder or a regular file, by relative path. */
 export type ArchiveEntry = { readonly kind: "dir"; readonly name: string } | { readonly kind: "file"; readonly name: string; readonly data: Uint8Array };
 
 const block = 512;
+
+/** A problem with an archive's content or a member's name (exit 3): the archive is input. */
+function archiveError(reason: string): InputError {
+  return new InputError("reading or writing the config archive (ustar)", "the config disk", reason);
+}
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -15,7 +21,7 @@ export function isSafeMemberName(name: string): boolean {
 
 function putString(header: Uint8Array, offset: number, length: number, text: string): void {
   const bytes = encoder.encode(text);
-  if (bytes.length > length) throw new Error(`"${text}" is longer than ${length} bytes`);
+  if (bytes.length > length) throw archiveError(`"${text}" is longer than ${length} bytes`);
   header.set(bytes, offset);
 }
 
@@ -31,7 +37,7 @@ function splitName(name: string): [string, string] {
     const rest = name.slice(cut + 1);
     if (encoder.encode(prefix).length <= 155 && encoder.encode(rest).length <= 100) return [prefix, rest];
   }
-  throw new Error(`the path "${name}" is too long for a ustar archive`);
+  throw archiveError(`the path "${name}" is too long for a ustar archive`);
 }
 
 /** Writes entries as a ustar archive (512-byte blocks, two zero blocks at the end): a whole number of disk sectors. */
@@ -41,7 +47,7 @@ export function writeUstar(entries: readonly ArchiveEntry[]): Uint8Array {
   const out = new Uint8Array(total);
   let offset = 0;
   for (const entry of entries) {
-    if (!isSafeMemberName(entry.name)) throw new Error(`"${entry.name}" is not a safe relative path`);
+    if (!isSafeMemberName(entry.name)) throw archiveError(`"${entry.name}" is not a safe relative path`);
     const header = out.subarray(offset, offset + block);
     const [prefix, name] = splitName(entry.kind === "dir" ? `${entry.name}/` : entry.name);
     putString(header, 0, 100, name);
@@ -74,7 +80,7 @@ function getString(header: Uint8Array, offset: number, length: number): string {
 
 function getOctal(header: Uint8Array, offset: number, length: number): number {
   const text = getString(header, offset, length).trim();
-  if (!/^[0-7]*$/.test(text)) throw new Error(`bad number field "${text}"`);
+  if (!/^[0-7]*$/.test(text)) throw archiveError(`bad number field "${text}"`);
   return text === "" ? 0 : Number.parseInt(text, 8);
 }
 
@@ -87,23 +93,23 @@ export function readUstar(bytes: Uint8Array): ArchiveEntry[] {
   for (let offset = 0; offset + block <= bytes.length; ) {
     const header = bytes.subarray(offset, offset + block);
     if (header.every((byte) => byte === 0)) break;
-    if (getString(header, 257, 6) !== "ustar") throw new Error(`no ustar header at byte ${offset}`);
+    if (getString(header, 257, 6) !== "ustar") throw archiveError(`no ustar header at byte ${offset}`);
     const stored = getOctal(header, 148, 8);
     let sum = 0;
     for (let i = 0; i < block; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i]!;
-    if (sum !== stored) throw new Error(`bad header checksum at byte ${offset}`);
+    if (sum !== stored) throw archiveError(`bad header checksum at byte ${offset}`);
     const prefix = getString(header, 345, 155);
     const name = (prefix === "" ? "" : `${prefix}/`) + getString(header, 0, 100);
     const type = String.fromCharCode(header[156] ?? 0);
     const size = getOctal(header, 124, 12);
     offset += block;
     const clean = name.replace(/\/+$/, "");
-    if (!isSafeMemberName(clean)) throw new Error(`unsafe member name "${name}"`);
+    if (!isSafeMemberName(clean)) throw archiveError(`unsafe member name "${name}"`);
     if (type === "5") entries.push({ kind: "dir", name: clean });
     else if (type === "0" || type === "\0") {
-      if (offset + size > bytes.length) throw new Error(`member "${name}" is cut short`);
+      if (offset + size > bytes.length) throw archiveError(`member "${name}" is cut short`);
       entries.push({ kind: "file", name: clean, data: bytes.slice(offset, offset + size) });
-    } else throw new Error(`member "${name}" has type "${type}": only files and folders are read`);
+    } else throw archiveError(`member "${name}" has type "${type}": only files and folders are read`);
     offset += Math.ceil(size / block) * block;
   }
   return entries;

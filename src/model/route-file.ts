@@ -1,5 +1,4 @@
 // Parses route/HOSTNAME (three syntaxes, detected per line) and site.conf's default route into wanted routes (pure).
-import { siteValue, type SiteConf } from "../config/site-conf";
 import { formatIp4, isNetworkAddress, maskToPrefix, parseIp4, prefixMask } from "./ip4";
 
 /** Where a wanted route was written: a route file line, or a site.conf key. */
@@ -248,21 +247,30 @@ function deviceName(text: string): string {
   return text;
 }
 
+/** DefaultRouteSetting interface: site.conf's default-route keys as the config layer read them (value and line). */
+export interface DefaultRouteSetting {
+  /** The file they came from, for messages. */
+  readonly file: string;
+  /** `default_router`, when set (non-empty). */
+  readonly router?: { readonly value: string; readonly line: number };
+  /** `default_dest`, when set (non-empty). */
+  readonly dest?: { readonly value: string; readonly line: number };
+}
+
 /**
- * Reads site.conf's default route: `default_router` (the gateway) and `default_dest` (the
- * network behind it: "default", "A.B.C.D/N", "A.B.C.D/MASK" or "A.B.C.D MASK"; absent means
- * the default route).
+ * site.conf's default route: `default_router` (the gateway) and `default_dest` (the network
+ * behind it: "default", "A.B.C.D/N", "A.B.C.D/MASK" or "A.B.C.D MASK"; absent means the
+ * default route). The config layer hands the values in (src/config/site-conf.ts).
  *
  * @returns The route, a problem naming the site.conf line, or neither when `default_router` is unset.
  */
-export function siteDefaultRoute(conf: SiteConf): { route?: WantedRoute; problem?: LineProblem } {
-  const router = siteValue(conf, "default_router");
-  if (router === undefined) return {};
-  const routerLine = conf.values.get("default_router")?.line ?? 0;
-  const dest = siteValue(conf, "default_dest");
-  const destLine = conf.values.get("default_dest")?.line ?? routerLine;
-  const line = dest === undefined ? routerLine : destLine;
-  const origin = { file: conf.file, line };
+export function siteDefaultRoute(setting: DefaultRouteSetting): { route?: WantedRoute; problem?: LineProblem } {
+  if (setting.router === undefined) return {};
+  const router = setting.router.value;
+  const routerLine = setting.router.line;
+  const dest = setting.dest?.value;
+  const line = setting.dest === undefined ? routerLine : setting.dest.line;
+  const origin = { file: setting.file, line };
   try {
     const gateway = gatewayAddress(router, "default_router");
     let dst = 0;
@@ -276,7 +284,7 @@ export function siteDefaultRoute(conf: SiteConf): { route?: WantedRoute; problem
     return { route: finish(dst, formatIp4(dst), prefixLength, gateway, undefined, 0, undefined, "site.conf", origin) };
   } catch (error) {
     if (!(error instanceof BadLine)) throw error;
-    return { problem: { file: conf.file, line, message: error.message } };
+    return { problem: { file: setting.file, line, message: error.message } };
   }
 }
 

@@ -1,6 +1,6 @@
 // Plans the control bridge: which NIC carries the control network, and what moves onto the bridge (pure).
-import type { AddressInfo, LinkInfo, Route } from "../system/netlink/types";
-import { RT_TABLE_MAIN, RTPROT_KERNEL } from "../system/netlink/constants";
+import type { AddressInfo, LinkInfo, Route } from "../model/kernel-state";
+import { RT_TABLE_MAIN, RTPROT_KERNEL } from "../model/kernel-state";
 import { quoteWord } from "./step";
 
 /** NetSnapshot interface: the parts of the kernel's state the control bridge touches. */

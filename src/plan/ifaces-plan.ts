@@ -1,7 +1,7 @@
 // Plans `benito ifaces`: which NIC each experimental interface is, which IPv4 address to add or replace, which links to bring up.
 import { inSubnet, parseIp4 } from "../model/ip4";
 import type { HostView, NodeInterface } from "../model/node";
-import type { AddressInfo, LinkInfo } from "../system/netlink/types";
+import type { AddressInfo, LinkInfo } from "../model/kernel-state";
 
 /** OwnedAddress interface: an address benito set earlier (from its state file), identified by the NIC's MAC. */
 export interface OwnedAddress {

@@ -1,7 +1,7 @@
 // Diffs wanted routes against the kernel's table and orders the changes: the plan `benito routes` runs and prints.
 import { formatIp4, inSubnet, parseIp4, prefixMask } from "../model/ip4";
 import { routeKey, type WantedRoute } from "../model/route-file";
-import type { AddressInfo, LinkInfo, Route } from "../system/netlink/types";
+import type { AddressInfo, LinkInfo, Route } from "../model/kernel-state";
 
 /** rtm_scope of a route through a gateway. */
 const scopeUniverse = 0;

@@ -1,5 +1,5 @@
 // Prints a route plan as the equivalent `ip route` script: the dry run of `benito routes`.
-import type { Route } from "../system/netlink/types";
+import type { Route } from "../model/kernel-state";
 import { formatLineProblem, type WantedRoute } from "../model/route-file";
 import type { RoutePlan } from "./routes-plan";
 import { quoteWord } from "./step";

@@ -2,10 +2,11 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BenitoError, ExitCode, messageOf } from "../errors";
+import { defaultRunDir } from "../model/run-dir";
 import { writeFileAtomic } from "./state-files";
 
 /** Where the records live by default: /run is emptied at boot, as the addresses are. */
-export const defaultStateDir = "/run/benito";
+export const defaultStateDir = defaultRunDir;
 
 /** AddressRecord interface: one address benito set, on the NIC with this MAC. */
 export interface AddressRecord {

@@ -1,6 +1,7 @@
 // Reads an image root (a mounted disk image, a staging folder, or /) for `benito install`: its init system, libc, mounts and package database.
-import { chmodSync, copyFileSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { join, posix } from "node:path";
+import { writeFileAtomic } from "./state-files";
 
 /** The init integrations `benito install` can install. */
 export type InitKind = "systemd" | "sysv" | "rc.local" | "none";
@@ -193,10 +194,7 @@ export function readBytesOrUndefined(path: string): Buffer | undefined {
  * over: ETXTBSY), with its mode; replaces a symlink there rather than writing through it.
  */
 export function writeFileInRoot(hostPath: string, data: string | Uint8Array, mode: number): void {
-  const temporary = `${hostPath}.benito-${process.pid}.tmp`;
-  writeFileSync(temporary, data, { mode });
-  chmodSync(temporary, mode);
-  renameSync(temporary, hostPath);
+  writeFileAtomic(hostPath, data, { mode, makeFolder: false });
 }
 
 /** Copies a file by a temporary file and rename, with its mode. */

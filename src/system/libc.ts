@@ -1,5 +1,6 @@
 // libc through bun:ffi: the system calls Bun does not offer (netlink, ioctl on /dev/net/tun, AF_UNIX datagrams).
 import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
+import { SystemError } from "../errors";
 
 const { i32, u32, u64, i64, ptr, usize, cstring } = {
   i32: FFIType.i32,
@@ -77,13 +78,15 @@ export function strerror(code: number): string {
 /**
  * SystemCallError class: a failed libc call, with its errno.
  */
-export class SystemCallError extends Error {
+export class SystemCallError extends SystemError {
   /** The errno value. */
   readonly errno: number;
   /** The call that failed, e.g. "ioctl(TUNSETIFF)". */
   readonly call: string;
   constructor(call: string, code: number) {
-    super(`${call}: ${strerror(code)} (errno ${code})`);
+    super(`calling ${call}`, "the kernel", `${strerror(code)} (errno ${code})`);
+    // The short form: callers wrap it as the cause of what they were doing.
+    this.message = `${call}: ${strerror(code)} (errno ${code})`;
     this.name = "SystemCallError";
     this.errno = code;
     this.call = call;

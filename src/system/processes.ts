@@ -1,8 +1,9 @@
 // Daemons by pidfile: start self-daemonizing programs, re-spawn benito detached, check and stop them (never by name).
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { cString, libc } from "./libc";
+import { writeFileAtomic } from "./state-files";
 
 /** How long a started daemon may take to write its pidfile or announce readiness. */
 export const defaultStartTimeoutMs = 10_000;
@@ -27,10 +28,7 @@ export function readPidfile(path: string): number | undefined {
 
 /** Writes a pidfile atomically (temp file + rename), making its folder if needed. */
 export function writePidfile(path: string, pid: number): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}.${pid}.tmp`;
-  writeFileSync(temporary, `${pid}\n`, { mode: 0o644 });
-  renameSync(temporary, path);
+  writeFileAtomic(path, `${pid}\n`);
 }
 
 /** Removes a pidfile only when it still names the given pid (a successor's pidfile stays). */

@@ -1,6 +1,7 @@
 // Rewrites a system file (e.g. /etc/hosts) whole: atomically by rename when possible, keeping its mode.
-import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { BenitoError, ExitCode, messageOf } from "../errors";
+import { writeFileAtomic } from "./state-files";
 
 /** Reads a file's text, or "" when it does not exist. */
 export function readTextOrEmpty(path: string, doing: string): string {
@@ -24,23 +25,15 @@ export function replaceFile(path: string, content: string, doing: string): void 
   } catch {
     // A new file gets 0644.
   }
-  const temporary = `${path}.benito-${process.pid}.tmp`;
   try {
-    writeFileSync(temporary, content, { mode });
     try {
-      renameSync(temporary, path);
+      writeFileAtomic(path, content, { mode, makeFolder: false });
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code !== "EBUSY" && code !== "EXDEV") throw error;
-      unlinkSync(temporary);
       writeFileSync(path, content);
     }
   } catch (error) {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // Already renamed or never written.
-    }
     throw new BenitoError(doing, path, messageOf(error), ExitCode.failed);
   }
 }

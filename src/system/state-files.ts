@@ -1,18 +1,30 @@
 // Writes benito's records: the status file (atomically, by rename) and the size-rotated log file.
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BenitoError, ExitCode, messageOf } from "../errors";
 
+/** Options of {@link writeFileAtomic}. */
+export interface AtomicWriteOptions {
+  /** The new file's mode, exactly (not masked by the umask); default 0644. */
+  readonly mode?: number;
+  /** Make the folder (and its parents) when absent; default true. */
+  readonly makeFolder?: boolean;
+}
+
 /**
  * Writes a file atomically: a temporary file in the same folder, then rename(2), so a reader
- * (the testbed, `benito status`) never sees half a file. When either step fails the temporary
- * file is removed before the error is passed on: nothing is left behind as `*.tmp`.
+ * (the testbed, `benito status`) never sees half a file, and a running binary is replaced rather
+ * than written over. A symlink at the path is replaced, not written through. When either step
+ * fails the temporary file is removed before the error is passed on: nothing is left behind as
+ * `*.tmp`. The one atomic write of benito (records, pidfiles, status, image files, /etc/hosts).
  */
-export function writeFileAtomic(path: string, content: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
+export function writeFileAtomic(path: string, content: string | Uint8Array, options: AtomicWriteOptions = {}): void {
+  const mode = options.mode ?? 0o644;
+  if (options.makeFolder !== false) mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.benito-${process.pid}.tmp`;
   try {
-    writeFileSync(temporary, content, { mode: 0o644 });
+    writeFileSync(temporary, content, { mode });
+    chmodSync(temporary, mode);
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });

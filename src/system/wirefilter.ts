@@ -1,6 +1,7 @@
 // A running wirefilter through its management socket: what it applies now (showinfo) and live changes (delay, loss, bandwidth).
 import type { LinkParams } from "../plan/link-plan";
 import { mgmtCommand } from "./vde/mgmt";
+import { SystemError } from "../errors";
 
 /** A wirefilter value with its spread: "20+5U", "1.25e+06+0U", "2.5+0N". */
 const valuePattern = "([0-9.]+(?:e[+-]?\\d+)?)\\+([0-9.]+(?:e[+-]?\\d+)?)[UN]?";
@@ -25,11 +26,11 @@ export function parseShowinfo(lines: readonly string[]): LinkParams | undefined 
   return { latencyMs: delay.value, jitterMs: delay.spread, lossPercent: loss.value, capacityKbps: bandwidth.value / 125 };
 }
 
-/** What a wirefilter applies now. @throws Error when it does not answer or answers something else. */
+/** What a wirefilter applies now. @throws SystemError when it does not answer or answers something else. */
 export async function wirefilterParams(mgmt: string): Promise<LinkParams> {
   const lines = await mgmtCommand(mgmt, "showinfo");
   const params = parseShowinfo(lines);
-  if (params === undefined) throw new Error(`${mgmt}: showinfo gave no delay, loss and bandwidth`);
+  if (params === undefined) throw new SystemError("reading the wirefilter's settings", mgmt, "showinfo gave no delay, loss and bandwidth");
   return params;
 }
 

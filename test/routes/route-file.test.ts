@@ -1,7 +1,7 @@
 // Route file parsing: the three syntaxes detected per line, bad lines with file:line and why, duplicates, site.conf's default route.
 import { describe, expect, test } from "bun:test";
 import { dropDuplicates, formatLineProblem, parseRouteFile, siteDefaultRoute } from "../../src/model/route-file";
-import { parseSiteConf } from "../../src/config/site-conf";
+import { defaultRouteSetting, parseSiteConf } from "../../src/config/site-conf";
 
 const shape = (text: string) => parseRouteFile(text, "route/h1").routes.map(({ dst, prefixLength, gateway, dev, metric, src, syntax }) => ({ dst, prefixLength, gateway, dev, metric, src, syntax }));
 
@@ -90,7 +90,7 @@ describe("duplicates", () => {
 });
 
 describe("site.conf default route", () => {
-  const site = (text: string) => siteDefaultRoute(parseSiteConf(text, "site.conf"));
+  const site = (text: string) => siteDefaultRoute(defaultRouteSetting(parseSiteConf(text, "site.conf")));
 
   test("default_router alone is the default route", () => {
     expect(site("default_router = 10.0.0.1").route).toMatchObject({ dst: "0.0.0.0", prefixLength: 0, gateway: "10.0.0.1", syntax: "site.conf", origin: { file: "site.conf", line: 1 } });

@@ -12,9 +12,7 @@ import { readFileBytes } from "../../system/files";
 import { Rtnl } from "../../system/netlink/rtnl";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
-
-/** The run folder when --run-dir is not given. */
-const defaultRunDir = "/run/benito";
+import { defaultRunDir } from "../../model/run-dir";
 
 const options = {
   "dry-run": { type: "boolean" },

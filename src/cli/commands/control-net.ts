@@ -11,8 +11,7 @@ import { readFileBytes } from "../../system/files";
 import { readOptionalJson, writeFileAtomic } from "../../system/state-files";
 import { parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
-
-const defaultRunDir = "/run/benito";
+import { defaultRunDir } from "../../model/run-dir";
 
 const options = {
   "dry-run": { type: "boolean" },

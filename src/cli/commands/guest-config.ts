@@ -51,6 +51,8 @@ export const guestConfigCommand: Command = {
     try {
       config = readConfigDisk(readDisk(device));
     } catch (error) {
+      // The archive's problems are the disk's: name the device they were read from.
+      if (error instanceof InputError) throw new InputError("reading the config disk", device, error.reason, error.details);
       if (error instanceof BenitoError) throw error;
       throw new InputError("reading the config disk", device, messageOf(error));
     }

@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import { ExitCode, InputError, UsageError } from "../../errors";
 import { loadSiteConf, resolveConfigDir, resolveHostName } from "../../config/config-dir";
+import { defaultRouteSetting } from "../../config/site-conf";
 import { dropDuplicates, formatLineProblem, parseRouteFile, siteDefaultRoute, type LineProblem, type WantedRoute } from "../../model/route-file";
 import { readOptionalText } from "../../system/files";
 import { BENITO_RTPROT } from "../../system/netlink/constants";
@@ -70,7 +71,7 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   const removeAll = values["remove-all"] === true;
   const { file, text } = removeAll ? { file: "(--remove-all)", text: "" } : await readRouteFile(configDir, host);
   const parsed = parseRouteFile(text, file);
-  const site: ReturnType<typeof siteDefaultRoute> = removeAll ? {} : siteDefaultRoute(await loadSiteConf(configDir));
+  const site: ReturnType<typeof siteDefaultRoute> = removeAll ? {} : siteDefaultRoute(defaultRouteSetting(await loadSiteConf(configDir)));
   const unique = dropDuplicates(site.route === undefined ? parsed.routes : [...parsed.routes, site.route]);
   const problems: LineProblem[] = [...parsed.problems, ...(site.problem === undefined ? [] : [site.problem]), ...unique.problems];
   // Bad lines are reported at once, before any wait: the good lines still go ahead.

@@ -20,9 +20,9 @@ import { readFileBytes } from "../../system/files";
 import { foreignFolder, switchFolderOwner } from "../../system/switch-folder";
 import { parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
+import { defaultRunDir } from "../../model/run-dir";
 
 /** Where run state (pidfiles, management sockets, records) lives unless --run-dir says otherwise. */
-export const defaultRunDir = "/run/benito";
 
 const help = `Usage: benito switch up [--dry-run] [--json] [--run-dir DIR] [CONFIG_DIR [HOSTNAME]]
        benito switch down [--json] [--run-dir DIR] [CONFIG_DIR [HOSTNAME]]

@@ -21,9 +21,7 @@ import { qmpCommand } from "../../system/qmp";
 import { readOptionalJson } from "../../system/state-files";
 import { parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
-
-/** The run folder when --run-dir is not given. */
-export const defaultRunDir = "/run/benito";
+import { defaultRunDir } from "../../model/run-dir";
 
 const help = `Usage: benito vm launch NODE [CONFIG_DIR] [--run-dir DIR] [--accel auto|kvm|tcg] [--dry-run]
        benito vm stop NODE [CONFIG_DIR] [--run-dir DIR] [--dry-run]

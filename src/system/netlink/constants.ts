@@ -1,15 +1,7 @@
 // Numeric constants of the rtnetlink protocol (from the Linux uapi headers) and benito's own route mark.
 
-/**
- * The rtm_protocol value benito stamps on every route it installs: its ownership mark.
- *
- * 183 (0xb7) is unassigned: the uapi headers (linux/rtnetlink.h RTPROT_*) and iproute2's
- * /etc/iproute2/rt_protos assign 0–18, 42, 99, 186–189 and 192; FRRouting additionally takes
- * 190–198 (ripng, nhrp, ldp, sharp, pbr, static, openfabric, srte). Values ≥ RTPROT_STATIC (4)
- * are not interpreted by the kernel, so the mark only tells benito's routes apart from others'.
- * `ip route show proto 183` lists them.
- */
-export const BENITO_RTPROT = 183;
+// The route numbers plans compare against live in the model; re-exported for the netlink layer.
+export { BENITO_RTPROT, RT_TABLE_UNSPEC, RT_TABLE_MAIN, RT_TABLE_LOCAL, RT_SCOPE_UNIVERSE, RT_SCOPE_LINK, RT_SCOPE_HOST, RT_SCOPE_NOWHERE, RTN_UNSPEC, RTN_UNICAST, RTPROT_UNSPEC, RTPROT_KERNEL, RTPROT_BOOT, RTPROT_STATIC } from "../../model/kernel-state";
 
 /** Address families (linux/socket.h). */
 export const AF_UNSPEC = 0;
@@ -104,36 +96,6 @@ export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
 /** Get/dump routes. */
 export const RTM_GETROUTE = 26;
-
-/** Routing tables (linux/rtnetlink.h enum rt_class_t). */
-export const RT_TABLE_UNSPEC = 0;
-/** The main table. */
-export const RT_TABLE_MAIN = 254;
-/** The local table (addresses of this host). */
-export const RT_TABLE_LOCAL = 255;
-
-/** Route scopes (linux/rtnetlink.h enum rt_scope_t). */
-export const RT_SCOPE_UNIVERSE = 0;
-/** Directly attached (on-link) route. */
-export const RT_SCOPE_LINK = 253;
-/** Host-local. */
-export const RT_SCOPE_HOST = 254;
-/** No destination (delete requests use it as a wildcard). */
-export const RT_SCOPE_NOWHERE = 255;
-
-/** Route types (linux/rtnetlink.h). */
-export const RTN_UNSPEC = 0;
-/** Gateway or direct route. */
-export const RTN_UNICAST = 1;
-
-/** Route protocol: unknown. */
-export const RTPROT_UNSPEC = 0;
-/** Installed by the kernel (connected routes). */
-export const RTPROT_KERNEL = 2;
-/** Installed during boot (iproute2's default for `ip route add`). */
-export const RTPROT_BOOT = 3;
-/** Installed by an administrator. */
-export const RTPROT_STATIC = 4;
 
 /** Route flags (rtm_flags). */
 export const RTM_F_CLONED = 0x200;

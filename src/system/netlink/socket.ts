@@ -20,6 +20,7 @@ import {
 } from "./constants";
 import type { Received } from "./decode";
 import { EAGAIN, EINTR, POLLIN } from "../libc-constants";
+import { SystemError } from "../../errors";
 
 /** recv's errno after the kernel dropped a message for want of receive-buffer room. */
 const ENOBUFS = 105;
@@ -145,7 +146,7 @@ export class NetlinkSocket {
     for (;;) {
       const sent = libc.send(this.#fd, bytes, length, 0);
       if (sent >= 0) {
-        if (Number(sent) !== length) throw new Error(`send(netlink): sent ${sent} of ${length} bytes`);
+        if (Number(sent) !== length) throw new SystemError("sending to the kernel over netlink", "the rtnetlink socket", `send sent ${sent} of ${length} bytes`);
         return;
       }
       const code = errno();
@@ -162,7 +163,7 @@ export class NetlinkSocket {
     for (;;) {
       const received = Number(libc.recv(this.#fd, bytes, bytes.length, MSG_DONTWAIT | MSG_TRUNC));
       if (received >= 0) {
-        if (received > bytes.length) throw new Error(`recv(netlink): a ${received}-byte message does not fit the ${bytes.length}-byte buffer`);
+        if (received > bytes.length) throw new SystemError("receiving from the kernel over netlink", "the rtnetlink socket", `a ${received}-byte message does not fit the ${bytes.length}-byte buffer`);
         this.#received.end = received;
         return this.#received;
       }
@@ -185,7 +186,7 @@ export class NetlinkSocket {
       if (count > 0) {
         for (let i = 0; i < count; i++) {
           const header = i * MMSGHDR_BYTES;
-          if ((many.headerView.getInt32(header + 48, true) & MSG_TRUNC) !== 0) throw new Error(`recvmmsg(netlink): an answer did not fit its ${SLOT_BYTES}-byte slot`);
+          if ((many.headerView.getInt32(header + 48, true) & MSG_TRUNC) !== 0) throw new SystemError("receiving from the kernel over netlink", "the rtnetlink socket", `an answer did not fit its ${SLOT_BYTES}-byte slot (recvmmsg)`);
           many.received.start = i * SLOT_BYTES;
           many.received.end = many.received.start + many.headerView.getUint32(header + 56, true);
           visit(many.received);
@@ -229,7 +230,7 @@ export class NetlinkSocket {
     for (;;) {
       const ready = libc.poll(this.#pollfd, 1, timeoutMs);
       if (ready > 0) return;
-      if (ready === 0) throw new Error(`recv(netlink): no answer from the kernel within ${timeoutMs} ms`);
+      if (ready === 0) throw new SystemError("waiting for the kernel over netlink", "the rtnetlink socket", `no answer within ${timeoutMs} ms`);
       const code = errno();
       if (code !== EINTR) throw new SystemCallError("poll(netlink)", code);
     }

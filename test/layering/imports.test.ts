@@ -1,0 +1,53 @@
+// The layering rules, checked on the imports: parse → model → plan → apply → system; only src/system touches the OS.
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+
+const src = resolve(import.meta.dir, "../../src");
+
+/** Every TypeScript file under src, relative ("plan/boot-plan.ts"). */
+function sourceFiles(): string[] {
+  return readdirSync(src, { recursive: true, encoding: "utf8" }).filter((name) => name.endsWith(".ts")).sort();
+}
+
+/** The modules a file imports: src-relative paths for relative imports ("system/files"), bare names for packages ("node:fs"). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(src, file), "utf8");
+  const found: string[] = [];
+  for (const match of text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"/gm)) {
+    const target = match[1] ?? "";
+    found.push(target.startsWith(".") ? relative(src, resolve(dirname(join(src, file)), target)) : target);
+  }
+  return found;
+}
+
+const files = sourceFiles().map((file) => ({ file, imports: importsOf(file) }));
+const layer = (file: string) => file.split("/")[0] ?? "";
+
+/** The lines "FILE imports TARGET" of files in `layers` whose imports match `forbidden`. */
+function violations(layers: readonly string[], forbidden: (target: string) => boolean): string[] {
+  return files.filter(({ file }) => layers.includes(layer(file))).flatMap(({ file, imports }) => imports.filter(forbidden).map((target) => `${file} imports ${target}`));
+}
+
+describe("layering", () => {
+  test("the rules see the imports (this check itself can fail)", () => {
+    expect(files.length).toBeGreaterThan(50);
+    expect(importsOf("cli/commands/boot.ts")).toContain("plan/boot-plan");
+  });
+
+  test("no file of plan/, model/ or topdl/ imports system/, apply/ or cli/", () => {
+    expect(violations(["plan", "model", "topdl"], (target) => /^(system|apply|cli)\//.test(target))).toEqual([]);
+  });
+
+  test("plan/, model/ and topdl/ touch no OS module (node:fs, node:net, node:child_process, bun:ffi)", () => {
+    expect(violations(["plan", "model", "topdl"], (target) => /^(node:)?(fs|net|child_process|dgram)$|^bun:ffi$/.test(target))).toEqual([]);
+  });
+
+  test("model/ does not import config/ (config hands values in)", () => {
+    expect(violations(["model"], (target) => target.startsWith("config/"))).toEqual([]);
+  });
+
+  test("apply/ reaches the OS only through system/", () => {
+    expect(violations(["apply"], (target) => /^(node:)?(fs|net|child_process|dgram)$|^bun:ffi$/.test(target))).toEqual([]);
+  });
+});
