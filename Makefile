@@ -16,7 +16,8 @@ deps: node_modules/.bin/bun
 debian-deps:
 	scripts/install-debian-packages.sh
 
-build/benito: node_modules/.bin/bun $(SRC) scripts/compile.ts
+# dist/ (init files) and docs/config.md (site.conf keys in the man page) are embedded in the binary.
+build/benito: node_modules/.bin/bun $(SRC) $(wildcard dist/*) docs/config.md scripts/compile.ts
 	$(BUN) scripts/compile.ts
 
 # The man page benito(8), from the same help texts `--help` prints (`man ./build/benito.8`).

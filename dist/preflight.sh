@@ -3,7 +3,8 @@
 # these itself (without /proc, or on a CPU without SSE4.2/POPCNT, it dies before any of its code
 # runs; a stripped copy is plain Bun and runs none of it). Prints one line naming the problem and
 # exits 1; silent and exit 0 when all is well. Installed by `benito install` as
-# /usr/local/lib/benito/preflight. Usage: preflight [BENITO]
+# /usr/local/lib/benito/preflight. Usage: preflight [BENITO]. Plain POSIX sh and tools busybox has
+# too (no character classes: busybox tr reads "[:print:]" as a set of letters).
 BENITO=${1:-/usr/local/sbin/benito}
 if [ ! -x "$BENITO" ]; then
     echo "benito: $BENITO is missing or not executable"
@@ -23,7 +24,7 @@ x86_64 | amd64)
     done
     ;;
 esac
-version=$("$BENITO" --version 2>/dev/null | head -n 1 | tr -cd '[:print:]' | cut -c 1-60)
+version=$("$BENITO" --version 2>/dev/null | head -n 1 | tr -d '\000-\037\177' | cut -c 1-60)
 case "$version" in
 benito*) ;;
 *)
