@@ -3,8 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { hostViewFromDocument } from "../src/model/host-view";
-import { batches, checkTopology } from "../src/topdl/parse";
-import { decodeUtf8, parseOrdered, prepare } from "../src/topdl/xml";
+import { decodeDocument } from "../src/topdl/decode";
+import { checkTopology } from "../src/topdl/parse";
+import { parseXml } from "../src/topdl/xml";
 
 /** Shape of the generated experiment (the issue's figures). */
 const computers = 10_000;
@@ -113,13 +114,13 @@ async function main(): Promise<void> {
     const bytes = new Uint8Array(readFileSync(file));
     const inProcessParse = inProcess(() => checkTopology(bytes, file));
     const inProcessHost = inProcess(() => hostViewFromDocument(bytes, file, `vnode${computers - 1}`));
-    // Phases of checkTopology (warm): the pre-scan, fast-xml-parser alone on the same runs, and
-    // the rest (reading the trees into the topology with valibot and the cross-checks).
-    const text = (decodeUtf8(bytes) as { text: string }).text;
-    const inProcessPrepare = inProcess(() => prepare(text));
-    const prepared = prepare(text);
-    const runs = batches(prepared.rootChildren ?? []);
-    const inProcessXml = inProcess(() => runs.forEach(([start, end]) => parseOrdered(prepared.xml.slice(start, end))));
+    // Phases of checkTopology (warm): decoding, the XML parser alone (building the trees, and
+    // checking only, as the fast paths' block scan does), and the rest (reading the trees into the
+    // topology with valibot and the cross-checks).
+    const inProcessDecode = inProcess(() => decodeDocument(bytes));
+    const text = (decodeDocument(bytes) as { text: string }).text;
+    const inProcessXml = inProcess(() => parseXml(text, { stream: { name: "experiment", child() {} } }));
+    const inProcessScan = inProcess(() => parseXml(text, { scanOnly: true }));
 
     const rows: [string, Measured][] = [
       ["python3 ElementTree.parse (anchor)", python],
@@ -129,9 +130,10 @@ async function main(): Promise<void> {
       [`benito topdl show --host pnode7 (pnode, ${hosted} vnodes)`, pnode],
     ];
     console.log(`${"in process: checkTopology (best of 3, warm)".padEnd(56)} ${inProcessParse.toFixed(0).padStart(6)} ms`);
-    console.log(`${"  of which pre-scan (xml.ts prepare)".padEnd(56)} ${inProcessPrepare.toFixed(0).padStart(6)} ms`);
-    console.log(`${"  of which fast-xml-parser (same runs)".padEnd(56)} ${inProcessXml.toFixed(0).padStart(6)} ms`);
-    console.log(`${"  of which reading and checks (the rest)".padEnd(56)} ${Math.max(0, inProcessParse - inProcessPrepare - inProcessXml).toFixed(0).padStart(6)} ms`);
+    console.log(`${"  of which decoding (UTF-8)".padEnd(56)} ${inProcessDecode.toFixed(0).padStart(6)} ms`);
+    console.log(`${"  of which the XML parser (xml.ts, trees built)".padEnd(56)} ${inProcessXml.toFixed(0).padStart(6)} ms`);
+    console.log(`${"  of which reading and checks (the rest)".padEnd(56)} ${Math.max(0, inProcessParse - inProcessDecode - inProcessXml).toFixed(0).padStart(6)} ms`);
+    console.log(`${"in process: the XML parser checking only (fast-path scan)".padEnd(56)} ${inProcessScan.toFixed(0).padStart(6)} ms`);
     console.log(`${"in process: hostViewFromDocument (best of 3, warm)".padEnd(56)} ${inProcessHost.toFixed(0).padStart(6)} ms`);
     for (const [label, m] of rows) {
       console.log(`${label.padEnd(56)} ${m.ms.toFixed(0).padStart(6)} ms  ${m.cpuMs.toFixed(0).padStart(6)} ms CPU  ${m.rssMB.toFixed(0).padStart(4)} MB peak RSS`);

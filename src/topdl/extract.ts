@@ -1,6 +1,8 @@
-// The boot-time fast path: reads only the parts of a large TopDL document that one host's view depends on.
+// The boot-time fast path: reads only the top-level blocks of a large TopDL document that one host's view depends on.
+import { decodeDocument } from "./decode";
 import { checkTopology, defaultMaxBytes, type CheckResult, type ParseOptions } from "./parse";
-import { decodeUtf8 } from "./xml";
+import type { Topology } from "./types";
+import { parseXml, type Block, type XmlNode } from "./xml";
 
 /** ExtractResult interface: a partial topology (or problems), and whether the fast path was taken. */
 export interface ExtractResult extends CheckResult {
@@ -9,188 +11,297 @@ export interface ExtractResult extends CheckResult {
 }
 
 /**
- * The document as text when the block scan can read it soundly: a plain `<experiment>` root
- * within the size limit, valid UTF-8, and no comments, CDATA, DOCTYPE, fragments or namespace
- * prefixes. Otherwise undefined, and the caller reads the whole document instead.
- */
-export function scannableText(input: Uint8Array | string, options: ParseOptions): string | undefined {
-  if ((options.top ?? "experiment") !== "experiment" || input.length > (options.maxBytes ?? defaultMaxBytes)) return undefined;
-  let text: string;
-  if (typeof input === "string") text = input;
-  else {
-    const decoded = decodeUtf8(input);
-    if (!("text" in decoded)) return undefined;
-    text = decoded.text;
-  }
-  if (!/^\s*(<\?xml[^>]*\?>\s*)?<experiment>/.test(text.slice(0, 512)) || /<!--|<!\[CDATA\[|<!DOCTYPE|<fragments|<\/?[A-Za-z_][\w.-]*:/.test(text)) return undefined;
-  return text;
-}
-
-/**
- * Reads the parts of a document that host `hostName` needs: every `<elements>` block that
- * mentions the name as text (the host itself under any name or localname, duplicates of it, and
- * the vnodes whose `benito:host` names it), the blocks of its Containers partition when it is a
- * pnode, and the `<substrates>` blocks those elements attach to (duplicates included). The
- * selected blocks are read by the same checker as a whole document, at their original lines and
- * indexes, so every rule that concerns this host still applies; problems elsewhere in the file
- * are left to `benito topdl validate`.
+ * Reads the parts of a document that host `hostName` needs, and answers exactly as reading the
+ * whole document would (for the host; problems elsewhere in the file are left to `benito topdl
+ * validate`).
  *
- * Anything the text scan cannot read soundly (comments, CDATA, a DOCTYPE, fragments, namespace
- * prefixes, entity references in names, `--top`, or no mention of the host at all) falls back to
- * reading the whole document, so the answer is never different, only slower.
+ * How it stays exact: the whole document is first checked by the XML parser itself (scanOnly:
+ * every well-formedness rule, nothing built), which also gives the true top-level blocks, so no
+ * text trick can fake or hide a block. Blocks are then chosen by a superset rule: every
+ * `<elements>` block whose text contains the host's name (the host under any name or localname,
+ * duplicates of it, the vnodes whose `benito:host` names it) or the partition values those
+ * carry (Containers placement), every `<substrates>` block whose text contains a substrate name
+ * those elements use, every other top-level block (version, attributes, fragments), and every
+ * block holding anything that could spell a name in another way (a reference, comment, CDATA
+ * section or processing instruction). The chosen blocks are read by the same checker as a whole
+ * document, at their original lines, columns and indexes. A superset never changes the answer,
+ * only the time. When the host is not found that way, or the document is not a plain
+ * `<experiment>` (--top, an envelope), the whole document is read instead.
  */
 export function extractHostTopology(input: Uint8Array | string, file: string, hostName: string, options: ParseOptions = {}): ExtractResult {
   const whole = (): ExtractResult => ({ ...checkTopology(input, file, options), partial: false });
-  const text = scannableText(input, options);
-  if (text === undefined || !/^[\w.-]+$/.test(hostName)) return whole();
-
-  const blocks = new Blocks(text);
-  const elements = new Set<number>();
-  for (const start of blocks.mentioning("elements", hostName)) elements.add(start);
-  if (elements.size === 0) return whole();
-  // A Containers pnode also hosts the vnodes of its partition.
-  for (const start of [...elements]) {
-    const partition = /<attribute>\s*(?:benito|containers):partition\s*<\/attribute>\s*<value>\s*(\d+)\s*<\/value>/.exec(blocks.text(start))?.[1];
-    const numbered = /^pnode-(\d+)$/.exec(hostName)?.[1];
-    for (const value of [partition, numbered]) {
-      if (value === undefined) continue;
-      for (const other of blocks.mentioning("elements", String(Number(value)))) elements.add(other);
-    }
+  if (!plainName.test(hostName)) return whole();
+  const scanned = Scanned.of(input, options);
+  if (scanned === undefined) return whole();
+  const named = scanned.elementsContaining([hostName]);
+  if (named.size === 0) return whole();
+  const chosen = new Set([...named, ...scanned.oddBlocks("elements")]);
+  // Found by a localname, the host is named otherwise: its vnodes name it so in benito:host.
+  const names = new Set<string>();
+  for (const index of chosen) for (const name of scanned.namesOf(index, hostName)) if (name !== hostName) names.add(name);
+  if ([...names].some((name) => !plainNeedle(name))) return whole();
+  for (const index of scanned.elementsContaining([...names])) chosen.add(index);
+  // Containers placement: the blocks carrying the same partition (the pnode-NNNN host included).
+  const partitions = new Set<string>();
+  for (const index of chosen) for (const value of scanned.attributeValues(index, partitionKeys)) partitions.add(value);
+  // A host named pnode-NNNN hosts the partitions whose number, padded to four digits, is NNNN.
+  for (const name of [hostName, ...names]) {
+    const numbered = /^pnode-(\d+)$/.exec(name)?.[1];
+    if (numbered !== undefined) for (let k = 0; k < numbered.length; k += 1) if (k === 0 || numbered[k - 1] === "0") partitions.add(numbered.slice(k));
   }
-  const result = checkSelected(blocks, elements, file, options);
-  return result === undefined ? whole() : { ...result, partial: true };
+  const needles = partitionNeedles(partitions);
+  if (needles === undefined) return whole();
+  for (const index of scanned.elementsContaining(needles)) chosen.add(index);
+  const result = scanned.check(chosen, file, options);
+  if (result === undefined || (result.topology !== undefined && !hasHost(result.topology, hostName))) return whole();
+  return { ...result, partial: true };
 }
 
 /**
- * Checks the selected `<elements>` blocks together with the `<substrates>` blocks they attach to,
- * as one small document at the blocks' original lines and indexes. Undefined when that cannot be
- * done soundly (a substrate name written with references, or not found): read the whole document.
+ * What to look for to find the blocks of the partitions' members and pnodes: each value, and the
+ * pnode-NNNN name a numeric one maps to. Undefined when a value cannot be searched for.
  */
-export function checkSelected(blocks: Blocks, elements: ReadonlySet<number>, file: string, options: ParseOptions): CheckResult | undefined {
-  const wanted = new Set<string>();
-  for (const start of elements) {
-    for (const match of blocks.text(start).matchAll(/<substrate>\s*([^<]*?)\s*<\/substrate>/g)) {
-      // A name written with references would need decoding to compare: let the whole read handle it.
-      if (match[1]!.includes("&")) return undefined;
-      wanted.add(match[1]!);
-    }
+export function partitionNeedles(partitions: ReadonlySet<string>): string[] | undefined {
+  const needles: string[] = [];
+  for (const value of partitions) {
+    if (!plainNeedle(value)) return undefined;
+    needles.push(value);
+    if (/^\d+$/.test(value)) needles.push(`pnode-${value.padStart(4, "0")}`);
   }
-  const substrates = blocks.substratesNamed(wanted);
-  if (substrates === undefined) return undefined;
-  const mini = blocks.document([...substrates, ...elements].sort((a, b) => a - b));
-  return checkTopology(mini.text, file, { ...options, indexes: mini.indexes });
+  return needles;
 }
 
-/** The top-level blocks of a document whose root is `<experiment>`, found by text scanning (extract-lans.ts reads them too). */
-export class Blocks {
+/** A host or LAN name the text scan can look for as is. */
+export const plainName = /^[\w.-]+$/;
+
+/** A value that can be searched for in the raw text (non-empty, no markup or reference characters). */
+function plainNeedle(value: string): boolean {
+  return value !== "" && !/[<>&"'\s]/.test(value);
+}
+
+/** The attribute keys of Containers placement (src/model/resolve.ts reads the same). */
+export const partitionKeys: readonly string[] = ["benito:partition", "containers:partition"];
+
+/** Whether the topology has a computer named `name` (by name or localname): then the partial read found the host. */
+function hasHost(topology: Topology, name: string): boolean {
+  return topology.elements.some((element) => element.kind === "computer" && (element.name === name || element.localnames.includes(name)));
+}
+
+/**
+ * Scanned class: a document checked by the XML parser, with its top-level blocks, from which
+ * the fast paths choose what to read.
+ */
+export class Scanned {
   readonly #text: string;
-  #lineStarts: Int32Array | undefined;
-  readonly #starts = new Map<string, Int32Array>();
+  readonly #blocks: readonly Block[];
+  readonly #rootLine: number;
+  readonly #starts: Int32Array;
+  /** Each block's index among the blocks of its name (its path index: substrates[i], elements[i]). */
+  readonly #ordinals: Int32Array;
+  readonly #odd = new Set<number>();
 
-  constructor(text: string) {
+  private constructor(text: string, blocks: readonly Block[], rootLine: number) {
     this.#text = text;
-  }
-
-  /** Start offsets of the `<tag>` blocks that contain `>NAME<` (whitespace allowed) as text. */
-  mentioning(tag: string, name: string): number[] {
-    const starts: number[] = [];
-    const pattern = new RegExp(`>\\s*${name.replace(/[.]/g, "\\.")}\\s*<`, "g");
-    for (const match of this.#text.matchAll(pattern)) {
-      const start = this.#text.lastIndexOf(`<${tag}>`, match.index);
-      if (start < 0) continue;
-      const end = this.#text.indexOf(`</${tag}>`, start);
-      if (end < match.index) continue;
-      if (!starts.includes(start)) starts.push(start);
-    }
-    return starts;
-  }
-
-  /** The text of the block starting at `start`, through its closing tag. */
-  text(start: number): string {
-    const tag = /^<(\w+)>/.exec(this.#text.slice(start, start + 40))![1]!;
-    const end = this.#text.indexOf(`</${tag}>`, start);
-    return this.#text.slice(start, end < 0 ? this.#text.length : end + tag.length + 3);
-  }
-
-  /** Start offsets of the `<substrates>` blocks named in `names`; undefined when a block is not plain enough to tell. */
-  substratesNamed(names: ReadonlySet<string>): number[] | undefined {
-    const found: number[] = [];
-    for (let start = this.#text.indexOf("<substrates>"); start >= 0; start = this.#text.indexOf("<substrates>", start + 12)) {
-      const end = this.#text.indexOf("</substrates>", start);
-      const nameAt = this.#text.indexOf("<name>", start);
-      if (end < 0 || nameAt < 0 || nameAt > end) return undefined;
-      const block = this.#text.slice(start, end);
-      if (block.includes("<service")) return undefined;
-      const name = /^<name>\s*([^<]*?)\s*<\/name>/.exec(this.#text.slice(nameAt, end))?.[1];
-      if (name === undefined || name.includes("&")) return undefined;
-      if (names.has(name)) found.push(start);
-    }
-    return found;
+    this.#blocks = blocks;
+    this.#rootLine = rootLine;
+    this.#starts = Int32Array.from(blocks, (block) => block.start);
+    const counts = new Map<string, number>();
+    this.#ordinals = Int32Array.from(blocks, (block) => {
+      const count = counts.get(block.name) ?? 0;
+      counts.set(block.name, count + 1);
+      return count;
+    });
+    // Blocks holding anything that could write a name in another way than plain text.
+    for (const needle of ["&", "<!--", "<?", "<![CDATA["]) for (const index of this.#containing(needle)) this.#odd.add(index);
   }
 
   /**
-   * A document of the selected blocks, each at its original line (blank lines pad the gaps), and
-   * the original index of each block among its kind, so problems read as in the whole document.
+   * The document scanned, when the fast paths can read it: within the size limit, decodable,
+   * well-formed, with an `<experiment>` root and no --top. Undefined otherwise (the caller reads
+   * the whole document, which reports any problem exactly as it would anyway).
    */
-  document(starts: readonly number[]): { text: string; indexes: { substrates: number[]; elements: number[] } } {
-    const lineStarts = (this.#lineStarts ??= newlineOffsets(this.#text));
-    const head = /<version>[^<]*<\/version>/.exec(this.#text.slice(0, 4096));
-    const parts: string[] = ["<experiment>"];
-    let line = 1;
-    const pad = (offset: number) => {
-      const target = lineAt(lineStarts, offset);
-      if (target > line) parts.push("\n".repeat(target - line));
-      line = Math.max(line, target);
-    };
-    if (head !== null) {
-      pad(head.index);
-      parts.push(head[0]);
+  static of(input: Uint8Array | string, options: ParseOptions): Scanned | undefined {
+    if ((options.top ?? "experiment") !== "experiment") return undefined;
+    if (input.length > (options.maxBytes ?? defaultMaxBytes)) return undefined;
+    let text: string;
+    if (typeof input === "string") text = input;
+    else {
+      const decoded = decodeDocument(input);
+      if (!("text" in decoded)) return undefined;
+      text = decoded.text;
     }
+    const scan = parseXml(text, { scanOnly: true });
+    if (scan.blocks === undefined || scan.rootName !== "experiment" || scan.problems.length > 0) return undefined;
+    return new Scanned(text, scan.blocks, scan.rootLine);
+  }
+
+  /** The `<elements>` blocks whose text contains one of the needles. */
+  elementsContaining(needles: readonly string[]): Set<number> {
+    const found = new Set<number>();
+    for (const needle of needles) for (const index of this.#containing(needle, true)) if (this.#blocks[index]!.name === "elements") found.add(index);
+    return found;
+  }
+
+  /** The blocks of one name that hold a reference, comment, CDATA section or processing instruction. */
+  oddBlocks(name: string): number[] {
+    return [...this.#odd].filter((index) => this.#blocks[index]!.name === name);
+  }
+
+  /** The `<name>` of every element in the block that has `localname` as its name or one of its localnames. */
+  namesOf(index: number, localname: string): string[] {
+    const names: string[] = [];
+    walk(this.#parse(index), (node) => {
+      const known = node.children.some((child) => (child.name === "localname" || child.name === "name") && textOf(child) === localname);
+      const name = node.children.find((child) => child.name === "name");
+      if (known && name !== undefined) names.push(textOf(name));
+    });
+    return names;
+  }
+
+  /** Every value of an `<attribute>` with one of `keys`, anywhere in the block (a superset of what the checker reads). */
+  attributeValues(index: number, keys: readonly string[]): string[] {
+    const values: string[] = [];
+    walk(this.#parse(index), (node) => {
+      if (node.name !== "attribute") return;
+      const key = node.children.find((child) => child.name === "attribute");
+      const value = node.children.find((child) => child.name === "value");
+      if (key !== undefined && value !== undefined && keys.includes(textOf(key))) values.push(textOf(value));
+    });
+    return values;
+  }
+
+  /**
+   * Reads the chosen `<elements>` blocks with the `<substrates>` blocks they use (or every
+   * `<substrates>` block) and every other top-level block, as one document at the blocks'
+   * original lines, columns and indexes. Undefined when a substrate name cannot be searched for.
+   */
+  check(elements: ReadonlySet<number>, file: string, options: ParseOptions, allSubstrates = false): CheckResult | undefined {
+    const chosen = new Set(elements);
+    this.#blocks.forEach((block, index) => {
+      if (block.name !== "elements" && block.name !== "substrates") chosen.add(index);
+    });
+    // The substrates the chosen elements use, and those fragments use from the top level.
+    const wanted = new Set<string>();
+    for (const index of chosen) walk(this.#parse(index), (node) => void (node.name === "substrate" && wanted.add(textOf(node))));
+    if ([...wanted].some((name) => !plainNeedle(name))) return undefined;
+    this.#blocks.forEach((block, index) => {
+      if (block.name === "substrates" && (allSubstrates || this.#odd.has(index) || this.#holdsValue(block, wanted))) chosen.add(index);
+    });
+    const mini = this.#document([...chosen].sort((a, b) => a - b));
+    return checkTopology(mini.text, file, { ...options, indexes: mini.indexes });
+  }
+
+  /**
+   * A document of the chosen blocks, each at its original line and column (line ends and spaces
+   * pad the gaps), under an `<experiment>` at the root's line, with each block's original index.
+   */
+  #document(chosen: readonly number[]): { text: string; indexes: { substrates: number[]; elements: number[] } } {
+    const parts: string[] = ["\n".repeat(this.#rootLine - 1), "<experiment>"];
+    let line = this.#rootLine;
+    let column = 1 + "<experiment>".length;
     const indexes = { substrates: [] as number[], elements: [] as number[] };
-    for (const start of starts) {
-      const block = this.text(start);
-      const kind = block.startsWith("<substrates>") ? "substrates" : "elements";
-      indexes[kind].push(this.#countBefore(`<${kind}>`, start));
-      pad(start);
-      parts.push(block);
-      for (let k = block.indexOf("\n"); k >= 0; k = block.indexOf("\n", k + 1)) line += 1;
+    for (const index of chosen) {
+      const block = this.#blocks[index]!;
+      if (block.name === "substrates" || block.name === "elements") indexes[block.name].push(this.#ordinals[index]!);
+      if (block.line > line) {
+        parts.push("\n".repeat(block.line - line), " ".repeat(block.column - 1));
+        line = block.line;
+        column = block.column;
+      } else {
+        parts.push(" ".repeat(Math.max(0, block.column - column)));
+        column = Math.max(column, block.column);
+      }
+      const raw = this.#text.slice(block.start, block.end);
+      parts.push(raw);
+      // Where the block ends: count its line ends (LF, CR, CRLF) and the length of its last line.
+      let lastLineStart = -1;
+      for (let k = 0; k < raw.length; k += 1) {
+        const c = raw.charCodeAt(k);
+        if (c === 0x0a || (c === 0x0d && raw.charCodeAt(k + 1) !== 0x0a)) {
+          line += 1;
+          lastLineStart = k + 1;
+        }
+      }
+      column = lastLineStart < 0 ? column + raw.length : raw.length - lastLineStart + 1;
     }
     parts.push("</experiment>");
     return { text: parts.join(""), indexes };
   }
 
-  /** How many `needle`s start before `offset` (their offsets are found once per needle, then binary-searched). */
-  #countBefore(needle: string, offset: number): number {
-    let starts = this.#starts.get(needle);
-    if (starts === undefined) {
-      const found: number[] = [];
-      for (let k = this.#text.indexOf(needle); k >= 0; k = this.#text.indexOf(needle, k + needle.length)) found.push(k);
-      this.#starts.set(needle, (starts = Int32Array.from(found)));
+  /**
+   * Indexes of the blocks whose text contains `needle`; with `whole`, only as a whole text value:
+   * between ">" or whitespace and "<" or whitespace (in a block without references, comments,
+   * CDATA or processing instructions, a text value that equals the needle once trimmed can only
+   * be written so; the other blocks are always read).
+   */
+  #containing(needle: string, whole = false): Set<number> {
+    const found = new Set<number>();
+    const text = this.#text;
+    for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+      if (whole && !(opensValue(text.charCodeAt(at - 1)) && closesValue(text.charCodeAt(at + needle.length)))) continue;
+      const index = this.#blockAt(at);
+      if (index < 0) continue;
+      const block = this.#blocks[index]!;
+      if (at + needle.length > block.end) continue;
+      found.add(index);
+      // The rest of this block cannot add anything: go on after it.
+      at = block.end - 1;
     }
+    return found;
+  }
+
+  /** Whether one of the block's text runs (between ">" and "<"), trimmed, is one of `values` (for blocks without references, comments, CDATA or processing instructions). */
+  #holdsValue(block: Block, values: ReadonlySet<string>): boolean {
+    const text = this.#text;
+    for (let gt = text.indexOf(">", block.start); gt >= 0 && gt < block.end; ) {
+      const lt = text.indexOf("<", gt + 1);
+      if (lt < 0 || lt >= block.end) return false;
+      if (lt > gt + 1 && values.has(text.slice(gt + 1, lt).replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, ""))) return true;
+      gt = text.indexOf(">", lt + 1);
+    }
+    return false;
+  }
+
+  /** The block whose range holds `offset` (-1: between blocks). */
+  #blockAt(offset: number): number {
     let low = 0;
-    let high = starts.length;
+    let high = this.#starts.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (starts[middle]! < offset) low = middle + 1;
+      if (this.#starts[middle]! <= offset) low = middle + 1;
       else high = middle;
     }
-    return low;
+    const index = low - 1;
+    return index >= 0 && offset < this.#blocks[index]!.end ? index : -1;
+  }
+
+  #parse(index: number): XmlNode {
+    const block = this.#blocks[index]!;
+    // A block of a well-formed document is a well-formed document by itself.
+    return parseXml(this.#text.slice(block.start, block.end)).root!;
   }
 }
 
-function newlineOffsets(text: string): Int32Array {
-  const offsets: number[] = [];
-  for (let k = text.indexOf("\n"); k >= 0; k = text.indexOf("\n", k + 1)) offsets.push(k);
-  return Int32Array.from(offsets);
+/** Whether a character may come just before a text value: ">" or XML whitespace. */
+function opensValue(c: number): boolean {
+  return c === 0x3e || c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
 }
 
-function lineAt(newlines: Int32Array, offset: number): number {
-  let low = 0;
-  let high = newlines.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (newlines[middle]! < offset) low = middle + 1;
-    else high = middle;
-  }
-  return low + 1;
+/** Whether a character may come just after a text value: "<" or XML whitespace. */
+function closesValue(c: number): boolean {
+  return c === 0x3c || c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
+}
+
+/** Calls `visit` on a node and every element under it. */
+function walk(node: XmlNode, visit: (node: XmlNode) => void): void {
+  visit(node);
+  for (const child of node.children) if (child.name !== "#text") walk(child, visit);
+}
+
+/** A leaf's text as the checker reads it (the text runs of an element with children, joined and trimmed). */
+function textOf(node: XmlNode): string {
+  if (node.children.length === 0) return node.text;
+  let text = "";
+  for (const child of node.children) if (child.name === "#text") text += child.text;
+  return text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
 }

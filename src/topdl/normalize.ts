@@ -1,8 +1,8 @@
 // Turns fast-xml-parser's ordered tree of one topology element into the normalized Topology, collecting every problem.
-import type { ProblemList } from "./problems";
+import { kindOf, type ProblemList } from "./problems";
 import type { Attribute, Capacity, Computer, Element, Latency, OtherElement, Problem, Substrate, Topology, TopdlInterface } from "./types";
 import { checkStructure, grammar, type Grouped } from "./grammar";
-import { childrenOf, decodeText, offsetOf, rawTextOf, tagOf, attributesOf, type OrderedNode } from "./xml";
+import type { XmlNode } from "./xml";
 import type { GenericSchema, InferOutput } from "valibot";
 import { count, kind, paramType, persistence, quantity, read, shortcut, status, whole } from "./values";
 
@@ -17,15 +17,23 @@ export interface Sink {
   readonly file: string;
   /** Set when reading a partial document: block position → original index, for paths. */
   readonly indexes?: BlockIndexes;
-  /**
-   * Set when the document is parsed one top-level block at a time: the offset of the block being
-   * read, which `lineOf` adds to offsets inside it.
-   */
-  base?: number;
-  lineOf(offset: number): number;
   readonly errors: ProblemList;
   readonly warnings: ProblemList;
 }
+
+/** The kinds (problems.ts kindOf) of the warnings a document can repeat without bound. */
+const kinds = {
+  textTop: kindOf("text inside the topology element ignored"),
+  unknownTop: kindOf("unknown child <x> of the topology ignored"),
+  textIn: kindOf("text inside <x> ignored"),
+  unknownKind: kindOf("unknown element kind <x> skipped (expected computer, region, segment, testbed or other)"),
+  empty: kindOf("empty <elements>"),
+  duplicateInterface: kindOf('duplicate interface name "x" (first on line 1); both are kept'),
+  noValue: kindOf('attribute "x" has no <value>; read as ""'),
+  duplicateAttribute: kindOf('duplicate attribute "x": the first value "y" (line 1) is kept'),
+  unknownChild: kindOf("unknown child <x> of <y> ignored"),
+  textOnly: kindOf("<x> should hold text only; child elements ignored"),
+};
 
 /** The element kinds an `<elements>` wrapper may hold. */
 const elementKinds = new Set(["computer", "region", "segment", "testbed", "other"]);
@@ -38,10 +46,10 @@ export type Normalized = Omit<Topology, "file" | "warnings">;
  * Reads one topology element (the first `<experiment>`, or the `--top` element) held whole in
  * memory. Every problem goes to the sink; the result is meaningful only when the sink has no errors.
  */
-export function normalizeTopology(node: OrderedNode, tag: string, sink: Sink): Normalized {
+export function normalizeTopology(node: XmlNode, sink: Sink): Normalized {
   const reader = new TopologyReader(sink);
-  for (const child of childrenOf(node, tag)) reader.child(child);
-  return reader.finish(sink.lineOf(offsetOf(node)));
+  for (const child of node.children) reader.child(child);
+  return reader.finish(node.line);
 }
 
 /** One naming scope being read: the top level, or one fragment's topology. */
@@ -56,12 +64,6 @@ class ScopeBuilder {
   elementsCount = 0;
 }
 
-/** A node kept for the end of the document, with the sink base its offsets are relative to. */
-interface Kept {
-  readonly node: OrderedNode;
-  readonly base: number;
-}
-
 /**
  * TopologyReader class: reads the children of the topology element one at a time, so a large
  * document can be parsed and read one top-level block at a time (src/topdl/parse.ts) and no
@@ -70,10 +72,10 @@ interface Kept {
 export class TopologyReader {
   readonly #sink: Sink;
   readonly #top = new ScopeBuilder();
-  readonly #versions: Kept[] = [];
-  readonly #fragments: Kept[] = [];
-  readonly #namemaps: Kept[] = [];
-  readonly #attributeNodes: Kept[] = [];
+  readonly #versions: XmlNode[] = [];
+  readonly #fragments: XmlNode[] = [];
+  readonly #namemaps: XmlNode[] = [];
+  readonly #attributeNodes: XmlNode[] = [];
   #fragmentNames = new Set<string>();
   #regionRefs: { name: string; path: string; line: number }[] = [];
 
@@ -82,12 +84,12 @@ export class TopologyReader {
   }
 
   /** Reads one child of the topology element (substrates and elements at once; the rest is kept for finish). */
-  child(node: OrderedNode): void {
-    const tag = tagOf(node);
-    const kept = { node, base: this.#sink.base ?? 0 };
+  child(node: XmlNode): void {
+    const tag = node.name;
+    const kept = node;
     switch (tag) {
       case "#text":
-        this.#warn(0, "", "text inside the topology element ignored");
+        if (!this.#counted(kinds.textTop)) this.#warn(0, "", "text inside the topology element ignored");
         return;
       case "version":
         this.#versions.push(kept);
@@ -108,7 +110,7 @@ export class TopologyReader {
         this.#attributeNodes.push(kept);
         return;
       default:
-        this.#warn(this.#line(node), tag, `unknown child <${tag}> of the topology ignored`);
+        if (!this.#counted(kinds.unknownTop)) this.#warn(this.#line(node), tag, `unknown child <${tag}> of the topology ignored`);
     }
   }
 
@@ -117,26 +119,18 @@ export class TopologyReader {
     let version = "";
     const first = this.#versions[0];
     if (first !== undefined) {
-      this.#rebase(first);
-      version = this.#text(first.node, "version");
-      if (version !== "1.0" && version !== "2.0") this.#warn(this.#line(first.node), "version", `version "${version}" is neither 1.0 nor 2.0; read as TopDL anyway`);
+      version = this.#text(first, "version");
+      if (version !== "1.0" && version !== "2.0") this.#warn(first.line, "version", `version "${version}" is neither 1.0 nor 2.0; read as TopDL anyway`);
       const second = this.#versions[1];
-      if (second !== undefined) {
-        this.#rebase(second);
-        this.#error(this.#line(second.node), "version", "more than one <version>");
-      }
+      if (second !== undefined) this.#error(second.line, "version", "more than one <version>");
     } else {
       this.#warn(line, "version", "no <version>; read as TopDL without a declared version");
     }
     this.#checkReferences(this.#top);
-    this.#fragments.forEach((kept, index) => {
-      this.#rebase(kept);
-      this.#fragment(kept.node, `fragments[${index}]`, this.#top);
-    });
+    this.#fragments.forEach((kept, index) => this.#fragment(kept, `fragments[${index}]`, this.#top));
     this.#namemaps.forEach((kept, index) => {
-      this.#rebase(kept);
       const path = `namemaps[${index}]`;
-      const inner = this.#leavesWithAttributes(kept.node, "namemaps", "namemaps", path);
+      const inner = this.#leavesWithAttributes(kept, "namemaps", "namemaps", path);
       (inner.namemap ?? []).forEach((pair, k) => this.#leaves(pair, "namemap", "map", `${path}.namemap[${k}]`));
     });
     // Region references are checked once every fragment name is known.
@@ -149,8 +143,7 @@ export class TopologyReader {
     const attributes: Attribute[] = [];
     const seen = new Set<string>();
     this.#attributeNodes.forEach((kept, index) => {
-      this.#rebase(kept);
-      for (const attribute of this.#attributes([kept.node], "", index)) {
+      for (const attribute of this.#attributes([kept], "", index)) {
         if (seen.has(attribute.key)) this.#warn(attribute.line, `attribute[${index}]`, `duplicate attribute "${attribute.key}": the first value is kept`);
         else {
           seen.add(attribute.key);
@@ -162,11 +155,7 @@ export class TopologyReader {
     return { version, substrates: this.#top.substrates, elements: this.#top.elements, attributes, counts: { regions, fragments: this.#fragments.length } };
   }
 
-  #rebase(kept: Kept): void {
-    if (this.#sink.base !== undefined) this.#sink.base = kept.base;
-  }
-
-  #addSubstrate(scope: ScopeBuilder, node: OrderedNode, prefix: string): void {
+  #addSubstrate(scope: ScopeBuilder, node: XmlNode, prefix: string): void {
     const index = scope.substrateCount++;
     const substrate = this.#substrate(node, `${prefix}substrates[${this.#index(prefix, "substrates", index)}]`);
     if (substrate === undefined) return;
@@ -179,7 +168,7 @@ export class TopologyReader {
     scope.substrates.push(substrate);
   }
 
-  #addElements(scope: ScopeBuilder, wrapper: OrderedNode, prefix: string): void {
+  #addElements(scope: ScopeBuilder, wrapper: XmlNode, prefix: string): void {
     const index = scope.elementsCount++;
     for (const element of this.#elements(wrapper, `${prefix}elements[${this.#index(prefix, "elements", index)}]`, scope)) {
       if (element.name !== "") {
@@ -213,7 +202,7 @@ export class TopologyReader {
     return prefix === "" ? (this.#sink.indexes?.[kind][index] ?? index) : index;
   }
 
-  #fragment(node: OrderedNode, path: string, outer: ScopeBuilder): void {
+  #fragment(node: XmlNode, path: string, outer: ScopeBuilder): void {
     const grouped = this.#group(node, "fragments", "fragment", path, this.#line(node));
     const nameNode = grouped.name?.[0];
     if (nameNode !== undefined) this.#fragmentNames.add(this.#text(nameNode, path, "name"));
@@ -231,7 +220,7 @@ export class TopologyReader {
     this.#attributes(grouped.attribute ?? [], path);
   }
 
-  #substrate(node: OrderedNode, path: string): Substrate | undefined {
+  #substrate(node: XmlNode, path: string): Substrate | undefined {
     const line = this.#line(node);
     const grouped = this.#group(node, "substrates", "substrate", path, line);
     const nameNode = grouped.name?.[0];
@@ -254,28 +243,30 @@ export class TopologyReader {
   }
 
   /** Reads the items of one `<elements>` wrapper (normally exactly one). */
-  #elements(wrapper: OrderedNode, path: string, scope: ScopeBuilder): Element[] {
+  #elements(wrapper: XmlNode, path: string, scope: ScopeBuilder): Element[] {
     const line = this.#line(wrapper);
-    const items: OrderedNode[] = [];
-    const children = childrenOf(wrapper, "elements");
+    const items: XmlNode[] = [];
+    const children = wrapper.children;
     for (const child of children) {
-      const tag = tagOf(child);
-      if (tag === "#text") this.#warn(line, path, "text inside <elements> ignored");
+      const tag = child.name;
+      if (tag === "#text") {
+        if (!this.#counted(kinds.textIn)) this.#warn(line, path, "text inside <elements> ignored");
+      }
       else if (elementKinds.has(tag)) items.push(child);
-      else this.#warn(this.#line(child), `${path}.${tag}`, `unknown element kind <${tag}> skipped (expected computer, region, segment, testbed or other)`);
+      else if (!this.#counted(kinds.unknownKind)) this.#warn(this.#line(child), `${path}.${tag}`, `unknown element kind <${tag}> skipped (expected computer, region, segment, testbed or other)`);
     }
     if (items.length > 1) this.#warn(line, path, `${items.length} elements inside one <elements>; each is read (TopDL puts one element in each)`);
-    if (children.length === 0) this.#warn(line, path, "empty <elements>");
+    if (children.length === 0 && !this.#counted(kinds.empty)) this.#warn(line, path, "empty <elements>");
     const elements: Element[] = [];
     items.forEach((item, index) => {
-      const tag = tagOf(item);
+      const tag = item.name;
       const itemPath = index === 0 ? `${path}.${tag}` : `${path}.${tag}[${index}]`;
       elements.push(this.#element(item, tag as Element["kind"], itemPath, scope));
     });
     return elements;
   }
 
-  #element(node: OrderedNode, elementKind: Element["kind"] | "computer", path: string, scope: ScopeBuilder): Element {
+  #element(node: XmlNode, elementKind: Element["kind"] | "computer", path: string, scope: ScopeBuilder): Element {
     const line = this.#line(node);
     const grouped = this.#group(node, elementKind, elementKind, path, line);
     const nameNode = grouped.name?.[0];
@@ -300,7 +291,7 @@ export class TopologyReader {
     return { kind: "computer", name, localnames, interfaces, attributes, ...(cpuCount !== undefined && { cpuCount }), line, path } satisfies Computer;
   }
 
-  #region(grouped: Grouped<OrderedNode>, path: string): void {
+  #region(grouped: Grouped<XmlNode>, path: string): void {
     const level = grouped.level?.[0];
     if (level !== undefined) this.#value(level, path, "level", whole);
     const fragname = grouped.fragname?.[0];
@@ -311,13 +302,13 @@ export class TopologyReader {
    * CPU count: v1 writes `<cpu count="N">`, v2 `<cpu><count>N</count>`. Several `<cpu>`s add up
    * (one without a count is one CPU); absent when no `<cpu>` gives a count.
    */
-  #cpus(cpus: OrderedNode[], path: string): number | undefined {
+  #cpus(cpus: XmlNode[], path: string): number | undefined {
     let total = 0;
     let given = false;
     cpus.forEach((cpu, index) => {
       const cpuPath = `${path}.cpu[${index}]`;
       const grouped = this.#leavesWithAttributes(cpu, "cpu", "cpu", cpuPath);
-      const attribute = attributesOf(cpu).count;
+      const attribute = cpu.attributes.count;
       const child = grouped.count?.[0];
       const fromAttribute = attribute === undefined ? undefined : this.#parse(count, attribute, this.#line(cpu), `${cpuPath}@count`);
       const fromChild = child === undefined ? undefined : this.#value(child, cpuPath, "count", count);
@@ -331,7 +322,7 @@ export class TopologyReader {
     return given ? total : undefined;
   }
 
-  #storage(node: OrderedNode, path: string): void {
+  #storage(node: XmlNode, path: string): void {
     const grouped = this.#group(node, "storage", "storage", path, this.#line(node));
     const amount = grouped.amount?.[0];
     if (amount !== undefined) this.#value(amount, path, "amount", quantity);
@@ -340,7 +331,7 @@ export class TopologyReader {
     this.#attributes(grouped.attribute ?? [], path);
   }
 
-  #services(services: OrderedNode[], path: string): void {
+  #services(services: XmlNode[], path: string): void {
     services.forEach((service, index) => {
       const servicePath = `${path}.service[${index}]`;
       const grouped = this.#leaves(service, "service", "service", servicePath);
@@ -354,12 +345,12 @@ export class TopologyReader {
     });
   }
 
-  #status(nodes: OrderedNode[] | undefined, path: string): void {
+  #status(nodes: XmlNode[] | undefined, path: string): void {
     const node = nodes?.[0];
     if (node !== undefined) this.#value(node, path, "status", status);
   }
 
-  #interfaces(nodes: OrderedNode[], path: string, scope: ScopeBuilder): TopdlInterface[] {
+  #interfaces(nodes: XmlNode[], path: string, scope: ScopeBuilder): TopdlInterface[] {
     // Built in place (names are given in a second pass): no per-interface copies, Sets or Maps,
     // as there are tens of thousands of interfaces and a handful per element.
     const interfaces: { -readonly [K in keyof TopdlInterface]: TopdlInterface[K] }[] = [];
@@ -402,25 +393,25 @@ export class TopologyReader {
         else given.push(iface.name);
       }
       const first = seen !== undefined ? seen.get(iface.name) : interfaces.find((earlier, k) => k < index && earlier.name === iface.name)?.line;
-      if (first !== undefined) this.#warn(iface.line, `${iface.path}.name`, `duplicate interface name "${iface.name}" (first on line ${first}); both are kept`);
+      if (first !== undefined && !this.#counted(kinds.duplicateInterface)) this.#warn(iface.line, `${iface.path}.name`, `duplicate interface name "${iface.name}" (first on line ${first}); both are kept`);
       else seen?.set(iface.name, iface.line);
     }
     return interfaces;
   }
 
-  #capacity(node: OrderedNode | undefined, path: string): Capacity | undefined {
+  #capacity(node: XmlNode | undefined, path: string): Capacity | undefined {
     if (node === undefined) return undefined;
     const measured = this.#measure(node, "capacity", "rate", `${path}.capacity`);
     return measured && { rate: measured.amount, kind: measured.kind };
   }
 
-  #latency(node: OrderedNode | undefined, path: string): Latency | undefined {
+  #latency(node: XmlNode | undefined, path: string): Latency | undefined {
     if (node === undefined) return undefined;
     const measured = this.#measure(node, "latency", "time", `${path}.latency`);
     return measured && { time: measured.amount, kind: measured.kind };
   }
 
-  #measure(node: OrderedNode, tag: "capacity" | "latency", field: "rate" | "time", path: string): { amount: number; kind: "max" | "average" } | undefined {
+  #measure(node: XmlNode, tag: "capacity" | "latency", field: "rate" | "time", path: string): { amount: number; kind: "max" | "average" } | undefined {
     const grouped = this.#group(node, tag, tag, path, this.#line(node));
     const amountNode = grouped[field]?.[0];
     const kindNode = grouped.kind?.[0];
@@ -432,7 +423,7 @@ export class TopologyReader {
   }
 
   /** Attributes: first value wins on a duplicated key (a warning); a missing `<value>` reads as "" (a warning). */
-  #attributes(nodes: OrderedNode[], path: string, firstIndex = 0): Attribute[] {
+  #attributes(nodes: XmlNode[], path: string, firstIndex = 0): Attribute[] {
     const attributes: Attribute[] = [];
     // Lists are short: a linear search beats building a Map for each of tens of thousands of
     // lists; a long one (hostile input) switches to a Map so it stays linear.
@@ -443,19 +434,22 @@ export class TopologyReader {
       const line = this.#line(node);
       // The usual attribute, `<attribute><attribute>K</attribute><value>V</value></attribute>` with
       // plain text, is read directly: attributes are most of a document's nodes.
-      const children = node.attribute as OrderedNode[] | undefined;
-      const plain = children !== undefined && children.length === 2;
-      // Static property names (not node[tag]) keep these reads monomorphic: this runs for every attribute.
-      let key = plain ? plainText(children[0]!.attribute as OrderedNode[] | undefined) : undefined;
-      let value = key !== undefined ? plainText(children![1]!.value as OrderedNode[] | undefined) : undefined;
-      if (key === undefined || value === undefined) {
+      const children = node.children;
+      const first = children[0];
+      const second = children[1];
+      let key: string | undefined;
+      let value: string | undefined;
+      if (children.length === 2 && first!.name === "attribute" && second!.name === "value" && first!.children.length === 0 && second!.children.length === 0) {
+        key = first!.text;
+        value = second!.text;
+      } else {
         const attributePath = path === "" ? `attribute[${index}]` : `${path}.attribute[${index}]`;
         const grouped = this.#group(node, "attribute", "attribute", attributePath, line);
         const keyNode = grouped.attribute?.[0];
         if (keyNode === undefined) continue;
         key = this.#text(keyNode, attributePath, "attribute");
         const valueNode = grouped.value?.[0];
-        if (valueNode === undefined) this.#warn(line, attributePath, `attribute "${key}" has no <value>; read as ""`);
+        if (valueNode === undefined && !this.#counted(kinds.noValue)) this.#warn(line, attributePath, `attribute "${key}" has no <value>; read as ""`);
         value = valueNode === undefined ? "" : this.#text(valueNode, attributePath, "value");
       }
       let earlier: Attribute | undefined;
@@ -467,6 +461,7 @@ export class TopologyReader {
             break;
           }
       if (earlier !== undefined) {
+        if (this.#counted(kinds.duplicateAttribute)) continue;
         const attributePath = path === "" ? `attribute[${index}]` : `${path}.attribute[${index}]`;
         this.#warn(line, attributePath, `duplicate attribute "${key}": the first value ${JSON.stringify(earlier.value)} (line ${earlier.line}) is kept`);
         continue;
@@ -480,7 +475,7 @@ export class TopologyReader {
   }
 
   /** Checks an element whose children are all leaves (plus their entity decoding). */
-  #leaves(node: OrderedNode, tag: string, type: string, path: string): Grouped<OrderedNode> {
+  #leaves(node: XmlNode, tag: string, type: string, path: string): Grouped<XmlNode> {
     const grouped = this.#group(node, tag, type, path, this.#line(node));
     for (const [child, nodes] of Object.entries(grouped)) {
       if (grammar[type]?.[child]?.type === "text") for (const leaf of nodes) this.#text(leaf, path, child);
@@ -488,7 +483,7 @@ export class TopologyReader {
     return grouped;
   }
 
-  #leavesWithAttributes(node: OrderedNode, tag: string, type: string, path: string): Grouped<OrderedNode> {
+  #leavesWithAttributes(node: XmlNode, tag: string, type: string, path: string): Grouped<XmlNode> {
     const grouped = this.#leaves(node, tag, type, path);
     this.#attributes(grouped.attribute ?? [], path);
     return grouped;
@@ -498,17 +493,19 @@ export class TopologyReader {
    * Groups an element's children by tag and checks them against the grammar: an unknown child is
    * a warning (and skipped), a missing or repeated one an error.
    */
-  #group(node: OrderedNode, tag: string, type: string, path: string, line: number): Grouped<OrderedNode> {
-    const grouped: Grouped<OrderedNode> = {};
+  #group(node: XmlNode, tag: string, type: string, path: string, line: number): Grouped<XmlNode> {
+    // Only names the grammar lists (own keys, checked with hasOwn) are grouped: a child named
+    // __proto__ or constructor is a plain unknown name, never a key of this object.
+    const grouped: Grouped<XmlNode> = {};
     const children = grammar[type] ?? {};
-    for (const child of childrenOf(node, tag)) {
-      const childTag = tagOf(child);
+    for (const child of node.children) {
+      const childTag = child.name;
       if (childTag === "#text") {
-        this.#warn(line, path, `text inside <${tag}> ignored`);
+        if (!this.#counted(kinds.textIn)) this.#warn(line, path, `text inside <${tag}> ignored`);
         continue;
       }
-      if (children[childTag] === undefined) {
-        this.#warn(this.#line(child), path === "" ? childTag : `${path}.${childTag}`, `unknown child <${childTag}> of <${tag}> ignored`);
+      if (!Object.hasOwn(children, childTag)) {
+        if (!this.#counted(kinds.unknownChild)) this.#warn(this.#line(child), path === "" ? childTag : `${path}.${childTag}`, `unknown child <${childTag}> of <${tag}> ignored`);
         continue;
       }
       (grouped[childTag] ??= []).push(child);
@@ -524,22 +521,19 @@ export class TopologyReader {
    * The decoded text of a leaf element. Its path for messages is `path.child` (or `path` without
    * a child): joined only when there is a problem, as most leaves have none.
    */
-  #text(node: OrderedNode, path: string, child?: string): string {
-    const tag = tagOf(node);
-    const plain = plainLeaf(node, tag);
-    if (plain !== undefined) return plain;
+  #text(node: XmlNode, path: string, child?: string): string {
+    const children = node.children;
+    if (children.length === 0) return node.text;
     const where = child === undefined ? path : `${path}.${child}`;
-    const children = childrenOf(node, tag);
-    if (children.length > 0 && children.some((inner) => tagOf(inner) !== "#text")) {
-      this.#warn(this.#line(node), where, `<${tag}> should hold text only; child elements ignored`);
-    }
-    const decoded = decodeText(rawTextOf(node, tag));
-    if (decoded.error !== undefined) this.#error(this.#line(node), where, decoded.error);
-    return decoded.text;
+    if (!this.#counted(kinds.textOnly)) this.#warn(node.line, where, `<${node.name}> should hold text only; child elements ignored`);
+    // The text among the child elements, joined, trimmed at the ends only.
+    let text = "";
+    for (const inner of children) if (inner.name === "#text") text += inner.text;
+    return text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
   }
 
   /** A leaf's value read with a schema (path as for #text); undefined, with an error, when it does not fit. */
-  #value<S extends GenericSchema>(node: OrderedNode, path: string, child: string | undefined, schema: S): InferOutput<S> | undefined {
+  #value<S extends GenericSchema>(node: XmlNode, path: string, child: string | undefined, schema: S): InferOutput<S> | undefined {
     const text = this.#text(node, path, child);
     const quick = shortcut(schema, text);
     if (quick !== undefined) return quick as InferOutput<S>;
@@ -555,29 +549,25 @@ export class TopologyReader {
     return result.value;
   }
 
-  #line(node: OrderedNode): number {
-    return this.#sink.lineOf(offsetOf(node));
+  #line(node: XmlNode): number {
+    return node.line;
   }
 
   #error(line: number, path: string, message: string): void {
     this.#sink.errors.push({ file: this.#sink.file, line, path, message });
   }
 
+  /**
+   * For warnings a hostile document can repeat a million times: true (and counted) once the
+   * kind has all the problems it keeps, so the caller builds no message that would be dropped.
+   */
+  #counted(kind: string): boolean {
+    return this.#sink.warnings.countIfFull(kind);
+  }
+
   #warn(line: number, path: string, message: string): void {
     this.#sink.warnings.push({ file: this.#sink.file, line, path, message });
   }
-}
-
-function plainLeaf(node: OrderedNode, tag: string): string | undefined {
-  return plainText(node[tag] as OrderedNode[] | undefined);
-}
-
-/** The text of a leaf's children when it is one plain text node (or none); undefined otherwise. */
-function plainText(children: OrderedNode[] | undefined): string | undefined {
-  if (children === undefined || children.length > 1) return undefined;
-  if (children.length === 0) return "";
-  const text = children[0]!["#text"];
-  return typeof text === "string" && !text.includes("&") ? text : undefined;
 }
 
 function infName(index: number): string {

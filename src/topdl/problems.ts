@@ -54,6 +54,14 @@ export class ProblemList {
     if (count <= keptPerKind) this.kept.push(problem);
   }
 
+  /** When `kind` already has keptPerKind problems: counts one more and returns true (the caller need not build it). */
+  countIfFull(kind: string): boolean {
+    const count = this.#counts.get(kind) ?? 0;
+    if (count < keptPerKind) return false;
+    this.#counts.set(kind, count + 1);
+    return true;
+  }
+
   /** Whether any problem was added. */
   get empty(): boolean {
     return this.kept.length === 0;

@@ -4,12 +4,23 @@ import * as v from "valibot";
 /** An xs:double written as a plain decimal number (surrounding whitespace ignored): "100000.0", "1e3". */
 const decimal = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
-/** A non-negative number: rate (kb/s), time (ms), amount (MB). */
+/** Quantities are below this (10^15 kb/s is a million times any link; larger is a typo or an attack). */
+export const largestQuantity = 1e15;
+
+/** Whether a decimal's digits are all zero: "0.000e5" is 0, "1e-400" is not (it only rounds to 0). */
+function zeroDigits(text: string): boolean {
+  return !/[1-9]/.test(text.replace(/[eE].*$/, ""));
+}
+
+/** A non-negative number below 10^15: rate (kb/s), time (ms), amount (MB). */
 export const quantity = v.pipe(
   v.string(),
   v.trim(),
   v.regex(decimal, (issue) => `"${issue.input}" is not a number`),
-  v.transform(Number),
+  v.check((text) => Math.abs(Number(text)) < largestQuantity, (issue) => `${issue.input} is out of range (below 10^15)`),
+  v.check((text) => Number(text) !== 0 || zeroDigits(text), (issue) => `${issue.input} is too small to be held (it would read as 0)`),
+  // "+ 0" reads "-0" as 0.
+  v.transform((text) => Number(text) + 0),
   v.number(),
   v.minValue(0, (issue) => `${issue.input} is negative`),
 );
@@ -19,8 +30,8 @@ export const whole = v.pipe(
   v.string(),
   v.trim(),
   v.regex(/^[+-]?\d+$/, (issue) => `"${issue.input}" is not a whole number`),
-  v.transform(Number),
-  v.safeInteger((issue) => `${issue.input} is out of range`),
+  v.check((text) => Number.isSafeInteger(Number(text)), (issue) => `${issue.input} is out of range`),
+  v.transform((text) => Number(text) + 0),
 );
 
 /** A positive whole number: cpu count. */
@@ -63,7 +74,7 @@ export const paramType = v.pipe(
  * which gives the same output or the issue.
  */
 const shortcuts = new Map<v.GenericSchema, (text: string) => unknown>([
-  [quantity, (text) => (decimal.test(text) && Number(text) >= 0 ? Number(text) : undefined)],
+  [quantity, (text) => (decimal.test(text) && Number(text) > 0 && Number(text) < largestQuantity ? Number(text) : undefined)],
   [kind, (text) => (text === "max" || text === "average" ? text : undefined)],
 ]);
 

@@ -1,5 +1,4 @@
-// The one place that configures fast-xml-parser, plus the pre-scan that makes its input safe and maps offsets to lines.
-import type { XMLParser } from "fast-xml-parser";
+// A hand-written XML 1.0 parser for TopDL: well-formedness as the standard says, no DTD ever read, element trees with lines.
 
 /** XmlProblem interface: a problem found in the XML layer (before TopDL meaning). */
 export interface XmlProblem {
@@ -8,469 +7,682 @@ export interface XmlProblem {
   readonly severity: "error" | "warning";
 }
 
-/** Prepared interface: the text fast-xml-parser reads, and how to get back to lines of the original file. */
-export interface Prepared {
-  /** The document with whitespace-only text between tags and any DOCTYPE removed. */
-  readonly xml: string;
-  /** Line (1-based) of an offset into `xml`. */
-  lineOf(offset: number): number;
-  /** Well-formedness errors and warnings (a DOCTYPE that was ignored). */
-  readonly problems: readonly XmlProblem[];
-  /** The root element's local name (namespace prefix removed). */
-  readonly root: string;
+/**
+ * XmlNode interface: one element, or (name "#text") one run of text among child elements. An
+ * element without child elements holds its text in `text`: references decoded, CDATA literal,
+ * line ends normalized, and XML whitespace trimmed at the ends of the joined text only.
+ */
+export interface XmlNode {
+  /** The local name (any namespace prefix removed); "#text" for text among elements. */
+  readonly name: string;
+  /** 1-based line of the element's "<" (of the text's first character for a text run). */
+  readonly line: number;
+  /** XML attributes by local name (xmlns declarations left out); a null-prototype object. */
+  readonly attributes: Readonly<Record<string, string>>;
+  /** Child elements, and text runs among them, in document order. */
+  readonly children: readonly XmlNode[];
+  /** The text of an element without child elements, or of a text run; "" otherwise. */
+  readonly text: string;
+}
+
+/** ElementNode class: any node but an empty element. */
+class ElementNode implements XmlNode {
+  constructor(
+    readonly name: string,
+    readonly line: number,
+    readonly attributes: Readonly<Record<string, string>>,
+    readonly children: readonly XmlNode[],
+    readonly text: string,
+  ) {}
+}
+
+/**
+ * EmptyElement class: an element with no attribute, child or text (`<x/>`), in two fields: a
+ * hostile document can hold millions of them, and each costs a fraction of an ElementNode.
+ */
+class EmptyElement implements XmlNode {
+  constructor(
+    readonly name: string,
+    readonly line: number,
+  ) {}
+  get attributes(): Readonly<Record<string, string>> {
+    return noAttributes;
+  }
+  get children(): readonly XmlNode[] {
+    return noChildren;
+  }
+  get text(): string {
+    return "";
+  }
+}
+
+/** Block interface: one child element of the root, where it is in the text (for the fast paths). */
+export interface Block {
+  /** Local name. */
+  readonly name: string;
+  /** Offset of its "<" and offset just past its end. */
+  readonly start: number;
+  readonly end: number;
+  /** 1-based line and column of its "<". */
+  readonly line: number;
+  readonly column: number;
+}
+
+/** XmlOptions interface: how to parse. */
+export interface XmlOptions {
   /**
-   * The root's child elements as [start, end) offsets into `xml`, so they can be parsed one at a
-   * time; undefined when the root holds anything else (text, CDATA) that would be lost that way.
+   * When the root's local name is `name`, each of its children is handed to `child` as soon as it
+   * is complete and not kept: no tree of the whole document is ever built.
    */
-  readonly rootChildren?: readonly (readonly [number, number])[];
+  readonly stream?: { readonly name: string; child(node: XmlNode): void };
+  /** Build nothing: check well-formedness and list the root's child elements as blocks. */
+  readonly scanOnly?: boolean;
 }
 
-/**
- * One node of fast-xml-parser's `preserveOrder` output: `{ tag: children, ":@": attributes }`
- * for an element, `{ "#text": value }` for text.
- */
-export type OrderedNode = Record<string, unknown>;
-
-/**
- * Parser options, in one place. preserveOrder keeps children in document order (paths carry
- * indexes, any order is accepted); no value parsing (a name "007" stays "007"); no entity
- * processing at all (the pre-scan refuses entity declarations, and TopDL text decodes only the
- * five predefined entities and character references, in decodeText); captureMetaData gives each
- * element its start offset, which lineOf turns into a line; jPath off avoids building a path
- * string per node (a large share of the default cost).
- */
-const parserOptions = {
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: "",
-  parseTagValue: false,
-  parseAttributeValue: false,
-  processEntities: false,
-  htmlEntities: false,
-  trimValues: true,
-  removeNSPrefix: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  captureMetaData: true,
-  jPath: false,
-  maxNestedTags: 64,
-} as const;
-
-let parser: XMLParser | undefined;
-let metaSymbol: symbol | undefined;
-
-/**
- * fast-xml-parser, loaded on first use: evaluating it (and its entity tables) costs tens of
- * milliseconds, which every benito start would pay otherwise, TopDL or not.
- */
-function library(): typeof import("fast-xml-parser") {
-  return require("fast-xml-parser") as typeof import("fast-xml-parser");
+/** XmlResult interface: the problems, the root, and (scanOnly) the root's child elements. */
+export interface XmlResult {
+  /** The first well-formedness error (parsing stops there), and warnings (an ignored DOCTYPE). */
+  readonly problems: readonly XmlProblem[];
+  /** The root element's local name ("" without one). */
+  readonly rootName: string;
+  /** The root element's line. */
+  readonly rootLine: number;
+  /** The root element; without its children when they were streamed; undefined with scanOnly or an error. */
+  readonly root?: XmlNode;
+  /** scanOnly: the root's child elements. */
+  readonly blocks?: readonly Block[];
 }
 
-/** Parses prepared text into fast-xml-parser's ordered tree (throws its own Error on malformed input). */
-export function parseOrdered(xml: string): OrderedNode[] {
-  parser ??= new (library().XMLParser)(parserOptions);
-  return parser.parse(xml) as OrderedNode[];
+/** Elements may nest this deep (TopDL needs about ten; a bound keeps hostile input from recursing). */
+export const maxDepth = 64;
+
+const noAttributes: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
+const noChildren: readonly XmlNode[] = Object.freeze([]);
+
+/** Parses a document (see XmlOptions). Never throws on bad input: the first error is in `problems`. */
+export function parseXml(text: string, options: XmlOptions = {}): XmlResult {
+  return new Parser(text, options).run();
 }
 
-/** The tag name of an element node ("#text" for text). */
-export function tagOf(node: OrderedNode): string {
-  for (const key in node) if (key !== ":@") return key;
-  return "";
+/** The state of one element being read. Frames are reused by depth, so reading allocates no frame per element. */
+class Frame {
+  qname = "";
+  name = "";
+  line = 0;
+  start = 0;
+  column = 0;
+  attributes = noAttributes;
+  /** Child nodes so far; null while the element has no child element. */
+  children: XmlNode[] | null = null;
+  /** Text read so far (leading whitespace dropped), and where it began. */
+  pending = "";
+  pendingLine = 0;
+  /** A whitespace-only piece after `pending`, kept as offsets until more text follows (-1: none). */
+  blankFrom = -1;
+  blankTo = -1;
+  blankCdata = false;
 }
 
-/** The start offset (into the prepared text) of an element node. */
-export function offsetOf(node: OrderedNode): number {
-  metaSymbol ??= library().XMLParser.getMetaDataSymbol() as symbol;
-  const meta = (node as Record<symbol, { startIndex?: number } | undefined>)[metaSymbol];
-  return meta?.startIndex ?? 0;
-}
+/** Flags of a checked run of characters. */
+const hasCr = 1;
+const nonBlank = 2;
+const hasAmpersand = 4;
+const hasBracket = 8;
 
-/** The children of an element node. */
-export function childrenOf(node: OrderedNode, tag: string): OrderedNode[] {
-  return node[tag] as OrderedNode[];
-}
+class Parser {
+  readonly #text: string;
+  readonly #length: number;
+  readonly #stream: XmlOptions["stream"];
+  readonly #build: boolean;
+  #i = 0;
+  #line = 1;
+  #lineStart = 0;
+  #depth = 0;
+  readonly #frames: Frame[] = [];
+  readonly #problems: XmlProblem[] = [];
+  #failed = false;
+  #rootSeen = false;
+  #rootName = "";
+  #rootLine = 0;
+  #root: XmlNode | undefined;
+  #streaming = false;
+  #doctypeSeen = false;
+  readonly #blocks: Block[] = [];
+  /** Recently seen names, by length and first character: most tags repeat a few names. */
+  readonly #names: (string | undefined)[] = new Array(64 * 128);
 
-/** The XML attributes of an element node (names without namespace prefix). */
-export function attributesOf(node: OrderedNode): Readonly<Record<string, string>> {
-  return (node[":@"] as Record<string, string> | undefined) ?? {};
-}
-
-/** The concatenated, trimmed text content of an element node (text children only). */
-export function rawTextOf(node: OrderedNode, tag: string): string {
-  const children = node[tag] as OrderedNode[];
-  if (children.length === 1) {
-    const only = children[0]!["#text"];
-    if (typeof only === "string") return only;
+  constructor(text: string, options: XmlOptions) {
+    this.#text = text;
+    this.#length = text.length;
+    this.#stream = options.stream;
+    this.#build = options.scanOnly !== true;
   }
-  let text = "";
-  for (const child of children) {
-    const value = child["#text"];
-    if (typeof value === "string") text += value;
-  }
-  return text;
-}
 
-const predefined: Readonly<Record<string, string>> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
-
-/**
- * Decodes XML references in text: the five predefined entities and character references.
- * Any other `&name;` is an undefined entity (there is no DTD to define one): returned as an error string.
- */
-export function decodeText(raw: string): { text: string; error?: string } {
-  if (!raw.includes("&")) return { text: raw };
-  let error: string | undefined;
-  const text = raw.replace(/&([^;&\s]*);?/g, (whole, name: string) => {
-    if (!whole.endsWith(";")) {
-      error ??= `a bare "&" must be written &amp;`;
-      return whole;
+  run(): XmlResult {
+    const text = this.#text;
+    // A byte-order mark left in a string is not content.
+    if (text.charCodeAt(0) === 0xfeff) this.#i = 1;
+    const documentStart = this.#i;
+    while (!this.#failed && this.#i < this.#length) {
+      this.#textRun();
+      if (this.#failed || this.#i >= this.#length) break;
+      const at = this.#i;
+      const c1 = text.charCodeAt(at + 1);
+      if (c1 === 0x2f /* / */) this.#endTag(at);
+      else if (c1 === 0x21 /* ! */) this.#markup(at);
+      else if (c1 === 0x3f /* ? */) this.#instruction(at, at === documentStart);
+      else this.#startTag(at);
     }
-    const known = predefined[name];
-    if (known !== undefined) return known;
-    const numeric = /^#(?:x([0-9a-fA-F]{1,6})|([0-9]{1,7}))$/.exec(name);
-    if (numeric) {
-      const code = numeric[1] !== undefined ? parseInt(numeric[1], 16) : Number(numeric[2]);
-      if (code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff)) return String.fromCodePoint(code);
-      error ??= `character reference &${name}; is not a valid character`;
-      return whole;
+    if (!this.#failed) {
+      if (this.#depth > 0) {
+        const open = this.#frames[this.#depth - 1]!;
+        this.#fail(this.#length, `<${open.qname}> opened on line ${open.line} is never closed`);
+      } else if (!this.#rootSeen) this.#fail(this.#length, "no root element");
     }
-    error ??= `undefined entity &${name}; (only &amp; &lt; &gt; &quot; &apos; and character references are read)`;
-    return whole;
-  });
-  return error === undefined ? { text } : { text, error };
-}
-
-/**
- * Decodes UTF-8 strictly. Returns the text, or the byte offset of the first invalid sequence.
- * A leading byte-order mark is dropped.
- */
-export function decodeUtf8(bytes: Uint8Array): { text: string } | { badOffset: number } {
-  try {
-    return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
-  } catch {
-    return { badOffset: firstInvalidUtf8(bytes) };
+    const base = { problems: this.#problems, rootName: this.#rootName, rootLine: this.#rootLine };
+    if (this.#failed) return base;
+    if (!this.#build) return { ...base, blocks: this.#blocks };
+    return { ...base, ...(this.#root !== undefined && { root: this.#root }) };
   }
-}
 
-function firstInvalidUtf8(bytes: Uint8Array): number {
-  let i = 0;
-  while (i < bytes.length) {
-    const b = bytes[i]!;
-    let need = 0;
-    let min = 0;
-    if (b < 0x80) {
-      i += 1;
-      continue;
-    } else if (b >= 0xc2 && b <= 0xdf) [need, min] = [1, 0x80];
-    else if (b >= 0xe0 && b <= 0xef) [need, min] = [2, 0x800];
-    else if (b >= 0xf0 && b <= 0xf4) [need, min] = [3, 0x10000];
-    else return i;
-    if (i + need >= bytes.length) return i;
-    let code = b & (0xff >> (need + 2));
-    for (let k = 1; k <= need; k += 1) {
-      const c = bytes[i + k]!;
-      if ((c & 0xc0) !== 0x80) return i;
-      code = (code << 6) | (c & 0x3f);
-    }
-    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return i;
-    i += need + 1;
+  // ---- problems ----
+
+  #fail(offset: number, message: string, withColumn = false): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    const [line, column] = this.#position(offset);
+    this.#problems.push({ line, message: withColumn ? `${message} (column ${column})` : message, severity: "error" });
   }
-  return bytes.length;
-}
 
-/**
- * Pre-scans the document in one pass: checks that tags nest and close (fast-xml-parser does
- * not), refuses DTD internal subsets (entity declarations, hence entity bombs, never reach a
- * parser), drops a plain DOCTYPE (its DTD is never fetched) with a warning, drops
- * whitespace-only text between tags (about a third of fast-xml-parser's time on indented
- * documents), and records where each newline lands so offsets map back to original lines.
- */
-export function prepare(text: string): Prepared {
-  const problems: XmlProblem[] = [];
-  // The dropped runs, as [from, to) pairs of original offsets, in order.
-  const drops: number[] = [];
-  // Whether every dropped run lies between ">" and "<" (or at either end): then one native
-  // regular-expression replace can build the prepared text (see stripBlanks).
-  let betweenTags = true;
-  // newlines[k] = offset in the prepared text at which original line k+2 starts.
-  const newlines: number[] = [];
-  let removed = 0; // characters dropped so far
-  // The open elements: where each name starts in the text, its length, and where its tag starts
-  // (offsets rather than names: no string is made for each of hundreds of thousands of tags).
-  const openStart: number[] = [];
-  const openLength: number[] = [];
-  const openAt: number[] = [];
-  const openName = (depth: number): string => text.slice(openStart[depth]!, openStart[depth]! + openLength[depth]!);
-  let rootSeen = false;
-  let root = "";
-  const rootChildren: [number, number][] = [];
-  let childStart = -1;
-  let splittable = true;
-  const length = text.length;
-
-  // Only errors and warnings need the line of an original offset: count newlines then.
-  const lineAtOriginal = (offset: number): number => {
+  /** Line and column of an offset, counted from the start (only for problems: rare). */
+  #position(offset: number): [number, number] {
+    const text = this.#text;
     let line = 1;
-    for (let next = text.indexOf("\n"); next >= 0 && next < offset; next = text.indexOf("\n", next + 1)) line += 1;
-    return line;
-  };
-  const keep = (from: number, to: number): void => {
-    for (let k = text.indexOf("\n", from); k >= 0 && k < to; k = text.indexOf("\n", k + 1)) newlines.push(k - removed + 1);
-  };
-  const drop = (from: number, to: number, lines: number): void => {
-    drops.push(from, to);
-    // Newlines inside a dropped run land at the point where the run was.
-    for (let n = 0; n < lines; n += 1) newlines.push(from - removed);
-    removed += to - from;
-  };
-  const fail = (offset: number, message: string): void => {
-    problems.push({ line: lineAtOriginal(offset), message, severity: "error" });
-  };
-
-  let i = 0;
-  // A byte-order mark is not content.
-  if (text.charCodeAt(0) === 0xfeff) {
-    drop(0, 1, 0);
-    betweenTags = false;
-    i = 1;
+    let lineStart = 0;
+    for (let k = 0; k < offset && k < this.#length; k += 1) {
+      const c = text.charCodeAt(k);
+      if (c === 0x0a || (c === 0x0d && text.charCodeAt(k + 1) !== 0x0a)) {
+        line += 1;
+        lineStart = k + 1;
+      }
+    }
+    return [line, offset - lineStart + 1];
   }
-  scan: while (i < length) {
-    // Text up to the next "<": dropped when it is only whitespace (the usual indentation).
-    let lt = i;
-    let lines = 0;
-    let blank = true;
-    for (; lt < length; lt += 1) {
-      const c = text.charCodeAt(lt);
-      if (c === 0x3c) break;
-      if (c === 0x0a) lines += 1;
-      else if (c !== 0x20 && c !== 0x09 && c !== 0x0d) blank = false;
-    }
-    if (lt > i) {
-      if (blank) {
-        drop(i, lt, lines);
-        if (i > 0 && lt < length && text.charCodeAt(i - 1) !== 0x3e) betweenTags = false;
-      } else {
-        if (openAt.length === 0) fail(i, "text outside the root element");
-        if (openAt.length === 1) splittable = false;
-        if (lines > 0) keep(i, lt);
+
+  /**
+   * Checks the characters in [from, to) against XML's Char production, counts line ends (LF, CR
+   * and CRLF), and returns flags (hasCr, nonBlank, hasAmpersand, hasBracket); -1 after a failure.
+   */
+  #chars(from: number, to: number): number {
+    const text = this.#text;
+    let flags = 0;
+    for (let k = from; k < to; k += 1) {
+      const c = text.charCodeAt(k);
+      if (c < 0x20) {
+        if (c === 0x0a) {
+          this.#line += 1;
+          this.#lineStart = k + 1;
+        } else if (c === 0x0d) {
+          flags |= hasCr;
+          if (text.charCodeAt(k + 1) !== 0x0a) {
+            this.#line += 1;
+            this.#lineStart = k + 1;
+          }
+        } else if (c !== 0x09) return this.#badChar(k, c);
+      } else if (c === 0x26) flags |= hasAmpersand | nonBlank;
+      else if (c === 0x5d) flags |= hasBracket | nonBlank;
+      else if (c !== 0x20) {
+        flags |= nonBlank;
+        if (c >= 0xd800 && !this.#goodHigh(k, c)) return this.#badChar(k, c);
+        if (c >= 0xd800 && c <= 0xdbff) k += 1;
       }
     }
-    if (lt >= length) break;
-    const c1 = text.charCodeAt(lt + 1);
-    if (c1 === 0x21 /* ! */) {
-      if (text.startsWith("<!--", lt)) {
-        const end = text.indexOf("-->", lt + 4);
-        if (end < 0) {
-          fail(lt, "comment is not closed");
-          break;
+    return flags;
+  }
+
+  /** For a character at or above U+D800: whether it is a Char (a surrogate only as a pair's first half, checked with its second). */
+  #goodHigh(k: number, c: number): boolean {
+    if (c <= 0xdbff) {
+      const low = this.#text.charCodeAt(k + 1);
+      return low >= 0xdc00 && low <= 0xdfff;
+    }
+    if (c <= 0xdfff) return false;
+    return c !== 0xfffe && c !== 0xffff;
+  }
+
+  #badChar(k: number, c: number): number {
+    this.#fail(k, `character U+${c.toString(16).toUpperCase().padStart(4, "0")} is not allowed in XML`, true);
+    return -1;
+  }
+
+  // ---- text ----
+
+  /** Reads text up to the next "<" (or the end) into the open element. */
+  #textRun(): void {
+    const text = this.#text;
+    const from = this.#i;
+    let lt = text.indexOf("<", from);
+    if (lt < 0) lt = this.#length;
+    this.#i = lt;
+    if (lt === from) return;
+    const line = this.#line;
+    const flags = this.#chars(from, lt);
+    if (flags < 0) return;
+    if (this.#depth === 0) {
+      if ((flags & nonBlank) !== 0) this.#fail(from + firstNonBlank(text, from), "text outside the root element");
+      return;
+    }
+    const frame = this.#frames[this.#depth - 1]!;
+    if ((flags & nonBlank) === 0) {
+      // Whitespace matters only between other text of the same element (the ends are trimmed).
+      if (frame.pending !== "") {
+        frame.blankFrom = from;
+        frame.blankTo = lt;
+        frame.blankCdata = false;
+      }
+      return;
+    }
+    if ((flags & hasBracket) !== 0) {
+      const end = text.indexOf("]]>", from);
+      if (end >= 0 && end < lt) return this.#fail(end, `"]]>" must not appear in text`, true);
+    }
+    if (!this.#build) {
+      if ((flags & hasAmpersand) !== 0) this.#references(text.slice(from, lt), from);
+      return;
+    }
+    let piece = text.slice(from, lt);
+    if ((flags & hasCr) !== 0) piece = piece.replace(/\r\n?/g, "\n");
+    if ((flags & hasAmpersand) !== 0) {
+      const decoded = this.#references(piece, from);
+      if (decoded === undefined) return;
+      piece = decoded;
+    }
+    this.#append(frame, piece, line);
+  }
+
+  #append(frame: Frame, piece: string, line: number): void {
+    if (frame.pending === "") {
+      frame.pendingLine = line;
+      frame.pending = piece;
+      return;
+    }
+    if (frame.blankFrom >= 0) {
+      const blank = this.#text.slice(frame.blankFrom, frame.blankTo);
+      frame.pending += blank.includes("\r") ? blank.replace(/\r\n?/g, "\n") : blank;
+      frame.blankFrom = -1;
+    }
+    frame.pending += piece;
+  }
+
+  /**
+   * Decodes the references in a piece of text or an attribute value: the five predefined
+   * entities and character references (which must name a Char). Anything else fails the parse:
+   * there is no DTD to define an entity. `at` is the piece's offset, for the position.
+   */
+  #references(raw: string, at: number): string | undefined {
+    let out = "";
+    let last = 0;
+    for (let amp = raw.indexOf("&"); amp >= 0; amp = raw.indexOf("&", last)) {
+      const semi = raw.indexOf(";", amp + 1);
+      const name = semi < 0 ? "" : raw.slice(amp + 1, semi);
+      if (!referenceName.test(name)) {
+        this.#fail(at + amp, `a bare "&" must be written &amp;`, true);
+        return undefined;
+      }
+      let decoded: string | undefined;
+      if (name.charCodeAt(0) === 0x23 /* # */) {
+        const code = name.charCodeAt(1) === 0x78 /* x */ ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+        if (isChar(code)) decoded = String.fromCodePoint(code);
+        else {
+          this.#fail(at + amp, `character reference &${name}; is not a character XML allows`, true);
+          return undefined;
         }
-        keep(lt, end + 3);
-        i = end + 3;
-      } else if (text.startsWith("<![CDATA[", lt)) {
-        const end = text.indexOf("]]>", lt + 9);
-        if (end < 0) {
-          fail(lt, "CDATA section is not closed");
-          break;
-        }
-        if (openAt.length === 0) fail(lt, "CDATA outside the root element");
-        if (openAt.length === 1) splittable = false;
-        keep(lt, end + 3);
-        i = end + 3;
-      } else if (text.startsWith("<!DOCTYPE", lt)) {
-        const end = doctypeEnd(text, lt);
-        if (rootSeen || openAt.length > 0) fail(lt, "DOCTYPE inside the document");
-        if (end.subset) {
-          fail(lt, "a DOCTYPE with an internal subset is refused: entity and DTD declarations are never processed");
-          break;
-        }
-        if (end.end < 0) {
-          fail(lt, "DOCTYPE is not closed");
-          break;
-        }
-        problems.push({ line: lineAtOriginal(lt), message: "DOCTYPE ignored: its DTD is never fetched", severity: "warning" });
-        let doctypeLines = 0;
-        for (let k = lt; k <= end.end; k += 1) if (text.charCodeAt(k) === 0x0a) doctypeLines += 1;
-        drop(lt, end.end + 1, doctypeLines);
-        betweenTags = false;
-        i = end.end + 1;
       } else {
-        fail(lt, `unexpected markup "${text.slice(lt, lt + 10)}"`);
+        decoded = predefined.get(name);
+        if (decoded === undefined) {
+          this.#fail(at + amp, `undefined entity &${name}; (only &amp; &lt; &gt; &quot; &apos; and character references are read)`, true);
+          return undefined;
+        }
+      }
+      out += raw.slice(last, amp) + decoded;
+      last = semi + 1;
+    }
+    return out + raw.slice(last);
+  }
+
+  // ---- tags ----
+
+  /** A name starting at `from` (which is a name start character); returns its end. */
+  #nameEnd(from: number): number {
+    const text = this.#text;
+    let k = from + 1;
+    while (k < this.#length && isNameChar(text.charCodeAt(k))) k += 1;
+    return k;
+  }
+
+  /** The name text in [from, to), shared with earlier tags of the same name. */
+  #name(from: number, to: number): string {
+    const length = to - from;
+    const first = this.#text.charCodeAt(from);
+    if (length >= 64 || first >= 128) return this.#text.slice(from, to);
+    const slot = length * 128 + first;
+    const cached = this.#names[slot];
+    if (cached !== undefined && this.#text.startsWith(cached, from)) return cached;
+    const name = this.#text.slice(from, to);
+    this.#names[slot] = name;
+    return name;
+  }
+
+  #startTag(at: number): void {
+    const text = this.#text;
+    const nameStart = at + 1;
+    if (!isNameStart(text.charCodeAt(nameStart))) return this.#fail(at, `"<" must be written &lt; in text`, true);
+    const nameEnd = this.#nameEnd(nameStart);
+    const qname = this.#name(nameStart, nameEnd);
+    const line = this.#line;
+    let attributes = noAttributes;
+    let k = nameEnd;
+    let empty = false;
+    for (;;) {
+      if (k >= this.#length) return this.#fail(at, "tag is not closed");
+      let c = text.charCodeAt(k);
+      if (c === 0x3e /* > */) {
+        k += 1;
         break;
       }
-      continue;
-    }
-    if (c1 === 0x3f /* ? */) {
-      const end = text.indexOf("?>", lt + 2);
-      if (end < 0) {
-        fail(lt, "processing instruction is not closed");
+      if (c === 0x2f /* / */ && text.charCodeAt(k + 1) === 0x3e) {
+        k += 2;
+        empty = true;
         break;
       }
-      keep(lt, end + 2);
-      i = end + 2;
-      continue;
-    }
-    // The usual closing tag, `</name>` of the open element, is recognised without scanning its name.
-    if (c1 === 0x2f && openAt.length > 1) {
-      const depth = openAt.length;
-      const start = openStart[depth - 1]!;
-      const nameLength = openLength[depth - 1]!;
-      const gt = lt + 2 + nameLength;
-      if (text.charCodeAt(gt) === 0x3e && sameChars(text, start, lt + 2, nameLength)) {
-        openStart.pop();
-        openLength.pop();
-        openAt.pop();
-        i = gt + 1;
-        if (depth === 2) rootChildren.push([childStart, i - removed]);
+      if (!isSpace(c)) return this.#fail(k, `unexpected character ${JSON.stringify(text[k])} in tag <${qname}>`, true);
+      // Whitespace, then the end of the tag or an attribute.
+      const spaceFrom = k;
+      while (k < this.#length && isSpace(text.charCodeAt(k))) k += 1;
+      if (this.#chars(spaceFrom, k) < 0) return;
+      c = text.charCodeAt(k);
+      if (c === 0x3e || c === 0x2f) continue;
+      if (!isNameStart(c)) return this.#fail(k, `unexpected character ${JSON.stringify(text[k] ?? "")} in tag <${qname}>`, true);
+      const attributeEnd = this.#nameEnd(k);
+      const attributeName = text.slice(k, attributeEnd);
+      k = attributeEnd;
+      const eqFrom = k;
+      while (k < this.#length && isSpace(text.charCodeAt(k))) k += 1;
+      if (text.charCodeAt(k) !== 0x3d /* = */) return this.#fail(k, `attribute ${attributeName} of <${qname}> has no "=" and value`, true);
+      k += 1;
+      while (k < this.#length && isSpace(text.charCodeAt(k))) k += 1;
+      if (this.#chars(eqFrom, k) < 0) return;
+      const quote = text.charCodeAt(k);
+      if (quote !== 0x22 && quote !== 0x27) return this.#fail(k, `attribute ${attributeName} of <${qname}>: the value must be quoted`, true);
+      const close = text.indexOf(quote === 0x22 ? '"' : "'", k + 1);
+      if (close < 0) return this.#fail(at, "tag is not closed");
+      const lt = text.indexOf("<", k + 1);
+      if (lt >= 0 && lt < close) return this.#fail(lt, `"<" is not allowed in an attribute value`, true);
+      const flags = this.#chars(k + 1, close);
+      if (flags < 0) return;
+      let value = text.slice(k + 1, close);
+      // Attribute-value normalization: each literal line end or tab is a space (references are not).
+      if (/[\t\n\r]/.test(value)) value = value.replace(/\r\n?|[\t\n]/g, " ");
+      if ((flags & hasAmpersand) !== 0) {
+        const decoded = this.#references(value, k + 1);
+        if (decoded === undefined) return;
+        value = decoded;
+      }
+      k = close + 1;
+      if (attributes === noAttributes) attributes = Object.create(null) as Record<string, string>;
+      const record = attributes as Record<string, string>;
+      if (attributeName === "xmlns" || attributeName.startsWith("xmlns:")) {
+        if (Object.hasOwn(record, `\0${attributeName}`)) return this.#fail(eqFrom, `attribute ${attributeName} repeated in <${qname}>`, true);
+        record[`\0${attributeName}`] = value;
         continue;
       }
+      if (Object.hasOwn(record, attributeName)) return this.#fail(eqFrom, `attribute ${attributeName} repeated in <${qname}>`, true);
+      record[attributeName] = value;
     }
-    // A tag: its name, then anything up to ">" (quoted attribute values may hold ">").
-    const closing = c1 === 0x2f; /* / */
-    const nameStart = closing ? lt + 2 : lt + 1;
-    let k = nameStart;
-    if (!isNameStart(text.charCodeAt(k))) {
-      fail(lt, `"<" must be written &lt; in text`);
-      break;
-    }
-    while (isNameChar(text.charCodeAt(k + 1))) k += 1;
-    const nameEnd = k + 1;
-    let tagLines = 0;
-    for (k = nameEnd; k < length; k += 1) {
-      const c = text.charCodeAt(k);
-      if (c === 0x3e) break;
-      if (c === 0x22 || c === 0x27) {
-        const close = text.indexOf(c === 0x22 ? '"' : "'", k + 1);
-        if (close < 0) break;
-        for (let q = k + 1; q < close; q += 1) if (text.charCodeAt(q) === 0x0a) tagLines += 1;
-        k = close;
-      } else if (c === 0x0a) tagLines += 1;
-    }
-    if (k >= length) {
-      fail(lt, "tag is not closed");
-      break;
-    }
-    const gt = k;
-    const startInXml = lt - removed;
-    if (tagLines > 0) keep(lt, gt + 1);
-    i = gt + 1;
-    const endInXml = gt + 1 - removed;
-    if (closing) {
-      const depth = openAt.length;
-      if (depth === 0) {
-        fail(lt, `closing tag </${text.slice(nameStart, nameEnd)}> without an opening tag`);
-        break scan;
-      }
-      if (openLength[depth - 1] !== nameEnd - nameStart || !sameChars(text, openStart[depth - 1]!, nameStart, nameEnd - nameStart)) {
-        fail(lt, `closing tag </${text.slice(nameStart, nameEnd)}> does not match <${openName(depth - 1)}> opened on line ${lineAtOriginal(openAt[depth - 1]!)}`);
-        break scan;
-      }
-      openStart.pop();
-      openLength.pop();
-      openAt.pop();
-      if (depth === 2) rootChildren.push([childStart, endInXml]);
-    } else if (text.charCodeAt(gt - 1) !== 0x2f) {
-      const depth = openAt.length;
-      if (depth === 0) {
-        if (rootSeen) {
-          fail(lt, `a second root element <${text.slice(nameStart, nameEnd)}>`);
-          break scan;
-        }
-        root = text.slice(nameStart, nameEnd);
-        rootSeen = true;
-      } else if (depth === 1) childStart = startInXml;
-      openStart.push(nameStart);
-      openLength.push(nameEnd - nameStart);
-      openAt.push(lt);
-    } else if (openAt.length === 0) {
-      if (rootSeen) {
-        fail(lt, `a second root element <${text.slice(nameStart, nameEnd)}>`);
-        break scan;
-      }
-      root = text.slice(nameStart, nameEnd);
-      rootSeen = true;
-    } else if (openAt.length === 1) rootChildren.push([startInXml, endInXml]);
+    this.#i = k;
+    this.#open(at, qname, line, attributes === noAttributes ? noAttributes : localAttributes(attributes));
+    if (empty) this.#close(k);
   }
-  if (problems.every((problem) => problem.severity !== "error")) {
-    const depth = openAt.length;
-    if (depth > 0) fail(length, `<${openName(depth - 1)}> opened on line ${lineAtOriginal(openAt[depth - 1]!)} is never closed`);
-    else if (!rootSeen) fail(length, "no root element");
+
+  #open(at: number, qname: string, line: number, attributes: Readonly<Record<string, string>>): void {
+    const depth = this.#depth;
+    if (depth >= maxDepth) return this.#fail(at, `elements nested more than ${maxDepth} deep`);
+    const colon = qname.indexOf(":");
+    const name = colon < 0 ? qname : qname.slice(colon + 1);
+    if (depth === 0) {
+      if (this.#rootSeen) return this.#fail(at, `a second root element <${qname}>`);
+      this.#rootSeen = true;
+      this.#rootName = name;
+      this.#rootLine = line;
+      this.#streaming = this.#stream !== undefined && this.#stream.name === name;
+    } else {
+      const parent = this.#frames[depth - 1]!;
+      if (this.#build) {
+        if (parent.pending !== "") this.#flushText(parent, depth - 1);
+        parent.children ??= [];
+      }
+      parent.blankFrom = -1;
+    }
+    let frame = this.#frames[depth];
+    if (frame === undefined) this.#frames.push((frame = new Frame()));
+    frame.qname = qname;
+    frame.name = name;
+    frame.line = line;
+    frame.start = at;
+    frame.column = at - this.#lineStart + 1;
+    frame.attributes = attributes;
+    frame.children = null;
+    frame.pending = "";
+    frame.blankFrom = -1;
+    this.#depth = depth + 1;
   }
-  const starts = Int32Array.from(newlines);
-  let last = 0; // the previous answer's count of line starts at or before its offset
-  return {
-    xml: (betweenTags && stripBlanks(text, drops, length - removed)) || cutRuns(text, drops),
-    problems,
-    root: root.slice(root.indexOf(":") + 1),
-    ...(splittable && { rootChildren }),
-    lineOf(offset: number): number {
-      // Number of line starts at or before offset, plus one. Lines are mostly asked for in
-      // document order, a few lines apart: look a few starts ahead of the last answer first.
-      let low = last;
-      if (low > 0 && starts[low - 1]! > offset) low = 0;
-      else {
-        const near = Math.min(low + 8, starts.length);
-        while (low < near && starts[low]! <= offset) low += 1;
-        if (low < near || low === starts.length) {
-          last = low;
-          return low + 1;
+
+  /** The text read so far in an element becomes a "#text" child (text among elements). */
+  #flushText(frame: Frame, depth: number): void {
+    const node = new ElementNode("#text", frame.pendingLine, noAttributes, noChildren, frame.pending);
+    frame.pending = "";
+    frame.blankFrom = -1;
+    if (depth === 0 && this.#streaming) this.#stream!.child(node);
+    else (frame.children ??= []).push(node);
+  }
+
+  #endTag(at: number): void {
+    const text = this.#text;
+    const depth = this.#depth;
+    const nameStart = at + 2;
+    if (depth === 0) {
+      const end = isNameStart(text.charCodeAt(nameStart)) ? this.#nameEnd(nameStart) : nameStart;
+      return this.#fail(at, `closing tag </${text.slice(nameStart, end)}> without an opening tag`);
+    }
+    const frame = this.#frames[depth - 1]!;
+    const qname = frame.qname;
+    let k = nameStart + qname.length;
+    if (text.startsWith(qname, nameStart) && !isNameChar(text.charCodeAt(k))) {
+      const spaceFrom = k;
+      while (k < this.#length && isSpace(text.charCodeAt(k))) k += 1;
+      if (k > spaceFrom && this.#chars(spaceFrom, k) < 0) return;
+      if (text.charCodeAt(k) === 0x3e) {
+        this.#i = k + 1;
+        this.#close(k + 1);
+        return;
+      }
+      if (k >= this.#length) return this.#fail(at, "tag is not closed");
+      return this.#fail(k, `unexpected character ${JSON.stringify(text[k])} in closing tag </${qname}>`, true);
+    }
+    const end = isNameStart(text.charCodeAt(nameStart)) ? this.#nameEnd(nameStart) : nameStart;
+    this.#fail(at, `closing tag </${text.slice(nameStart, end)}> does not match <${qname}> opened on line ${frame.line}`);
+  }
+
+  /** Completes the innermost open element (its end is at `end`). */
+  #close(end: number): void {
+    const depth = this.#depth - 1;
+    const frame = this.#frames[depth]!;
+    this.#depth = depth;
+    if (!this.#build) {
+      if (depth === 1) this.#blocks.push({ name: frame.name, start: frame.start, end, line: frame.line, column: frame.column });
+      return;
+    }
+    let node: XmlNode;
+    if (frame.children === null) {
+      const text = frame.pending === "" ? "" : trimXml(frame.pending);
+      if (text === "" && frame.attributes === noAttributes) {
+        // Immutable: a run of empty siblings on one line (<x/><x/>…) can share one node.
+        const previous = depth > 0 ? this.#frames[depth - 1]!.children?.at(-1) : undefined;
+        node = previous instanceof EmptyElement && previous.name === frame.name && previous.line === frame.line ? previous : new EmptyElement(frame.name, frame.line);
+      } else node = new ElementNode(frame.name, frame.line, frame.attributes, noChildren, text);
+    } else {
+      if (frame.pending !== "") this.#flushText(frame, depth);
+      node = new ElementNode(frame.name, frame.line, frame.attributes, frame.children, "");
+    }
+    frame.children = null;
+    frame.pending = "";
+    if (depth === 0) {
+      this.#root = node;
+      return;
+    }
+    if (depth === 1 && this.#streaming) {
+      this.#stream!.child(node);
+      return;
+    }
+    const parent = this.#frames[depth - 1]!;
+    (parent.children ??= []).push(node);
+  }
+
+  // ---- comments, CDATA, DOCTYPE, processing instructions ----
+
+  #markup(at: number): void {
+    const text = this.#text;
+    if (text.startsWith("<!--", at)) {
+      const end = text.indexOf("-->", at + 4);
+      if (end < 0) return this.#fail(at, "comment is not closed");
+      const dashes = text.indexOf("--", at + 4);
+      if (dashes < end) return this.#fail(dashes, `"--" inside a comment`, true);
+      if (this.#chars(at + 4, end) < 0) return;
+      this.#i = end + 3;
+      return;
+    }
+    if (text.startsWith("<![CDATA[", at)) {
+      const end = text.indexOf("]]>", at + 9);
+      if (end < 0) return this.#fail(at, "CDATA section is not closed");
+      if (this.#depth === 0) return this.#fail(at, "CDATA outside the root element");
+      const line = this.#line;
+      const flags = this.#chars(at + 9, end);
+      if (flags < 0) return;
+      this.#i = end + 3;
+      if (!this.#build) return;
+      const frame = this.#frames[this.#depth - 1]!;
+      // CDATA is literal: no references, only line ends normalized.
+      if ((flags & nonBlank) === 0) {
+        if (frame.pending !== "") {
+          frame.blankFrom = at + 9;
+          frame.blankTo = end;
+          frame.blankCdata = true;
         }
+        return;
       }
-      let high = starts.length;
-      while (low < high) {
-        const middle = (low + high) >>> 1;
-        if (starts[middle]! <= offset) low = middle + 1;
-        else high = middle;
-      }
-      last = low;
-      return low + 1;
-    },
-  };
+      let piece = text.slice(at + 9, end);
+      if ((flags & hasCr) !== 0) piece = piece.replace(/\r\n?/g, "\n");
+      this.#append(frame, piece, line);
+      return;
+    }
+    if (text.startsWith("<!DOCTYPE", at) && isSpace(text.charCodeAt(at + 9))) {
+      if (this.#rootSeen || this.#depth > 0) return this.#fail(at, "DOCTYPE inside the document");
+      if (this.#doctypeSeen) return this.#fail(at, "a second DOCTYPE");
+      this.#doctypeSeen = true;
+      const end = doctypeEnd(text, at);
+      if (end.subset) return this.#fail(at, "a DOCTYPE with an internal subset is refused: entity and DTD declarations are never processed");
+      if (end.end < 0) return this.#fail(at, "DOCTYPE is not closed");
+      const line = this.#line;
+      if (this.#chars(at + 9, end.end) < 0) return;
+      this.#problems.push({ line, message: "DOCTYPE ignored: its DTD is never fetched", severity: "warning" });
+      this.#i = end.end + 1;
+      return;
+    }
+    this.#fail(at, `unexpected markup ${JSON.stringify(text.slice(at, at + 10))}`);
+  }
+
+  /** A processing instruction (skipped), or the XML declaration, which only the very start may hold. */
+  #instruction(at: number, atStart: boolean): void {
+    const text = this.#text;
+    if (!isNameStart(text.charCodeAt(at + 2))) return this.#fail(at, "processing instruction without a target name", true);
+    const nameEnd = this.#nameEnd(at + 2);
+    const target = text.slice(at + 2, nameEnd);
+    const end = text.indexOf("?>", nameEnd);
+    if (end < 0) return this.#fail(at, "processing instruction is not closed");
+    if (end > nameEnd && !isSpace(text.charCodeAt(nameEnd))) return this.#fail(nameEnd, `processing instruction <?${target}: a space must follow the target`, true);
+    if (target.toLowerCase() === "xml") {
+      if (!atStart || target !== "xml") return this.#fail(at, "an XML declaration must come first in the document (nothing, not even whitespace, before it)");
+      if (!/^[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(["'])1\.[0-9]+\1/.test(text.slice(nameEnd, end))) return this.#fail(at, "the XML declaration has no version");
+    }
+    if (this.#chars(nameEnd, end) < 0) return;
+    this.#i = end + 2;
+  }
 }
 
-/**
- * The text without its blank runs between tags, built by one native replace (faster than slicing
- * and joining hundreds of thousands of pieces). Only called when every run the scan dropped lies
- * between ">" and "<" or at either end. The replace may also match inside comments, CDATA or
- * attribute values, which the scan keeps, so its result is used only when its length is the
- * expected one: it removes every run the scan drops, so an equal length means it removed nothing
- * else. Undefined otherwise (cutRuns then builds the text).
- */
-function stripBlanks(text: string, drops: readonly number[], expected: number): string | undefined {
+/** `&NAME;` contents this parser reads: a character reference or a plain entity name. */
+const referenceName = /^(?:#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[A-Za-z_:][A-Za-z0-9_.:-]*)$/;
+
+const predefined = new Map([
+  ["amp", "&"],
+  ["lt", "<"],
+  ["gt", ">"],
+  ["quot", '"'],
+  ["apos", "'"],
+]);
+
+/** XML's Char production. */
+function isChar(code: number): boolean {
+  return code === 0x09 || code === 0x0a || code === 0x0d || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
+}
+
+/** XML NameStartChar (surrogates let through: a pair encodes U+10000 and above, checked as Chars). */
+function isNameStart(c: number): boolean {
+  if (c < 0x80) return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a;
+  return (
+    (c >= 0xc0 && c <= 0xd6) || (c >= 0xd8 && c <= 0xf6) || (c >= 0xf8 && c <= 0x2ff) || (c >= 0x370 && c <= 0x37d) || (c >= 0x37f && c <= 0x1fff) ||
+    c === 0x200c || c === 0x200d || (c >= 0x2070 && c <= 0x218f) || (c >= 0x2c00 && c <= 0x2fef) || (c >= 0x3001 && c <= 0xdbff) || (c >= 0xdc00 && c <= 0xdfff) ||
+    (c >= 0xf900 && c <= 0xfdcf) || (c >= 0xfdf0 && c <= 0xfffd)
+  );
+}
+
+/** XML NameChar. */
+function isNameChar(c: number): boolean {
+  if (c < 0x80) return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x3a || c === 0x2d || c === 0x2e;
+  return c === 0xb7 || (c >= 0x300 && c <= 0x36f) || c === 0x203f || c === 0x2040 || isNameStart(c);
+}
+
+/** Attributes by local name: "p:x" is read as "x" (the first one wins); xmlns declarations are left out. */
+function localAttributes(attributes: Readonly<Record<string, string>>): Readonly<Record<string, string>> {
+  let plain = true;
+  for (const key in attributes) if (key.includes(":") || key.charCodeAt(0) === 0) plain = false;
+  if (plain) return attributes;
+  const local = Object.create(null) as Record<string, string>;
+  for (const key in attributes) {
+    if (key.charCodeAt(0) === 0) continue;
+    const name = key.slice(key.indexOf(":") + 1);
+    if (!Object.hasOwn(local, name)) local[name] = attributes[key]!;
+  }
+  return local;
+}
+
+/** Trims XML whitespace (space, tab, line ends; not U+00A0 or other Unicode spaces) from both ends. */
+function trimXml(text: string): string {
+  if (!isSpace(text.charCodeAt(0)) && !isSpace(text.charCodeAt(text.length - 1))) return text;
   let from = 0;
   let to = text.length;
-  // Runs at either end have no ">" before or "<" after them.
-  if (drops.length >= 2 && drops[0] === 0) from = drops[1]!;
-  if (drops.length >= 2 && drops[drops.length - 1] === text.length && drops[drops.length - 2]! >= from) to = drops[drops.length - 2]!;
-  const stripped = text.slice(from, to).replace(/>[ \t\r\n]+</g, "><");
-  return stripped.length === expected ? stripped : undefined;
+  while (from < to && isSpace(text.charCodeAt(from))) from += 1;
+  while (to > from && isSpace(text.charCodeAt(to - 1))) to -= 1;
+  return text.slice(from, to);
 }
 
-/** The text without the given [from, to) runs. */
-function cutRuns(text: string, drops: readonly number[]): string {
-  const chunks: string[] = [];
-  let kept = 0;
-  for (let k = 0; k < drops.length; k += 2) {
-    chunks.push(text.slice(kept, drops[k]!));
-    kept = drops[k + 1]!;
-  }
-  chunks.push(text.slice(kept));
-  return chunks.join("");
-}
-
-/** Whether the `length` characters at `a` and at `b` are the same. */
-function sameChars(text: string, a: number, b: number, length: number): boolean {
-  for (let k = 0; k < length; k += 1) if (text.charCodeAt(a + k) !== text.charCodeAt(b + k)) return false;
-  return true;
-}
-
-/** XML name start characters (ASCII letters, "_", ":"; any non-ASCII character is let through). */
-function isNameStart(c: number): boolean {
-  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a || c >= 0x80;
-}
-
-/** XML name characters: start characters, digits, "-" and ".". */
-function isNameChar(c: number): boolean {
-  return isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e;
+function firstNonBlank(text: string, from: number): number {
+  let k = from;
+  while (isSpace(text.charCodeAt(k))) k += 1;
+  return k - from;
 }
 
 /** Where a DOCTYPE ends, and whether it has an internal subset ("[ … ]"). */

@@ -1,0 +1,273 @@
+// The fast paths against the whole read: documents, generated experiments and seeded mutants, compared answer for answer.
+import { BenitoError } from "../../src/errors";
+import { hostViewFromDocument } from "../../src/model/host-view";
+import { lanNodesFromDocument } from "../../src/model/lan-nodes";
+import type { HostView, Node } from "../../src/model/node";
+import { resolveHostView, resolveNodes } from "../../src/model/resolve";
+import { checkTopology } from "../../src/topdl/parse";
+import { formatProblem } from "../../src/topdl/problems";
+import type { Topology } from "../../src/topdl/types";
+
+/** A small deterministic generator (mulberry32), so every run with a seed sees the same documents. */
+export function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const pick = <T>(next: () => number, items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+
+/** GenerateOptions interface: the shape of a generated experiment. */
+export interface GenerateOptions {
+  readonly pnodes: number;
+  readonly vnodesPerPnode: number;
+  readonly lans: number;
+  /** Place vnodes by Containers partitions (pnode-NNNN hosts) instead of benito:host. */
+  readonly partitions?: boolean;
+  /** Layout: one tag per line (DETER's tools), all on one line, or indented with CRLF line ends. */
+  readonly layout?: "lines" | "compact" | "crlf";
+}
+
+/** A valid experiment: pnodes hosting QEMU vnodes on shared LANs, with addresses, MACs, shaping and localnames. */
+export function generateExperiment(options: GenerateOptions): string {
+  const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>', "<experiment>", "<version>1.0</version>"];
+  const attribute = (key: string, value: string) => `<attribute><attribute>${key}</attribute><value>${value}</value></attribute>`;
+  for (let lan = 0; lan < options.lans; lan += 1) {
+    const shaping = lan % 3 === 0 ? `<capacity><rate>${1000 * (lan + 1)}</rate><kind>max</kind></capacity><latency><time>${lan % 7}</time><kind>average</kind></latency>` : "";
+    out.push(`<substrates><name>lan${lan}</name>${shaping}${lan % 4 === 1 ? attribute("loss", "0.01") : ""}</substrates>`);
+  }
+  let serial = 0;
+  for (let p = 0; p < options.pnodes; p += 1) {
+    const pnode = options.partitions ? `pnode-${String(p + 1).padStart(4, "0")}` : `pnode${p}`;
+    out.push(`<elements><computer><name>${pnode}</name><localname>${pnode}.exp.proj</localname>${attribute("benito:node_type", "pnode")}</computer></elements>`);
+    for (let v = 0; v < options.vnodesPerPnode; v += 1) {
+      serial += 1;
+      const name = `vn${serial}`;
+      const interfaces: string[] = [];
+      for (let k = 0; k < 2; k += 1) {
+        const lan = (serial * 3 + k * 5) % options.lans;
+        const mac = `02:00:00:00:${(serial >> 8).toString(16).padStart(2, "0")}:${((serial & 255) ^ k).toString(16).padStart(2, "0")}`;
+        interfaces.push(`<interface><substrate>lan${lan}</substrate><name>inf00${k}</name>${attribute("ip4_address", `10.${lan}.${serial >> 8}.${(serial & 255) || 1}`)}${attribute("ip4_netmask", "255.0.0.0")}${attribute("benito:mac_address", mac)}</interface>`);
+      }
+      const placement = options.partitions ? attribute("containers:partition", String(p + 1)) : attribute("benito:host", pnode);
+      out.push(`<elements><computer><name>${name}</name>${interfaces.join("")}${attribute("benito:node_type", "qemu")}${placement}</computer></elements>`);
+    }
+  }
+  out.push("</experiment>");
+  const compact = out.join("");
+  if (options.layout === "compact") return compact;
+  // One tag per line: a line end before every tag that follows a closing tag or starts a block.
+  const lines = compact.replace(/></g, ">\n<");
+  return options.layout === "crlf" ? lines.replace(/\n/g, "\r\n  ") : lines;
+}
+
+/** The names of the computers of a document as the whole read sees them (none when it is invalid). */
+export function computerNames(document: string): string[] {
+  const topology = checkTopology(document, "d.xml").topology;
+  return topology?.elements.filter((element) => element.kind === "computer").map((element) => element.name) ?? [];
+}
+
+/** Mutations that keep or break a document in the ways the fast paths must not be fooled by. */
+const mutations: readonly ((document: string, next: () => number, names: readonly string[]) => string)[] = [
+  // A processing instruction or comment holding a whole fake computer, between blocks or inside one.
+  (d, next, names) => insertAt(d, next, `<?pi <elements><computer><name>${pick(next, names)}</name><interface><substrate>evil</substrate></interface></computer></elements> ?>`),
+  (d, next, names) => insertAt(d, next, `<!-- <substrates><name>ghost</name></substrates><elements><computer><name>${pick(next, names)}</name></computer></elements> -->`),
+  // Whitespace and attributes inside tags.
+  (d, next) => replaceOne(d, next, /<(substrates|substrate|elements|computer|name|interface)>/g, (tag) => tag.replace(">", " >")),
+  (d, next) => replaceOne(d, next, /<(elements|substrates|computer)>/g, (tag) => tag.replace(">", ' id="1">')),
+  // A name written with character references, CDATA, or split by a comment.
+  (d, next) => replaceOne(d, next, /<name>([a-z])/g, (match) => `<name>&#${match.charCodeAt(6)};`),
+  (d, next) => replaceOne(d, next, /<name>([\w.-]+)<\/name>/g, (match) => match.replace(/<name>(.*)<\/name>/, "<name><![CDATA[$1]]></name>")),
+  (d, next) => replaceOne(d, next, /<substrate>([\w.-]+)<\/substrate>/g, (match) => match.replace(/<substrate>(.)(.*)<\/substrate>/, "<substrate>$1<!--x-->$2</substrate>")),
+  (d, next) => replaceOne(d, next, /<value>([\w.-]+)<\/value>/g, (match) => match.replace(/<value>(.*)<\/value>/, "<value> $1 </value>")),
+  // Nested wrappers: a stray <substrates> or <elements> inside a computer.
+  (d, next) => replaceOne(d, next, /<\/computer>/g, () => "<substrates><name>lan0</name></substrates></computer>"),
+  (d, next, names) => replaceOne(d, next, /<\/computer>/g, () => `<elements><computer><name>${pick(next, names)}</name></computer></elements></computer>`),
+  // A duplicate of a block, a block removed, a name changed.
+  (d, next) => {
+    const blocks = [...d.matchAll(/<(substrates|elements)>[\s\S]*?<\/\1>/g)];
+    if (blocks.length === 0) return d;
+    const block = pick(next, blocks);
+    return next() < 0.5 ? d.slice(0, block.index) + block[0] + d.slice(block.index) : d.slice(0, block.index) + d.slice(block.index + block[0].length);
+  },
+  (d, next, names) => replaceOne(d, next, /<name>[\w.-]+<\/name>/g, () => `<name>${pick(next, names)}</name>`),
+  // Prefixes, a DOCTYPE, an XML declaration moved, line ends changed.
+  (d, next) => replaceOne(d, next, /<(\/?)(elements|computer|name)>/g, (tag) => tag.replace(/<(\/?)/, "<$1t:")),
+  (d) => d.replace("<experiment>", '<!DOCTYPE experiment SYSTEM "topdl.dtd">\n<experiment>'),
+  (d) => ` ${d}`,
+  (d) => d.replace(/\n/g, "\r"),
+  // Byte-level damage: a character deleted or doubled, a control character inserted.
+  (d, next) => {
+    const at = Math.floor(next() * d.length);
+    return next() < 0.5 ? d.slice(0, at) + d.slice(at + 1) : d.slice(0, at) + d[at] + d.slice(at);
+  },
+  (d, next) => insertAt(d, next, pick(next, ["\u0001", "\u001b", "&#1;", "&bogus;", "&", "]]>", "\u0085"])),
+  // A value out of range.
+  (d, next) => replaceOne(d, next, /<rate>[^<]*<\/rate>/g, () => pick(next, ["<rate>1e400</rate>", "<rate>-1</rate>", "<rate>1e-400</rate>"])),
+];
+
+function insertAt(document: string, next: () => number, text: string): string {
+  // Between tags mostly (where text is allowed); anywhere sometimes.
+  const gaps = [...document.matchAll(/></g)];
+  const at = gaps.length > 0 && next() < 0.9 ? pick(next, gaps).index + 1 : Math.floor(next() * document.length);
+  return document.slice(0, at) + text + document.slice(at);
+}
+
+function replaceOne(document: string, next: () => number, pattern: RegExp, replace: (match: string) => string): string {
+  const matches = [...document.matchAll(pattern)];
+  if (matches.length === 0) return document;
+  const match = pick(next, matches);
+  return document.slice(0, match.index) + replace(match[0]) + document.slice(match.index + match[0].length);
+}
+
+/** A mutant of a document: one to three mutations. */
+export function mutate(document: string, next: () => number, names: readonly string[]): string {
+  let mutant = document;
+  const count = 1 + Math.floor(next() * 3);
+  for (let k = 0; k < count; k += 1) mutant = pick(next, mutations)(mutant, next, names.length > 0 ? names : ["a"]);
+  return mutant;
+}
+
+/** Outcome of one comparison: a difference (undefined when the answers agree) and whether the fast path was taken. */
+export interface Compared {
+  readonly difference?: string;
+  readonly partial: boolean;
+}
+
+type Answer<T> = { readonly value: T } | { readonly error: string; readonly details: readonly string[] };
+
+function answer<T>(work: () => T): Answer<T> {
+  try {
+    return { value: work() };
+  } catch (error) {
+    if (!(error instanceof BenitoError)) throw error;
+    return { error: error.message, details: error.details };
+  }
+}
+
+/** What a host's boot reads from its view: itself, its children, and the LANs they use. */
+function viewJson(view: HostView): string {
+  const used = new Set([view.self, ...view.children].flatMap((node) => node.interfaces.map((iface) => iface.substrate)));
+  const lans = [...view.lans.values()].filter((lan) => used.has(lan.name));
+  return JSON.stringify({ self: nodeJson(view.self), children: view.children.map(nodeJson), lans }, undefined, 1);
+}
+
+function nodeJson(node: Node): unknown {
+  return { ...node, attributes: [...node.attributes] };
+}
+
+/**
+ * Compares answers: equal when both have a value; both errors with the fast one's details among
+ * the whole read's (a document problem in the parts read); or the whole read failing over a
+ * problem in parts the fast path rightly did not read (then the fast answer stands alone).
+ */
+function differs<T>(whole: Answer<T>, fast: Answer<T>, show: (value: T) => string): string | undefined {
+  if ("value" in whole) {
+    if (!("value" in fast)) return `the whole read answers, the fast path fails: ${fast.error}\n${fast.details.join("\n")}`;
+    const [a, b] = [show(whole.value), show(fast.value)];
+    return a === b ? undefined : `answers differ:\n--- whole\n${a}\n--- fast\n${b}`;
+  }
+  if ("value" in fast) return undefined;
+  const known = new Set(whole.details);
+  const extra = fast.details.filter((detail) => !known.has(detail));
+  if (extra.length > 0 || (fast.details.length === 0 && fast.error !== whole.error)) {
+    return `the fast path reports what the whole read does not:\n${extra.join("\n") || fast.error}\n--- whole read:\n${whole.error}\n${whole.details.join("\n")}`;
+  }
+  return undefined;
+}
+
+/** The whole read of the last document asked about (a document is compared for many hosts). */
+let last: { document: string; result: ReturnType<typeof checkTopology> } | undefined;
+
+function wholeRead(document: string): Topology {
+  if (last?.document !== document) last = { document, result: checkTopology(document, "d.xml") };
+  const result = last.result;
+  if (result.topology === undefined || result.errors.length > 0) {
+    throw new BenitoError("reading the topology", "d.xml", `${result.errors.length} problem${result.errors.length === 1 ? "" : "s"} found`, 3, result.errors.map(formatProblem));
+  }
+  return result.topology;
+}
+
+/** One host's view by the fast path (hostViewFromDocument) and by the whole read. */
+export function compareHost(document: string, host: string): Compared {
+  let partial = false;
+  const fast = answer(() => {
+    const result = hostViewFromDocument(document, "d.xml", host);
+    partial = result.partial;
+    return result.view;
+  });
+  const whole = answer(() => resolveHostView(wholeRead(document), host));
+  const difference = differs(whole, fast, viewJson);
+  return difference === undefined ? { partial } : { difference, partial };
+}
+
+/** The nodes on some LANs (and their pnodes) and every substrate name, by the fast path (lanNodesFromDocument) and by the whole read. */
+export function compareLans(document: string, lans: ReadonlySet<string>): Compared {
+  const relevant = (nodes: readonly Node[]): string => {
+    const members = nodes.filter((node) => node.interfaces.some((iface) => lans.has(iface.substrate)));
+    const hosts = new Set(members.map((node) => node.host).filter((host) => host !== undefined));
+    return JSON.stringify(nodes.filter((node) => members.includes(node) || hosts.has(node.name)).map(nodeJson), undefined, 1);
+  };
+  let partial = false;
+  const fast = answer(() => {
+    const result = lanNodesFromDocument(document, "d.xml", lans);
+    partial = result.partial;
+    return { nodes: relevant(result.nodes), substrateNames: result.substrateNames };
+  });
+  const whole = answer(() => {
+    const topology = wholeRead(document);
+    return { nodes: relevant(resolveNodes(topology)), substrateNames: topology.substrates.map((substrate) => substrate.name) };
+  });
+  const difference = differs(whole, fast, (value) => JSON.stringify(value, undefined, 1));
+  return difference === undefined ? { partial } : { difference, partial };
+}
+
+/** The substrate names a document's interfaces use (for LAN sets to ask about). */
+export function lanNames(document: string): string[] {
+  return [...new Set([...document.matchAll(/<substrate>\s*([\w.-]+)\s*<\/substrate>/g)].map((match) => match[1]!))];
+}
+
+/** FuzzReport interface: what a fuzzing run compared and the differences it found. */
+export interface FuzzReport {
+  documents: number;
+  comparisons: number;
+  partial: number;
+  readonly differences: string[];
+}
+
+/**
+ * Mutates the seed documents `count` times (seeded), and compares a few hosts and LAN sets of each
+ * mutant; stops early when `deadline` (performance.now()) passes.
+ */
+export function fuzz(seeds: readonly string[], count: number, seed: number, deadline = Infinity): FuzzReport {
+  const next = random(seed);
+  const report: FuzzReport = { documents: 0, comparisons: 0, partial: 0, differences: [] };
+  const namesOf = seeds.map(computerNames);
+  for (let k = 0; k < count && performance.now() < deadline; k += 1) {
+    const which = Math.floor(next() * seeds.length);
+    const names = namesOf[which]!;
+    const mutant = mutate(seeds[which]!, next, names);
+    report.documents += 1;
+    const hosts = [pick(next, names.length > 0 ? names : ["a"]), pick(next, names.length > 0 ? names : ["a"]), "ghost"];
+    for (const host of hosts) {
+      const result = compareHost(mutant, host);
+      report.comparisons += 1;
+      if (result.partial) report.partial += 1;
+      if (result.difference !== undefined) report.differences.push(`seed ${seed}, mutant ${k}, host ${host}: ${result.difference}\n--- document:\n${mutant.slice(0, 4000)}`);
+    }
+    const lans = lanNames(mutant);
+    if (lans.length > 0) {
+      const chosen = new Set([pick(next, lans), pick(next, lans)]);
+      const result = compareLans(mutant, chosen);
+      report.comparisons += 1;
+      if (result.partial) report.partial += 1;
+      if (result.difference !== undefined) report.differences.push(`seed ${seed}, mutant ${k}, LANs ${[...chosen].join(",")}: ${result.difference}\n--- document:\n${mutant.slice(0, 4000)}`);
+    }
+  }
+  return report;
+}
