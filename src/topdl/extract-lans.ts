@@ -1,5 +1,5 @@
 // The tunnel plan's fast path: reads only the elements on given LANs, the pnodes hosting them, and every substrate.
-import { partitionKeys, partitionNeedles, plainName, Scanned } from "./extract";
+import { hostKeys, partitionKeys, partitionNeedles, plainName, Scanned } from "./extract";
 import { checkTopology, type CheckResult, type ParseOptions } from "./parse";
 
 /** LanExtractResult interface: a partial topology (or problems), every substrate name, and whether the fast path was taken. */
@@ -9,9 +9,6 @@ export interface LanExtractResult extends CheckResult {
   /** The name of every substrate of the whole document, in document order (VNIs are numbered over them). */
   readonly substrateNames: readonly string[];
 }
-
-/** The attribute keys naming a vnode's pnode (src/model/resolve.ts reads the same). */
-const hostKeys: readonly string[] = ["benito:host", "containers:host"];
 
 /**
  * Reads the parts of a document that the tunnels of LANs `lans` depend on, answering exactly as

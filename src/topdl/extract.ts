@@ -52,6 +52,11 @@ export function extractHostTopology(input: Uint8Array | string, file: string, ho
   const needles = partitionNeedles(partitions);
   if (needles === undefined) return whole();
   for (const index of scanned.elementsContaining(needles)) chosen.add(index);
+  // A vnode's pnode: the checks of its placement (src/model/validate.ts) look for that computer.
+  const pnodes = new Set<string>();
+  for (const index of chosen) for (const value of scanned.attributeValues(index, hostKeys)) pnodes.add(value);
+  if ([...pnodes].some((value) => !plainNeedle(value))) return whole();
+  for (const pnode of pnodes) for (const index of scanned.elementsContaining([pnode])) if (scanned.namesOf(index, pnode).length > 0) chosen.add(index);
   const result = scanned.check(chosen, file, options);
   if (result === undefined || (result.topology !== undefined && !hasHost(result.topology, hostName))) return whole();
   return { ...result, partial: true };
@@ -78,6 +83,9 @@ export const plainName = /^[\w.-]+$/;
 function plainNeedle(value: string): boolean {
   return value !== "" && !/[<>&"'\s]/.test(value);
 }
+
+/** The attribute keys naming a vnode's pnode (src/model/resolve.ts reads the same). */
+export const hostKeys: readonly string[] = ["benito:host", "containers:host"];
 
 /** The attribute keys of Containers placement (src/model/resolve.ts reads the same). */
 export const partitionKeys: readonly string[] = ["benito:partition", "containers:partition"];

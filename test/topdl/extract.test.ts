@@ -19,11 +19,11 @@ function chain(n: number, extra = ""): string {
 }
 
 describe("extractHostTopology", () => {
-  test("reads only the host's element and its substrates", () => {
+  test("reads only the host's element, its pnode's, and their substrates", () => {
     const result = extractHostTopology(chain(50), "t.xml", "node7");
     expect(result.partial).toBe(true);
-    expect(result.topology!.elements.map((element) => element.name)).toEqual(["node7"]);
-    expect(result.topology!.substrates.map((substrate) => substrate.name)).toEqual(["lan7", "lan8"]);
+    expect(result.topology!.elements.map((element) => element.name)).toEqual(["pnode0", "node7"]);
+    expect(result.topology!.substrates.map((substrate) => substrate.name)).toEqual(["lan0", "lan1", "lan7", "lan8"]);
     // Same element as the whole read, line and path included.
     const whole = checkTopology(chain(50), "t.xml").topology!;
     expect(result.topology!.elements[0]).toEqual(whole.elements.find((element) => element.name === "node7")!);
