@@ -2,7 +2,7 @@
 BUN := node_modules/.bin/bun
 SRC := $(shell find src -name '*.ts') package.json
 
-.PHONY: all deps debian-deps build deb test check demo lab-graph bench bench-topdl bench-routes bench-vde bench-datapath bench-boot bench-scale bench-capture clean
+.PHONY: all deps debian-deps build deb test check demo lab-graph bench bench-topdl fuzz-topdl bench-routes bench-vde bench-datapath bench-boot bench-scale bench-capture clean
 
 all: build
 
@@ -50,6 +50,10 @@ bench: bench-topdl bench-routes bench-datapath bench-boot bench-scale bench-capt
 
 bench-topdl: build
 	$(BUN) bench/topdl.ts
+
+# The TopDL fast paths against the whole read on seeded mutants, for longer than CI does (FUZZ_SECONDS=300, FUZZ_SEED=1).
+fuzz-topdl:
+	$(BUN) bench/topdl-fuzz.ts
 
 bench-routes: build
 	$(BUN) bench/routes.ts

@@ -41,22 +41,24 @@ export function extractHostTopology(input: Uint8Array | string, file: string, ho
   for (const index of chosen) for (const name of scanned.namesOf(index, hostName)) if (name !== hostName) names.add(name);
   if ([...names].some((name) => !plainNeedle(name))) return whole();
   for (const index of scanned.elementsContaining([...names])) chosen.add(index);
-  // Containers placement: the blocks carrying the same partition (the pnode-NNNN host included).
-  const partitions = new Set<string>();
-  for (const index of chosen) for (const value of scanned.attributeValues(index, partitionKeys)) partitions.add(value);
-  // A host named pnode-NNNN hosts the partitions whose number, padded to four digits, is NNNN.
-  for (const name of [hostName, ...names]) {
-    const numbered = /^pnode-(\d+)$/.exec(name)?.[1];
-    if (numbered !== undefined) for (let k = 0; k < numbered.length; k += 1) if (k === 0 || numbered[k - 1] === "0") partitions.add(numbered.slice(k));
+  if (!addPlacement(scanned, chosen, [hostName, ...names])) return whole();
+  // What the one validator (src/model/validate.ts) asks about this host: every member of its and
+  // its vnodes' LANs (a MAC taken twice, a vnode placed on a missing pnode, on a LAN it serves
+  // breaks that LAN), every element using one of their switch folders (a port taken twice), and
+  // every element holding one of their addresses or their members' (an address taken twice);
+  // then where each of those is placed.
+  const related = new Set<string>();
+  for (const index of chosen) {
+    for (const lan of scanned.substrateNames(index)) if (lan !== controlSubstrate) related.add(lan);
+    for (const value of scanned.attributeValues(index, ["ip4_address", "benito:vde_switch"])) related.add(value);
   }
-  const needles = partitionNeedles(partitions);
-  if (needles === undefined) return whole();
-  for (const index of scanned.elementsContaining(needles)) chosen.add(index);
-  // A vnode's pnode: the checks of its placement (src/model/validate.ts) look for that computer.
-  const pnodes = new Set<string>();
-  for (const index of chosen) for (const value of scanned.attributeValues(index, hostKeys)) pnodes.add(value);
-  if ([...pnodes].some((value) => !plainNeedle(value))) return whole();
-  for (const pnode of pnodes) for (const index of scanned.elementsContaining([pnode])) if (scanned.namesOf(index, pnode).length > 0) chosen.add(index);
+  if ([...related].some((value) => !plainNeedle(value))) return whole();
+  for (const index of scanned.elementsContaining([...related])) chosen.add(index);
+  const addresses = new Set<string>();
+  for (const index of chosen) for (const value of scanned.attributeValues(index, ["ip4_address"])) if (!related.has(value)) addresses.add(value);
+  if ([...addresses].some((value) => !plainNeedle(value))) return whole();
+  for (const index of scanned.elementsContaining([...addresses])) chosen.add(index);
+  if (!addPlacement(scanned, chosen, [])) return whole();
   const result = scanned.check(chosen, file, options);
   if (result === undefined || (result.topology !== undefined && !hasHost(result.topology, hostName))) return whole();
   return { ...result, partial: true };
@@ -76,6 +78,30 @@ export function partitionNeedles(partitions: ReadonlySet<string>): string[] | un
   return needles;
 }
 
+/**
+ * Adds the blocks that say where the chosen elements are placed: the pnode each names in
+ * `benito:host`, and the members and pnodes of their Containers partitions (also of the
+ * partitions a `pnode-NNNN` among `names` hosts). False when a value cannot be searched for.
+ */
+export function addPlacement(scanned: Scanned, chosen: Set<number>, names: readonly string[]): boolean {
+  const pnodes = new Set<string>();
+  const partitions = new Set<string>();
+  for (const index of chosen) {
+    for (const value of scanned.attributeValues(index, hostKeys)) pnodes.add(value);
+    for (const value of scanned.attributeValues(index, partitionKeys)) partitions.add(value);
+  }
+  // A host named pnode-NNNN hosts the partitions whose number, padded to four digits, is NNNN.
+  for (const name of names) {
+    const numbered = /^pnode-(\d+)$/.exec(name)?.[1];
+    if (numbered !== undefined) for (let k = 0; k < numbered.length; k += 1) if (k === 0 || numbered[k - 1] === "0") partitions.add(numbered.slice(k));
+  }
+  const needles = partitionNeedles(partitions);
+  if (needles === undefined || [...pnodes].some((value) => !plainNeedle(value))) return false;
+  for (const index of scanned.elementsContaining(needles)) chosen.add(index);
+  for (const pnode of pnodes) for (const index of scanned.elementsContaining([pnode])) if (scanned.namesOf(index, pnode).length > 0) chosen.add(index);
+  return true;
+}
+
 /** A host or LAN name the text scan can look for as is. */
 export const plainName = /^[\w.-]+$/;
 
@@ -83,6 +109,9 @@ export const plainName = /^[\w.-]+$/;
 function plainNeedle(value: string): boolean {
   return value !== "" && !/[<>&"'\s]/.test(value);
 }
+
+/** The control network's substrate (src/model/resolve.ts): every node is on it, so it selects nothing. */
+const controlSubstrate = "control_net";
 
 /** The attribute keys naming a vnode's pnode (src/model/resolve.ts reads the same). */
 export const hostKeys: readonly string[] = ["benito:host", "containers:host"];
@@ -166,6 +195,13 @@ export class Scanned {
     return names;
   }
 
+  /** The text of every `<substrate>` in the block (the substrates its interfaces use). */
+  substrateNames(index: number): string[] {
+    const names: string[] = [];
+    walk(this.#parse(index), (node) => void (node.name === "substrate" && names.push(textOf(node))));
+    return names;
+  }
+
   /** Every value of an `<attribute>` with one of `keys`, anywhere in the block (a superset of what the checker reads). */
   attributeValues(index: number, keys: readonly string[]): string[] {
     const values: string[] = [];
@@ -190,7 +226,7 @@ export class Scanned {
     });
     // The substrates the chosen elements use, and those fragments use from the top level.
     const wanted = new Set<string>();
-    for (const index of chosen) walk(this.#parse(index), (node) => void (node.name === "substrate" && wanted.add(textOf(node))));
+    for (const index of chosen) for (const name of this.substrateNames(index)) wanted.add(name);
     if ([...wanted].some((name) => !plainNeedle(name))) return undefined;
     this.#blocks.forEach((block, index) => {
       if (block.name === "substrates" && (allSubstrates || this.#odd.has(index) || this.#holdsValue(block, wanted))) chosen.add(index);

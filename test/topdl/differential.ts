@@ -3,7 +3,8 @@ import { BenitoError } from "../../src/errors";
 import { hostViewFromDocument } from "../../src/model/host-view";
 import { lanNodesFromDocument } from "../../src/model/lan-nodes";
 import type { HostView, Node } from "../../src/model/node";
-import { resolveHostView, resolveNodes } from "../../src/model/resolve";
+import { checkNodes, resolveHostView, resolveNodes } from "../../src/model/resolve";
+import { validateExperiment } from "../../src/plan/validate";
 import { checkTopology } from "../../src/topdl/parse";
 import { formatProblem } from "../../src/topdl/problems";
 import type { Topology } from "../../src/topdl/types";
@@ -150,11 +151,18 @@ function answer<T>(work: () => T): Answer<T> {
   }
 }
 
-/** What a host's boot reads from its view: itself, its children, and the LANs they use. */
-function viewJson(view: HostView): string {
+/** A host's view and what boot's validator says of it (the topology it was read from). */
+interface Checked {
+  readonly view: HostView;
+  readonly topology: Topology;
+}
+
+/** What a host's boot reads from its view: itself, its children, the LANs they use, and the validator's problems. */
+function viewJson({ view, topology }: Checked): string {
   const used = new Set([view.self, ...view.children].flatMap((node) => node.interfaces.map((iface) => iface.substrate)));
   const lans = [...view.lans.values()].filter((lan) => used.has(lan.name));
-  return JSON.stringify({ self: nodeJson(view.self), children: view.children.map(nodeJson), lans }, undefined, 1);
+  const validation = validateExperiment({ topology, nodes: checkNodes(topology).nodes, view });
+  return JSON.stringify({ self: nodeJson(view.self), children: view.children.map(nodeJson), lans, problems: validation.errors.map(formatProblem) }, undefined, 1);
 }
 
 function nodeJson(node: Node): unknown {
@@ -199,9 +207,12 @@ export function compareHost(document: string, host: string): Compared {
   const fast = answer(() => {
     const result = hostViewFromDocument(document, "d.xml", host);
     partial = result.partial;
-    return result.view;
+    return { view: result.view, topology: result.topology };
   });
-  const whole = answer(() => resolveHostView(wholeRead(document), host));
+  const whole = answer(() => {
+    const topology = wholeRead(document);
+    return { view: resolveHostView(topology, host), topology };
+  });
   const difference = differs(whole, fast, viewJson);
   return difference === undefined ? { partial } : { difference, partial };
 }

@@ -19,15 +19,15 @@ function chain(n: number, extra = ""): string {
 }
 
 describe("extractHostTopology", () => {
-  test("reads only the host's element, its pnode's, and their substrates", () => {
+  test("reads the host's element, its pnode's and its LANs' members, as the whole read reads them", () => {
     const result = extractHostTopology(chain(50), "t.xml", "node7");
     expect(result.partial).toBe(true);
-    expect(result.topology!.elements.map((element) => element.name)).toEqual(["pnode0", "node7"]);
-    expect(result.topology!.substrates.map((substrate) => substrate.name)).toEqual(["lan0", "lan1", "lan7", "lan8"]);
-    // Same element as the whole read, line and path included.
+    // node7 is on lan7 and lan8 (with node6 and node8), on pnode0 (on lan0 and lan1, with node1).
+    expect(result.topology!.elements.map((element) => element.name)).toEqual(["pnode0", "node1", "node6", "node7", "node8"]);
+    // Each element and substrate read is the whole read's, line and path included.
     const whole = checkTopology(chain(50), "t.xml").topology!;
-    expect(result.topology!.elements[1]).toEqual(whole.elements.find((element) => element.name === "node7")!);
-    expect(result.topology!.substrates).toEqual(whole.substrates.filter((substrate) => ["lan0", "lan1", "lan7", "lan8"].includes(substrate.name)));
+    for (const element of result.topology!.elements) expect(element).toEqual(whole.elements.find((candidate) => candidate.name === element.name)!);
+    for (const substrate of result.topology!.substrates) expect(substrate).toEqual(whole.substrates.find((candidate) => candidate.name === substrate.name)!);
   });
 
   test("a pnode's read includes the vnodes that name it as their host", () => {

@@ -142,3 +142,36 @@ describe("broken bytes and nesting", () => {
     expect(errorsOf(deep)).toEqual(["1: elements nested more than 64 deep"]);
   });
 });
+
+describe("memory on hostile layouts (compiled binary, peak RSS at most 12x the file + 60 MB)", () => {
+  const head = "<experiment><version>1.0</version><substrates><name>l</name></substrates><elements><computer><name>a</name><interface><substrate>l</substrate></interface>";
+  const tail = "</computer></elements></experiment>";
+  const cases: [string, () => string, string][] = [
+    ["a 50 MB attribute value", () => `${head}<attribute><attribute>k</attribute><value>${"x".repeat(50_000_000)}</value></attribute>${tail}`, "valid (0 errors, 0 warnings)"],
+    ["a million attributes (every key repeated)", () => `${head}${Array.from({ length: 1_000_000 }, (_, k) => `<attribute><attribute>k${k % 1000}</attribute><value>v</value></attribute>`).join("")}${tail}`, "valid (0 errors, 999000 warnings)"],
+    ["a million sibling elements", () => `${head}${`${"<frob/>".repeat(1000)}\n`.repeat(1000)}${tail}`, "valid (0 errors, 1000000 warnings)"],
+  ];
+  for (const [label, make, summary] of cases) {
+    test(label, async () => {
+      const file = join(folder, "hostile.xml");
+      writeFileSync(file, make());
+      const size = Bun.file(file).size;
+      const gnuTime = existsSync("/usr/bin/time");
+      const report = join(folder, "hostile.rss");
+      const argv = [benitoBinary, "topdl", "validate", file];
+      const result = await run(gnuTime ? ["/usr/bin/time", "-f", "%M", "-o", report, ...argv] : argv, { timeoutMs: 60_000 });
+      rmSync(file, { force: true });
+      expect(result.code).toBe(0);
+      const lines = result.stdout.trim().split("\n");
+      // At most 20 warnings of a kind, then one line for the rest: never a million lines.
+      expect(lines.length).toBeLessThanOrEqual(22);
+      expect(lines.at(-1)).toBe(`${file}: ${summary}`);
+      if (!gnuTime) {
+        console.warn("SKIPPED: the peak RSS bound: /usr/bin/time is absent");
+        return;
+      }
+      const peakKB = Number(readFileSync(report, "utf8").trim().split("\n").pop());
+      expect(peakKB * 1024).toBeLessThanOrEqual(12 * size + 60 * 1024 * 1024);
+    }, 90_000);
+  }
+});
