@@ -5,8 +5,8 @@ import { enableIpForwarding, enablePromoteSecondaries, ipForwarding } from "../s
 import { NetlinkError } from "../system/netlink/errors";
 import type { RequestOutcome, Route } from "../system/netlink/types";
 import type { NetSystem } from "./net-system";
+import { ENOENT } from "../system/libc-constants";
 
-const ENOENT = 2;
 const success: RequestOutcome = Object.freeze({ ok: true });
 
 /** Runs one change and turns a refusal into a failed outcome (the executors report it and go on). */

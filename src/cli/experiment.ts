@@ -3,7 +3,7 @@ import { resolveConfigDir, resolveHostName, topologyPath } from "../config/confi
 import { InputError } from "../errors";
 import { hostViewFromDocument } from "../model/host-view";
 import type { HostView, Node } from "../model/node";
-import { readFileBytes } from "../system/files";
+import { readFileBytes } from "./os";
 import { defaultRunDir } from "./host-plan";
 
 /** The options every experiment tool takes (`--config DIR`, `--run-dir DIR`, `--host NAME`). */

@@ -8,7 +8,7 @@ import type { HostView } from "../model/node";
 import type { BootContext } from "../plan/boot-plan";
 import { InputError } from "../errors";
 import { platformProblems } from "../platforms/planning";
-import { pathExists, readFileBytes } from "../system/files";
+import { pathExists, readFileBytes } from "./os";
 import { byLine, formatProblem } from "../topdl/problems";
 
 export { defaultLogFile, defaultRunDir } from "../model/run-dir";

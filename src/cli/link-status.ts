@@ -1,7 +1,7 @@
 // The lines `status` shows for live link overrides (benito link set): one per LAN, never drift.
 import { figure, paramNames, paramWords, type ParamOverride } from "../plan/link-plan";
 import { BenitoError } from "../errors";
-import { readLinkOverrides } from "../system/link-overrides";
+import { readLinkOverrides } from "./os";
 import type { LinkOverrides } from "../plan/link-plan";
 
 function words(override: ParamOverride): string {

@@ -17,6 +17,8 @@ export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 
 /** open(2) flags (asm-generic/fcntl.h). */
+export const O_RDONLY = 0;
+/** Read and write. */
 export const O_RDWR = 0o2;
 /** Non-blocking I/O. */
 export const O_NONBLOCK = 0o4000;
@@ -32,10 +34,37 @@ export const POLLERR = 0x8;
 /** The peer hung up. */
 export const POLLHUP = 0x10;
 
+/** fcntl(2) commands: get and set the file status flags. */
+export const F_GETFL = 3;
+/** Set the file status flags. */
+export const F_SETFL = 4;
+
 /** errno values (asm-generic/errno-base.h, errno.h). */
+export const ENOENT = 2;
+/** Interrupted system call. */
 export const EINTR = 4;
 /** Would block. */
 export const EAGAIN = 11;
+/** No such device. */
+export const ENODEV = 19;
+/** Invalid argument. */
+export const EINVAL = 22;
+/** No buffer space (a netlink socket's receive queue overflowed). */
+export const ENOBUFS = 105;
+
+/** Namespaces and mounts (linux/sched.h, linux/mount.h): a new network namespace, bind and shared mounts, lazy unmount. */
+export const CLONE_NEWNET = 0x40000000;
+/** Bind mount. */
+export const MS_BIND = 0x1000;
+/** Recursive. */
+export const MS_REC = 0x4000;
+/** Shared propagation. */
+export const MS_SHARED = 0x100000;
+/** umount2: detach lazily. */
+export const MNT_DETACH = 2;
+
+/** Signals (asm-generic/signal.h). */
+export const SIGPIPE = 13;
 
 /** IP protocol numbers (netinet/in.h). */
 export const IPPROTO_ICMP = 1;

@@ -4,21 +4,11 @@ import { ptr } from "bun:ffi";
 import { BenitoError, InputError } from "../errors";
 import { check, cString, errno, libc, SystemCallError } from "./libc";
 import { Rtnl } from "./netlink/rtnl";
-import { O_CLOEXEC, O_NONBLOCK } from "./libc-constants";
+import { CLONE_NEWNET, EINVAL, F_GETFL, F_SETFL, MNT_DETACH, MS_BIND, MS_REC, MS_SHARED, O_CLOEXEC, O_NONBLOCK, O_RDONLY, SIGPIPE } from "./libc-constants";
 
 /** Where named namespaces live: the same place `ip netns` uses, so both tools see the same namespaces. */
 export const namespaceDir = "/run/netns";
 
-const CLONE_NEWNET = 0x40000000;
-const MS_BIND = 0x1000;
-const MS_REC = 0x4000;
-const MS_SHARED = 0x100000;
-const MNT_DETACH = 2;
-const EINVAL = 22;
-const O_RDONLY = 0;
-const F_GETFL = 3;
-const F_SETFL = 4;
-const SIGPIPE = 13;
 
 /** Refuses a namespace name that is not a plain file name under /run/netns. */
 function validate(name: string): string {

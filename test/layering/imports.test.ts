@@ -47,6 +47,14 @@ describe("layering", () => {
     expect(violations(["model"], (target) => target.startsWith("config/"))).toEqual([]);
   });
 
+  test("cli/ reaches system/ only through its documented entry, src/cli/os.ts", () => {
+    expect(violations(["cli"], (target) => target.startsWith("system/")).filter((line) => !line.startsWith("cli/os.ts "))).toEqual([]);
+  });
+
+  test("cli/ touches no OS module directly (node:fs, node:net, node:child_process, bun:ffi)", () => {
+    expect(violations(["cli"], (target) => /^(node:)?(fs|net|child_process|dgram)$|^bun:ffi$/.test(target))).toEqual([]);
+  });
+
   test("apply/ reaches the OS only through system/", () => {
     expect(violations(["apply"], (target) => /^(node:)?(fs|net|child_process|dgram)$|^bun:ffi$/.test(target))).toEqual([]);
   });

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { BenitoError, ExitCode, messageOf } from "../../errors";
 import { planBoot, stageCommandLine, type BootPlan } from "../../plan/boot-plan";
 import { waitForNics } from "../../apply/wait-nics";
-import { appendLogLine, checkWritableFolder, logLineFailure, writeFileAtomic } from "../../system/state-files";
+import { appendLogLine, checkWritableFolder, logLineFailure, writeFileAtomic } from "../os";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 import { defaultLogFile, defaultRunDir, loadHostPlanInput } from "../host-plan";

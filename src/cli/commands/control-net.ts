@@ -7,8 +7,7 @@ import { allocateControl, hasControlNic, parseControlPool, type ControlLease, ty
 import type { Node } from "../../model/node";
 import { resolveNodes } from "../../model/resolve";
 import { parseTopology } from "../../topdl/parse";
-import { readFileBytes } from "../../system/files";
-import { readOptionalJson, writeFileAtomic } from "../../system/state-files";
+import { readFileBytes, readOptionalJson, writeFileAtomic } from "../os";
 import { parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 import { defaultRunDir } from "../../model/run-dir";

@@ -1,7 +1,7 @@
 // `benito down [CONFIG_DIR [HOSTNAME]]`: the reverse of boot, stopping only what benito started, children first.
 import { ExitCode } from "../../errors";
 import { planDown, stageCommandLine } from "../../plan/boot-plan";
-import { appendLogLine } from "../../system/state-files";
+import { appendLogLine } from "../os";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 import { defaultLogFile, defaultRunDir, loadHostPlanInput } from "../host-plan";

@@ -2,7 +2,7 @@
 import { BenitoError, ExitCode, UsageError } from "../../errors";
 import type { Node } from "../../model/node";
 import { namespaceName } from "../../platforms/names";
-import { execInNamespace, execProgram, namespaceExists } from "../../system/netns";
+import { execInNamespace, execProgram, namespaceExists } from "../os";
 import { parseCommandArgs } from "../args";
 import type { Command } from "../command";
 import { experimentLeases } from "./control-net";

@@ -2,9 +2,7 @@
 import { defaultConfigDir } from "../../config/config-dir";
 import { BenitoError, ExitCode, InputError, messageOf, UsageError } from "../../errors";
 import { buildConfigDisk, configDiskSerial, readConfigDisk } from "../../guest/config-disk";
-import { findDiskBySerial, readDisk, setKernelHostName } from "../../system/guest";
-import { writeWholeFile } from "../../system/paths";
-import { readTree, writeTree } from "../../system/tree";
+import { findDiskBySerial, readDisk, readTree, setKernelHostName, writeTree, writeWholeFile } from "../os";
 import { parseCommandArgs } from "../args";
 import type { Command } from "../command";
 

@@ -9,8 +9,7 @@ import { planIfaces, type IfacePlan } from "../../plan/ifaces-plan";
 import { renderIfaceScript } from "../../plan/ifaces-render";
 import { applyIfacePlan, nextOwnedAddresses, updateHostsFile, type IfaceStepOutcome } from "../../apply/ifaces-apply";
 import { openNetSystem } from "../../apply/rtnl-system";
-import { readFileBytes, readOptionalText } from "../../system/files";
-import { defaultStateDir, ifacesStatePath, readAddressRecords, writeAddressRecords } from "../../system/ifaces-state";
+import { defaultStateDir, ifacesStatePath, readAddressRecords, readFileBytes, readOptionalText, writeAddressRecords } from "../os";
 import { parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 

@@ -1,6 +1,6 @@
 // `benito netns add|del|exec`: named network namespaces without iproute2 (the process platform's namespaces).
 import { ExitCode, UsageError } from "../../errors";
-import { deleteNamespace, ensureNamespace, execInNamespace, namespaceExists } from "../../system/netns";
+import { deleteNamespace, ensureNamespace, execInNamespace, namespaceExists } from "../os";
 import type { Command } from "../command";
 
 const help = `Usage: benito netns [--dry-run] add NAME

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { ExitCode } from "../../errors";
 import { planStatus, type Stage } from "../../plan/boot-plan";
-import { readOptionalJson } from "../../system/state-files";
+import { readOptionalJson } from "../os";
 import { linkOverrideChecks } from "../link-status";
 import { parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";

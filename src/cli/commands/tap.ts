@@ -1,6 +1,7 @@
 // `benito tap create|delete NAME`: persistent TAP devices, the native replacement for vde_tunctl.
 import { ExitCode, UsageError } from "../../errors";
-import { createTap, deleteTap, interfaceExists, parseMac, validateInterfaceName, type TapOptions } from "../../system/tap";
+import { createTap, deleteTap, interfaceExists, parseMac, validateInterfaceName } from "../os";
+import type { TapOptions } from "../os";
 import { parseCommandArgs } from "../args";
 import type { Command } from "../command";
 

@@ -3,7 +3,7 @@ import { BenitoError, ExitCode, UsageError } from "../../errors";
 import { basename, dirname } from "node:path";
 import { checkSiteConfFile } from "../../config/config-dir";
 import { validateExperiment } from "../../plan/validate";
-import { readFileBytes } from "../../system/files";
+import { readFileBytes } from "../os";
 import { checkNodes } from "../../model/resolve";
 import { checkTopology, defaultMaxBytes, parseTopology, type ParseOptions } from "../../topdl/parse";
 import { byLine, formatProblem, keptPerKind, kindOf, type Omitted } from "../../topdl/problems";

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { applyUninstall, readManifest } from "../../apply/install-apply";
 import { ExitCode, InputError, UsageError } from "../../errors";
 import { manifestPath } from "../../install/install-plan";
-import { debianPackageOwnsBenito } from "../../system/image-root";
+import { debianPackageOwnsBenito } from "../os";
 import { parseCommandArgs } from "../args";
 import type { Command } from "../command";
 

@@ -1,13 +1,8 @@
 // `benito vde plug`: the native replacement for vde_plug2tap (a TAP on a vde_switch port).
 import { resolve } from "node:path";
 import { BenitoError, ExitCode, UsageError } from "../../errors";
-import { announceReadyAndDetach, pidfileState, removePidfile, spawnDetachedSelf, takeDaemonChildMark, writePidfile } from "../../system/processes";
-import { validateInterfaceName } from "../../system/tap";
-import type { ForwardStats } from "../../system/vde/forwarder";
-import { runPlug } from "../../system/vde/plug";
-import { ForwarderDaemon, type PortStatus } from "../../system/vde/forwarder-daemon";
-import { forwarderPorts, forwarderState } from "../../system/vde/forwarder-control";
-import { forwarderPaths } from "../../system/vde/forwarder-records";
+import { ForwarderDaemon, announceReadyAndDetach, forwarderPaths, forwarderPorts, forwarderState, pidfileState, removePidfile, runPlug, spawnDetachedSelf, takeDaemonChildMark, validateInterfaceName, writePidfile } from "../os";
+import type { ForwardStats, PortStatus } from "../os";
 import { defaultRunDir } from "../host-plan";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";

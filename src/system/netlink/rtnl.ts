@@ -39,9 +39,8 @@ import { NetlinkSocket } from "./socket";
 import { type VxlanOptions, vxlanProblem, writeFdbRequest, writeVxlanCreate } from "./tunnel-requests";
 import type { AddressInfo, LinkInfo, RequestOutcome, Route, RouteRequest } from "./types";
 import { MessageWriter } from "./writer";
+import { ENODEV, EINVAL } from "../libc-constants";
 
-const ENODEV = 19;
-const EINVAL = 22;
 /** How often an interrupted dump is retried before giving up. */
 const DUMP_ATTEMPTS = 5;
 /** The kernel answers synchronously, so a missing answer is a bug or a wedged kernel: fail, don't hang. */

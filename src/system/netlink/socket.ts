@@ -19,11 +19,10 @@ import {
   SOL_SOCKET,
 } from "./constants";
 import type { Received } from "./decode";
-import { EAGAIN, EINTR, POLLIN } from "../libc-constants";
+import { EAGAIN, EINTR, ENOBUFS, POLLIN } from "../libc-constants";
 import { SystemError } from "../../errors";
 
 /** recv's errno after the kernel dropped a message for want of receive-buffer room. */
-const ENOBUFS = 105;
 
 /** Buffer sizes asked for by default: big enough for thousands of in-flight ACKs (the kernel doubles them). */
 const DEFAULT_BUFFER_BYTES = 4 * 1024 * 1024;

@@ -1,0 +1,36 @@
+// The command line's one door to the operating system: every src/system function a command calls, re-exported.
+//
+// Commands parse, plan (src/plan) and print; what they do to the machine goes through src/apply or,
+// for the few direct reads and writes a command makes itself, through this file. No other file of
+// src/cli imports src/system (test/layering/imports.test.ts holds the rule), so what the CLI can
+// touch is listed here, in one place.
+
+export { ByteSink } from "../system/byte-sink";
+export { pathExists, readFileBytes, readOptionalText } from "../system/files";
+export { dotToSvg } from "../system/graphviz";
+export { findDiskBySerial, readDisk, setKernelHostName } from "../system/guest";
+export { defaultStateDir, ifacesStatePath, readAddressRecords, writeAddressRecords } from "../system/ifaces-state";
+export { debianPackageOwnsBenito, detectInit, readTextInRoot } from "../system/image-root";
+export type { InitKind } from "../system/image-root";
+export { probeKvm } from "../system/kvm";
+export { forgetLinkOverrides, readLinkOverrides, writeLinkOverrides } from "../system/link-overrides";
+export { netemAvailable } from "../system/netem-probe";
+export { BENITO_RTPROT } from "../system/netlink/constants";
+export { Rtnl } from "../system/netlink/rtnl";
+export { deleteNamespace, ensureNamespace, execInNamespace, execProgram, namespaceExists } from "../system/netns";
+export { PacketSocket, retireMs, snapLength } from "../system/packet-socket";
+export { writeWholeFile } from "../system/paths";
+export { announceReadyAndDetach, pidfileState, removePidfile, spawnDetachedSelf, takeDaemonChildMark, writePidfile } from "../system/processes";
+export { qmpCommand } from "../system/qmp";
+export { appendLogLine, checkWritableFolder, logLineFailure, readOptionalJson, writeFileAtomic } from "../system/state-files";
+export { foreignFolder, switchFolderOwner } from "../system/switch-folder";
+export { createTap, deleteTap, interfaceExists, parseMac, validateInterfaceName } from "../system/tap";
+export type { TapOptions } from "../system/tap";
+export { readTree, writeTree } from "../system/tree";
+export type { ForwardStats } from "../system/vde/forwarder";
+export { forwarderPorts, forwarderRequest, forwarderState } from "../system/vde/forwarder-control";
+export { ForwarderDaemon } from "../system/vde/forwarder-daemon";
+export type { PortStatus } from "../system/vde/forwarder-daemon";
+export { forwarderPaths } from "../system/vde/forwarder-records";
+export { runPlug } from "../system/vde/plug";
+export { wirefilterParams } from "../system/wirefilter";
