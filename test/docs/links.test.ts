@@ -38,6 +38,11 @@ describe("relative links in Markdown resolve", () => {
     expect(files.map((file) => relative(repo, file))).toContain("README.md");
     expect(files.some((file) => relative(repo, file).startsWith("docs/"))).toBe(true);
   });
+  test("the README links every design note in docs/ (its table is the index)", () => {
+    const readme = readFileSync(join(repo, "README.md"), "utf8");
+    const notes = readdirSync(join(repo, "docs")).filter((name) => name.endsWith(".md"));
+    expect(notes.filter((name) => !readme.includes(`](docs/${name})`))).toEqual([]);
+  });
   for (const file of files) {
     test(relative(repo, file), () => {
       const broken: string[] = [];
