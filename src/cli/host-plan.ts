@@ -39,12 +39,14 @@ export async function loadHostPlanInput(configArg: string | undefined, hostArg: 
   const configDir = await resolveConfigDir(configArg);
   const host = resolveHostName(hostArg);
   const file = topologyPath(configDir);
-  const { view, topology, partial } = hostViewFromDocument(await readFileBytes(file, "reading the topology"), file, host);
+  const { view, topology } = hostViewFromDocument(await readFileBytes(file, "reading the topology"), file, host);
   let warnings: string[] = [];
   if (options.validate === true) {
     // The one validator: every problem the config folder shows stops boot here, listed together.
     const site = await checkSiteConfFile(configDir);
-    const result = validateExperiment({ topology, nodes: checkNodes(topology).nodes, view, runDir, partial, ...(site !== undefined && { site }) });
+    // The fast path's partial read holds everything these checks ask about this host (its pnode,
+    // its LANs' members and where they are placed, elements sharing its addresses: src/topdl/extract.ts).
+    const result = validateExperiment({ topology, nodes: checkNodes(topology).nodes, view, runDir, ...(site !== undefined && { site }) });
     const asErrors = options.strict === true ? result.warnings : [];
     const errors = [...result.errors, ...asErrors];
     if (errors.length > 0) throw new InputError("checking the config folder", configDir, `${errors.length} problem${errors.length === 1 ? "" : "s"}`, errors.map(formatProblem));

@@ -28,10 +28,8 @@ interface Placed {
  *
  * @param topology The (normalized) topology, for the computers' lines and paths.
  * @param nodes Its computers resolved, in the same order as its computer elements.
- * @param complete False when topology is only part of the document (a vnode's boot reads its own
- *   part, which need not hold its pnode): then placement on an absent pnode cannot be judged.
  */
-export function semanticProblems(topology: Topology, nodes: readonly Node[], complete = true): Finding[] {
+export function semanticProblems(topology: Topology, nodes: readonly Node[]): Finding[] {
   const computers = topology.elements.filter((element): element is Computer => element.kind === "computer");
   const findings: Finding[] = [];
   const add = (line: number, path: string, message: string, involved: readonly string[], lans: readonly string[] = []) => findings.push({ file: topology.file, line, path, message, nodes: involved, lans });
@@ -43,7 +41,7 @@ export function semanticProblems(topology: Topology, nodes: readonly Node[], com
     if (computer === undefined) return;
     const nameProblem = nodeNameProblem(node.name);
     if (nameProblem !== undefined) add(computer.line, `${computer.path}.name`, `computer name ${JSON.stringify(node.name)} cannot be a host, namespace or file name: ${nameProblem}`, [node.name]);
-    if (complete && node.host !== undefined && !names.has(node.host)) {
+    if (node.host !== undefined && !names.has(node.host)) {
       const lans = node.interfaces.map((iface) => iface.substrate);
       add(computer.line, computer.path, `vnode ${node.name} is placed on pnode ${JSON.stringify(node.host)} (benito:host), which is no computer of the topology`, [node.name, node.host], lans);
     }

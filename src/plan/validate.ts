@@ -21,8 +21,6 @@ export interface ValidationInput {
   readonly view?: HostView;
   /** The run folder the switches' sockets go under (with view). */
   readonly runDir?: string;
-  /** True when topology is only this host's part of the document (boot's fast path): then a vnode's pnode may be absent from it. */
-  readonly partial?: boolean;
 }
 
 /** Validation interface: errors stop boot (exit 3); warnings are printed (errors with --strict). */
@@ -40,7 +38,7 @@ export interface Validation {
 export function validateExperiment(input: ValidationInput): Validation {
   const { topology, view } = input;
   const file = topology.file;
-  const findings = semanticProblems(topology, input.nodes, input.partial !== true);
+  const findings = semanticProblems(topology, input.nodes);
   const concerning = view === undefined ? findings : findingsFor(findings, [view.self, ...view.children]);
   const errors: Problem[] = concerning.map(({ file: where, line, path, message }) => ({ file: where, line, path, message }));
   // A vnode's platform attributes matter to the pnode that launches it (a document using a
