@@ -1,9 +1,10 @@
 // Applies live link shaping to running wirefilters through their management sockets (`link set|reset`, and switch up after a wirefilter restarts).
 import { messageOf } from "../errors";
 import type { HostView } from "../model/node";
-import { describeParams, effectiveParams, overriddenNames, paramNames, paramWords, shapedMembers, wirefilterCommands, type LinkMember, type LinkOverrides, type LinkParams, type ParamName } from "../plan/link-plan";
+import { describeParams, effectiveParams, kernelCommands, overriddenNames, paramNames, paramWords, shapedMembers, shaperName, wirefilterCommands, type LinkMember, type LinkOverrides, type LinkParams, type ParamName } from "../plan/link-plan";
 import type { SwitchLayout } from "../plan/switch-plan";
 import { readLinkOverrides } from "../system/link-overrides";
+import { kernelParams, runTc } from "../system/kernel-shaping";
 import { wirefilterParams, wirefilterSet } from "../system/wirefilter";
 import type { ActionOutcome } from "./switch-apply";
 
@@ -18,21 +19,32 @@ export interface MemberOutcome {
   readonly error?: string;
 }
 
+/** What a member's shaper applies now: the wirefilter's showinfo, or the kernel qdiscs. */
+export function memberParams(member: LinkMember): Promise<LinkParams> {
+  return member.shaper.kind === "wirefilter" ? wirefilterParams(member.shaper.spec.mgmt) : kernelParams(member.shaper);
+}
+
 /**
- * Gives each member's running wirefilter its wanted values for the parameters named, live (no
+ * Gives each member's running wirefilter (or kernel qdiscs) its wanted values for the parameters named (the same for all, or per member), live (no
  * restart: wirefilter applies management commands at once, its queues kept). A wirefilter that
  * does not answer is reported, not fatal: the override stays recorded for switch up to restore.
  */
-export async function applyLinkParams(members: readonly LinkMember[], overrides: LinkOverrides, names: readonly ParamName[]): Promise<MemberOutcome[]> {
+export async function applyLinkParams(members: readonly LinkMember[], overrides: LinkOverrides, which: readonly ParamName[] | ((member: LinkMember) => readonly ParamName[])): Promise<MemberOutcome[]> {
   const outcomes: MemberOutcome[] = [];
   for (const member of members) {
     const wanted = effectiveParams(member, overrides);
+    const names = typeof which === "function" ? which(member) : which;
     try {
-      const before = await wirefilterParams(member.wirefilter.mgmt);
-      await wirefilterSet(member.wirefilter.mgmt, wirefilterCommands(wanted, names));
+      const before = await memberParams(member);
+      if (member.shaper.kind === "wirefilter") await wirefilterSet(member.shaper.spec.mgmt, wirefilterCommands(wanted, names));
+      else {
+        const commands = kernelCommands(member.shaper, wanted, names);
+        if ("refused" in commands) throw new Error(commands.refused);
+        await runTc(commands);
+      }
       outcomes.push({ member, before, wanted, ok: true });
     } catch (error) {
-      outcomes.push({ member, wanted, ok: false, error: `${member.wirefilter.summary} did not take the change: ${messageOf(error)}` });
+      outcomes.push({ member, wanted, ok: false, error: `${shaperName(member)} did not take the change: ${messageOf(error)}` });
     }
   }
   return outcomes;
@@ -51,11 +63,11 @@ export async function restoreLinkOverrides(view: HostView, layout: SwitchLayout,
     return [{ action: "keep", id: "link-overrides", summary: "live link overrides (benito link set)", reason: "not restored", ok: false, error: messageOf(error) }];
   }
   if (Object.keys(overrides.lans).length === 0) return [];
-  const members = shapedMembers(view, layout).filter((member) => started.has(member.wirefilter.id) && overriddenNames(member, overrides).length > 0);
+  const members = shapedMembers(view, layout).filter((member) => member.shaper.kind === "wirefilter" && started.has(member.shaper.spec.id) && overriddenNames(member, overrides).length > 0);
   const outcomes = await applyLinkParams(members, overrides, paramNames);
   return outcomes.map((outcome) => {
     const names = overriddenNames(outcome.member, overrides).map((name) => paramWords[name]).join(", ");
-    const base = { action: "keep" as const, id: outcome.member.wirefilter.id, summary: outcome.member.wirefilter.summary, reason: `link override (${names}) restored: ${describeParams(outcome.wanted)}` };
+    const base = { action: "keep" as const, id: outcome.member.shaper.kind === "wirefilter" ? outcome.member.shaper.spec.id : outcome.member.node, summary: shaperName(outcome.member), reason: `link override (${names}) restored: ${describeParams(outcome.wanted)}` };
     return outcome.ok ? { ...base, ok: true } : { ...base, ok: false, error: outcome.error ?? "failed" };
   });
 }

@@ -94,7 +94,7 @@ function figure(value: number): string {
 }
 
 /** tbf arguments for a capacity: the rate, a burst of 5 ms at that rate (at least 4 full frames), a 50 ms queue. */
-function tbf(capacityKbps: number): string[] {
+export function tbf(capacityKbps: number): string[] {
   const burstBytes = Math.max(4 * 1514, Math.ceil((capacityKbps * 1000) / 8 / 200));
   return ["tbf", "rate", `${figure(capacityKbps)}kbit`, "burst", String(burstBytes), "latency", "50ms"];
 }

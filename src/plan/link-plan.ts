@@ -1,5 +1,6 @@
-// Live link shaping (`benito link`), pure: the shaped members of this pnode's LANs, their topology and overridden parameters, and the wirefilter commands that set them.
+// Live link shaping (`benito link`), pure: the shaped members of this pnode's LANs, their topology and overridden parameters, and the wirefilter or tc commands that set them.
 import type { HostView } from "../model/node";
+import { kernelIfbName, kernelPortName, tbf, type LanDatapath } from "./datapath-plan";
 import type { DaemonSpec, SwitchLayout } from "./switch-plan";
 
 /** LinkParams interface: one member's shaping, in the units `benito link` speaks. */
@@ -33,42 +34,66 @@ export interface LinkOverrides {
   readonly lans: Readonly<Record<string, LanOverride>>;
 }
 
-/** LinkMember interface: one shaped member on this pnode: its wirefilter and its topology values. */
+/** KernelShaper interface: a member of a kernel-datapath LAN: tbf on the veth's host end (LAN → member), tbf or netem on its IFB (member → LAN). */
+export interface KernelShaper {
+  readonly kind: "kernel";
+  readonly hostEnd: string;
+  readonly ifb: string;
+  /** True when the IFB carries netem (latency, jitter, loss and rate); else tbf (capacity only). */
+  readonly netem: boolean;
+}
+
+/** Shaper type: what shapes a member's link to its LAN. */
+export type Shaper = { readonly kind: "wirefilter"; readonly spec: DaemonSpec } | KernelShaper;
+
+/** LinkMember interface: one shaped member on this pnode: what shapes it and its topology values. */
 export interface LinkMember {
   readonly lan: string;
   readonly node: string;
   readonly iface: string;
-  readonly port: number;
-  /** The wirefilter daemon joining the member's port to the LAN. */
-  readonly wirefilter: DaemonSpec;
+  /** Its switch port (VDE datapath), undefined on the kernel datapath. */
+  readonly port?: number;
+  readonly shaper: Shaper;
   readonly topology: LinkParams;
+}
+
+/** A kernel LAN as {@link shapedMembers} needs it. */
+export type KernelLan = Extract<LanDatapath, { kind: "kernel" }>;
+
+/** What a member is called in messages: "wirefilter slow port 1 (…)" or "tc on bkv1234abcd/bki1234abcd". */
+export function shaperName(member: LinkMember): string {
+  return member.shaper.kind === "wirefilter" ? member.shaper.spec.summary : `tc on ${member.shaper.hostEnd} and ${member.shaper.ifb}`;
 }
 
 /**
  * Every shaped member this pnode runs, from the same layout `switch up` starts: a shaped LAN's
  * member port N has the wirefilter `wf-SWITCH-N`.
  */
-export function shapedMembers(view: HostView, layout: SwitchLayout): LinkMember[] {
+export function shapedMembers(view: HostView, layout: SwitchLayout, kernelLans: ReadonlyMap<string, KernelLan> = new Map()): LinkMember[] {
   const byId = new Map(layout.daemons.map((spec) => [spec.id, spec]));
   const members: LinkMember[] = [];
+  const topologyOf = (lan: string): LinkParams => {
+    const shaping = view.lans.get(lan)?.shaping ?? {};
+    return { latencyMs: shaping.latencyMs ?? 0, jitterMs: 0, lossPercent: Number(((shaping.loss ?? 0) * 100).toFixed(6)), capacityKbps: shaping.capacityKbps ?? 0 };
+  };
   for (const node of [view.self, ...view.children]) {
     for (const iface of node.interfaces) {
+      const kernel = kernelLans.get(iface.substrate);
+      if (kernel !== undefined) {
+        // A kernel LAN's member has shaping qdiscs only when its LAN is shaped (capacity, or netem).
+        if (node !== view.self && !iface.control && ((kernel.shaping.capacityKbps ?? 0) > 0 || kernel.netem)) {
+          members.push({ lan: iface.substrate, node: node.name, iface: iface.name, shaper: { kind: "kernel", hostEnd: kernelPortName(node.name, iface.name), ifb: kernelIfbName(node.name, iface.name), netem: kernel.netem }, topology: topologyOf(iface.substrate) });
+        }
+        continue;
+      }
       if (iface.vdeSwitch === undefined || iface.vdePort === undefined) continue;
       const plain = layout.daemons.find((spec) => spec.role === "switch" && spec.sockDir === iface.vdeSwitch);
       const wirefilter = plain === undefined ? undefined : byId.get(`wf-${plain.id}-${iface.vdePort}`);
       if (wirefilter === undefined) continue;
-      const shaping = view.lans.get(iface.substrate)?.shaping ?? {};
-      members.push({
-        lan: iface.substrate,
-        node: node.name,
-        iface: iface.name,
-        port: iface.vdePort,
-        wirefilter,
-        topology: { latencyMs: shaping.latencyMs ?? 0, jitterMs: 0, lossPercent: Number(((shaping.loss ?? 0) * 100).toFixed(6)), capacityKbps: shaping.capacityKbps ?? 0 },
-      });
+      members.push({ lan: iface.substrate, node: node.name, iface: iface.name, port: iface.vdePort, shaper: { kind: "wirefilter", spec: wirefilter }, topology: topologyOf(iface.substrate) });
     }
   }
-  return members.sort((a, b) => a.lan.localeCompare(b.lan) || a.port - b.port);
+  return members.sort((a, b) => a.lan.localeCompare(b.lan) || (a.port ?? 0) - (b.port ?? 0) || a.node.localeCompare(b.node));
 }
 
 /** What a member's wirefilter should hold: the topology's values, then the LAN's overrides, then the member's own. */
@@ -136,6 +161,31 @@ export function wirefilterCommands(params: LinkParams, names: readonly ParamName
   if (names.includes("capacityKbps")) commands.push(`bandwidth ${figure(params.capacityKbps * 125)}`);
   if (names.includes("latencyMs") || names.includes("jitterMs")) commands.push(`delay LR ${figure(params.latencyMs)}${params.jitterMs > 0 ? `+${figure(params.jitterMs)}` : ""}`);
   if (names.includes("lossPercent")) commands.push(`loss LR ${figure(params.lossPercent)}`);
+  return commands;
+}
+
+/**
+ * The tc commands (argv) that give a kernel-datapath member `params` for the parameters named, or
+ * why that cannot be done live: without netem the IFB holds a tbf, so only the capacity can
+ * change; a tbf has no "unlimited".
+ */
+export function kernelCommands(shaper: KernelShaper, params: LinkParams, names: readonly ParamName[]): string[][] | { readonly refused: string } {
+  const impairments = names.filter((name) => name !== "capacityKbps");
+  if (!shaper.netem && impairments.length > 0) {
+    return { refused: `this LAN is on the kernel datapath without netem, where only --capacity can change live (site.conf netem = yes puts latency and loss on netem; or give the LAN benito:datapath = vde for wirefilter)` };
+  }
+  if (names.includes("capacityKbps") && params.capacityKbps <= 0) return { refused: "--capacity 0 (unlimited) cannot be set live on the kernel datapath, whose capacity is a tbf; set a rate" };
+  const commands: string[][] = [];
+  if (names.includes("capacityKbps")) {
+    commands.push(["tc", "qdisc", "change", "dev", shaper.hostEnd, "root", ...tbf(params.capacityKbps)]);
+    if (!shaper.netem) commands.push(["tc", "qdisc", "change", "dev", shaper.ifb, "root", ...tbf(params.capacityKbps)]);
+  }
+  if (shaper.netem && names.length > 0) {
+    // netem change replaces every option: all of them are given, as they should be now.
+    const delay = params.latencyMs > 0 || params.jitterMs > 0 ? ["delay", `${figure(params.latencyMs)}ms`, ...(params.jitterMs > 0 ? [`${figure(params.jitterMs)}ms`] : [])] : [];
+    const rate = params.capacityKbps > 0 ? ["rate", `${figure(params.capacityKbps)}kbit`] : [];
+    commands.push(["tc", "qdisc", "change", "dev", shaper.ifb, "root", "netem", ...delay, "loss", `${figure(params.lossPercent)}%`, ...rate, "limit", "10000"]);
+  }
   return commands;
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { hostViewFromDocument } from "../../src/model/host-view";
-import { effectiveParams, overriddenNames, shapedMembers, wirefilterCommands, withReset, withSet, type LinkOverrides } from "../../src/plan/link-plan";
+import { effectiveParams, kernelCommands, overriddenNames, shapedMembers, wirefilterCommands, withReset, withSet, type KernelShaper, type LinkOverrides } from "../../src/plan/link-plan";
 import { switchLayout } from "../../src/plan/switch-plan";
 import { parseShowinfo } from "../../src/system/wirefilter";
 
@@ -18,8 +18,10 @@ describe("link plan", () => {
       ["slow", "d", "inf001", 1],
       ["slow", "e", "inf000", 2],
     ]);
-    expect(members[0]?.wirefilter.id).toMatch(/^wf-slow-[0-9a-f]{8}-1$/);
-    expect(members[0]?.wirefilter.mgmt).toBe(`/run/benito-test/vde/${members[0]?.wirefilter.id}.mgmt`);
+    const shaper = members[0]?.shaper;
+    if (shaper?.kind !== "wirefilter") throw new Error("d's member is not a wirefilter");
+    expect(shaper.spec.id).toMatch(/^wf-slow-[0-9a-f]{8}-1$/);
+    expect(shaper.spec.mgmt).toBe(`/run/benito-test/vde/${shaper.spec.id}.mgmt`);
     expect(members[0]?.topology).toEqual({ latencyMs: 20, jitterMs: 0, lossPercent: 0, capacityKbps: 10000 });
   });
 
@@ -55,5 +57,18 @@ describe("link plan", () => {
     ];
     expect(parseShowinfo(lines)).toEqual({ latencyMs: 40, jitterMs: 5, lossPercent: 2.5, capacityKbps: 10000 });
     expect(parseShowinfo(["Port 1 untagged_vlan=0 ACTIVE"])).toBeUndefined();
+  });
+
+  test("kernel datapath: capacity by tbf on the veth's host end and the IFB; netem takes every parameter; without netem only capacity", () => {
+    const tbfOnly: KernelShaper = { kind: "kernel", hostEnd: "bkvhost", ifb: "bkiifb", netem: false };
+    const params = { latencyMs: 40, jitterMs: 5, lossPercent: 2.5, capacityKbps: 1000 };
+    expect(kernelCommands(tbfOnly, params, ["capacityKbps"])).toEqual([
+      ["tc", "qdisc", "change", "dev", "bkvhost", "root", "tbf", "rate", "1000kbit", "burst", "6056", "latency", "50ms"],
+      ["tc", "qdisc", "change", "dev", "bkiifb", "root", "tbf", "rate", "1000kbit", "burst", "6056", "latency", "50ms"],
+    ]);
+    expect(kernelCommands(tbfOnly, params, ["latencyMs"])).toMatchObject({ refused: expect.stringContaining("only --capacity can change live") });
+    expect(kernelCommands(tbfOnly, { ...params, capacityKbps: 0 }, ["capacityKbps"])).toMatchObject({ refused: expect.stringContaining("cannot be set live") });
+    const withNetem: KernelShaper = { ...tbfOnly, netem: true };
+    expect(kernelCommands(withNetem, params, ["latencyMs"])).toEqual([["tc", "qdisc", "change", "dev", "bkiifb", "root", "netem", "delay", "40ms", "5ms", "loss", "2.5%", "rate", "1000kbit", "limit", "10000"]]);
   });
 });

@@ -1,12 +1,13 @@
 // `benito link show|set|reset [LAN [NODE]]`: a running experiment's link shaping, changed live through the wirefilters' management sockets.
-import { applyLinkParams, type MemberOutcome } from "../../apply/link-apply";
+import { applyLinkParams, memberParams, type MemberOutcome } from "../../apply/link-apply";
 import { BenitoError, ExitCode, InputError, UsageError } from "../../errors";
 import { lanNodesFromDocument } from "../../model/lan-nodes";
 import type { Node } from "../../model/node";
 import { controlSubstrate } from "../../model/resolve";
-import { describeParams, effectiveParams, figure, overriddenNames, paramNames, paramWords, shapedMembers, wirefilterCommands, withReset, withSet, type LinkMember, type LinkParams, type ParamName, type ParamOverride } from "../../plan/link-plan";
+import { describeParams, effectiveParams, figure, kernelCommands, overriddenNames, paramNames, paramWords, shapedMembers, wirefilterCommands, withReset, withSet, type KernelLan, type LinkMember, type LinkOverrides, type LinkParams, type ParamName, type ParamOverride } from "../../plan/link-plan";
 import { switchLayout } from "../../plan/switch-plan";
-import { readFileBytes, readLinkOverrides, wirefilterParams, writeLinkOverrides } from "../os";
+import { readFileBytes, readLinkOverrides, writeLinkOverrides } from "../os";
+import { lanDatapaths } from "../datapaths";
 import { parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 import { experimentOptions, experimentOptionsHelp, loadExperiment, type Experiment } from "../experiment";
@@ -19,11 +20,13 @@ const help = `Usage: benito link show  [LAN [NODE]] [--json]
 Live link shaping on a running experiment, on this pnode. A shaped LAN (a substrate with
 capacity, latency or loss in topo.xml) has one wirefilter per member: the member's link to the
 LAN. benito changes them through their management sockets: no process restarts, no frame of a
-flow is lost, the change applies to the next frame.
+flow is lost, the change applies to the next frame. On the kernel datapath (site.conf
+datapath = kernel) a member's link is its veth's tbf (and netem with site.conf netem = yes):
+benito changes it with tc qdisc change; without netem only --capacity can change there.
 
 show   every shaped LAN (or LAN, or one member) with, per member on this pnode, capacity,
        latency, jitter and loss as the topology gives them and as the wirefilter applies them
-       now; --json prints [{"lan","node","iface","port","topology","now","override"}] ("now"
+       now; --json prints [{"lan","node","iface","port","shaper","topology","now","override"}] ("now"
        is null, and the exit code 1, when a wirefilter does not answer).
        Loss is a percentage in both (topo.xml's loss is a fraction: 0.01 is shown as 1%).
 set    changes ONLY the parameters named, for every member of LAN on this pnode or for member
@@ -103,13 +106,19 @@ function parameter(name: ParamName, text: string): number {
  */
 async function select(experiment: Experiment, lan: string | undefined, node: string | undefined): Promise<LinkMember[]> {
   const { view, file } = experiment;
-  const all = shapedMembers(view, switchLayout(view, experiment.runDir));
+  // LANs on the kernel datapath are shaped by tc on their members' veths, the others by wirefilters (decided as switch up decides).
+  const datapaths = await lanDatapaths(experiment.configDir, await readFileBytes(file, "reading the topology"), file, view, view.children);
+  const kernel = new Map([...datapaths].flatMap(([name, datapath]): [string, KernelLan][] => (datapath.kind === "kernel" ? [[name, datapath]] : [])));
+  const all = shapedMembers(view, switchLayout(view, experiment.runDir, new Set(kernel.keys())), kernel);
   if (lan === undefined) return all;
   const members = all.filter((member) => member.lan === lan);
   if (members.length === 0) {
     // This host's view holds only the LANs it uses: whether the document has the LAN at all is read from it.
     const known = lan !== controlSubstrate && (view.lans.has(lan) || (await otherMembers(experiment, lan)).substrateNames.includes(lan));
     if (!known) throw new InputError("choosing the LAN", lan, `${file} has no experiment LAN (substrate) of that name`);
+    if (kernel.has(lan)) {
+      throw new BenitoError("choosing the LAN", lan, `it is on the kernel datapath and not shaped in topo.xml, so its members' veths have no qdiscs to change live; give substrate ${lan} a capacity in ${file} and run benito boot`);
+    }
     const plugged = [view.self, ...view.children].some((candidate) => candidate.interfaces.some((iface) => iface.substrate === lan && iface.vdeSwitch !== undefined));
     if (plugged) {
       throw new BenitoError("choosing the LAN", lan, `it is not shaped in topo.xml, so its switch runs without wirefilters and there is nothing to change live; give substrate ${lan} a capacity, latency or loss in ${file} (e.g. <capacity><rate>1000000</rate><kind>max</kind></capacity>, 1 Gb/s) and run benito boot: its members then get wirefilters that benito link set changes`);
@@ -137,6 +146,11 @@ async function spanNote(experiment: Experiment, lan: string, ctx: CommandContext
   ctx.io.err(`benito link: ${lan} also has ${elsewhere.length} member${elsewhere.length === 1 ? "" : "s"} on ${pnodes.join(", ")}: only the members on ${experiment.view.self.name} were changed; run the same command there for the whole LAN`);
 }
 
+/** " (port 1)" on the VDE datapath, " (kernel)" on the kernel's. */
+function where(member: LinkMember): string {
+  return member.port === undefined ? " (kernel)" : ` (port ${member.port})`;
+}
+
 function memberName(member: LinkMember): string {
   return `${member.node}:${member.iface}`;
 }
@@ -147,7 +161,7 @@ function change(outcome: MemberOutcome, names: readonly ParamName[], onlyChanged
   const shown = onlyChanged && before !== undefined ? names.filter((name) => before[name] !== outcome.wanted[name]) : names;
   if (shown.length === 0) return `${outcome.member.lan} ${memberName(outcome.member)} (port ${outcome.member.port}): already ${describeParams(outcome.wanted)}`;
   const parts = shown.map((name) => `${paramWords[name]} ${before === undefined ? "?" : figure(before[name])} → ${figure(outcome.wanted[name])}${units[name]}`);
-  return `${outcome.member.lan} ${memberName(outcome.member)} (port ${outcome.member.port}): ${parts.join(", ")}`;
+  return `${outcome.member.lan} ${memberName(outcome.member)}${where(outcome.member)}: ${parts.join(", ")}`;
 }
 
 function report(outcomes: readonly MemberOutcome[], names: readonly ParamName[], onlyChanged: boolean, ctx: CommandContext): ExitCode {
@@ -158,12 +172,25 @@ function report(outcomes: readonly MemberOutcome[], names: readonly ParamName[],
   return outcomes.every((outcome) => outcome.ok) ? ExitCode.ok : ExitCode.failed;
 }
 
+/** What a dry run prints for a member: the wirefilter's management commands, or the tc commands (or why they cannot be run). */
+function dryRunLine(member: LinkMember, overrides: LinkOverrides, names: readonly ParamName[]): string {
+  const wanted = effectiveParams(member, overrides);
+  if (member.shaper.kind === "wirefilter") return `${member.shaper.spec.mgmt}: ${wirefilterCommands(wanted, names).join("; ")}`;
+  const commands = kernelCommands(member.shaper, wanted, names);
+  return "refused" in commands ? `${member.node}:${member.iface}: refused: ${commands.refused}` : commands.map((argv) => argv.join(" ")).join("; ");
+}
+
 async function set(experiment: Experiment, lan: string, node: string | undefined, values: ParamOverride, dryRun: boolean, ctx: CommandContext): Promise<ExitCode> {
   const members = await select(experiment, lan, node);
   const names = paramNames.filter((name) => values[name] !== undefined);
   const overrides = withSet(readLinkOverrides(experiment.runDir), lan, node, values);
+  // What a shaper cannot do (latency on a kernel LAN without netem) is refused before anything is recorded.
+  for (const member of members) {
+    const commands = member.shaper.kind === "kernel" ? kernelCommands(member.shaper, effectiveParams(member, overrides), names) : [];
+    if ("refused" in commands) throw new BenitoError("changing the link shaping", `${lan} ${member.node}:${member.iface}`, commands.refused);
+  }
   if (dryRun) {
-    for (const member of members) ctx.io.out(`${member.wirefilter.mgmt}: ${wirefilterCommands(effectiveParams(member, overrides), names).join("; ")}`);
+    for (const member of members) ctx.io.out(dryRunLine(member, overrides, names));
     return ExitCode.ok;
   }
   // Recorded before it is applied: a wirefilter restarted meanwhile comes back with it.
@@ -178,13 +205,14 @@ async function reset(experiment: Experiment, lan: string | undefined, node: stri
   const members = (await select(experiment, lan, node)).filter((member) => overriddenNames(member, before).length > 0);
   const overrides = withReset(before, lan, node);
   if (dryRun) {
-    for (const member of members) ctx.io.out(`${member.wirefilter.mgmt}: ${wirefilterCommands(effectiveParams(member, overrides), paramNames).join("; ")}`);
+    for (const member of members) ctx.io.out(dryRunLine(member, overrides, overriddenNames(member, before)));
     if (members.length === 0) ctx.io.out("nothing to reset: no override in force there");
     return ExitCode.ok;
   }
   writeLinkOverrides(experiment.runDir, overrides);
   if (members.length === 0) ctx.io.out("nothing to reset: no override in force there");
-  const code = report(await applyLinkParams(members, overrides, paramNames), paramNames, true, ctx);
+  // Only what was overridden goes back: a kernel LAN without netem has nothing but its capacity to reset.
+  const code = report(await applyLinkParams(members, overrides, (member) => overriddenNames(member, before)), paramNames, true, ctx);
   if (lan !== undefined) await spanNote(experiment, lan, ctx);
   return code;
 }
@@ -194,8 +222,9 @@ interface ShowEntry {
   readonly lan: string;
   readonly node: string;
   readonly iface: string;
-  readonly port: number;
-  readonly wirefilter: string;
+  readonly port?: number;
+  /** "wirefilter" (VDE datapath) or "kernel" (tc on the member's veth and IFB). */
+  readonly shaper: "wirefilter" | "kernel";
   readonly topology: LinkParams;
   readonly now: LinkParams | null;
   readonly error?: string;
@@ -208,11 +237,12 @@ async function show(experiment: Experiment, lan: string | undefined, node: strin
   const overrides = readLinkOverrides(experiment.runDir);
   const entries: ShowEntry[] = [];
   for (const member of members) {
-    const base = { lan: member.lan, node: member.node, iface: member.iface, port: member.port, wirefilter: member.wirefilter.id, topology: member.topology, override: overriddenNames(member, overrides).map((name) => paramWords[name]) };
+    const base = { lan: member.lan, node: member.node, iface: member.iface, ...(member.port === undefined ? {} : { port: member.port }), shaper: member.shaper.kind, topology: member.topology, override: overriddenNames(member, overrides).map((name) => paramWords[name]) };
     try {
-      entries.push({ ...base, now: await wirefilterParams(member.wirefilter.mgmt) });
+      entries.push({ ...base, now: await memberParams(member) });
     } catch (error) {
-      entries.push({ ...base, now: null, error: `its wirefilter does not answer (${error instanceof Error ? error.message : String(error)}); benito boot restarts it` });
+      const why = error instanceof Error ? error.message : String(error);
+      entries.push({ ...base, now: null, error: member.shaper.kind === "wirefilter" ? `its wirefilter does not answer (${why}); benito boot restarts it` : `its qdiscs cannot be read (${why}); benito boot relaunches a vnode whose veth is gone` });
     }
   }
   const code = entries.every((entry) => entry.now !== null) ? ExitCode.ok : ExitCode.failed;
@@ -227,7 +257,8 @@ async function show(experiment: Experiment, lan: string | undefined, node: strin
       current = entry.lan;
       ctx.io.out(`${entry.lan}:`);
     }
-    ctx.io.out(`  ${`${entry.node}:${entry.iface}`.padEnd(20)} port ${String(entry.port).padEnd(4)} topology ${describeParams(entry.topology)}`);
+    const place = entry.port === undefined ? "kernel   " : `port ${String(entry.port).padEnd(4)}`;
+    ctx.io.out(`  ${`${entry.node}:${entry.iface}`.padEnd(20)} ${place} topology ${describeParams(entry.topology)}`);
     const now = entry.now === null ? `unknown: ${entry.error ?? ""}` : describeParams(entry.now);
     const override = entry.override.length > 0 ? `  (override: ${entry.override.join(", ")})` : "";
     ctx.io.out(`  ${"".padEnd(20)} ${"".padEnd(9)} now      ${now}${override}`);

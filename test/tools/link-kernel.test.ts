@@ -1,0 +1,84 @@
+// `benito link` on the kernel datapath (site.conf datapath = kernel): a LAN's capacity changed live with tc on the members' veths, what it refuses, reset.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { benito, run } from "../helpers/binary";
+import { makeLab, labNodes, type Lab } from "../helpers/lab";
+import { ping, uniquePrefix } from "../helpers/netns";
+import { isRoot } from "../helpers/root";
+import { pidfiles, pidIn, signalPid } from "../helpers/processes";
+import { kernelBridgeName, kernelIfbName, kernelPortName } from "../../src/plan/datapath-plan";
+
+setDefaultTimeout(120_000);
+
+const hasTools = Bun.which("vde_switch") !== null && Bun.which("wirefilter") !== null && Bun.which("tc") !== null;
+
+/** The tbf rate (kb/s) of a device's root qdisc. */
+async function tbfKbps(device: string): Promise<number> {
+  const qdiscs = JSON.parse((await run(["tc", "-j", "qdisc", "show", "dev", device])).stdout) as { kind: string; root?: boolean; options?: { rate?: number } }[];
+  return (qdiscs.find((qdisc) => qdisc.root === true && qdisc.kind === "tbf")?.options?.rate ?? Number.NaN) / 125;
+}
+
+describe.skipIf(!isRoot || !hasTools)("link on the kernel datapath (root)", () => {
+  let lab: Lab;
+  const where = () => ["--config", lab.config, "--run-dir", lab.runDir, "--host", "pnode0"];
+
+  beforeAll(async () => {
+    lab = makeLab(uniquePrefix());
+    appendFileSync(join(lab.config, "site.conf"), "datapath = kernel\n");
+    const topo = join(lab.config, "topo.xml");
+    writeFileSync(topo, readFileSync(topo, "utf8").replace("<name>lan0</name>", "<name>lan0</name><capacity><rate>50000</rate><kind>max</kind></capacity>"));
+    const boot = await benito(["boot", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"], { timeoutMs: 90_000 });
+    if (boot.code !== 0) throw new Error(`boot failed: ${boot.stderr}`);
+  });
+
+  afterAll(async () => {
+    await benito(["down", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"], { timeoutMs: 60_000 });
+    for (const pidfile of pidfiles(lab.runDir)) signalPid(pidIn(pidfile) ?? 0, "SIGKILL");
+    for (const node of labNodes) await run(["ip", "netns", "del", lab.namespace(node)]);
+    // By exact derived name, in case down failed.
+    const names = [...["lan0", "lan1"].map(kernelBridgeName), ...labNodes.flatMap((node) => ["inf000", "inf001"].flatMap((iface) => [kernelPortName(lab.name(node), iface), kernelIfbName(lab.name(node), iface)]))];
+    const listed = (await run(["ip", "-o", "link", "show"])).stdout;
+    for (const name of names) if (listed.includes(` ${name}:`) || listed.includes(` ${name}@`)) await run(["ip", "link", "del", name]);
+    rmSync(lab.dir, { recursive: true, force: true });
+  });
+
+  test("show: the rate-limited kernel LAN's members, shaped by tc, and the delayed LAN still by wirefilter", async () => {
+    const result = await benito(["link", "show", "--json", ...where()]);
+    expect(result.code).toBe(0);
+    const entries = JSON.parse(result.stdout) as { lan: string; node: string; shaper: string; topology: { capacityKbps: number }; now: { capacityKbps: number } }[];
+    expect(entries.filter((entry) => entry.lan === "lan0").map((entry) => [entry.node, entry.shaper, entry.topology.capacityKbps, entry.now.capacityKbps])).toEqual([
+      [lab.name("a"), "kernel", 50000, 50000],
+      [lab.name("b"), "kernel", 50000, 50000],
+      [lab.name("r"), "kernel", 50000, 50000],
+    ]);
+    expect(entries.filter((entry) => entry.lan === "slow").map((entry) => entry.shaper)).toEqual(["wirefilter", "wirefilter"]);
+  });
+
+  test("set --capacity on one member changes its tbf both ways, live; latency is refused without netem and not recorded; reset restores", async () => {
+    const host = kernelPortName(lab.name("a"), "inf000");
+    const ifb = kernelIfbName(lab.name("a"), "inf000");
+    const set = await benito(["link", "set", "lan0", lab.name("a"), "--capacity", "2000", ...where()]);
+    expect(set.stderr).toBe("");
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain(`lan0 ${lab.name("a")}:inf000 (kernel): capacity 50000 → 2000 kb/s`);
+    expect(await tbfKbps(host)).toBe(2000);
+    expect(await tbfKbps(ifb)).toBe(2000);
+    expect(await tbfKbps(kernelPortName(lab.name("b"), "inf000"))).toBe(50000);
+    expect((await ping(lab.namespace("a"), "10.0.1.2", 3)).ok).toBe(true);
+    const before = readFileSync(join(lab.runDir, "link-overrides.json"), "utf8");
+    const latency = await benito(["link", "set", "lan0", "--latency", "10", ...where()]);
+    expect(latency.code).toBe(1);
+    expect(latency.stderr).toContain("only --capacity can change live");
+    expect(readFileSync(join(lab.runDir, "link-overrides.json"), "utf8")).toBe(before);
+    expect((await benito(["link", "reset", "lan0", ...where()])).code).toBe(0);
+    expect(await tbfKbps(host)).toBe(50000);
+    expect(await tbfKbps(ifb)).toBe(50000);
+  });
+
+  test("an unshaped kernel LAN says what to change in topo.xml", async () => {
+    const result = await benito(["link", "set", "lan1", "--capacity", "1000", ...where()]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("it is on the kernel datapath and not shaped in topo.xml");
+  });
+});
