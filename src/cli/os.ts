@@ -33,4 +33,3 @@ export { ForwarderDaemon } from "../system/vde/forwarder-daemon";
 export type { PortStatus } from "../system/vde/forwarder-daemon";
 export { forwarderPaths } from "../system/vde/forwarder-records";
 export { runPlug } from "../system/vde/plug";
-export { wirefilterParams } from "../system/wirefilter";
