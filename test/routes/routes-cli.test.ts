@@ -11,9 +11,9 @@ describe("routes command line (no kernel needed)", () => {
   const folder = mkdtempSync(join(tmpdir(), "benito-routes-cli-"));
   afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
-  test("a missing route file is an input error naming both spellings (exit 3), before anything changes", async () => {
+  test("a missing route file is an I/O failure naming both spellings (exit 1), before anything changes", async () => {
     const result = await benito(["routes", folder, "nohost"]);
-    expect(result.code).toBe(3);
+    expect(result.code).toBe(1);
     expect(result.stderr).toBe(`benito: while reading the routes on ${folder}/route/nohost: no route file for host nohost (neither ${folder}/route/nohost nor ${folder}/routes/nohost exists)\n`);
   });
 

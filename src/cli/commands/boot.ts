@@ -105,9 +105,9 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
     throw error;
   }
   const plan = planBoot(input.view, input.ctx);
-  for (const warning of input.warnings) ctx.io.err(`benito: ${warning}`);
 
   if (values["dry-run"] === true) {
+    for (const warning of input.warnings) ctx.io.err(`benito: ${warning}`);
     ctx.io.out(`# benito boot plan for ${plan.host} (${plan.role}), ${plan.stages.length} stage(s)`);
     for (const [index, stage] of plan.stages.entries()) {
       ctx.io.out(`\n# [${index + 1}/${plan.stages.length}] ${stageCommandLine(stage)}${stage.after.length ? `   (after ${stage.after.join(", ")})` : ""}`);
@@ -127,6 +127,7 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
     if (failure !== undefined) recordFailed = true;
   };
   log(`boot: ${plan.host} (${plan.role}): ${plan.stages.length} stage(s) from ${input.ctx.configDir}`);
+  for (const warning of input.warnings) log(`benito: ${warning}`);
   const missingNics = await waitForNics(input.view.self.interfaces, waitNics * 1000);
   if (missingNics.length > 0) log(`boot: after waiting ${waitNics} s, no NIC for ${missingNics.join(", ")}`);
   const results = await runStages(plan.stages, ctx, {

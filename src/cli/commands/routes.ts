@@ -1,6 +1,6 @@
 // `benito routes [CONFIG_DIR [HOSTNAME]]`: installs this host's static routes, convergently (drop-in for routes.py).
 import { join } from "node:path";
-import { ExitCode, InputError, UsageError } from "../../errors";
+import { BenitoError, ExitCode, UsageError } from "../../errors";
 import { loadSiteConf, resolveConfigDir, resolveHostName } from "../../config/config-dir";
 import { defaultRouteSetting } from "../../config/site-conf";
 import { dropDuplicates, formatLineProblem, parseRouteFile, siteDefaultRoute, type LineProblem, type WantedRoute } from "../../model/route-file";
@@ -50,7 +50,8 @@ Options:
   --remove-all    remove every route benito installed in the table (protocol ${BENITO_RTPROT}) and
                   install none (what benito down does); the route file is not read
 
-Exit codes: 0 done, 1 a route was refused or could not be installed, 2 usage, 3 a bad line.`;
+Exit codes: 0 done, 1 a route was refused or could not be installed (or the route file is missing),
+2 usage, 3 a bad line.`;
 
 /** The routes command. */
 export const routesCommand: Command = {
@@ -110,7 +111,8 @@ async function readRouteFile(configDir: string, host: string): Promise<{ file: s
     const text = await readOptionalText(file, "reading the routes");
     if (text !== undefined) return { file, text };
   }
-  throw new InputError("reading the routes", candidates[0] ?? configDir, `no route file for host ${host} (neither ${candidates.join(" nor ")} exists)`);
+  // A missing file is an I/O failure (exit 1), as everywhere; only a file's content is input (exit 3).
+  throw new BenitoError("reading the routes", candidates[0] ?? configDir, `no route file for host ${host} (neither ${candidates.join(" nor ")} exists)`);
 }
 
 function tableOption(value: string | undefined): number {

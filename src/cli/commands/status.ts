@@ -56,7 +56,8 @@ function dryRunCheck(id: string, result: StageResult, changeKeys: readonly strin
 async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs("status", args, options, 2);
   const runDir = values["run-dir"] ?? defaultRunDir;
-  const { view, ctx: planCtx } = await loadHostPlanInput(positionals[0], positionals[1], runDir, { validate: true });
+  const { view, ctx: planCtx, warnings } = await loadHostPlanInput(positionals[0], positionals[1], runDir, { validate: true });
+  for (const warning of warnings) ctx.io.err(`benito: ${warning}`);
   const host = view.self.name;
   const checks: Check[] = [];
 
