@@ -37,7 +37,7 @@ check: deps
 test: build debian-deps check
 	$(BUN) scripts/test.ts
 
-# `make demo DEMO_ARGS=--with-vm` adds a QEMU VM to the lab.
+# `make demo DEMO_ARGS=--with-vm` adds a QEMU VM to the lab; DEMO_ARGS=--kernel runs it on the kernel datapath.
 demo: build
 	$(BUN) scripts/demo.ts $(DEMO_ARGS)
 

@@ -3,8 +3,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { alive, pidIn, signalPid } from "../test/helpers/processes";
-import { addForwarderPort, removeForwarderPort } from "../src/system/vde/forwarder-control";
+import { addForwarderPort, knownShards, removeForwarderPort } from "../src/system/vde/forwarder-control";
 import { forwarderPaths } from "../src/system/vde/forwarder-records";
+import { kernelAlias, kernelBridgeName, kernelMemberSteps, kernelPortName, kernelIfbName } from "../src/plan/datapath-plan";
 
 const binary = process.env.BENITO_BIN ?? resolve(import.meta.dir, "../build/benito");
 /** Measurement rounds per plug kind (kinds alternate; the best round counts: the machine is shared). */
@@ -16,9 +17,11 @@ const prefix = `bvde${(process.pid % 100000).toString(36)}`;
 const addressA = "10.213.200.1";
 const addressB = "10.213.200.2";
 
-type Kind = "vde_plug2tap" | "plug" | "forwarder";
+type Kind = "vde_plug2tap" | "plug" | "forwarder" | "kernel";
 /** What runs: every kind by default; BENCH_KINDS=forwarder,vde_plug2tap to pick. */
-const kinds = (process.env.BENCH_KINDS ?? "vde_plug2tap,plug,forwarder").split(",").filter((kind): kind is Kind => ["vde_plug2tap", "plug", "forwarder"].includes(kind));
+const kinds = (process.env.BENCH_KINDS ?? "vde_plug2tap,plug,forwarder,kernel").split(",").filter((kind): kind is Kind => ["vde_plug2tap", "plug", "forwarder", "kernel"].includes(kind));
+/** The kernel kind's LAN: benito's own kernel datapath steps (src/plan/datapath-plan.ts), run here. */
+const kernelLan = `${prefix}-lan`;
 /** Conditions: quiet, and with two CPU-bound processes beside the benchmark (BENCH_LOAD=quiet|loaded|both). */
 const conditions = (process.env.BENCH_LOAD ?? "both") === "both" ? (["quiet", "loaded"] as const) : ([process.env.BENCH_LOAD === "loaded" ? "loaded" : "quiet"] as const);
 
@@ -31,6 +34,8 @@ interface Figures {
   plugCpuSeconds: number;
   /** Plug CPU seconds per GB moved over the round (TCP + UDP bytes). */
   cpuPerGB: number;
+  /** The whole machine's busy CPU seconds per GB over the TCP + UDP runs (switch, plugs, kernel, iperf3; meaningful quiet). */
+  machineCpuPerGB: number;
   /** RSS of the plugs (or the forwarder) after the round's load, MB, summed. */
   plugRssMB: number;
   /** Peak RSS of the plugs (or the forwarder), start-up included, MB, summed. */
@@ -54,6 +59,13 @@ function cpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Busy CPU seconds of the whole machine so far (all CPUs: user, nice, system, irq, softirq, steal). */
+function machineBusySeconds(): number {
+  const fields = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return (user + nice + system + irq + softirq + steal) / 100;
 }
 
 /** A memory figure of /proc/PID/status in MB: VmRSS (resident now) or VmHWM (peak resident). */
@@ -93,8 +105,37 @@ async function iperfServer(namespace: string): Promise<() => Promise<void>> {
   };
 }
 
+/** The kernel datapath for the two namespaces as benito's plan makes it: a bridge, a veth per namespace, tbf when capacityKbps is given. */
+async function kernelJoin(namespaces: readonly string[], capacityKbps?: number): Promise<void> {
+  const bridge = kernelBridgeName(kernelLan);
+  await run(["ip", "link", "add", bridge, "type", "bridge"]);
+  await run(["ip", "link", "set", bridge, "alias", kernelAlias(kernelLan), "up"]);
+  const datapath = { kind: "kernel" as const, reason: "bench", bridge, shaping: capacityKbps === undefined ? {} : { capacityKbps }, netem: false };
+  for (const [index, namespace] of namespaces.entries()) {
+    for (const step of kernelMemberSteps({ node: `${prefix}${index}`, iface: "inf000", lan: kernelLan, ifname: "bt0", placement: { netns: namespace } }, datapath)) {
+      if (step.kind === "command.run") await run(step.argv);
+    }
+  }
+}
+
+/** Removes what kernelJoin made, by name (absent is fine). */
+async function kernelLeave(namespaces: readonly string[]): Promise<void> {
+  for (const index of namespaces.keys()) {
+    for (const name of [kernelPortName(`${prefix}${index}`, "inf000"), kernelIfbName(`${prefix}${index}`, "inf000")]) await Bun.spawn(["ip", "link", "del", name], { stderr: "ignore" }).exited;
+  }
+  await Bun.spawn(["ip", "link", "del", kernelBridgeName(kernelLan)], { stderr: "ignore" }).exited;
+}
+
 async function plugBoth(kind: Kind, sockDir: string, folder: string, namespaces: readonly string[]): Promise<number[]> {
   const pids: number[] = [];
+  if (kind === "kernel") {
+    await kernelJoin(namespaces);
+    for (const [index, namespace] of namespaces.entries()) {
+      await run(["ip", "-n", namespace, "addr", "add", `${index === 0 ? addressA : addressB}/24`, "dev", "bt0"]);
+      await run(["ip", "-n", namespace, "link", "set", "bt0", "up"]);
+    }
+    return pids;
+  }
   const runDir = join(folder, "run");
   for (const [index, namespace] of namespaces.entries()) {
     const pidfile = join(folder, `${kind}-${index}.pid`);
@@ -108,12 +149,15 @@ async function plugBoth(kind: Kind, sockDir: string, folder: string, namespaces:
     await run(["ip", "-n", namespace, "addr", "add", `${index === 0 ? addressA : addressB}/24`, "dev", "bt0"]);
     await run(["ip", "-n", namespace, "link", "set", "bt0", "up"]);
   }
-  if (kind === "forwarder") pids.push(await pidWhenWritten(forwarderPaths(runDir).pidfile));
+  if (kind === "forwarder") {
+    for (const shard of knownShards(runDir)) pids.push(await pidWhenWritten(forwarderPaths(runDir, shard).pidfile));
+  }
   return pids;
 }
 
 /** Takes down what plugBoth made: plugs by pid; forwarder ports (the last one stops it) and their TAPs. */
 async function unplugBoth(kind: Kind, pids: readonly number[], folder: string, namespaces: readonly string[]): Promise<void> {
+  if (kind === "kernel") return kernelLeave(namespaces);
   if (kind !== "forwarder") {
     for (const pid of pids) await stopPid(pid);
     return;
@@ -127,6 +171,7 @@ async function measureRound(kind: Kind, sockDir: string, folder: string, a: stri
   try {
     await run(inNs(a, ["ping", "-c", "3", "-i", "0.2", "-W", "2", addressB]));
     const cpuBefore = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    const machineBefore = machineBusySeconds();
 
     let stop = await iperfServer(b);
     const tcp = JSON.parse(await run(inNs(a, ["iperf3", "-c", addressB, "-t", String(tcpSeconds), "-J"]))) as { end: { sum_received: { bits_per_second: number; bytes: number } } };
@@ -138,6 +183,7 @@ async function measureRound(kind: Kind, sockDir: string, folder: string, a: stri
       end: { sum: { packets: number; lost_packets: number; seconds: number; bytes: number } };
     };
     await stop();
+    const machineSeconds = machineBusySeconds() - machineBefore;
 
     // ping -f: one frame in flight each way, so this is the per-frame latency bound of the path.
     const pingStarted = performance.now();
@@ -153,6 +199,7 @@ async function measureRound(kind: Kind, sockDir: string, folder: string, a: stri
       pingFramesPerSecond: (2 * received) / pingSeconds,
       plugCpuSeconds: cpuAfter - cpuBefore,
       cpuPerGB: (cpuAfter - cpuBefore) / ((tcp.end.sum_received.bytes + udpSum.bytes) / 1e9),
+      machineCpuPerGB: machineSeconds / ((tcp.end.sum_received.bytes + udpSum.bytes) / 1e9),
       plugRssMB: pids.reduce((sum, pid) => sum + memoryMB(pid, "VmRSS"), 0),
       plugPeakMB: pids.reduce((sum, pid) => sum + memoryMB(pid, "VmHWM"), 0),
     };
@@ -168,6 +215,7 @@ function best(list: readonly Figures[]): Figures {
     pingFramesPerSecond: Math.max(...list.map((f) => f.pingFramesPerSecond)),
     plugCpuSeconds: Math.min(...list.map((f) => f.plugCpuSeconds)),
     cpuPerGB: Math.min(...list.map((f) => f.cpuPerGB)),
+    machineCpuPerGB: Math.min(...list.map((f) => f.machineCpuPerGB)),
     plugRssMB: Math.max(...list.map((f) => f.plugRssMB)),
     plugPeakMB: Math.max(...list.map((f) => f.plugPeakMB)),
   };
@@ -206,9 +254,35 @@ async function measureCondition(condition: "quiet" | "loaded", sockDir: string, 
   row("TCP throughput (iperf3)", (f) => f.tcpGbps, 2, "Gbit/s");
   row("60-byte frames delivered (UDP)", (f) => f.udpFramesPerSecond, 0, "frames/s");
   row("ping -f frames (latency bound)", (f) => f.pingFramesPerSecond, 0, "frames/s");
-  row("CPU per GB moved (lower is better)", (f) => f.cpuPerGB, 2, "s/GB");
+  row("plug CPU per GB (lower is better)", (f) => f.cpuPerGB, 2, "s/GB");
+  row("machine CPU per GB (lower is better)", (f) => f.machineCpuPerGB, 2, "s/GB");
   row("total RSS after the load", (f) => f.plugRssMB, 1, "MB");
   row("peak RSS (start-up included)", (f) => f.plugPeakMB, 1, "MB");
+  console.log("(kernel: no process moves its frames; its CPU is the machine's, its RSS none)");
+}
+
+/** A kernel LAN with a capacity: TCP each way through the tbf pair, as a fraction of the capacity. */
+async function measureShaped(a: string, b: string, capacityKbps: number): Promise<void> {
+  await kernelJoin([a, b], capacityKbps);
+  try {
+    for (const [index, namespace] of [a, b].entries()) {
+      await run(["ip", "-n", namespace, "addr", "add", `${index === 0 ? addressA : addressB}/24`, "dev", "bt0"]);
+      await run(["ip", "-n", namespace, "link", "set", "bt0", "up"]);
+    }
+    await run(inNs(a, ["ping", "-c", "3", "-i", "0.2", "-W", "2", addressB]));
+    const rates: number[] = [];
+    for (const reverse of [false, true]) {
+      const stop = await iperfServer(b);
+      const result = JSON.parse(await run(inNs(a, ["iperf3", "-c", addressB, "-t", String(tcpSeconds), "-O", "1", "-J", ...(reverse ? ["-R"] : [])]))) as { end: { sum_received: { bits_per_second: number } } };
+      await stop();
+      rates.push(result.end.sum_received.bits_per_second / 1000);
+    }
+    const [forward = 0, back = 0] = rates;
+    const within = (rate: number) => Math.abs(rate / capacityKbps - 1) <= 0.05;
+    console.log(`kernel LAN with capacity ${capacityKbps / 1000} Mbit/s (tbf both ways, ingress through ifb + mirred): a→b ${(forward / 1000).toFixed(1)} Mbit/s (${(forward / capacityKbps).toFixed(3)}x), b→a ${(back / 1000).toFixed(1)} Mbit/s (${(back / capacityKbps).toFixed(3)}x); within 5 %: ${within(forward) && within(back) ? "met" : "NOT met"}`);
+  } finally {
+    await kernelLeave([a, b]);
+  }
 }
 
 /** The signal handler main installs while it runs. */
@@ -243,6 +317,7 @@ async function main(): Promise<void> {
       const hogs = condition === "loaded" ? startHogs() : [];
       try {
         await measureCondition(condition, sockDir, folder, a, b);
+        if (kinds.includes("kernel")) await measureShaped(a, b, 100_000);
       } finally {
         for (const hog of hogs) hog.kill("SIGKILL");
       }
@@ -260,12 +335,15 @@ async function cleanup(folder: string, namespaces: readonly string[]): Promise<v
   const pidfiles = readdirSync(folder)
     .filter((name) => name.endsWith(".pid"))
     .sort((a, b) => (a === "switch.pid" ? 1 : 0) - (b === "switch.pid" ? 1 : 0));
-  const forwarder = pidIn(forwarderPaths(join(folder, "run")).pidfile);
-  if (forwarder !== undefined) await stopPid(forwarder);
+  for (const shard of [0, 1]) {
+    const forwarder = pidIn(forwarderPaths(join(folder, "run"), shard).pidfile);
+    if (forwarder !== undefined) await stopPid(forwarder);
+  }
   for (const name of pidfiles) {
     const pid = pidIn(join(folder, name));
     if (pid !== undefined) await stopPid(pid);
   }
+  await kernelLeave(namespaces);
   for (const namespace of namespaces) await Bun.spawn(["ip", "netns", "del", namespace]).exited;
   rmSync(folder, { recursive: true, force: true });
 }

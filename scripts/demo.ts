@@ -6,11 +6,14 @@ import { buildGuest } from "./build-guest";
 const root = resolve(import.meta.dir, "..");
 const benito = join(root, "build/benito");
 const withVm = process.argv.includes("--with-vm");
+/** --kernel: the same lab with site.conf datapath = kernel (Linux bridges and veths; the delayed LAN stays on VDE + wirefilter). */
+const kernel = process.argv.includes("--kernel");
 const runDir = "/run/benito-demo";
 const logFile = join(runDir, "benito.log");
 /** With --with-vm the lab is copied here and gains a QEMU vnode. */
 const vmConfig = join(runDir, "config-with-vm");
-const config = withVm ? vmConfig : join(root, "examples/lab");
+const labConfig = withVm ? vmConfig : join(root, "examples/lab");
+const config = kernel ? join(runDir, "config-kernel") : labConfig;
 /** The Debian packages the lab needs on the host (vde2 for vde_switch and wirefilter; QEMU and the guest's parts for --with-vm). */
 const packages = ["vde2", "iproute2", "iputils-ping", ...(withVm ? ["qemu-system-x86", "qemu-utils", "linux-image-cloud-amd64", "busybox-static"] : [])];
 
@@ -56,6 +59,12 @@ if (process.getuid?.() !== 0) {
 
 ensurePackages();
 if (withVm) prepareVm();
+if (kernel) {
+  rmSync(config, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  cpSync(labConfig, config, { recursive: true });
+  writeFileSync(join(config, "site.conf"), `${readFileSync(join(config, "site.conf"), "utf8")}datapath = kernel\n`);
+}
 
 /**
  * --with-vm: builds the minimal guest (Debian's cloud kernel, busybox-static, this benito) and a
@@ -110,7 +119,7 @@ async function showCapture(where: readonly string[]): Promise<void> {
 
 let exitCode = 0;
 try {
-  step(`benito boot ${config} pnode0 (a pnode hosting six process vnodes on three VDE switches)`);
+  step(`benito boot ${config} pnode0 (a pnode hosting six process vnodes on ${kernel ? "two Linux bridges and one VDE switch (the delayed LAN)" : "three VDE switches, their TAPs moved by one forwarder"})`);
   const boot = sh([benito, "boot", "--timings", "--run-dir", runDir, "--log-file", logFile, config, "pnode0"]);
   console.log(boot.out);
   if (boot.code !== 0) throw new Error(`benito boot exited ${boot.code}; see ${join(runDir, "status.json")}`);

@@ -28,8 +28,8 @@ export { createTap, deleteTap, interfaceExists, parseMac, validateInterfaceName 
 export type { TapOptions } from "../system/tap";
 export { readTree, writeTree } from "../system/tree";
 export type { ForwardStats } from "../system/vde/forwarder";
-export { forwarderPorts, forwarderRequest, forwarderState } from "../system/vde/forwarder-control";
+export { forwarderPorts, forwarderRequest, forwarderState, knownShards } from "../system/vde/forwarder-control";
 export { ForwarderDaemon } from "../system/vde/forwarder-daemon";
 export type { PortStatus } from "../system/vde/forwarder-daemon";
-export { forwarderPaths } from "../system/vde/forwarder-records";
+export { forwarderPaths, maxShards, readPortRecord } from "../system/vde/forwarder-records";
 export { runPlug } from "../system/vde/plug";

@@ -132,7 +132,7 @@ async function up(positionals: readonly string[], runDir: string, dryRun: boolea
   const tunnelOutcomes = await applyTunnelActions(planTunnelUp(tunnels, observed, strays, restarted), runDir);
   // The forwarder after the switches its ports sit on: restarted (every recorded port reopened) when it died.
   const forwarder = await forwarderUp(runDir, process.execPath);
-  return report([...bridgeOutcomes, ...outcomes, ...overrides, ...tunnelOutcomes, ...(forwarder === undefined ? [] : [forwarder])], json, ctx);
+  return report([...bridgeOutcomes, ...outcomes, ...overrides, ...tunnelOutcomes, ...forwarder], json, ctx);
 }
 
 async function status(runDir: string, json: boolean, ctx: CommandContext): Promise<ExitCode> {
@@ -160,7 +160,7 @@ async function status(runDir: string, json: boolean, ctx: CommandContext): Promi
     ctx.io.out(`${tunnel.summary}: ${tunnel.alive ? "up" : "broken"}, ${plug}; links ${tunnel.links.map((link) => `${link.name}${link.present ? "" : " (missing)"}`).join(", ")}`);
   }
   if (forwarder !== undefined) {
-    const state = forwarder.alive ? `alive, pid ${forwarder.pid}` : forwarder.pid === undefined ? "not running" : `dead (pid ${forwarder.pid})`;
+    const state = forwarder.alive ? `alive, pid ${forwarder.pids.join(", ")}` : forwarder.pids.length === 0 ? "not running" : `not all running (alive: pid ${forwarder.pids.join(", ")})`;
     ctx.io.out(`${forwarder.summary}: ${state}${forwarder.error === undefined ? "" : ` (${forwarder.error})`}`);
     for (const port of forwarder.ports) ctx.io.out(`  ${formatPort(port)}`);
     for (const port of forwarder.missing) ctx.io.out(`  ${port}: recorded, not forwarded`);

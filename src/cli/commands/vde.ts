@@ -1,7 +1,7 @@
 // `benito vde plug`: the native replacement for vde_plug2tap (a TAP on a vde_switch port).
 import { resolve } from "node:path";
 import { BenitoError, ExitCode, UsageError } from "../../errors";
-import { ForwarderDaemon, announceReadyAndDetach, forwarderPaths, forwarderPorts, forwarderState, pidfileState, removePidfile, runPlug, spawnDetachedSelf, takeDaemonChildMark, validateInterfaceName, writePidfile } from "../os";
+import { ForwarderDaemon, announceReadyAndDetach, forwarderPaths, forwarderPorts, forwarderState, knownShards, maxShards, pidfileState, removePidfile, runPlug, spawnDetachedSelf, takeDaemonChildMark, validateInterfaceName, writePidfile } from "../os";
 import type { ForwardStats, PortStatus } from "../os";
 import { defaultRunDir } from "../host-plan";
 import { integerOption, parseCommandArgs } from "../args";
@@ -9,15 +9,16 @@ import type { Command, CommandContext } from "../command";
 
 const help = `Usage: benito vde plug --switch SOCKDIR --tap NAME [--port N] [--reconnect]
                         [--daemon] [--pidfile FILE] [--stats]
-       benito vde forwarder [--run-dir DIR] [--daemon]
+       benito vde forwarder [--run-dir DIR] [--shard N] [--daemon]
        benito vde ports [--run-dir DIR] [--json]
 
-forwarder: the pnode's one frame forwarder (what boot runs for process vnodes): every port
-recorded under DIR/forwarder/ports (TAP, its namespace, switch folder, port, reconnect) moved
-in one process over one epoll set. Ports are added and removed live over DIR/forwarder/control.sock;
-a port whose TAP goes away is closed and reported, the others go on. Its pidfile and log are
-DIR/forwarder/forwarder.pid and .log. ports: lists the running forwarder's ports, their state
-and counters (exit 1 when it does not run or a port is not open). DIR defaults to ${defaultRunDir}.
+forwarder: the pnode's frame forwarder (what boot runs for process vnodes): every port recorded
+under DIR/forwarder/ports (TAP, its namespace, switch folder, port, reconnect) for forwarder N
+(--shard, default 0; a pool of one per core, at most ${maxShards}) moved in one process over one
+epoll set. Ports are added and removed live over DIR/forwarder/control[-N].sock; a port whose
+TAP goes away is closed and reported, the others go on. Its pidfile and log are
+DIR/forwarder/forwarder[-N].pid and .log. ports: lists the running forwarders' ports, their state
+and counters (exit 1 when none runs or a port is not open). DIR defaults to ${defaultRunDir}.
 
 plug:
 Plugs TAP NAME into a port of the vde_switch whose socket folder is SOCKDIR (the folder
@@ -54,6 +55,7 @@ function formatStats(stats: ForwardStats): string[] {
 
 const forwarderOptions = {
   "run-dir": { type: "string" },
+  shard: { type: "string" },
   daemon: { type: "boolean" },
   json: { type: "boolean" },
 } as const;
@@ -61,18 +63,20 @@ const forwarderOptions = {
 async function forwarder(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
   const { values } = parseCommandArgs("vde forwarder", args, forwarderOptions, 0);
   const runDir = resolve(values["run-dir"] ?? defaultRunDir);
-  const paths = forwarderPaths(runDir);
+  const shard = integerOption("vde forwarder", "shard", values.shard, 0);
+  if (shard >= maxShards) throw new UsageError("vde forwarder", `--shard ${shard}: the pool has at most ${maxShards} forwarders`);
+  const paths = forwarderPaths(runDir, shard);
   const detachedChild = takeDaemonChildMark() && values.daemon === true;
   const state = pidfileState(paths.pidfile);
   if (state.alive && state.pid !== process.pid) throw new BenitoError("starting the forwarder", paths.pidfile, `a forwarder already runs (pid ${state.pid})`);
   if (values.daemon === true && !detachedChild) {
     const child = await spawnDetachedSelf(["vde", "forwarder", ...args], ctx.env);
-    ctx.io.out(`forwarder for ${runDir} ${child.message} (pid ${child.pid})`);
+    ctx.io.out(`forwarder ${shard} for ${runDir} ${child.message} (pid ${child.pid})`);
     return ExitCode.ok;
   }
   let pidWritten = false;
   try {
-    await new ForwarderDaemon(runDir).run({
+    await new ForwarderDaemon(runDir, shard).run({
       ready(portCount) {
         writePidfile(paths.pidfile, process.pid);
         pidWritten = true;
@@ -97,10 +101,14 @@ async function ports(args: readonly string[], ctx: CommandContext): Promise<Exit
   const { values } = parseCommandArgs("vde ports", args, forwarderOptions, 0);
   const runDir = resolve(values["run-dir"] ?? defaultRunDir);
   const list = await forwarderPorts(runDir, process.execPath);
-  if (values.json === true) ctx.io.out(JSON.stringify({ running: list !== undefined, pid: forwarderState(runDir, process.execPath).pid, ports: list ?? [] }));
+  const pids = knownShards(runDir).flatMap((shard) => {
+    const state = forwarderState(runDir, process.execPath, shard);
+    return state.alive && state.pid !== undefined ? [state.pid] : [];
+  });
+  if (values.json === true) ctx.io.out(JSON.stringify({ running: list !== undefined, pids, ports: list ?? [] }));
   else if (list === undefined) ctx.io.out(`no forwarder runs for ${runDir}`);
   else {
-    ctx.io.out(`forwarder for ${runDir}: pid ${forwarderState(runDir, process.execPath).pid}, ${list.length} port(s)`);
+    ctx.io.out(`forwarders for ${runDir}: pid ${pids.join(", ")}, ${list.length} port(s)`);
     for (const port of list) ctx.io.out(`  ${formatPort(port)}`);
   }
   return list !== undefined && list.every((port) => port.state === "open") ? ExitCode.ok : ExitCode.failed;

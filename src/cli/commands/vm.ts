@@ -9,7 +9,7 @@ import type { ControlLease } from "../../model/control-allocation";
 import { hostViewFromDocument } from "../../model/host-view";
 import { validatedPlatform } from "../../platforms/planning";
 import type { PlatformContext, StatusCheck } from "../../platforms/platform";
-import { Rtnl, forwarderRequest, forwarderState, namespaceExists, pathExists, pidfileState, probeKvm, qmpCommand, readFileBytes, readOptionalJson } from "../os";
+import { Rtnl, forwarderRequest, forwarderState, namespaceExists, pathExists, pidfileState, probeKvm, qmpCommand, readFileBytes, readOptionalJson, readPortRecord } from "../os";
 import { lanDatapaths } from "../datapaths";
 import { renderStep } from "../../plan/step";
 import { parseCommandArgs } from "../args";
@@ -108,10 +108,11 @@ async function describe(check: StatusCheck): Promise<{ ok: boolean; line: string
       }
     }
     case "forwarder-port": {
-      const state = forwarderState(check.runDir, check.program);
-      if (!state.alive) return { ok: false, line: `${check.label}: the forwarder (${check.runDir}/forwarder) is not running` };
+      const shard = readPortRecord(check.runDir, check.port)?.shard ?? 0;
+      const state = forwarderState(check.runDir, check.program, shard);
+      if (!state.alive) return { ok: false, line: `${check.label}: its forwarder (${check.runDir}/forwarder, ${shard}) is not running` };
       try {
-        const ports = (await forwarderRequest(check.runDir, { op: "list" })).ports ?? [];
+        const ports = (await forwarderRequest(check.runDir, { op: "list" }, shard)).ports ?? [];
         const port = ports.find((entry) => entry.id === check.port);
         if (port === undefined) return { ok: false, line: `${check.label}: not in the forwarder (pid ${state.pid})` };
         return { ok: port.state === "open", line: `${check.label}: ${port.state === "open" ? `forwarded on switch port ${port.port ?? "?"} (forwarder pid ${state.pid})` : `${port.state}: ${port.error ?? "?"}`}` };

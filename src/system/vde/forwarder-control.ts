@@ -6,7 +6,7 @@ import * as v from "valibot";
 import { BenitoError } from "../../errors";
 import { pidfileState, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../processes";
 import type { ControlAnswer, ControlRequest, PortStatus } from "./forwarder-daemon";
-import { forwarderPaths, readPortRecords, removePortRecord, writePortRecord, type PortRecord } from "./forwarder-records";
+import { forwarderPaths, maxShards, readPortRecord, readPortRecords, removePortRecord, shardCount, writePortRecord, type PortRecord } from "./forwarder-records";
 
 /** How long one control request may take (an add may wait for a slow switch's answer). */
 const requestTimeoutMs = 15_000;
@@ -32,9 +32,9 @@ const AnswerSchema = v.object({
   ),
 });
 
-/** Sends one request to the forwarder of runDir and returns its answer. */
-export function forwarderRequest(runDir: string, request: ControlRequest, timeoutMs = requestTimeoutMs): Promise<ControlAnswer> {
-  const path = forwarderPaths(runDir).socket;
+/** Sends one request to forwarder `shard` of runDir and returns its answer. */
+export function forwarderRequest(runDir: string, request: ControlRequest, shard = 0, timeoutMs = requestTimeoutMs): Promise<ControlAnswer> {
+  const path = forwarderPaths(runDir, shard).socket;
   return new Promise((resolve, reject) => {
     const socket = createConnection({ path });
     let text = "";
@@ -69,46 +69,66 @@ export interface ForwarderState {
   readonly alive: boolean;
 }
 
-/** Whether runDir's forwarder runs (its pidfile names a live benito). */
-export function forwarderState(runDir: string, benito: string): ForwarderState {
-  const state = pidfileState(forwarderPaths(runDir).pidfile, basename(benito));
+/** Whether forwarder `shard` of runDir runs (its pidfile names a live benito). */
+export function forwarderState(runDir: string, benito: string, shard = 0): ForwarderState {
+  const state = pidfileState(forwarderPaths(runDir, shard).pidfile, basename(benito));
   return { pid: state.pid, alive: state.alive };
 }
 
-/** Starts already under way in this process, by run dir (parallel children share one start). */
+/** The shards that have recorded ports or a pidfile (what status, up and down look at). */
+export function knownShards(runDir: string): number[] {
+  const shards = new Set(readPortRecords(runDir).map((record) => record.shard ?? 0));
+  for (let shard = 0; shard < maxShards; shard += 1) if (existsSync(forwarderPaths(runDir, shard).pidfile)) shards.add(shard);
+  return [...shards].sort((a, b) => a - b);
+}
+
+/** Starts already under way in this process, by pidfile (parallel children share one start). */
 const starting = new Map<string, Promise<number>>();
 
 /**
- * Starts runDir's forwarder unless it runs; it opens every recorded port before it reports
- * ready. Returns its pid.
+ * Starts forwarder `shard` of runDir unless it runs; it opens every port recorded for it before
+ * it reports ready. Returns its pid.
  */
-export function ensureForwarder(runDir: string, benito: string): Promise<number> {
-  const state = forwarderState(runDir, benito);
+export function ensureForwarder(runDir: string, benito: string, shard = 0): Promise<number> {
+  const state = forwarderState(runDir, benito, shard);
   if (state.alive && state.pid !== undefined) return Promise.resolve(state.pid);
-  const pending = starting.get(runDir);
+  const paths = forwarderPaths(runDir, shard);
+  const pending = starting.get(paths.pidfile);
   if (pending !== undefined) return pending;
-  const paths = forwarderPaths(runDir);
   const start = (async () => {
     try {
-      return await startSelfDaemonizing([benito, "vde", "forwarder", "--run-dir", runDir, "--daemon"], paths.pidfile, basename(benito), `${paths.log}.start`);
+      return await startSelfDaemonizing([benito, "vde", "forwarder", "--run-dir", runDir, "--shard", String(shard), "--daemon"], paths.pidfile, basename(benito), `${paths.log}.start`);
     } catch (error) {
       // Another benito started it meanwhile: that one serves.
-      const now = forwarderState(runDir, benito);
+      const now = forwarderState(runDir, benito, shard);
       if (now.alive && now.pid !== undefined) return now.pid;
       throw error;
     } finally {
-      starting.delete(runDir);
+      starting.delete(paths.pidfile);
     }
   })();
-  starting.set(runDir, start);
+  starting.set(paths.pidfile, start);
   return start;
 }
 
-/** Records a port, makes sure the forwarder runs, and has it open the port; throws when the port does not open. */
-export async function addForwarderPort(runDir: string, benito: string, record: PortRecord): Promise<PortStatus | undefined> {
+/** The pool member with the fewest recorded ports (the lowest on a tie), for a new port. */
+function leastLoadedShard(runDir: string): number {
+  const load = Array.from({ length: shardCount() }, () => 0);
+  for (const record of readPortRecords(runDir)) if ((record.shard ?? 0) < load.length) load[record.shard ?? 0] = (load[record.shard ?? 0] ?? 0) + 1;
+  return load.indexOf(Math.min(...load));
+}
+
+/**
+ * Records a port (on the least loaded forwarder of the pool, unless the record names one or the
+ * port is recorded already), makes sure that forwarder runs, and has it open the port; throws
+ * when the port does not open.
+ */
+export async function addForwarderPort(runDir: string, benito: string, wanted: PortRecord): Promise<PortStatus | undefined> {
+  const shard = wanted.shard ?? readPortRecord(runDir, wanted.id)?.shard ?? leastLoadedShard(runDir);
+  const record = { ...wanted, shard };
   writePortRecord(runDir, record);
-  await ensureForwarder(runDir, benito);
-  const answer = await forwarderRequest(runDir, { op: "add", id: record.id });
+  await ensureForwarder(runDir, benito, shard);
+  const answer = await forwarderRequest(runDir, { op: "add", id: record.id }, shard);
   if (!answer.ok) throw new BenitoError("plugging the TAP into its switch", `${record.tap}${record.netns === undefined ? "" : ` in ${record.netns}`}`, answer.error ?? "the forwarder refused the port");
   return answer.ports?.[0];
 }
@@ -118,42 +138,51 @@ export async function addForwarderPort(runDir: string, benito: string, record: P
  * stops the forwarder and removes its folder: a `vm stop` of the last vnode leaves nothing.
  */
 export async function removeForwarderPort(runDir: string, benito: string, id: string): Promise<void> {
-  if (forwarderState(runDir, benito).alive) {
-    const answer = await forwarderRequest(runDir, { op: "remove", id });
+  const shard = readPortRecord(runDir, id)?.shard ?? 0;
+  if (forwarderState(runDir, benito, shard).alive) {
+    const answer = await forwarderRequest(runDir, { op: "remove", id }, shard);
     if (!answer.ok) throw new BenitoError("unplugging the port", id, answer.error ?? "the forwarder refused");
   }
   removePortRecord(runDir, id);
-  if (readPortRecords(runDir).length === 0) await stopForwarder(runDir, benito);
+  const left = readPortRecords(runDir);
+  if (left.length === 0) await stopForwarder(runDir, benito);
+  else if (!left.some((record) => (record.shard ?? 0) === shard)) await stopByPidfile(forwarderPaths(runDir, shard).pidfile, basename(benito));
 }
 
-/** Every port the running forwarder holds (undefined when it does not run). */
+/** Every port the running forwarders hold (undefined when none runs). */
 export async function forwarderPorts(runDir: string, benito: string): Promise<readonly PortStatus[] | undefined> {
-  if (!forwarderState(runDir, benito).alive) return undefined;
-  return (await forwarderRequest(runDir, { op: "list" })).ports ?? [];
+  const alive = knownShards(runDir).filter((shard) => forwarderState(runDir, benito, shard).alive);
+  if (alive.length === 0) return undefined;
+  const lists = await Promise.all(alive.map(async (shard) => (await forwarderRequest(runDir, { op: "list" }, shard)).ports ?? []));
+  return lists.flat().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-/** Has a running forwarder re-read its records (open new and failed ports, close unrecorded ones). */
-export async function syncForwarder(runDir: string): Promise<readonly PortStatus[]> {
-  return (await forwarderRequest(runDir, { op: "sync" })).ports ?? [];
+/** Has running forwarder `shard` re-read its records (open new and failed ports, close unrecorded ones). */
+export async function syncForwarder(runDir: string, shard = 0): Promise<readonly PortStatus[]> {
+  return (await forwarderRequest(runDir, { op: "sync" }, shard)).ports ?? [];
 }
 
 /**
- * Stops runDir's forwarder (SIGTERM, SIGKILL after the grace) and removes its folder: socket,
+ * Stops runDir's forwarders (SIGTERM, SIGKILL after the grace) and removes their folder: sockets,
  * logs, and the records of any ports still recorded (their owners are gone by now).
- * @returns whether it was running.
+ * @returns whether one was running.
  */
 export async function stopForwarder(runDir: string, benito: string): Promise<boolean> {
   const paths = forwarderPaths(runDir);
-  const wasAlive = forwarderState(runDir, benito).alive;
-  await stopByPidfile(paths.pidfile, basename(benito));
-  removeIfPresent(paths.socket);
+  let wasAlive = false;
+  for (let shard = 0; shard < maxShards; shard += 1) {
+    const own = forwarderPaths(runDir, shard);
+    wasAlive = forwarderState(runDir, benito, shard).alive || wasAlive;
+    await stopByPidfile(own.pidfile, basename(benito));
+    removeIfPresent(own.socket);
+    removeIfPresent(own.log);
+    removeIfPresent(`${own.log}.1`);
+    removeIfPresent(`${own.log}.start`);
+  }
   if (existsSync(paths.ports)) {
     for (const name of readdirSync(paths.ports)) if (name.endsWith(".json")) removePortRecord(runDir, name.slice(0, -".json".length));
     tryRemoveDir(paths.ports);
   }
-  removeIfPresent(paths.log);
-  removeIfPresent(`${paths.log}.1`);
-  removeIfPresent(`${paths.log}.start`);
   tryRemoveDir(paths.dir);
   return wasAlive;
 }

@@ -107,6 +107,7 @@ export interface ForwarderDaemonEvents {
  */
 export class ForwarderDaemon {
   readonly #runDir: string;
+  readonly #shard: number;
   readonly #paths: ReturnType<typeof forwarderPaths>;
   readonly #live = new Map<string, Live>();
   /** Ports waiting to reconnect (checked on every wake-up, so only these, not every port). */
@@ -115,9 +116,11 @@ export class ForwarderDaemon {
   #listenFd = -1;
   readonly #request = new Uint8Array(maxRequestBytes);
 
-  constructor(runDir: string) {
+  /** @param shard Which forwarder of the pool this is: it holds the records that name it. */
+  constructor(runDir: string, shard = 0) {
     this.#runDir = runDir;
-    this.#paths = forwarderPaths(runDir);
+    this.#shard = shard;
+    this.#paths = forwarderPaths(runDir, shard);
     this.#loop = new Forwarder<string>({
       ended: (id, end, stats) => this.#ended(id, end, stats),
       tick: () => this.#retryDue(),
@@ -227,6 +230,7 @@ export class ForwarderDaemon {
     }
     const record = readPortRecord(this.#runDir, id);
     if (record === undefined) return { ok: false, error: `no valid record for port ${id} in ${this.#paths.ports}` };
+    if ((record.shard ?? 0) !== this.#shard) return { ok: false, error: `port ${id} is forwarder ${record.shard ?? 0}'s, not ${this.#shard}'s` };
     this.#open(record);
     const status = this.#status(id);
     return { ok: status?.state === "open", error: status?.error, ports: status === undefined ? [] : [status] };
@@ -234,7 +238,7 @@ export class ForwarderDaemon {
 
   /** Converges on the records: new ones are opened, failed ones retried, ones no longer recorded closed. */
   #sync(): void {
-    const records = readPortRecords(this.#runDir);
+    const records = readPortRecords(this.#runDir).filter((record) => (record.shard ?? 0) === this.#shard);
     const wanted = new Set(records.map((record) => record.id));
     for (const id of [...this.#live.keys()]) {
       if (!wanted.has(id)) this.#close(id);

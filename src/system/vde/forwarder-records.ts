@@ -16,10 +16,19 @@ export interface ForwarderPaths {
   readonly ports: string;
 }
 
-/** The forwarder's files under runDir. */
-export function forwarderPaths(runDir: string): ForwarderPaths {
+/** How many forwarder processes a pnode runs: one per core, at most {@link maxShards} (each is a Bun runtime, ~45 MB). */
+export const maxShards = 2;
+
+/** The pool size on this machine. */
+export function shardCount(): number {
+  return Math.max(1, Math.min(maxShards, navigator.hardwareConcurrency || 1));
+}
+
+/** The files of forwarder `shard` (0, 1 …) under runDir; the ports folder is shared (each record names its shard). */
+export function forwarderPaths(runDir: string, shard = 0): ForwarderPaths {
   const dir = join(runDir, forwarderFolder);
-  return { dir, pidfile: join(dir, "forwarder.pid"), log: join(dir, "forwarder.log"), socket: join(dir, "control.sock"), ports: join(dir, "ports") };
+  const suffix = shard === 0 ? "" : `-${shard}`;
+  return { dir, pidfile: join(dir, `forwarder${suffix}.pid`), log: join(dir, `forwarder${suffix}.log`), socket: join(dir, `control${suffix}.sock`), ports: join(dir, "ports") };
 }
 
 /** A port id: a file-name-safe word (it names the record file). */
@@ -42,6 +51,8 @@ export const PortRecordSchema = v.object({
   reconnect: v.boolean(),
   /** Who asked for it, for reports (e.g. "node a"). */
   owner: v.optional(v.string()),
+  /** Which forwarder of the pool moves it (absent: 0). */
+  shard: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(maxShards - 1))),
 });
 
 /** PortRecord type: one port the forwarder keeps open. */

@@ -29,7 +29,7 @@ const idleWaitMs = 100;
  * (or as the answer) within tens of microseconds; catching it without sleeping saves two
  * context switches, which is most of a round trip's cost (see docs/datapath.md, "Latency").
  */
-const spinMs = 0.05;
+const spinMs = Number(process.env.BENITO_SPIN_MS ?? 0.05);
 /** Spins that found nothing before spinning stops; one in {@link spinProbeEvery} busy wake-ups tries again. */
 const spinCredit = 4;
 const spinProbeEvery = 32;
