@@ -12,6 +12,8 @@ const SOL_PACKET = 263;
 const PACKET_RX_RING = 5;
 const PACKET_STATISTICS = 6;
 const PACKET_VERSION = 10;
+const PACKET_ADD_MEMBERSHIP = 1;
+const PACKET_MR_PROMISC = 1;
 const TPACKET_V3 = 2;
 /** A block's status bit: the kernel handed it to user space. */
 const TP_STATUS_USER = 1;
@@ -43,9 +45,10 @@ export interface Frame {
 
 /**
  * PacketSocket class: reads every frame a device sends and receives, through a memory-mapped
- * TPACKET_V3 ring (no system call per frame). It never sets promiscuous mode (a TAP's frames
- * reach packet sockets whoever they are for), and it is bound to the device before the ring
- * fills, so no frame of another device is ever seen.
+ * TPACKET_V3 ring (no system call per frame). It sets promiscuous mode only when asked (a
+ * bridge), as a membership that ends with the socket (a TAP's frames reach packet sockets
+ * whoever they are for), and it is bound to the device before the ring fills, so no frame of
+ * another device is ever seen.
  */
 export class PacketSocket {
   readonly #fd: number;
@@ -73,9 +76,9 @@ export class PacketSocket {
    *
    * @throws BenitoError naming the device when it does not exist or the kernel refuses.
    */
-  static open(device: string, netns?: string): PacketSocket {
+  static open(device: string, netns?: string, promiscuous = false): PacketSocket {
     const what = netns === undefined ? device : `${device} in network namespace ${netns}`;
-    if (netns === undefined) return PacketSocket.#openHere(device, what);
+    if (netns === undefined) return PacketSocket.#openHere(device, what, promiscuous);
     const home = check("open(/proc/thread-self/ns/net)", libc.open(cString("/proc/thread-self/ns/net"), O_RDONLY, 0));
     const target = libc.open(cString(`${namespaceDir}/${netns}`), O_RDONLY, 0);
     if (target < 0) {
@@ -85,7 +88,7 @@ export class PacketSocket {
     }
     try {
       check("setns(CLONE_NEWNET)", libc.setns(target, CLONE_NEWNET));
-      return PacketSocket.#openHere(device, what);
+      return PacketSocket.#openHere(device, what, promiscuous);
     } finally {
       // Back home before anything else runs: the rest of benito must never act in the node's namespace.
       const back = libc.setns(home, CLONE_NEWNET);
@@ -95,7 +98,7 @@ export class PacketSocket {
     }
   }
 
-  static #openHere(device: string, what: string): PacketSocket {
+  static #openHere(device: string, what: string, promiscuous: boolean): PacketSocket {
     const index = libc.if_nametoindex(cString(device));
     if (index === 0) throw new BenitoError("opening a capture socket", what, "no such network device");
     // Protocol 0 at creation: the socket sees nothing until bind() names the device and ETH_P_ALL.
@@ -120,6 +123,17 @@ export class PacketSocket {
     if (libc.bind(fd, ptr(address), 20) !== 0) {
       libc.munmap(ring, blockSize * blockCount);
       fail("bind(AF_PACKET)");
+    }
+    if (promiscuous) {
+      // A membership of this socket, not a flag on the device: the kernel drops it when the socket
+      // closes, however benito ends, so no promiscuous mode is ever left behind.
+      const request = new DataView(new ArrayBuffer(16));
+      request.setInt32(0, index, true);
+      request.setUint16(4, PACKET_MR_PROMISC, true);
+      if (libc.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, ptr(request), 16) !== 0) {
+        libc.munmap(ring, blockSize * blockCount);
+        fail("setsockopt(PACKET_ADD_MEMBERSHIP, PACKET_MR_PROMISC)");
+      }
     }
     return new PacketSocket(fd, ring as Pointer);
   }

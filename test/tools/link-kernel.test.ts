@@ -1,10 +1,10 @@
-// `benito link` on the kernel datapath (site.conf datapath = kernel): a LAN's capacity changed live with tc on the members' veths, what it refuses, reset.
+// `benito link` and `benito capture` on the kernel datapath (site.conf datapath = kernel): a LAN's capacity changed live with tc, what it refuses, reset; a whole LAN captured from its bridge.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { benito, run } from "../helpers/binary";
+import { benito, benitoBinary, run } from "../helpers/binary";
 import { makeLab, labNodes, type Lab } from "../helpers/lab";
-import { ping, uniquePrefix } from "../helpers/netns";
+import { inNamespace, ping, uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { pidfiles, pidIn, signalPid } from "../helpers/processes";
 import { kernelBridgeName, kernelIfbName, kernelPortName } from "../../src/plan/datapath-plan";
@@ -19,7 +19,7 @@ async function tbfKbps(device: string): Promise<number> {
   return (qdiscs.find((qdisc) => qdisc.root === true && qdisc.kind === "tbf")?.options?.rate ?? Number.NaN) / 125;
 }
 
-describe.skipIf(!isRoot || !hasTools)("link on the kernel datapath (root)", () => {
+describe.skipIf(!isRoot || !hasTools)("link and capture on the kernel datapath (root)", () => {
   let lab: Lab;
   const where = () => ["--config", lab.config, "--run-dir", lab.runDir, "--host", "pnode0"];
 
@@ -80,5 +80,30 @@ describe.skipIf(!isRoot || !hasTools)("link on the kernel datapath (root)", () =
     const result = await benito(["link", "set", "lan1", "--capacity", "1000", ...where()]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("it is on the kernel datapath and not shaped in topo.xml");
+  });
+
+  test("capture LAN: the bridge's frames between members, promiscuous only while it runs; a VDE LAN is refused", async () => {
+    const bridge = kernelBridgeName("lan1");
+    const capture = Bun.spawn([benitoBinary, "capture", ...where(), "lan1", "--duration", "20"], { stdout: "pipe", stderr: "pipe", timeout: 60_000, killSignal: "SIGKILL" });
+    const reader = capture.stderr.getReader();
+    let said = "";
+    while (!said.includes("listening on")) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      said += new TextDecoder().decode(chunk.value);
+    }
+    expect(said).toContain(`listening on ${bridge} (promiscuous while the capture runs)`);
+    const promiscuity = async () => Number(/promiscuity (\d+)/.exec((await run(["ip", "-d", "link", "show", bridge])).stdout)?.[1] ?? Number.NaN);
+    expect(await promiscuity()).toBe(1);
+    await inNamespace(lab.namespace("c"), ["ping", "-n", "-q", "-c", "2", "-i", "0.2", "-W", "2", "10.0.2.2"]);
+    capture.kill("SIGINT");
+    const [printed, code] = await Promise.all([new Response(capture.stdout).text(), capture.exited]);
+    expect(code).toBe(0);
+    expect(printed).toMatch(/IPv4 10\.0\.2\.1 > 10\.0\.2\.2 ICMP echo request/);
+    expect(printed).toMatch(/IPv4 10\.0\.2\.2 > 10\.0\.2\.1 ICMP echo reply/);
+    expect(await promiscuity()).toBe(0);
+    const vde = await benito(["capture", ...where(), "slow", "-c", "1"]);
+    expect(vde.code).toBe(3);
+    expect(vde.stderr).toContain("LAN slow is on the VDE datapath");
   });
 });

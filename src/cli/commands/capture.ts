@@ -5,12 +5,13 @@ import { BenitoError, ExitCode, InputError, UsageError } from "../../errors";
 import type { Node, NodeInterface } from "../../model/node";
 import { experimentalInterfaces, type NicDevice } from "../../platforms/platform";
 import { platformOf } from "../../platforms/registry";
-import { ByteSink, PacketSocket, Rtnl, retireMs, snapLength } from "../os";
+import { ByteSink, PacketSocket, readFileBytes, Rtnl, retireMs, snapLength } from "../os";
+import { lanDatapaths } from "../datapaths";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 import { experimentOptions, experimentOptionsHelp, findLocalNode, loadExperiment, type Experiment } from "../experiment";
 
-const help = `Usage: benito capture [--config DIR] [--run-dir DIR] [--host NAME] NODE[:IFACE]
+const help = `Usage: benito capture [--config DIR] [--run-dir DIR] [--host NAME] NODE[:IFACE]|LAN
                       [-w FILE|-] [-c COUNT] [--duration SECONDS]
 
 Captures the frames of one interface of NODE, in and out, as the pnode reaches it:
@@ -20,7 +21,8 @@ Captures the frames of one interface of NODE, in and out, as the pnode reaches i
   embedded pnode,  the host's NIC, found as benito ifaces finds it (MAC, else benito:ifname)
   the pnode itself
 IFACE is the TopDL interface name (e.g. inf000); it may be left out when NODE has one
-experimental interface. benito reads the frames itself (an AF_PACKET socket; no tcpdump on
+experimental interface. A LAN on the kernel datapath (site.conf datapath = kernel) can be
+captured whole: name the LAN; its bridge is read, promiscuous while the capture runs only. benito reads the frames itself (an AF_PACKET socket; no tcpdump on
 the node) and changes nothing: no promiscuous mode, no switch port taken.
 
   -w, --write F write a pcap file (LINKTYPE_ETHERNET, microsecond timestamps) for tcpdump -r
@@ -62,16 +64,41 @@ export const captureCommand: Command = {
     const duration = values.duration === undefined ? 0 : Number(values.duration);
     if (!Number.isFinite(duration) || duration < 0 || values.duration?.trim() === "") throw new UsageError("capture", `--duration wants seconds, got "${values.duration}"`);
     const experiment = await loadExperiment(values);
-    const colon = target.indexOf(":");
-    const node = findLocalNode(experiment, colon < 0 ? target : target.slice(0, colon));
-    const nic = pickInterface(node, colon < 0 ? undefined : target.slice(colon + 1));
-    const device = deviceOf(experiment, node, nic);
-    const socket = PacketSocket.open(device.device, device.netns);
+    const { device, netns, label, promiscuous } = await resolveTarget(experiment, target);
+    const socket = PacketSocket.open(device, netns, promiscuous);
     // Said once the socket is open, so a script knows that from here on nothing is missed.
-    ctx.io.err(`benito capture ${node.name}:${nic.name}: listening on ${device.device}${device.netns === undefined ? "" : ` in network namespace ${device.netns}`}`);
-    return captureLoop(socket, { label: `${node.name}:${nic.name}`, write: values.write, count, durationMs: duration * 1000 }, ctx);
+    ctx.io.err(`benito capture ${label}: listening on ${device}${netns === undefined ? "" : ` in network namespace ${netns}`}${promiscuous ? " (promiscuous while the capture runs)" : ""}`);
+    return captureLoop(socket, { label, write: values.write, count, durationMs: duration * 1000 }, ctx);
   },
 };
+
+/** CaptureTarget interface: the device to read, and what to call it. */
+interface CaptureTarget {
+  readonly device: string;
+  readonly netns?: string;
+  readonly label: string;
+  /** A kernel LAN's bridge sees the frames it forwards between ports only while promiscuous. */
+  readonly promiscuous: boolean;
+}
+
+/**
+ * NODE[:IFACE] is one NIC; a bare name that is no node here but a LAN on the kernel datapath is
+ * that LAN's bridge (every member's frames).
+ */
+async function resolveTarget(experiment: Experiment, target: string): Promise<CaptureTarget> {
+  const colon = target.indexOf(":");
+  const name = colon < 0 ? target : target.slice(0, colon);
+  const { view, file } = experiment;
+  const isNode = [view.self, ...view.children].some((node) => node.name === name || node.localnames.includes(name));
+  if (!isNode && colon < 0 && view.lans.has(target)) {
+    const datapath = (await lanDatapaths(experiment.configDir, await readFileBytes(file, "reading the topology"), file, view, view.children)).get(target);
+    if (datapath?.kind === "kernel") return { device: datapath.bridge, label: `LAN ${target}`, promiscuous: true };
+    throw new InputError("choosing what to capture", target, `LAN ${target} is on the VDE datapath, which has no one device carrying the whole LAN: capture a member (NODE:IFACE), or put the LAN on the kernel datapath (site.conf datapath = kernel)`);
+  }
+  const node = findLocalNode(experiment, name);
+  const nic = pickInterface(node, colon < 0 ? undefined : target.slice(colon + 1));
+  return { ...deviceOf(experiment, node, nic), label: `${node.name}:${nic.name}`, promiscuous: false };
+}
 
 function pickInterface(node: Node, name: string | undefined): NodeInterface {
   const nics = experimentalInterfaces(node);
