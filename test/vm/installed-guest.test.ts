@@ -129,7 +129,7 @@ describe.skipIf(!isRoot || missing.length > 0)("a VM image benito install wrote 
     // The site's own rc.local lines still run.
     expect(serial).toContain("IMAGE-GUEST site rc.local");
     let pinged = false;
-    for (let i = 0; i < 20 && !pinged; i++) pinged = (await run(["ip", "netns", "exec", namespaceName(peer), "ping", "-c", "1", "-W", "2", "10.216.0.1"], { timeoutMs: 10_000 })).code === 0;
+    for (let i = 0; i < 60 && !pinged; i++) pinged = (await run(["ip", "netns", "exec", namespaceName(peer), "ping", "-c", "1", "-W", "2", "10.216.0.1"], { timeoutMs: 10_000 })).code === 0;
     expect(pinged).toBe(true);
   }, 240_000);
 });
