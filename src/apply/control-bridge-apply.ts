@@ -1,10 +1,9 @@
 // Moves the control NIC under a bridge as one transaction: journal every change, restore the snapshot on any failure.
 import { join } from "node:path";
 import { BenitoError, ExitCode, messageOf } from "../errors";
-import type { ControlBridgeMove } from "../plan/control-bridge-plan";
-import { routeWords } from "../plan/control-bridge-plan";
+import { planControlBridge, routeWords, type ControlBridgeMove, type ControlBridgePlan, type ControlBridgeWanted, type NetSnapshot } from "../plan/control-bridge-plan";
 import { icmpEcho } from "../system/icmp-echo";
-import type { Rtnl } from "../system/netlink/rtnl";
+import { Rtnl as RtnlSocket, type Rtnl } from "../system/netlink/rtnl";
 import type { AddressInfo, LinkInfo, Route } from "../system/netlink/types";
 import { readOptionalJson, removeFile, writeFileAtomic } from "../system/state-files";
 import { createTap, deleteTap, interfaceExists } from "../system/tap";
@@ -217,4 +216,75 @@ export function restoreFromRecord(rtnl: Rtnl, record: ControlBridgeRecord, log: 
 export function saveRecord(runDir: string, record: ControlBridgeRecord | undefined): void {
   if (record === undefined) removeFile(recordPath(runDir));
   else writeFileAtomic(recordPath(runDir), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/** ControlBridgeResult interface: what `control-bridge up` did. */
+export interface ControlBridgeResult {
+  readonly bridge: string;
+  readonly nic: string;
+  readonly changed: boolean;
+  readonly tapsAdded: string[];
+}
+
+/** The kernel's links, addresses and routes now: what the control-bridge plan compares against. */
+function snapshot(rtnl: Rtnl): NetSnapshot {
+  return { links: rtnl.links(), addresses: rtnl.addresses(), routes: rtnl.routes() };
+}
+
+/** Plans the control bridge against the machine as it is now (reads the kernel, changes nothing). */
+export function planControlBridgeHere(wanted: ControlBridgeWanted): ControlBridgePlan {
+  const rtnl = RtnlSocket.open();
+  try {
+    return planControlBridge(snapshot(rtnl), wanted);
+  } finally {
+    rtnl.close();
+  }
+}
+
+/**
+ * Carries out `control-bridge up`: when the NIC is bridged already, the missing control TAPs are
+ * attached (and recorded); otherwise the NIC moves under the bridge (recorded before the move,
+ * rolled back on failure). The plan is made again on the same socket, so it is current.
+ *
+ * @throws BenitoError when the plan refuses (the reason says why) or the move fails.
+ */
+export function controlBridgeUp(wanted: ControlBridgeWanted, runDir: string, options: MoveOptions): ControlBridgeResult {
+  const rtnl = RtnlSocket.open();
+  try {
+    const plan = planControlBridge(snapshot(rtnl), wanted);
+    if (plan.state === "refused") throw new BenitoError("planning the control bridge", wanted.bridge, plan.reason);
+    if (plan.state === "bridged") {
+      const record = readRecord(runDir);
+      const created: string[] = [];
+      for (const tap of plan.missingTaps) attachControlTap(rtnl, tap, plan.bridge.index, created, options.log);
+      if (record !== undefined && created.length > 0) saveRecord(runDir, { ...record, taps: [...record.taps, ...created] });
+      return { bridge: plan.bridge.name, nic: plan.nic.name, changed: created.length > 0, tapsAdded: created };
+    }
+    const record = moveUnderBridge(rtnl, plan.move, options);
+    saveRecord(runDir, record);
+    return { bridge: record.bridge, nic: record.nic.name, changed: true, tapsAdded: [...record.taps] };
+  } finally {
+    rtnl.close();
+  }
+}
+
+/**
+ * Carries out `control-bridge down` from the record: the NIC leaves the bridge and gets its
+ * addresses and routes back, benito's control TAPs and the bridge go, the record is removed.
+ *
+ * @returns The record it restored from, or undefined when benito set up no control bridge here.
+ * @throws BenitoError listing the changes that failed.
+ */
+export function controlBridgeDown(runDir: string, log: (line: string) => void): ControlBridgeRecord | undefined {
+  const record = readRecord(runDir);
+  if (record === undefined) return undefined;
+  const rtnl = RtnlSocket.open();
+  try {
+    const failures = restoreFromRecord(rtnl, record, log);
+    if (failures.length > 0) throw new BenitoError("restoring the control interface", record.nic.name, `${failures.length} change(s) failed`, ExitCode.failed, failures);
+    saveRecord(runDir, undefined);
+    return record;
+  } finally {
+    rtnl.close();
+  }
 }

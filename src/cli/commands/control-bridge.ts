@@ -5,10 +5,10 @@ import { siteValue } from "../../config/site-conf";
 import { hasControlNic } from "../../model/control-allocation";
 import { hostViewFromDocument } from "../../model/host-view";
 import type { HostView } from "../../model/node";
-import { planControlBridge, renderMove, renderTap, type ControlBridgeWanted, type NetSnapshot } from "../../plan/control-bridge-plan";
-import { attachControlTap, moveUnderBridge, readRecord, restoreFromRecord, saveRecord } from "../../apply/control-bridge-apply";
+import { renderMove, renderTap, type ControlBridgePlan, type ControlBridgeWanted } from "../../plan/control-bridge-plan";
+import { controlBridgeDown, controlBridgeUp, planControlBridgeHere, readRecord } from "../../apply/control-bridge-apply";
 import { controlTapName } from "../../platforms/names";
-import { Rtnl, readFileBytes } from "../os";
+import { readFileBytes } from "../os";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 import { defaultRunDir } from "../../model/run-dir";
@@ -69,10 +69,6 @@ async function wantedFrom(configDir: string, host: string): Promise<ControlBridg
   };
 }
 
-function snapshot(rtnl: Rtnl): NetSnapshot {
-  return { links: rtnl.links(), addresses: rtnl.addresses(), routes: rtnl.routes() };
-}
-
 async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
   const [action, ...rest] = args;
   if (action !== "up" && action !== "down" && action !== "status") throw new UsageError("control-bridge", "the first argument is up, down or status");
@@ -85,31 +81,16 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   if (action === "down") return down(runDir, values["dry-run"] === true, ctx, log);
   const configDir = await resolveConfigDir(positionals[0]);
   const wanted = await wantedFrom(configDir, resolveHostName(positionals[1]));
-  const rtnl = Rtnl.open();
-  try {
-    const plan = planControlBridge(snapshot(rtnl), wanted);
-    if (action === "status") return status(plan, runDir, json, ctx);
+  if (action === "status") return status(planControlBridgeHere(wanted), runDir, json, ctx);
+  if (values["dry-run"] === true) {
+    const plan = planControlBridgeHere(wanted);
     if (plan.state === "refused") throw new BenitoError("planning the control bridge", wanted.bridge, plan.reason);
-    if (values["dry-run"] === true) {
-      const lines = plan.state === "move" ? renderMove(plan.move) : plan.missingTaps.flatMap((tap) => renderTap(tap, plan.bridge.name));
-      ctx.io.out(lines.length > 0 ? lines.join("\n") : `# ${wanted.bridge} is in place with every control TAP: nothing to do`);
-      return ExitCode.ok;
-    }
-    if (plan.state === "bridged") {
-      const record = readRecord(runDir);
-      const created: string[] = [];
-      for (const tap of plan.missingTaps) attachControlTap(rtnl, tap, plan.bridge.index, created, log);
-      if (record !== undefined && created.length > 0) saveRecord(runDir, { ...record, taps: [...record.taps, ...created] });
-      report(ctx, json, { bridge: plan.bridge.name, nic: plan.nic.name, changed: created.length > 0, tapsAdded: created });
-      return ExitCode.ok;
-    }
-    const record = moveUnderBridge(rtnl, plan.move, { verifyTimeoutMs, log });
-    saveRecord(runDir, record);
-    report(ctx, json, { bridge: record.bridge, nic: record.nic.name, changed: true, tapsAdded: [...record.taps] });
+    const lines = plan.state === "move" ? renderMove(plan.move) : plan.missingTaps.flatMap((tap) => renderTap(tap, plan.bridge.name));
+    ctx.io.out(lines.length > 0 ? lines.join("\n") : `# ${wanted.bridge} is in place with every control TAP: nothing to do`);
     return ExitCode.ok;
-  } finally {
-    rtnl.close();
   }
+  report(ctx, json, controlBridgeUp(wanted, runDir, { verifyTimeoutMs, log }));
+  return ExitCode.ok;
 }
 
 function report(ctx: CommandContext, json: boolean, result: { bridge: string; nic: string; changed: boolean; tapsAdded: string[] }): void {
@@ -127,19 +108,12 @@ async function down(runDir: string, dryRun: boolean, ctx: CommandContext, log: (
     ctx.io.out([`ip link set ${record.nic.name} nomaster`, ...record.addresses.map((a) => `ip addr add ${a.address}/${a.prefixLength} dev ${record.nic.name}`), ...record.taps.map((tap) => `benito tap delete ${tap}`), `ip link del ${record.bridge}`].join("\n"));
     return ExitCode.ok;
   }
-  const rtnl = Rtnl.open();
-  try {
-    const failures = restoreFromRecord(rtnl, record, log);
-    if (failures.length > 0) throw new BenitoError("restoring the control interface", record.nic.name, `${failures.length} change(s) failed`, ExitCode.failed, failures);
-    saveRecord(runDir, undefined);
-    ctx.io.out(`control-bridge: ${record.nic.name} restored; ${record.bridge} removed`);
-    return ExitCode.ok;
-  } finally {
-    rtnl.close();
-  }
+  controlBridgeDown(runDir, log);
+  ctx.io.out(`control-bridge: ${record.nic.name} restored; ${record.bridge} removed`);
+  return ExitCode.ok;
 }
 
-function status(plan: ReturnType<typeof planControlBridge>, runDir: string, json: boolean, ctx: CommandContext): ExitCode {
+function status(plan: ControlBridgePlan, runDir: string, json: boolean, ctx: CommandContext): ExitCode {
   const record = readRecord(runDir);
   const bridged = plan.state === "bridged";
   const result = {
