@@ -42,6 +42,16 @@ function fakes() {
 const stage = (id: string, command: string, args: string[] = [], extra: Partial<Stage> = {}): Stage => ({ id, command, args, after: [], ...extra });
 
 describe("runStages", () => {
+  test("a failure says why: a command that fails without an error line still gets one in errors[]; an OS error is typed, not internal", async () => {
+    const mute: Command = { name: "mute", summary: "", help: "", run: async (_args, c) => (c.io.out("FAILED vde_switch /x — not running: the folder is full"), 1) };
+    const os: Command = { name: "os", summary: "", help: "", run: async () => { throw Object.assign(new Error("EACCES: permission denied, open '/run/x'"), { code: "EACCES", syscall: "open", path: "/run/x" }); } };
+    const table: Record<string, Command> = { mute, os };
+    const [silent, refused] = await runStages([stage("a", "mute"), stage("b", "os")], ctx, { parallel: 1, commands: (name) => table[name] });
+    expect(silent?.errors).toEqual(["benito: a failed (exit 1): FAILED vde_switch /x — not running: the folder is full"]);
+    expect(refused?.errors).toEqual(["benito: while calling open on /run/x: EACCES: permission denied, open '/run/x'"]);
+    expect(refused?.outcome).toBe("failed");
+  });
+
   test("a stage after a failed one is skipped and says why; the others still run; the worst exit wins", async () => {
     const f = fakes();
     const results = await runStages([stage("a", "fail"), stage("b", "ok", ["1"], { after: ["a"] }), stage("c", "ok", ["2"]), stage("d", "bad")], ctx, { parallel: 2, commands: f.commands });

@@ -55,6 +55,7 @@ interface Case {
 const cases: Case[] = [
   { name: "a reused switch port", edit: (_, topo) => editLine(topo, 55, "<value>2<", "<value>1<"), expected: /topo\.xml:48: .*interface\[0\]: port 1 of switch \S+\/lan0 is already taken by \w+a\.inf000 \(line 32\)/ },
   { name: "a node name that cannot be a namespace or path name", edit: (lab, topo) => editLine(topo, 47, `${lab.name("b")}<`, `${lab.name("b")}/x<`), expected: /topo\.xml:46: .*computer\.name: computer name "\w+b\/x" cannot be a host, namespace or file name: the name contains "\/"/ },
+  { name: "a benito:ifname that cannot be an interface name", edit: (_, topo) => editLine(topo, 53, "<attribute><attribute>benito:mac_address</attribute>", "<attribute><attribute>benito:ifname</attribute><value>eth0/x</value></attribute><attribute><attribute>benito:mac_address</attribute>"), expected: /topo\.xml:48: .*interface\[0\]: benito:ifname "eth0\/x" is not an interface name: the name contains "\/"/ },
   { name: "a vnode on a pnode that does not exist", edit: (_, topo) => editLine(topo, 58, ">pnode0<", ">pnode9<"), expected: /topo\.xml:46: .*: vnode \w+b is placed on pnode "pnode9" \(benito:host\), which is no computer of the topology/ },
   { name: "a MAC used twice on one LAN", edit: (_, topo) => editLine(topo, 53, "02:be:00:00:00:02", "02:be:00:00:00:01"), expected: /topo\.xml:48: .*: MAC 02:be:00:00:00:01 is used twice on LAN lan0: also by \w+a\.inf000 \(line 32\)/ },
   { name: "one IPv4 address on two interfaces", edit: (_, topo) => editLine(topo, 51, "10.0.1.2", "10.0.1.1"), expected: /topo\.xml:48: .*: IPv4 address 10\.0\.1\.1 is also on \w+a\.inf000 \(line 32\)/ },
@@ -112,7 +113,10 @@ describe.skipIf(!isRoot)("boot validates before any change (root, a pnode namesp
       expect(validate.code).toBe(3);
       expect(validate.stdout).toMatch(problem.expected);
       const listed = (text: string) => text.split("\n").map((line) => line.trim()).filter((line) => /^\/\S+:\d+: /.test(line)).sort();
-      expect(listed(validate.stdout)).toEqual(listed(result.stderr));
+      // Every problem topdl validate lists, boot lists too (boot adds its vnodes' platform attribute checks).
+      const booted = listed(result.stderr);
+      expect(listed(validate.stdout).filter((line) => !booted.includes(line))).toEqual([]);
+      expect(listed(validate.stdout).length).toBeGreaterThan(0);
       // status reads the same config and says the same.
       const status = await run(["ip", "netns", "exec", pnode, benitoBinary, "status", "--run-dir", lab.runDir, lab.config, "pnode0"]);
       if (problem.args === undefined) {
