@@ -2,7 +2,7 @@
 BUN := node_modules/.bin/bun
 SRC := $(shell find src -name '*.ts') package.json
 
-.PHONY: all deps debian-deps build deb test check demo lab-graph bench bench-topdl fuzz-topdl bench-routes bench-vde bench-datapath bench-boot bench-scale bench-capture clean
+.PHONY: all deps debian-deps build deb test test-crash check demo lab-graph bench bench-topdl fuzz-topdl bench-routes bench-vde bench-datapath bench-boot bench-scale bench-capture clean
 
 all: build
 
@@ -36,6 +36,10 @@ check: deps
 # The type check (strict, noUncheckedIndexedAccess) is part of the test command.
 test: build debian-deps check
 	$(BUN) scripts/test.ts
+
+# Crash-resume over every failpoint of a lab boot and 24 random-time kills (CI runs a fixed-seed sample; docs/ledger.md).
+test-crash: build
+	BENITO_CRASH_ALL=1 $(BUN) test test/boot/crash-resume.test.ts
 
 # `make demo DEMO_ARGS=--with-vm` adds a QEMU VM to the lab; DEMO_ARGS=--kernel runs it on the kernel datapath.
 demo: build

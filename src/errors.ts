@@ -10,6 +10,10 @@ export const ExitCode = {
   usage: 2,
   /** The input (TopDL, route file, config) was invalid. */
   input: 3,
+  /** boot/down stopped early on SIGINT (128 + 2), after finishing the step under way. */
+  interrupted: 130,
+  /** boot/down stopped early on SIGTERM (128 + 15), after finishing the step under way. */
+  terminated: 143,
 } as const;
 
 /** One of the documented exit codes. */

@@ -3,8 +3,7 @@ import { join } from "node:path";
 import { messageOf } from "../errors";
 import { kernelAlias, kernelMark } from "../plan/datapath-plan";
 import { Rtnl } from "../system/netlink/rtnl";
-import { readRecordFolder, removeRecordFolder, writeRecordFile } from "../system/record-store";
-import { removeIfPresent } from "../system/processes";
+import { Ledger } from "../system/ledger";
 import type { ActionOutcome } from "./switch-apply";
 
 /** The folder under the run dir that holds the kernel datapath's records. */
@@ -17,23 +16,15 @@ export interface BridgeSpec {
   readonly lan: string;
 }
 
-/** BridgeRecord interface: what the run dir remembers about a bridge benito made. */
-interface BridgeRecord extends BridgeSpec {
-  readonly version: 1;
-  readonly kind: "kernel-bridge";
-}
-
-function folder(runDir: string): string {
-  return join(runDir, kernelFolder);
-}
-
-function readBridges(runDir: string): BridgeRecord[] {
-  return readRecordFolder<BridgeRecord>(folder(runDir), (record) => record.version === 1 && record.kind === "kernel-bridge" && typeof record.lan === "string" && /^[A-Za-z0-9_.-]{1,15}$/.test(record.id));
+/** The kernel LANs' bridges the ledger holds ("bridge" records). */
+function readBridges(runDir: string): BridgeSpec[] {
+  return Ledger.at(runDir)
+    .list("bridge")
+    .map((record) => ({ id: record.id, lan: record.data.lan }));
 }
 
 function writeBridgeRecord(runDir: string, spec: BridgeSpec): void {
-  const record: BridgeRecord = { version: 1, kind: "kernel-bridge", id: spec.id, lan: spec.lan };
-  writeRecordFile(folder(runDir), record);
+  Ledger.at(runDir).write("bridge", spec.id, "done", { lan: spec.lan });
 }
 
 function summary(spec: BridgeSpec): string {
@@ -63,7 +54,7 @@ export function kernelBridgesUp(runDir: string, wanted: readonly BridgeSpec[]): 
       const base = { action: "stop" as const, id: record.id, summary: summary(record), reason: "no longer in the topology" };
       try {
         deleteMarked(rtnl, record.id);
-        removeIfPresent(join(folder(runDir), `${record.id}.json`));
+        Ledger.at(runDir).remove("bridge", record.id);
         outcomes.push({ ...base, ok: true });
       } catch (error) {
         outcomes.push({ ...base, ok: false, error: messageOf(error) });
@@ -80,10 +71,12 @@ export function kernelBridgesUp(runDir: string, wanted: readonly BridgeSpec[]): 
           outcomes.push({ ...base, action: "keep", reason: "present", ok: true });
           continue;
         }
-        writeBridgeRecord(runDir, spec);
+        // The intent first: a crash from here on leaves a record that down and the next up act on.
+        Ledger.at(runDir).intend("bridge", spec.id, { lan: spec.lan });
         const bridge = rtnl.createBridge(spec.id);
         rtnl.setLinkAlias(bridge.index, kernelAlias(spec.lan));
         rtnl.setLinkUp(bridge.index, true);
+        Ledger.at(runDir).confirm("bridge", spec.id, { lan: spec.lan });
         outcomes.push({ ...base, action: "start", reason: "not present", ok: true });
       } catch (error) {
         outcomes.push({ ...base, action: "start", reason: "could not be made", ok: false, error: messageOf(error) });
@@ -104,7 +97,7 @@ export function kernelBridgesDown(runDir: string): ActionOutcome[] {
       const base = { action: "stop" as const, id: record.id, summary: summary(record), reason: "was recorded" };
       try {
         deleteMarked(rtnl, record.id);
-        removeIfPresent(join(folder(runDir), `${record.id}.json`));
+        Ledger.at(runDir).remove("bridge", record.id);
         outcomes.push({ ...base, ok: true });
       } catch (error) {
         outcomes.push({ ...base, ok: false, error: messageOf(error) });
@@ -113,7 +106,7 @@ export function kernelBridgesDown(runDir: string): ActionOutcome[] {
   } finally {
     rtnl.close();
   }
-  removeRecordFolder(folder(runDir));
+  Ledger.at(runDir).removeIfEmpty();
   return outcomes;
 }
 

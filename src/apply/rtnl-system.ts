@@ -1,6 +1,7 @@
 // The real NetSystem: a thin adapter over the rtnetlink layer (src/system/netlink/rtnl.ts).
 import { BenitoError, messageOf } from "../errors";
 import { Rtnl } from "../system/netlink/rtnl";
+import { withinNamespace } from "../system/netns";
 import { enableIpForwarding, enablePromoteSecondaries, ipForwarding } from "../system/sysctl";
 import { NetlinkError } from "../system/netlink/errors";
 import type { RequestOutcome, Route } from "../system/netlink/types";
@@ -29,9 +30,15 @@ function routesOf(rtnl: Rtnl, table: number): Route[] {
   }
 }
 
-/** Opens rtnetlink in the current network namespace as a NetSystem (throws BenitoError when it cannot). */
-export function openNetSystem(): NetSystem {
-  const rtnl = Rtnl.open();
+/**
+ * Opens rtnetlink as a NetSystem (throws BenitoError when it cannot): in the current network
+ * namespace, or in the named one. Then the socket is opened with the calling thread inside it
+ * (a socket stays bound to the namespace it was made in) and each sysctl is read or written from
+ * inside it too: `status` looks into every process vnode without starting a program.
+ */
+export function openNetSystem(netns?: string): NetSystem {
+  const inside = <T>(work: () => T): T => (netns === undefined ? work() : withinNamespace(netns, work));
+  const rtnl = inside(() => Rtnl.open());
   return {
     links: () => rtnl.links(),
     addresses: () => rtnl.addresses(),
@@ -39,10 +46,10 @@ export function openNetSystem(): NetSystem {
     applyRoutes: (requests) => rtnl.applyRoutes(requests),
     addAddress: (index, address, prefixLength) => attempt(() => rtnl.addAddress(index, address, prefixLength)),
     deleteAddress: (index, address, prefixLength) => attempt(() => rtnl.deleteAddress(index, address, prefixLength)),
-    promoteSecondaries: (ifname) => attempt(() => enablePromoteSecondaries(ifname)),
+    promoteSecondaries: (ifname) => attempt(() => inside(() => enablePromoteSecondaries(ifname))),
     setLinkUp: (index, up) => attempt(() => rtnl.setLinkUp(index, up)),
-    forwarding: () => ipForwarding(),
-    enableForwarding: () => attempt(() => enableIpForwarding()),
+    forwarding: () => inside(() => ipForwarding()),
+    enableForwarding: () => attempt(() => inside(() => enableIpForwarding())),
     close: () => rtnl.close(),
   };
 }

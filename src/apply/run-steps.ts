@@ -6,6 +6,7 @@ import type { HostRequirement } from "../platforms/platform";
 import { renderStep, type Placement, type Step } from "../plan/step";
 import { kernelMark } from "../plan/datapath-plan";
 import { Rtnl } from "../system/netlink/rtnl";
+import { failpoint } from "../system/failpoints";
 import { deleteNamespace, ensureNamespace, namespaceExists, withinNamespace } from "../system/netns";
 import { appendToFile, exists, makeDir, removeEmptyDir, removeFile, writeWholeFile } from "../system/paths";
 import { deviceExists, findProgram } from "../system/presence";
@@ -26,6 +27,23 @@ export interface RunOptions {
    * reports every failure at the end.
    */
   readonly mode: "setup" | "teardown";
+  /**
+   * Convergent setup (a launch over what an earlier run left): a step whose result is there
+   * already is kept (a running process, an existing TAP, namespace or disk overlay) instead of
+   * failing, and command steps (ifaces, routes: idempotent) run again in place.
+   */
+  readonly converge?: boolean;
+  /** Failpoints are named `step:PREFIX:ID` (PREFIX: the node). */
+  readonly failpointPrefix?: string;
+  /** Filled with each command step's exit and last output line, by step id (the ledger keeps them). */
+  readonly results?: Record<string, { code: number; detail: string }>;
+}
+
+/** The outcome of one step: a note worth printing, and whether it changed anything. */
+interface StepOutcome {
+  readonly note?: string;
+  /** False when a convergent step found its result there already. */
+  readonly changed: boolean;
 }
 
 /**
@@ -62,21 +80,39 @@ async function mustSucceed(argv: readonly string[], doing: string, what: string,
   return result.stdout;
 }
 
-/** Runs one step; returns a note worth printing (e.g. how a VM went down), if any. */
-async function runStep(step: Step, options: RunOptions): Promise<string | undefined> {
+/** True when a TAP (any link) of that name exists, in the namespace when placed in one. */
+function linkPresent(name: string, placement?: Placement): boolean {
+  const look = () => {
+    const rtnl = Rtnl.open();
+    try {
+      return rtnl.linkByName(name) !== undefined;
+    } finally {
+      rtnl.close();
+    }
+  };
+  if (placement?.netns === undefined) return look();
+  return namespaceExists(placement.netns) && withinNamespace(placement.netns, look);
+}
+
+/** Runs one step; says whether it changed anything (convergent steps may find their result there). */
+async function runStep(step: Step, options: RunOptions, changed: ReadonlySet<string>): Promise<StepOutcome> {
+  const converge = options.converge === true;
+  const kept = (note?: string): StepOutcome => ({ note, changed: false });
   switch (step.kind) {
     case "netns.create":
+      if (converge && namespaceExists(step.name)) return kept();
       ensureNamespace(step.name);
-      return;
+      break;
     case "netns.delete":
       deleteNamespace(step.name);
-      return;
+      break;
     case "tap.create": {
+      if (converge && linkPresent(step.name, step.placement)) return kept();
       // Inside a namespace: the calling thread enters it around the (synchronous) ioctls, no helper process.
       const create = () => createTap(step.name, { mac: step.mac === undefined ? undefined : parseMac(step.mac), owner: step.owner });
       if (step.placement?.netns) withinNamespace(step.placement.netns, create);
       else create();
-      return;
+      break;
     }
     case "tap.delete": {
       // Gone already (an earlier stop, or its namespace with it): the goal is met.
@@ -85,49 +121,55 @@ async function runStep(step: Step, options: RunOptions): Promise<string | undefi
       };
       if (!step.placement?.netns) remove();
       else if (namespaceExists(step.placement.netns)) withinNamespace(step.placement.netns, remove);
-      return;
+      break;
     }
     case "dir.create":
       makeDir(step.path);
-      return;
+      break;
     case "dir.delete":
       removeEmptyDir(step.path);
-      return;
+      break;
     case "file.write":
       writeWholeFile(step.path, step.content);
-      return;
+      break;
     case "file.delete":
       removeFile(step.path);
-      return;
+      break;
     case "disk.overlay":
       if (!exists(step.base)) throw new BenitoError("creating the disk overlay", step.path, `the base image ${step.base} does not exist`);
       // Never recreate an overlay: it may be in use, and it holds whatever the guest wrote.
+      // A relaunch after the VM (or benito) died keeps the guest's disk: the overlay holds what it wrote.
+      if (converge && exists(step.path)) return kept("kept the existing disk overlay (the guest's disk survives a crash)");
       if (exists(step.path)) throw new BenitoError("creating the disk overlay", step.path, "it already exists (is the VM running? `benito vm stop` removes it)");
       await mustSucceed(["qemu-img", "create", "-q", "-f", "qcow2", "-F", step.baseFormat, "-b", step.base, step.path], "creating the disk overlay", step.path);
-      return;
+      break;
     case "config.disk":
       writeWholeFile(step.path, buildConfigDisk({ hostname: step.hostname, entries: readTree(step.configDir) }), 0o640);
-      return;
+      break;
     case "process.start": {
       const program = basename(step.argv[0] ?? "");
       const state = pidfileState(step.pidfile, program);
-      if (state.alive) throw new BenitoError("starting", `${program} (${step.pidfile})`, `it already runs (pid ${state.pid})`);
+      if (state.alive && converge) {
+        const cause = step.restartWhen?.find((id) => changed.has(id));
+        if (cause === undefined) return kept();
+        await stopByPidfile(step.pidfile, program);
+      } else if (state.alive) throw new BenitoError("starting", `${program} (${step.pidfile})`, `it already runs (pid ${state.pid})`);
       const log = step.log ?? "/dev/null";
       if (step.daemonizes) await startSelfDaemonizing(placed(options.benito, step.argv, step.placement), step.pidfile, program, log, step.readyTimeoutMs);
       else await startDetached(placed(options.benito, step.argv, step.placement), step.pidfile, log);
       if (step.readyPath !== undefined && !(await waitForPath(step.readyPath, step.readyTimeoutMs ?? 10_000))) {
         throw new BenitoError("starting", `${program} (${step.pidfile})`, `${step.readyPath} did not appear within ${step.readyTimeoutMs ?? 10_000} ms`);
       }
-      return;
+      break;
     }
     case "process.stop":
       await stopByPidfile(step.pidfile, step.program, step.graceMs);
-      return;
+      break;
     case "vm.powerdown": {
       const state = pidfileState(step.pidfile, step.program);
       if (!state.alive || state.pid === undefined) {
         await stopByPidfile(step.pidfile, step.program, 0);
-        return "the VM was not running";
+        return { note: "the VM was not running", changed: true };
       }
       const pid = state.pid;
       let asked = true;
@@ -141,19 +183,21 @@ async function runStep(step: Step, options: RunOptions): Promise<string | undefi
       while (asked && isRunning(pid, step.program) && performance.now() < deadline) await Bun.sleep(50);
       if (!isRunning(pid, step.program)) {
         await stopByPidfile(step.pidfile, step.program, 0);
-        return "the guest powered off";
+        return { note: "the guest powered off", changed: true };
       }
       // Past its grace (or no monitor): SIGTERM and a short wait, then SIGKILL.
       await stopByPidfile(step.pidfile, step.program, 2_000);
-      return asked ? `the guest did not power off within ${step.graceMs} ms: QEMU was killed` : "the monitor did not answer: QEMU was killed";
+      return { note: asked ? `the guest did not power off within ${step.graceMs} ms: QEMU was killed` : "the monitor did not answer: QEMU was killed", changed: true };
     }
     case "bridge.create":
       createBridgeWith(step.name, step.members);
-      return;
+      break;
     case "bridge.delete":
       deleteBridge(step.name);
-      return;
+      break;
     case "forwarder.port": {
+      // A remade TAP or namespace: the forwarder holds the old TAP, so the port is closed and opened again.
+      if (converge && step.restartWhen?.some((id) => changed.has(id)) === true) await removeForwarderPort(step.runDir, options.benito, step.port);
       const opened = await addForwarderPort(step.runDir, options.benito, {
         version: 1,
         kind: "forwarder-port",
@@ -165,33 +209,39 @@ async function runStep(step: Step, options: RunOptions): Promise<string | undefi
         reconnect: true,
         owner: step.owner,
       });
-      return opened?.port === undefined ? undefined : `switch port ${opened.port}`;
+      if (opened?.port !== undefined) return { note: `switch port ${opened.port}`, changed: true };
+      break;
     }
     case "link.delete": {
       const rtnl = Rtnl.open();
       try {
         const link = rtnl.linkByName(step.name);
-        if (link === undefined) return;
+        if (link === undefined) return kept();
         if (link.alias?.startsWith(kernelMark) !== true) throw new BenitoError("deleting the link", step.name, "it does not carry benito's mark: left alone");
         rtnl.deleteLink(link.index);
       } finally {
         rtnl.close();
       }
-      return;
+      break;
     }
     case "forwarder.unport":
       await removeForwarderPort(step.runDir, options.benito, step.port);
-      return;
+      break;
     case "command.run": {
       const result = await runProgram(placed(options.benito, step.argv, step.placement));
       if (step.log !== undefined) appendToFile(step.log, `${result.stdout}${result.stderr}`);
+      if (options.results !== undefined) {
+        const lines = `${result.stderr}\n${result.stdout}`.split("\n").map((line) => line.trim()).filter((line) => line !== "");
+        options.results[step.id] = { code: result.code, detail: (result.code === 0 ? lines.at(-1) : lines.find((line) => line.startsWith("benito:"))) ?? lines.at(-1) ?? "" };
+      }
       if (result.code !== 0) {
         const output = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-4).join(" / ");
         throw new BenitoError("running", step.argv.slice(0, 3).join(" "), `exited with status ${result.code}${output === "" ? "" : `: ${output}`}`);
       }
-      return;
+      break;
     }
   }
+  return { changed: true };
 }
 
 /**
@@ -201,11 +251,15 @@ async function runStep(step: Step, options: RunOptions): Promise<string | undefi
  */
 export async function runSteps(steps: readonly Step[], options: RunOptions): Promise<void> {
   const failures: string[] = [];
+  const changed = new Set<string>();
   for (const [index, step] of steps.entries()) {
     options.progress?.(renderStep(step));
+    failpoint(`step:${options.failpointPrefix ?? "-"}:${step.id}`);
     try {
-      const note = await runStep(step, options);
-      if (note !== undefined) options.progress?.(`# ${note}`);
+      const outcome = await runStep(step, options, changed);
+      if (outcome.changed) changed.add(step.id);
+      else if (options.converge) options.progress?.(`# already there: kept`);
+      if (outcome.note !== undefined) options.progress?.(`# ${outcome.note}`);
     } catch (error) {
       const reason = error instanceof BenitoError ? error.message.replace(/^benito: /, "") : messageOf(error);
       if (options.mode === "setup") {

@@ -2,30 +2,18 @@
 import { join } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { fingerprint, stateFolder, type DaemonSpec, type Observed, type SwitchAction } from "../plan/switch-plan";
-import { pidfileState, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../system/processes";
+import { isSameProcess, pidfileState, processesWithArgv, processStartTime, removeIfPresent, startSelfDaemonizing, stopByPidfile, writePidfile } from "../system/processes";
 import { mgmtCommand, parsePortPrint, type PortInUse } from "../system/vde/mgmt";
-import { readRecordFolder, removeRecordFolder, writeRecordFile } from "../system/record-store";
-import { exists, makeDir, writeWholeFile } from "../system/paths";
+import { Ledger, type LedgerData } from "../system/ledger";
+import { exists, makeDir, removeEmptyDir, writeWholeFile } from "../system/paths";
 import { clearSwitchFolder, makeSwitchFolder } from "../system/switch-folder";
 import { socketAnswers } from "../system/unix-socket";
 
 /** How long a started switch may take to create its control socket. */
 const socketTimeoutMs = 5000;
 
-/** DaemonRecord interface: what the run dir remembers about a daemon benito started (one JSON file each). */
-export interface DaemonRecord {
-  readonly id: string;
-  readonly role: DaemonSpec["role"];
-  readonly program: string;
-  readonly summary: string;
-  readonly fingerprint: string;
-  readonly pidfile: string;
-  readonly mgmt: string;
-  readonly log: string;
-  readonly sockDir?: string;
-  readonly rcPath?: string;
-  readonly joins: readonly string[];
-}
+/** DaemonRecord type: what the ledger remembers about a daemon benito started (intent before the start, pid and start time after). */
+export type DaemonRecord = LedgerData<"daemon"> & { readonly id: string; readonly phase: "intent" | "done" };
 
 /** ActionOutcome interface: what happened to one action. */
 export interface ActionOutcome {
@@ -39,33 +27,68 @@ export interface ActionOutcome {
   readonly error?: string;
 }
 
-function stateDir(runDir: string): string {
-  return join(runDir, stateFolder);
+/** Reads every daemon record in the run dir's ledger (a record that cannot be read is an error naming its file). */
+export function readRecords(runDir: string): DaemonRecord[] {
+  return Ledger.at(runDir)
+    .list("daemon")
+    .map((record) => ({ ...record.data, id: record.id, phase: record.phase }));
 }
 
-/** Reads every record in the run dir (files that do not parse are ignored: they are not benito's). */
-export function readRecords(runDir: string): DaemonRecord[] {
-  return readRecordFolder<DaemonRecord>(stateDir(runDir), (record) => typeof record.pidfile === "string" && typeof record.program === "string");
+/** The daemon's state: the pidfile's process, when it runs the program (and is the very process recorded, pid and start time). */
+function daemonState(record: DaemonRecord): { pid?: number; alive: boolean } {
+  const state = pidfileState(record.pidfile, record.program);
+  const same = state.alive && (record.pid === undefined || state.pid !== record.pid || isSameProcess(record.pid, record.startTime));
+  return { pid: state.pid, alive: same };
 }
 
 /** What each record's daemon is doing now. */
 export function observe(records: readonly DaemonRecord[]): Observed[] {
   return records.map((record) => {
-    const state = pidfileState(record.pidfile, record.program);
+    const state = daemonState(record);
     const socketThere = record.sockDir === undefined || exists(join(record.sockDir, "ctl"));
     return { id: record.id, program: record.program, fingerprint: record.fingerprint, pid: state.pid, alive: state.alive && socketThere, role: record.role, summary: record.summary };
   });
 }
 
-function writeRecord(runDir: string, record: DaemonRecord): void {
-  writeRecordFile(stateDir(runDir), record);
+function recordOf(spec: DaemonSpec): LedgerData<"daemon"> {
+  return {
+    role: spec.role,
+    program: spec.program,
+    summary: spec.summary,
+    fingerprint: fingerprint(spec),
+    argv: [...spec.argv],
+    pidfile: spec.pidfile,
+    mgmt: spec.mgmt,
+    log: spec.log,
+    sockDir: spec.sockDir,
+    rcPath: spec.rc?.path,
+    joins: [...spec.joins],
+  };
 }
 
-async function startDaemon(spec: DaemonSpec, runDir: string): Promise<number> {
-  makeDir(stateDir(runDir));
+/** Confirms a daemon in the ledger with the pid and start time of the process that runs it. */
+function confirmDaemon(runDir: string, spec: DaemonSpec, pid: number): void {
+  Ledger.at(runDir).confirm("daemon", spec.id, { ...recordOf(spec), pid, startTime: processStartTime(pid) });
+}
+
+/**
+ * Starts a daemon: its intent goes to the ledger first, so a crash at any point after leaves a
+ * record `down` and the next `up` act on. A daemon of the same argv that runs already (started
+ * by a run whose record or pidfile was lost) is adopted, not refused.
+ */
+async function startDaemon(spec: DaemonSpec, runDir: string): Promise<{ pid: number; adopted: boolean }> {
+  const orphan = processesWithArgv(spec.argv)[0];
+  if (orphan !== undefined && (spec.sockDir === undefined || (await socketAnswers(join(spec.sockDir, "ctl"))))) {
+    Ledger.at(runDir).intend("daemon", spec.id, recordOf(spec));
+    writePidfile(spec.pidfile, orphan);
+    confirmDaemon(runDir, spec, orphan);
+    return { pid: orphan, adopted: true };
+  }
+  Ledger.at(runDir).intend("daemon", spec.id, recordOf(spec));
+  makeDir(join(runDir, stateFolder));
   if (spec.sockDir !== undefined) {
     if (exists(join(spec.sockDir, "ctl")) && (await socketAnswers(join(spec.sockDir, "ctl")))) {
-      throw new BenitoError("starting the switch", spec.sockDir, "a switch benito did not start (or whose pidfile is lost) already listens there; stop it first");
+      throw new BenitoError("starting the switch", spec.sockDir, "a switch that benito did not start (its command line differs) already listens there; stop it first");
     }
     // A dead switch's sockets go; a folder benito did not make is refused, never taken over.
     clearSwitchFolder(spec.sockDir);
@@ -82,30 +105,20 @@ async function startDaemon(spec: DaemonSpec, runDir: string): Promise<number> {
       await Bun.sleep(20);
     }
   }
-  writeRecord(runDir, {
-    id: spec.id,
-    role: spec.role,
-    program: spec.program,
-    summary: spec.summary,
-    fingerprint: fingerprint(spec),
-    pidfile: spec.pidfile,
-    mgmt: spec.mgmt,
-    log: spec.log,
-    sockDir: spec.sockDir,
-    rcPath: spec.rc?.path,
-    joins: spec.joins,
-  });
-  return pid;
+  confirmDaemon(runDir, spec, pid);
+  return { pid, adopted: false };
 }
 
 /** Stops a recorded daemon by its pidfile and removes everything benito made for it. */
 async function stopDaemon(record: DaemonRecord, runDir: string): Promise<void> {
-  await stopByPidfile(record.pidfile, record.program);
+  // Only the process recorded (same pid and start time) is signalled; a stranger in a reused pid is not.
+  if (daemonState(record).alive) await stopByPidfile(record.pidfile, record.program);
   removeIfPresent(record.mgmt);
   if (record.sockDir !== undefined) clearSwitchFolder(record.sockDir);
   if (record.rcPath !== undefined) removeIfPresent(record.rcPath);
   removeIfPresent(record.log);
-  removeIfPresent(join(stateDir(runDir), `${record.id}.json`));
+  removeIfPresent(record.pidfile);
+  Ledger.at(runDir).remove("daemon", record.id);
 }
 
 /**
@@ -128,7 +141,10 @@ export async function applySwitchActions(actions: readonly SwitchAction[], runDi
       const record = records.get(step.id);
       if ((step.action === "stop" || step.action === "restart") && record !== undefined) await stopDaemon(record, runDir);
       if (step.action === "keep") {
-        outcomes.push({ ...base, ok: true, pid: pidfileState(step.spec?.pidfile ?? "").pid });
+        const pid = pidfileState(step.spec?.pidfile ?? "").pid;
+        // Started by a run that crashed before confirming it: adopted now, with its pid and start time.
+        if (record?.phase === "intent" && step.spec !== undefined && pid !== undefined) confirmDaemon(runDir, step.spec, pid);
+        outcomes.push({ ...base, ok: true, pid });
         continue;
       }
       if (step.action === "stop") {
@@ -138,7 +154,8 @@ export async function applySwitchActions(actions: readonly SwitchAction[], runDi
       if (step.spec === undefined) throw new Error(`no configuration for ${step.id}`);
       // A dead daemon's leftovers (sockets, stale pidfile) go before it starts again.
       if (step.action === "start" && record !== undefined) await stopDaemon(record, runDir);
-      outcomes.push({ ...base, ok: true, pid: await startDaemon(step.spec, runDir) });
+      const started = await startDaemon(step.spec, runDir);
+      outcomes.push({ ...base, ok: true, pid: started.pid, ...(started.adopted && { reason: `${step.reason}; adopted the running one of the same command line` }) });
     } catch (error) {
       failed.add(step.id);
       outcomes.push({ ...base, ok: false, error: error instanceof BenitoError ? `${error.reason}` : messageOf(error) });
@@ -153,7 +170,7 @@ export async function switchDown(runDir: string): Promise<ActionOutcome[]> {
   const records = readRecords(runDir).sort((a, b) => order[a.role] - order[b.role] || a.id.localeCompare(b.id));
   const outcomes: ActionOutcome[] = [];
   for (const record of records) {
-    const state = pidfileState(record.pidfile, record.program);
+    const state = daemonState(record);
     const base = { action: "stop" as const, id: record.id, summary: record.summary, reason: state.alive ? "was running" : "was not running (cleaned up)" };
     try {
       await stopDaemon(record, runDir);
@@ -162,7 +179,12 @@ export async function switchDown(runDir: string): Promise<ActionOutcome[]> {
       outcomes.push({ ...base, ok: false, error: messageOf(error) });
     }
   }
-  removeRecordFolder(stateDir(runDir));
+  Ledger.at(runDir).removeIfEmpty();
+  try {
+    removeEmptyDir(join(runDir, stateFolder));
+  } catch {
+    // Absent, or holding files that are not benito's: left alone.
+  }
   return outcomes;
 }
 
@@ -186,7 +208,7 @@ export interface StatusEntry {
 export async function switchStatus(runDir: string): Promise<StatusEntry[]> {
   const entries: StatusEntry[] = [];
   for (const record of readRecords(runDir)) {
-    const state = pidfileState(record.pidfile, record.program);
+    const state = daemonState(record);
     const entry = { id: record.id, role: record.role, program: record.program, summary: record.summary, switch: record.sockDir, pid: state.pid, alive: state.alive };
     if (record.sockDir === undefined || !state.alive) {
       entries.push(entry);

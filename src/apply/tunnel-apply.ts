@@ -4,41 +4,23 @@ import { BenitoError, messageOf } from "../errors";
 import { tunnelAlias, tunnelFingerprint, tunnelFolder, tunnelMark, vxlanOverhead, type ObservedTunnel, type TunnelAction, type TunnelSpec } from "../plan/tunnel-plan";
 import { Rtnl } from "../system/netlink/rtnl";
 import type { LinkInfo } from "../system/netlink/types";
-import { pidfileState, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../system/processes";
+import { pidfileState, processStartTime, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../system/processes";
 import { createTap } from "../system/tap";
 import type { ActionOutcome } from "./switch-apply";
-import { readRecordFolder, removeRecordFolder, writeRecordFile } from "../system/record-store";
-import { makeDir } from "../system/paths";
+import { Ledger, type LedgerData } from "../system/ledger";
+import { makeDir, removeEmptyDir } from "../system/paths";
 
 /** The all-zero MAC: a VXLAN link's default forwarding entry (flooded frames go to each such entry). */
 const floodMac = "00:00:00:00:00:00";
 
-/** TunnelRecord interface: what the run dir remembers about a tunnel benito made (one JSON file each). */
-export interface TunnelRecord {
-  readonly id: string;
-  readonly substrate: string;
-  readonly summary: string;
-  readonly fingerprint: string;
-  /** The links benito created (deleted on removal, only while they carry benito's mark). */
-  readonly links: readonly string[];
-  /** `lan` mode: the NIC it bridged in (released when the bridge goes, never deleted). */
-  readonly nic?: string;
-  readonly plugPidfile: string;
-  readonly plugProgram: string;
-  readonly plugLog: string;
-}
+/** TunnelRecord type: what the ledger remembers about a tunnel benito made (intent before its links are made, confirmed with its plug). */
+export type TunnelRecord = LedgerData<"tunnel"> & { readonly id: string };
 
-function stateDir(runDir: string): string {
-  return join(runDir, tunnelFolder);
-}
-
-/** Reads every tunnel record in the run dir (files that do not parse are not benito's and are ignored). */
+/** Reads every tunnel record in the run dir's ledger (a record that cannot be read is an error naming its file). */
 export function readTunnelRecords(runDir: string): TunnelRecord[] {
-  return readRecordFolder<TunnelRecord>(stateDir(runDir), (record) => Array.isArray(record.links) && typeof record.plugPidfile === "string");
-}
-
-function writeRecord(runDir: string, record: TunnelRecord): void {
-  writeRecordFile(stateDir(runDir), record);
+  return Ledger.at(runDir)
+    .list("tunnel")
+    .map((record) => ({ ...record.data, id: record.id }));
 }
 
 function isMarked(link: LinkInfo | undefined): link is LinkInfo {
@@ -88,17 +70,11 @@ async function removeTunnel(record: TunnelRecord, runDir: string): Promise<void>
   await stopByPidfile(record.plugPidfile, record.plugProgram);
   withRtnl((rtnl) => deleteMarkedLinks(rtnl, record.links));
   removeIfPresent(record.plugLog);
-  removeIfPresent(join(stateDir(runDir), `${record.id}.json`));
+  Ledger.at(runDir).remove("tunnel", record.id);
 }
 
-/** The record of an underlay address benito added (so `down` removes it, and only it). */
-interface UnderlayAddressRecord {
-  readonly id: "underlay-address";
-  readonly address: string;
-  readonly prefixLength: number;
-}
-
-const underlayRecordId = "underlay-address";
+/** The ledger's "addresses" record of an underlay address benito added (so `down` removes it, and only it); no host is named so. */
+const underlayRecordId = "(underlay)";
 
 /**
  * The link that should carry the underlay address: this pnode's TopDL interface on the underlay
@@ -122,9 +98,10 @@ function underlayDevice(rtnl: Rtnl, spec: TunnelSpec, runDir: string): LinkInfo 
   if (address === undefined && spec.local !== undefined && spec.localNic !== undefined) {
     const link = underlayLink(rtnl, spec.localNic);
     if (link !== undefined) {
-      const record: UnderlayAddressRecord = { id: underlayRecordId, address: spec.local, prefixLength: spec.localNic.prefixLength };
-      writeRecordFile(stateDir(runDir), record);
+      const record = { addresses: [{ mac: link.mac, address: spec.local, prefixLength: spec.localNic.prefixLength }] };
+      Ledger.at(runDir).intend("addresses", underlayRecordId, record);
       rtnl.addAddress(link.index, spec.local, spec.localNic.prefixLength);
+      Ledger.at(runDir).confirm("addresses", underlayRecordId, record);
       if (!link.up) rtnl.setLinkUp(link.index, true);
       address = rtnl.addresses().find((entry) => entry.address === spec.local);
     }
@@ -162,8 +139,20 @@ function ownNic(rtnl: Rtnl, spec: TunnelSpec): LinkInfo {
  * Whatever it made is removed again when a step fails, so a failure leaves nothing half-built.
  */
 async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number> {
-  makeDir(stateDir(runDir));
+  makeDir(join(runDir, tunnelFolder));
   const created = [spec.links.bridge, spec.links.tap, ...(spec.links.vxlan !== undefined ? [spec.links.vxlan] : [])];
+  const record: LedgerData<"tunnel"> = {
+    substrate: spec.substrate,
+    summary: spec.summary,
+    fingerprint: tunnelFingerprint(spec),
+    links: created,
+    ...(spec.links.vxlan !== undefined && { vxlan: spec.links.vxlan, remotes: [...spec.remotes] }),
+    plugPidfile: spec.plug.pidfile,
+    plugProgram: spec.plug.program,
+    plugLog: spec.plug.log,
+  };
+  // The intent first: a crash from here on leaves a record that down and the next up act on.
+  Ledger.at(runDir).intend("tunnel", spec.id, record);
   const alias = tunnelAlias(spec.substrate);
   let nicName: string | undefined;
   try {
@@ -195,17 +184,7 @@ async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number> {
       for (const index of [uplink.index, tap.index, bridge.index]) rtnl.setLinkUp(index, true);
     });
     const pid = await startSelfDaemonizing(spec.plug.argv, spec.plug.pidfile, spec.plug.program, spec.plug.log);
-    writeRecord(runDir, {
-      id: spec.id,
-      substrate: spec.substrate,
-      summary: spec.summary,
-      fingerprint: tunnelFingerprint(spec),
-      links: created,
-      ...(nicName !== undefined && { nic: nicName }),
-      plugPidfile: spec.plug.pidfile,
-      plugProgram: spec.plug.program,
-      plugLog: spec.plug.log,
-    });
+    Ledger.at(runDir).confirm("tunnel", spec.id, { ...record, ...(nicName !== undefined && { nic: nicName }), pid, startTime: processStartTime(pid) });
     return pid;
   } catch (error) {
     await stopByPidfile(spec.plug.pidfile, spec.plug.program);
@@ -270,7 +249,7 @@ export async function tunnelsDown(runDir: string): Promise<ActionOutcome[]> {
     }
   }
   // The underlay address benito added, once no tunnel needs it (an address that was there before is never recorded).
-  const added = readRecordFolder<UnderlayAddressRecord>(stateDir(runDir), (record) => record.id === underlayRecordId && typeof record.address === "string" && typeof record.prefixLength === "number")[0];
+  const added = Ledger.at(runDir).get("addresses", underlayRecordId)?.data.addresses[0];
   if (added !== undefined) {
     const base = { action: "stop" as const, id: underlayRecordId, summary: `underlay address ${added.address}/${added.prefixLength}`, reason: "added by benito" };
     try {
@@ -278,13 +257,18 @@ export async function tunnelsDown(runDir: string): Promise<ActionOutcome[]> {
         const holder = rtnl.addresses().find((entry) => entry.address === added.address && entry.prefixLength === added.prefixLength);
         if (holder !== undefined) rtnl.deleteAddress(holder.index, added.address, added.prefixLength);
       });
-      removeIfPresent(join(stateDir(runDir), `${underlayRecordId}.json`));
+      Ledger.at(runDir).remove("addresses", underlayRecordId);
       outcomes.push({ ...base, ok: true });
     } catch (error) {
       outcomes.push({ ...base, ok: false, error: messageOf(error) });
     }
   }
-  removeRecordFolder(stateDir(runDir));
+  Ledger.at(runDir).removeIfEmpty();
+  try {
+    removeEmptyDir(join(runDir, tunnelFolder));
+  } catch {
+    // Absent, or holding files that are not benito's: left alone.
+  }
   return outcomes;
 }
 

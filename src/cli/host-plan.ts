@@ -8,7 +8,7 @@ import type { HostView } from "../model/node";
 import type { BootContext } from "../plan/boot-plan";
 import { InputError } from "../errors";
 import { platformProblems } from "../platforms/planning";
-import { pathExists, readFileBytes } from "./os";
+import { Ledger, pathExists, readFileBytes } from "./os";
 import { byLine, formatProblem } from "../topdl/problems";
 
 export { defaultLogFile, defaultRunDir } from "../model/run-dir";
@@ -61,5 +61,9 @@ export async function loadHostPlanInput(configArg: string | undefined, hostArg: 
   const name = view.self.name;
   const hasRouteFile = (await pathExists(join(configDir, "route", name))) || (await pathExists(join(configDir, "routes", name)));
   const hasHostsFile = await pathExists(join(configDir, "hosts"));
-  return { view, ctx: { configDir, runDir, hasRouteFile, hasHostsFile, ifacesArgs }, warnings };
+  // What an earlier run made, as its ledger says: vnodes to stop when the topology no longer has them.
+  const ledger = Ledger.at(runDir);
+  const recordedVnodes = ledger.list("vnode").map((record) => record.id);
+  const hasSwitchRecords = ledger.list("daemon").length + ledger.list("tunnel").length > 0;
+  return { view, ctx: { configDir, runDir, hasRouteFile, hasHostsFile, ifacesArgs, recordedVnodes, hasSwitchRecords }, warnings };
 }

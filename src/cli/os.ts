@@ -7,18 +7,23 @@
 
 export { ByteSink } from "../system/byte-sink";
 export { pathExists, readFileBytes, readOptionalText } from "../system/files";
+export { failpoint } from "../system/failpoints";
 export { dotToSvg } from "../system/graphviz";
 export { findDiskBySerial, readDisk, setKernelHostName } from "../system/guest";
-export { defaultStateDir, ifacesStatePath, readAddressRecords, writeAddressRecords } from "../system/ifaces-state";
+export { defaultStateDir, readAddressRecords, writeAddressRecords } from "../system/ifaces-state";
 export { debianPackageOwnsBenito, detectInit, readTextInRoot } from "../system/image-root";
 export type { InitKind } from "../system/image-root";
+export { watchInterrupts } from "../system/interrupts";
 export { probeKvm } from "../system/kvm";
+export { Ledger } from "../system/ledger";
 export { forgetLinkOverrides, readLinkOverrides, writeLinkOverrides } from "../system/link-overrides";
 export { netemAvailable } from "../system/netem-probe";
 export { BENITO_RTPROT } from "../system/netlink/constants";
 export { Rtnl } from "../system/netlink/rtnl";
 export { deleteNamespace, ensureNamespace, execInNamespace, execProgram, namespaceExists } from "../system/netns";
 export { PacketSocket, retireMs, snapLength } from "../system/packet-socket";
+export { tidyRunDir } from "../system/run-dir-tidy";
+export { defaultLockWaitSeconds, withRunLock } from "../system/run-lock";
 export { writeWholeFile } from "../system/paths";
 export { announceReadyAndDetach, pidfileState, removePidfile, spawnDetachedSelf, takeDaemonChildMark, writePidfile } from "../system/processes";
 export { qmpCommand } from "../system/qmp";

@@ -4,14 +4,15 @@ import type { Stage } from "../plan/boot-plan";
 import { stageCommandLine } from "../plan/boot-plan";
 import type { Command, CommandContext, Io } from "./command";
 import { findCommand } from "./registry";
+import { failpoint } from "./os";
 
 /** StageResult interface: how one stage went (what the status file records). */
 export interface StageResult {
   readonly id: string;
   /** The equivalent command line. */
   readonly command: string;
-  /** "ok", "failed" (exit 1), "invalid-input" (exit 3), or "skipped" (a stage it needs failed). */
-  readonly outcome: "ok" | "failed" | "invalid-input" | "skipped";
+  /** "ok", "failed" (exit 1), "invalid-input" (exit 3), "skipped" (a stage it needs failed), or "interrupted" (not started: a signal came). */
+  readonly outcome: "ok" | "failed" | "invalid-input" | "skipped" | "interrupted";
   readonly exitCode: number;
   /** Wall time in milliseconds. */
   readonly ms: number;
@@ -33,6 +34,8 @@ export interface RunStagesOptions {
   /** Called when a stage starts and ends (progress lines). */
   readonly onStart?: (stage: Stage, index: number, total: number) => void;
   readonly onEnd?: (result: StageResult, index: number, total: number) => void;
+  /** Asked before each stage starts: true stops the run there (a signal), the rest is "interrupted". */
+  readonly shouldStop?: () => boolean;
 }
 
 function outcomeOf(code: number): StageResult["outcome"] {
@@ -42,8 +45,8 @@ function outcomeOf(code: number): StageResult["outcome"] {
 
 /**
  * Runs one stage: the command in-process with its output captured; never throws. A stage with
- * `converge` first asks whether the thing is healthy (then it is done, untouched), else clears
- * what is left of it before running.
+ * `converge` first asks whether the thing is healthy (then it is done, untouched), else runs
+ * (its command converges: it keeps what is healthy and repairs the rest).
  */
 export async function runStage(stage: Stage, ctx: CommandContext, commands: CommandLookup = findCommand): Promise<StageResult> {
   const runCommand = (args: readonly string[]) => runOne(stage, args, ctx, commands);
@@ -51,9 +54,9 @@ export async function runStage(stage: Stage, ctx: CommandContext, commands: Comm
   const started = performance.now();
   const health = await runCommand(stage.converge.healthy);
   if (health.exitCode === ExitCode.ok) return { ...health, command: stageCommandLine(stage), ms: elapsed(started), output: ["already running and healthy: left alone", ...health.output] };
-  const reset = await runCommand(stage.converge.reset);
   const result = await runCommand(stage.args);
-  return { ...result, ms: elapsed(started), output: [...reset.output.map((line) => `(reset) ${line}`), ...result.output] };
+  const drift = [...health.errors, ...health.output].filter((line) => /not running|absent|drift|failed|did not finish|no record|no monitor/.test(line));
+  return { ...result, ms: elapsed(started), output: [...drift.map((line) => `(repairing) ${line}`), ...result.output] };
 }
 
 function elapsed(started: number): number {
@@ -111,6 +114,11 @@ export async function runStages(stages: readonly Stage[], ctx: CommandContext, o
         const position = next++;
         const stage = batch[position] as Stage;
         const blocked = stage.after.filter((id) => results.get(id)?.outcome !== "ok" && results.has(id));
+        if (options.shouldStop?.() === true) {
+          results.set(stage.id, { id: stage.id, command: stageCommandLine(stage), outcome: "interrupted", exitCode: ExitCode.failed, ms: 0, errors: [], output: [] });
+          continue;
+        }
+        failpoint(`stage:${stage.id}`);
         options.onStart?.(stage, offset + position, total);
         const result: StageResult = blocked.length > 0
           ? { id: stage.id, command: stageCommandLine(stage), outcome: "skipped", exitCode: ExitCode.failed, ms: 0, errors: [`benito: skipped ${stage.id}: ${blocked.join(", ")} did not succeed`], output: [] }

@@ -16,9 +16,9 @@ export interface Stage {
   readonly group?: string;
   /**
    * Convergence for things that run (children): arguments of the same command that exit 0 when
-   * the thing is healthy (then the stage is not run), and that clear a broken leftover first.
+   * the thing is healthy (then the stage is not run and nothing of it is touched).
    */
-  readonly converge?: { readonly healthy: readonly string[]; readonly reset: readonly string[] };
+  readonly converge?: { readonly healthy: readonly string[] };
 }
 
 /** BootPlan interface: the stages for one host. */
@@ -31,6 +31,10 @@ export interface BootPlan {
 
 /** Where things are, passed through to every stage. */
 export interface BootContext {
+  /** The vnodes the run dir's ledger holds (launched earlier): those the topology no longer has are stopped. */
+  readonly recordedVnodes?: readonly string[];
+  /** True when the ledger holds switch daemons or tunnels (down stops them even on a host that is no pnode now). */
+  readonly hasSwitchRecords?: boolean;
   readonly configDir: string;
   readonly runDir: string;
   /** True when route/HOST (or routes/HOST) exists: routes is skipped otherwise. */
@@ -59,8 +63,8 @@ function ownNetwork(view: HostView, ctx: BootContext): Stage[] {
 function childStage(child: Node, action: "launch" | "stop" | "status", ctx: BootContext, after: readonly string[]): Stage {
   const vmArgs = (verb: string) => [verb, child.name, ctx.configDir, "--run-dir", ctx.runDir];
   const stage: Stage = { id: `${action === "launch" ? "child" : action}:${child.name}`, command: "vm", args: vmArgs(action), after, group: "children" };
-  // A healthy child is left alone; a dead or half-started one is stopped (leftovers removed) and launched again.
-  return action === "launch" ? { ...stage, converge: { healthy: vmArgs("status"), reset: vmArgs("stop") } } : stage;
+  // A healthy child is left alone; otherwise its launch converges: what runs is kept, what is missing or drifted is remade.
+  return action === "launch" ? { ...stage, converge: { healthy: vmArgs("status") } } : stage;
 }
 
 /**
@@ -80,8 +84,17 @@ export function planBoot(view: HostView, ctx: BootContext): BootPlan {
     stages.push({ id: "control-bridge", command: "control-bridge", args: ["up", ...pnodeArgs], after: [] });
     childAfter.push("control-net");
   }
+  stages.push(...removals(view, ctx));
   for (const child of view.children) stages.push(childStage(child, "launch", ctx, childAfter));
   return { host, role: "pnode", stages };
+}
+
+/** A `vm stop` for each vnode the ledger holds that the topology no longer has (it goes with its TAPs, plugs, namespace and records). */
+function removals(view: HostView, ctx: BootContext): Stage[] {
+  const wanted = new Set(view.children.map((child) => child.name));
+  return (ctx.recordedVnodes ?? [])
+    .filter((name) => !wanted.has(name))
+    .map((name) => ({ id: `remove:${name}`, command: "vm", args: ["stop", name, ctx.configDir, "--run-dir", ctx.runDir], after: [], group: "removals" }));
 }
 
 /** What `benito status` looks at: each child, the switches and the control bridge. */
@@ -101,11 +114,13 @@ export function planStatus(view: HostView, ctx: BootContext): BootPlan {
 export function planDown(view: HostView, ctx: BootContext): BootPlan {
   const host = view.self.name;
   const stages: Stage[] = [];
-  if (isPnode(view)) {
-    stages.push(...view.children.map((child) => childStage(child, "stop", ctx, [])));
+  const recorded = ctx.recordedVnodes ?? [];
+  if (isPnode(view) || recorded.length > 0) {
+    // Exactly what the ledger holds goes, whatever topo.xml says now.
+    stages.push(...recorded.map((name): Stage => ({ id: `stop:${name}`, command: "vm", args: ["stop", name, ctx.configDir, "--run-dir", ctx.runDir], after: [], group: "children" })));
     if (view.children.some(hasControlNic)) stages.push({ id: "control-bridge", command: "control-bridge", args: ["down", "--run-dir", ctx.runDir], after: [] });
-    stages.push({ id: "switch", command: "switch", args: ["down", "--run-dir", ctx.runDir, ctx.configDir, host], after: [] });
   }
+  if (isPnode(view) || recorded.length > 0 || ctx.hasSwitchRecords === true) stages.push({ id: "switch", command: "switch", args: ["down", "--run-dir", ctx.runDir, ctx.configDir, host], after: [] });
   stages.push({ id: "routes", command: "routes", args: ["--remove-all", "--wait", "0", ctx.configDir, host], after: [] });
   stages.push({ id: "ifaces", command: "ifaces", args: ["--remove-all", "--state-dir", ctx.runDir, ctx.configDir, host], after: [] });
   return { host, role: isPnode(view) ? "pnode" : "node", stages };

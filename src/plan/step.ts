@@ -44,6 +44,11 @@ export type Step =
       readonly readyTimeoutMs?: number;
       /** True when the program forks itself and writes the pidfile (qemu -daemonize, benito vde plug --daemon). */
       readonly daemonizes?: boolean;
+      /**
+       * Steps of the same plan whose real work (not "already there") means this process must be
+       * restarted when a convergent launch finds it running (its TAP or namespace was remade).
+       */
+      readonly restartWhen?: readonly string[];
     }
   | {
       readonly kind: "process.stop";
@@ -69,6 +74,8 @@ export type Step =
       readonly switchDir: string;
       readonly switchPort: number;
       readonly owner: string;
+      /** Steps whose real work in a convergent launch (a remade TAP or namespace) means the port is closed and opened again. */
+      readonly restartWhen?: readonly string[];
     }
   /** Deletes a link benito made (a veth pair's host end, an IFB) when it is there and carries benito's kernel datapath mark. */
   | { readonly kind: "link.delete"; readonly id: string; readonly name: string }

@@ -33,7 +33,13 @@ export type StatusCheck =
   /** A link in the pnode's namespace: healthy when it exists, is up, and (when given) is a port of that bridge. */
   | { readonly kind: "link"; readonly label: string; readonly name: string; readonly master?: string }
   /** A port of the pnode's forwarder (RUN_DIR/forwarder): healthy when the forwarder runs and the port is open. */
-  | { readonly kind: "forwarder-port"; readonly label: string; readonly runDir: string; readonly port: string; readonly program: string };
+  | { readonly kind: "forwarder-port"; readonly label: string; readonly runDir: string; readonly port: string; readonly program: string }
+  /**
+   * A benito dry run (`ifaces`, `routes` with --json) looking into the node's namespace (--netns):
+   * drift when its JSON summary counts a change under one of changeKeys (an address or route
+   * deleted, a NIC set down).
+   */
+  | { readonly kind: "dry-run"; readonly label: string; readonly netns: string; readonly command: "ifaces" | "routes"; readonly args: readonly string[]; readonly changeKeys: readonly string[] };
 
 /**
  * NicDevice type: where the pnode reaches the frames of one of a node's NICs (`benito capture`):

@@ -48,6 +48,7 @@ const library = dlopen("libc.so.6", {
   setpriority: { args: [i32, u32, i32], returns: i32 },
   accept4: { args: [i32, ptr, ptr, i32], returns: i32 },
   fcntl: { args: [i32, i32, i32], returns: i32 },
+  flock: { args: [i32, i32], returns: i32 },
   unlink: { args: [cstring], returns: i32 },
   getpid: { args: [], returns: i32 },
   dup2: { args: [i32, i32], returns: i32 },

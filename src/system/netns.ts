@@ -1,5 +1,5 @@
 // Named network namespaces without iproute2: create, delete and exec into them through libc (unshare, mount, setns, execvp).
-import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, statfsSync } from "node:fs";
 import { ptr } from "bun:ffi";
 import { BenitoError, InputError } from "../errors";
 import { check, cString, errno, libc, SystemCallError } from "./libc";
@@ -66,6 +66,8 @@ export function createNamespace(name: string, inside?: () => void): void {
 /** Creates the named namespace (when absent) with its loopback up, as `ip netns add` + `ip link set lo up`. */
 export function ensureNamespace(name: string): void {
   if (namespaceExists(name)) return;
+  // A file left by a create or delete cut short (not a mounted namespace) goes first.
+  if (existsSync(validate(name))) check(`unlink(${validate(name)})`, libc.unlink(cString(validate(name))));
   createNamespace(name, () => {
     const rtnl = Rtnl.open();
     try {
@@ -77,9 +79,19 @@ export function ensureNamespace(name: string): void {
   });
 }
 
-/** True when the named namespace exists. */
+/** nsfs's magic number (statfs f_type): a file under /run/netns that is a mounted namespace. */
+const NSFS_MAGIC = 0x6e736673;
+
+/**
+ * True when the named namespace exists: its file is a mounted namespace (an empty file left by
+ * a create or delete cut short does not count).
+ */
 export function namespaceExists(name: string): boolean {
-  return existsSync(validate(name));
+  try {
+    return statfsSync(validate(name)).type === NSFS_MAGIC;
+  } catch {
+    return false;
+  }
 }
 
 /** Deletes the named namespace (like `ip netns del`): detaches its mount and removes the file; absent is fine. */

@@ -1,5 +1,5 @@
 // Daemons by pidfile: start self-daemonizing programs, re-spawn benito detached, check and stop them (never by name).
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { cString, libc } from "./libc";
@@ -51,6 +51,45 @@ export function processCommandLine(pid: number): string[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A process's start time (clock ticks after boot, /proc/PID/stat field 22), or undefined when it
+ * is gone. With the pid it names one process for good: a reused pid has another start time.
+ */
+export function processStartTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the parenthesized name (which may hold spaces and ")"): state is field 3, starttime field 22.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[19]);
+    return fields[0] === "Z" || !Number.isInteger(ticks) ? undefined : ticks;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when pid runs and started at startTime (when given): the very process a record names. */
+export function isSameProcess(pid: number | undefined, startTime: number | undefined): boolean {
+  if (pid === undefined) return false;
+  const now = processStartTime(pid);
+  return now !== undefined && (startTime === undefined || now === startTime);
+}
+
+/**
+ * The live processes whose argv is exactly argv (a daemon benito started whose record or pidfile
+ * was lost: same program, same arguments, same socket path). Never matched by name alone.
+ */
+export function processesWithArgv(argv: readonly string[]): number[] {
+  const wanted = argv.join("\0");
+  const found: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid <= 1 || pid === process.pid) continue;
+    if (processCommandLine(pid)?.join("\0") === wanted) found.push(pid);
+  }
+  return found;
 }
 
 /**

@@ -38,6 +38,12 @@ describe("boot plan", () => {
     }
   });
 
+  test("a vnode the ledger holds that the topology no longer has is stopped before the children launch", () => {
+    const plan = planBoot(view(node("p", "pnode"), [node("a", "process", "p")]), { ...ctx, recordedVnodes: ["a", "old"] });
+    expect(ids(plan.stages)).toEqual(["ifaces", "routes", "switch", "remove:old", "child:a"]);
+    expect(plan.stages.find((stage) => stage.id === "remove:old")?.args.slice(0, 2)).toEqual(["stop", "old"]);
+  });
+
   test("children with control NICs bring the control allocation and bridge before them", () => {
     const plan = planBoot(view(node("p", "pnode"), [node("vm", "qemu", "p", true)]), ctx);
     expect(ids(plan.stages)).toEqual(["ifaces", "routes", "switch", "control-net", "control-bridge", "child:vm"]);
@@ -46,9 +52,10 @@ describe("boot plan", () => {
 });
 
 describe("status and down plans", () => {
-  test("down is the reverse: children first, control bridge, switches, then own routes and addresses", () => {
-    const plan = planDown(view(node("p", "pnode"), [node("a", "process", "p"), node("vm", "qemu", "p", true)]), ctx);
-    expect(ids(plan.stages)).toEqual(["stop:a", "stop:vm", "control-bridge", "switch", "routes", "ifaces"]);
+  test("down is the reverse: the children the ledger holds first, control bridge, switches, then own routes and addresses", () => {
+    // "gone" was launched earlier and is no longer in the topology; "vm" is in it but was never launched.
+    const plan = planDown(view(node("p", "pnode"), [node("a", "process", "p"), node("vm", "qemu", "p", true)]), { ...ctx, recordedVnodes: ["a", "gone"] });
+    expect(ids(plan.stages)).toEqual(["stop:a", "stop:gone", "control-bridge", "switch", "routes", "ifaces"]);
     expect(plan.stages.find((stage) => stage.id === "routes")?.args).toContain("--remove-all");
     expect(plan.stages.find((stage) => stage.id === "ifaces")?.args).toContain("--remove-all");
   });

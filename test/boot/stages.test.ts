@@ -73,13 +73,13 @@ describe("runStages", () => {
     expect(results.map((r) => r.id)).toEqual(group.map((s) => s.id));
   });
 
-  test("convergence: a healthy thing is left alone; an unhealthy one is reset, then run", async () => {
+  test("convergence: a healthy thing is left alone; an unhealthy one is run (its launch converges, nothing is stopped first)", async () => {
     const f = fakes();
-    const healthy = stage("h", "ok", ["launch"], { converge: { healthy: ["status"], reset: ["stop"] } });
-    const unhealthy = stage("u", "slow", ["launch"], { converge: { healthy: ["status"], reset: ["stop"] } });
+    const healthy = stage("h", "ok", ["launch"], { converge: { healthy: ["status"] } });
+    const unhealthy = stage("u", "slow", ["launch"], { converge: { healthy: ["status"] } });
     const results = await runStages([healthy, unhealthy], ctx, { parallel: 1, commands: f.commands });
     expect(results[0]?.output[0]).toContain("left alone");
-    expect(f.calls).toEqual(["ok status", "slow status", "slow stop", "slow launch"]);
+    expect(f.calls).toEqual(["ok status", "slow status", "slow launch"]);
     expect(results.map((r) => r.outcome)).toEqual(["ok", "ok"]);
   });
 });

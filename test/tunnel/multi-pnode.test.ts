@@ -152,6 +152,24 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over 
     expect(outcomes.every((outcome) => outcome.ok && outcome.action === "keep")).toBe(true);
   });
 
+  test("a VXLAN link deleted behind benito's back: one DRIFT line, status exit 1; boot rebuilds that tunnel and keeps the others' plugs", async () => {
+    const links = JSON.parse((await run(["ip", "-n", hostNs(1), "-j", "link", "show", "type", "vxlan"])).stdout) as { ifname: string; ifalias?: string }[];
+    const lanA = links.find((link) => link.ifalias === "benito tunnel lanA")?.ifname ?? "none";
+    const plugs = () => pidfiles(runDir(1)).filter((file) => file.includes("tunnel")).map((file) => `${file}=${readFileSync(file, "utf8").trim()}`);
+    const before = plugs();
+    expect((await run(["ip", "-n", hostNs(1), "link", "del", lanA])).code).toBe(0);
+    const status = await inPnode(1, ["status", "--run-dir", runDir(1), config, pn(1)]);
+    expect(status.code).toBe(1);
+    const drift = status.stdout.split("\n").filter((line) => line.startsWith("DRIFT"));
+    expect(drift.length).toBe(1);
+    expect(drift[0]).toContain(`${lanA} (missing)`);
+    expect((await boot(1)).code).toBe(0);
+    expect((await inPnode(1, ["status", "--run-dir", runDir(1), config, pn(1)])).code).toBe(0);
+    // Only the lanA tunnel's plug was restarted.
+    expect(plugs().filter((entry) => !before.includes(entry)).length).toBe(1);
+    expect((await ping(vnodeNamespace(`${p}a1`), "10.61.1.2")).ok).toBe(true);
+  });
+
   test("a pnode removed from the config: switch up on the others removes its tunnel endpoints and the tunnels it alone shared", async () => {
     const kept = vnodes.filter((node) => node.host !== pn(3));
     // x3 goes away first (with the config it was booted from), then the config forgets it.

@@ -1,6 +1,6 @@
 // Real VMs under TCG (root): two guests carrying the compiled benito ping each other over one vde_switch, a process vnode joins, stop cleans up.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildGuest, findCloudKernel, type Guest } from "../../scripts/build-guest";
@@ -8,6 +8,7 @@ import { namespaceName } from "../../src/platforms/names";
 import { benito, benitoBinary, run } from "../helpers/binary";
 import { uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
+import { signalPid } from "../helpers/processes";
 import { alive, startSwitch, stopSwitch, topology, type TestSwitch } from "./fixture";
 import { vmNicLinkNames } from "../../src/platforms/names";
 
@@ -106,11 +107,24 @@ describe.skipIf(!isRoot || missing.length > 0)("qemu platform (live, TCG)", () =
     const status = await benito(["vm", "status", vmA, configDir, "--run-dir", runDir]);
     expect(status.stdout).toContain("guest: running");
     expect(status.code).toBe(0);
-    // A second launch must not touch the running VM's overlay.
+    // A second launch converges: the running VM and its overlay are kept as they are.
+    const overlay = join(runDir, "vm", vmA, "disk.qcow2");
+    const pidfile = join(runDir, "vm", vmA, "qemu.pid");
+    const before = { inode: statSync(overlay).ino, pid: readFileSync(pidfile, "utf8").trim() };
     const again = await benito(["vm", "launch", vmA, configDir, "--run-dir", runDir, "--accel", "tcg"]);
-    expect(again.code).toBe(1);
-    expect(again.stderr).toContain("it already exists (is the VM running?");
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("kept the existing disk overlay");
+    expect({ inode: statSync(overlay).ino, pid: readFileSync(pidfile, "utf8").trim() }).toEqual(before);
     expect((await benito(["vm", "status", vmA, configDir, "--run-dir", runDir])).code).toBe(0);
+    // QEMU killed behind benito's back: status says so; a relaunch starts it on the same overlay (the guest's disk survives).
+    signalPid(Number(before.pid), "SIGKILL");
+    for (let waited = 0; alive(Number(before.pid)) && waited < 5_000; waited += 50) await Bun.sleep(50);
+    expect((await benito(["vm", "status", vmA, configDir, "--run-dir", runDir])).code).toBe(1);
+    const relaunched = await benito(["vm", "launch", vmA, configDir, "--run-dir", runDir, "--accel", "tcg"], { timeoutMs: 60_000 });
+    expect(relaunched.code).toBe(0);
+    expect(statSync(overlay).ino).toBe(before.inode);
+    expect(readFileSync(pidfile, "utf8").trim()).not.toBe(before.pid);
+    expect((await benito(["vm", "status", vmA, configDir, "--run-dir", runDir])).stdout).toContain("guest: running");
   }, 200_000);
 
   test("vm stop powers the guest off and leaves no process, socket or overlay behind", async () => {

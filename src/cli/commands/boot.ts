@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { BenitoError, ExitCode, messageOf } from "../../errors";
 import { planBoot, stageCommandLine, type BootPlan } from "../../plan/boot-plan";
 import { waitForNics } from "../../apply/wait-nics";
-import { appendLogLine, checkWritableFolder, logLineFailure, writeFileAtomic } from "../os";
+import { appendLogLine, checkWritableFolder, defaultLockWaitSeconds, logLineFailure, watchInterrupts, withRunLock, writeFileAtomic } from "../os";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 import { defaultLogFile, defaultRunDir, loadHostPlanInput } from "../host-plan";
@@ -19,6 +19,7 @@ const options = {
   parallel: { type: "string" },
   "hosts-file": { type: "string" },
   "wait-nics": { type: "string" },
+  "lock-wait": { type: "string" },
 } as const;
 
 const help = `Usage: benito boot [--dry-run] [--strict] [--timings] [--json] [--run-dir DIR] [--log-file FILE]
@@ -57,7 +58,14 @@ Options:
   --parallel N    children launched at once (default 4)
   --hosts-file P  write host entries to P instead of /etc/hosts
   --wait-nics S   wait up to S seconds for late NICs (by MAC) before ifaces, then name the missing
-                  ones (default 30; 0 does not wait)`;
+                  ones (default 30; 0 does not wait)
+  --lock-wait S   wait up to S seconds (default ${defaultLockWaitSeconds}) for another benito holding the
+                  run dir's lock, then exit 1 naming it (a dry run never waits)
+
+What benito makes is written to the run dir's ledger before it is made (DIR/ledger, see
+docs/ledger.md); a vnode the ledger holds that topo.xml no longer has is stopped. SIGTERM or
+SIGINT: the stage under way is finished, the rest is not started, status.json says
+"interrupted" with the stage, and boot exits 143 (SIGTERM) or 130 (SIGINT).`;
 
 /** The boot command. */
 export const bootCommand: Command = {
@@ -80,11 +88,22 @@ export interface StatusRecord {
   readonly ok: boolean;
   readonly totalMs: number;
   readonly stages: readonly StageResult[];
+  /** Set when a signal stopped the run: which one, and the stages under way when it came (they were finished). */
+  readonly interrupted?: { readonly signal: string; readonly stages: readonly string[] };
 }
 
 async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs("boot", args, options, 2);
   const runDir = values["run-dir"] ?? defaultRunDir;
+  const lockWait = integerOption("boot", "lock-wait", values["lock-wait"], defaultLockWaitSeconds);
+  // A dry run changes nothing and never waits for the lock; a boot holds it throughout (its stages reuse it).
+  if (values["dry-run"] === true) return boot(values, positionals, runDir, ctx);
+  return withRunLock(runDir, lockWait, () => boot(values, positionals, runDir, ctx));
+}
+
+type BootValues = ReturnType<typeof parseCommandArgs<typeof options>>["values"];
+
+async function boot(values: BootValues, positionals: readonly string[], runDir: string, ctx: CommandContext): Promise<ExitCode> {
   const logFile = values["log-file"] ?? defaultLogFile;
   const parallel = integerOption("boot", "parallel", values.parallel, 4);
   const statusPath = join(runDir, "status.json");
@@ -128,17 +147,40 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   };
   log(`boot: ${plan.host} (${plan.role}): ${plan.stages.length} stage(s) from ${input.ctx.configDir}`);
   for (const warning of input.warnings) log(`benito: ${warning}`);
-  const missingNics = await waitForNics(input.view.self.interfaces, waitNics * 1000);
-  if (missingNics.length > 0) log(`boot: after waiting ${waitNics} s, no NIC for ${missingNics.join(", ")}`);
-  const results = await runStages(plan.stages, ctx, {
-    parallel,
-    onStart: (stage, index, total) => log(`boot: [${index + 1}/${total}] ${stageCommandLine(stage)}`),
-    onEnd: (result, index, total) => {
-      log(`boot: [${index + 1}/${total}] ${result.id}: ${result.outcome} (${result.ms} ms)`);
-      for (const line of result.errors) log(`boot:   ${line}`);
-    },
-  });
-  let exitCode = overallExit(results);
+  const interrupts = watchInterrupts();
+  const underWay = new Set<string>();
+  let interruptedDuring: string[] | undefined;
+  let results: StageResult[];
+  try {
+    const missingNics = await waitForNics(input.view.self.interfaces, waitNics * 1000);
+    if (missingNics.length > 0) log(`boot: after waiting ${waitNics} s, no NIC for ${missingNics.join(", ")}`);
+    results = await runStages(plan.stages, ctx, {
+      parallel,
+      shouldStop: () => {
+        if (interrupts.received() === undefined) return false;
+        interruptedDuring ??= [...underWay];
+        return true;
+      },
+      onStart: (stage, index, total) => {
+        underWay.add(stage.id);
+        log(`boot: [${index + 1}/${total}] ${stageCommandLine(stage)}`);
+      },
+      onEnd: (result, index, total) => {
+        underWay.delete(result.id);
+        log(`boot: [${index + 1}/${total}] ${result.id}: ${result.outcome} (${result.ms} ms)`);
+        for (const line of result.errors) log(`boot:   ${line}`);
+      },
+    });
+  } finally {
+    interrupts.dispose();
+  }
+  const signal = interrupts.received();
+  let exitCode = signal === undefined ? overallExit(results) : interrupts.exitCode();
+  if (signal !== undefined) {
+    // Noticed between stages (or after the last): the stage just finished is the one it came during.
+    if (interruptedDuring === undefined || interruptedDuring.length === 0) interruptedDuring = [results.filter((result) => result.outcome !== "interrupted").at(-1)?.id ?? "(none)"];
+    log(`boot: interrupted by ${signal} during ${interruptedDuring.join(", ")}: finished it, started nothing more; boot again to converge`);
+  }
   const record: StatusRecord = {
     version: 1,
     host: plan.host,
@@ -150,6 +192,7 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
     ok: exitCode === ExitCode.ok,
     totalMs: Math.round(Date.now() - startedAt.getTime()),
     stages: results,
+    ...(signal !== undefined && { interrupted: { signal, stages: interruptedDuring ?? [] } }),
   };
   try {
     writeFileAtomic(statusPath, `${JSON.stringify(record, null, 2)}\n`);
@@ -164,7 +207,7 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
       const why = result.outcome === "ok" ? "" : firstReason(result);
       ctx.io.out(`${result.outcome === "ok" ? "ok     " : result.outcome.padEnd(7)} ${result.id}${values.timings === true ? `  ${result.ms} ms` : ""}${why === "" ? "" : `: ${why}`}`);
     }
-    ctx.io.out(`boot ${plan.host}: ${results.filter((r) => r.outcome === "ok").length}/${results.length} stage(s) ok in ${record.totalMs} ms; status in ${statusPath}`);
+    ctx.io.out(`boot ${plan.host}: ${results.filter((r) => r.outcome === "ok").length}/${results.length} stage(s) ok in ${record.totalMs} ms${signal === undefined ? "" : `, interrupted by ${signal}`}; status in ${statusPath}`);
   }
   return exitCode;
 }

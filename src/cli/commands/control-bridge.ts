@@ -8,7 +8,7 @@ import type { HostView } from "../../model/node";
 import { renderMove, renderTap, type ControlBridgePlan, type ControlBridgeWanted } from "../../plan/control-bridge-plan";
 import { controlBridgeDown, controlBridgeUp, planControlBridgeHere, readRecord } from "../../apply/control-bridge-apply";
 import { controlTapName } from "../../platforms/names";
-import { readFileBytes } from "../os";
+import { defaultLockWaitSeconds, readFileBytes, withRunLock } from "../os";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 import { defaultRunDir } from "../../model/run-dir";
@@ -17,10 +17,11 @@ const options = {
   "dry-run": { type: "boolean" },
   json: { type: "boolean" },
   "run-dir": { type: "string" },
+  "lock-wait": { type: "string" },
   "verify-timeout": { type: "string" },
 } as const;
 
-const help = `Usage: benito control-bridge up|down|status [--dry-run] [--json] [--run-dir DIR] [--verify-timeout MS] [CONFIG_DIR [HOSTNAME]]
+const help = `Usage: benito control-bridge up|down|status [--dry-run] [--json] [--run-dir DIR] [--verify-timeout MS] [--lock-wait S] [CONFIG_DIR [HOSTNAME]]
 
 On a pnode, bridges the control interface with one control TAP per child VM, so users reach
 the VMs over the control network.
@@ -39,6 +40,9 @@ down    put back the state before up (addresses and routes on the NIC), delete t
         the bridge benito made, and nothing else. What up changed is recorded in
         DIR/control-bridge.json (DIR = --run-dir, default ${defaultRunDir}).
 status  print the bridge, its NIC and TAPs; exit 1 when the bridge benito set up is missing.
+
+up and down take the run dir's lock, waiting up to --lock-wait S seconds (default 120) for
+another benito holding it (docs/ledger.md); status and --dry-run never wait.
 
 Exit codes: 0 done, 1 failed (and restored), 2 usage, 3 invalid input.`;
 
@@ -74,6 +78,15 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   if (action !== "up" && action !== "down" && action !== "status") throw new UsageError("control-bridge", "the first argument is up, down or status");
   const { values, positionals } = parseCommandArgs("control-bridge", rest, options, 2);
   const runDir = values["run-dir"] ?? defaultRunDir;
+  const lockWait = integerOption("control-bridge", "lock-wait", values["lock-wait"], defaultLockWaitSeconds);
+  // up and down change the pnode's network: under the run dir's lock (status and dry runs never wait for it).
+  if (action === "status" || values["dry-run"] === true) return act(action, values, positionals, runDir, ctx);
+  return withRunLock(runDir, lockWait, () => act(action, values, positionals, runDir, ctx));
+}
+
+
+/** One action, under the lock when it changes something (see run). */
+async function act(action: "up" | "down" | "status", values: ReturnType<typeof parseCommandArgs<typeof options>>["values"], positionals: readonly string[], runDir: string, ctx: CommandContext): Promise<ExitCode> {
   const verifyTimeoutMs = integerOption("control-bridge", "verify-timeout", values["verify-timeout"], 5000);
   const json = values.json === true;
   const log = (line: string) => (json ? undefined : ctx.io.err(`control-bridge: ${line}`));

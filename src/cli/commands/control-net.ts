@@ -7,8 +7,8 @@ import { allocateControl, hasControlNic, parseControlPool, type ControlLease, ty
 import type { Node } from "../../model/node";
 import { resolveNodes } from "../../model/resolve";
 import { parseTopology } from "../../topdl/parse";
-import { readFileBytes, readOptionalJson, writeFileAtomic } from "../os";
-import { parseCommandArgs } from "../args";
+import { defaultLockWaitSeconds, readFileBytes, readOptionalJson, withRunLock, writeFileAtomic } from "../os";
+import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 import { defaultRunDir } from "../../model/run-dir";
 
@@ -18,9 +18,10 @@ const options = {
   all: { type: "boolean" },
   host: { type: "string" },
   "run-dir": { type: "string" },
+  "lock-wait": { type: "string" },
 } as const;
 
-const help = `Usage: benito control-net allocate [--dry-run] [--json] [--all] [--host NAME] [--run-dir DIR] [CONFIG_DIR]
+const help = `Usage: benito control-net allocate [--dry-run] [--json] [--all] [--host NAME] [--run-dir DIR] [--lock-wait S] [CONFIG_DIR]
 
 Gives each VM hosted on this pnode (--host, else the hostname) a control-network IPv4 address
 and MAC. Sources, in order: the VM's control_net interface in topo.xml (ip4_address and
@@ -37,6 +38,8 @@ The table is recorded in DIR/control-leases.json (DIR = --run-dir, default ${def
 a lease that changed since the last run is reported on stderr.
 
   --dry-run  print the table; leave the recorded leases as they are
+  --lock-wait S  wait up to S seconds (default 120) for another benito holding the run dir's
+             lock (docs/ledger.md); a dry run never waits
   --all    print every VM of the experiment, not only this pnode's
   --json   print the table as JSON: [{"node","address","prefixLength","mac","source"}]
 
@@ -80,6 +83,13 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   const [action, ...rest] = args;
   if (action !== "allocate") throw new UsageError("control-net", "the first argument is allocate");
   const { values, positionals } = parseCommandArgs("control-net", rest, options, 1);
+  const runDir = values["run-dir"] ?? defaultRunDir;
+  // A dry run records nothing: it never waits for (or makes) the run dir.
+  if (values["dry-run"] === true) return allocate(values, positionals, ctx);
+  return withRunLock(runDir, integerOption("control-net", "lock-wait", values["lock-wait"], defaultLockWaitSeconds), () => allocate(values, positionals, ctx));
+}
+
+async function allocate(values: ReturnType<typeof parseCommandArgs<typeof options>>["values"], positionals: readonly string[], ctx: CommandContext): Promise<ExitCode> {
   const configDir = await resolveConfigDir(positionals[0]);
   const host = resolveHostName(values.host);
   const { leases, nodes } = await experimentLeases(configDir);

@@ -9,20 +9,21 @@ import { planIfaces, type IfacePlan } from "../../plan/ifaces-plan";
 import { renderIfaceScript } from "../../plan/ifaces-render";
 import { applyIfacePlan, nextOwnedAddresses, updateHostsFile, type IfaceStepOutcome } from "../../apply/ifaces-apply";
 import { openNetSystem } from "../../apply/rtnl-system";
-import { defaultStateDir, ifacesStatePath, readAddressRecords, readFileBytes, readOptionalText, writeAddressRecords } from "../os";
+import { defaultStateDir, readAddressRecords, readFileBytes, readOptionalText, writeAddressRecords } from "../os";
 import { parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 
 const options = {
   "dry-run": { type: "boolean" },
   "remove-all": { type: "boolean" },
+  netns: { type: "string" },
   json: { type: "boolean" },
   hosts: { type: "boolean" },
   "hosts-file": { type: "string" },
   "state-dir": { type: "string" },
 } as const;
 
-const help = `Usage: benito ifaces [--dry-run] [--json] [--hosts [--hosts-file PATH]] [--state-dir DIR] [CONFIG_DIR [HOSTNAME]]
+const help = `Usage: benito ifaces [--dry-run] [--json] [--hosts [--hosts-file PATH]] [--state-dir DIR] [--netns NAME] [CONFIG_DIR [HOSTNAME]]
 
 For this host's element in CONFIG_DIR/topo.xml, finds each experimental interface's NIC by
 benito:mac_address (else by benito:ifname), gives it its ip4_address/ip4_netmask and brings it
@@ -31,8 +32,9 @@ its MAC; the others still proceed.
 
 Convergent: an address benito set earlier that differs from the topology's is replaced; benito
 also removes its addresses from NICs the topology no longer configures; addresses benito did not
-set are never touched. benito remembers its addresses in DIR/ifaces-net<NETNS>.json
-(DIR = ${defaultStateDir} unless --state-dir; /run is emptied at boot, as addresses are).
+set are never touched. benito remembers its addresses in the ledger of DIR (an "addresses"
+record named after HOSTNAME; DIR = ${defaultStateDir} unless --state-dir; /run is emptied at
+boot, as addresses are). A process vnode's ifaces gets its pnode's run dir.
 
 Options:
   --dry-run          print the equivalent ip addr/ip link script; change nothing
@@ -42,6 +44,8 @@ Options:
   --hosts-file PATH  the hosts file to write instead of /etc/hosts
   --state-dir DIR    where benito records the addresses it set (default ${defaultStateDir})
   --remove-all       remove every address benito set and configure none (what benito down does)
+  --netns NAME       act on the named network namespace from outside, without a helper process
+                     (what status does for each process vnode)
 
 Exit codes: 0 done (missing NICs are warnings), 1 the kernel refused a change, 2 usage,
 3 invalid input (topology, hosts file).`;
@@ -65,20 +69,20 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   // --remove-all converges on a host with no interfaces to configure: every address benito set goes.
   const view = values["remove-all"] === true ? { ...configured, self: { ...configured.self, interfaces: [] } } : configured;
   const hosts = values.hosts ? await readHosts(configDir) : undefined;
-  const statePath = ifacesStatePath(values["state-dir"] ?? defaultStateDir);
+  const stateDir = values["state-dir"] ?? defaultStateDir;
 
-  const system = openNetSystem();
+  const system = openNetSystem(values.netns);
   let plan: IfacePlan;
   let outcomes: IfaceStepOutcome[] = [];
   let forwardingError: string | undefined;
   try {
     const links = await system.links();
     const addresses = await system.addresses();
-    const owned = readAddressRecords(statePath);
+    const owned = readAddressRecords(stateDir, host);
     plan = planIfaces(view, links, addresses, owned, (await system.forwarding?.()) ?? true);
     if (!dryRun && plan.steps.length > 0) {
       outcomes = await applyIfacePlan(system, plan);
-      writeAddressRecords(statePath, nextOwnedAddresses(owned, outcomes, links, await system.addresses()));
+      writeAddressRecords(stateDir, host, nextOwnedAddresses(owned, outcomes, links, await system.addresses()));
     }
     if (!dryRun && plan.forwarding === "enable") {
       const answer = await system.enableForwarding?.();

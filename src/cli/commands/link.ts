@@ -6,7 +6,7 @@ import type { Node } from "../../model/node";
 import { controlSubstrate } from "../../model/resolve";
 import { describeParams, effectiveParams, figure, kernelCommands, overriddenNames, paramNames, paramWords, shapedMembers, wirefilterCommands, withReset, withSet, type KernelLan, type LinkMember, type LinkOverrides, type LinkParams, type ParamName, type ParamOverride } from "../../plan/link-plan";
 import { switchLayout } from "../../plan/switch-plan";
-import { readFileBytes, readLinkOverrides, writeLinkOverrides } from "../os";
+import { defaultLockWaitSeconds, readFileBytes, readLinkOverrides, withRunLock, writeLinkOverrides } from "../os";
 import { lanDatapaths } from "../datapaths";
 import { parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
@@ -84,9 +84,16 @@ export const linkCommand: Command = {
       if (lan === undefined) throw new UsageError("link set", "missing LAN");
       if (given.length === 0) throw new UsageError("link set", "name at least one of --latency, --jitter, --loss, --capacity");
       const change: ParamOverride = Object.fromEntries(given.map((name) => [name, parameter(name, values[optionOf[name]] ?? "")]));
-      return set(await loadExperiment(values), lan, node, change, values["dry-run"] === true, ctx);
+      const experiment = await loadExperiment(values);
+      // A live change takes the run dir's lock (docs/ledger.md); a dry run never waits for it.
+      if (values["dry-run"] === true) return set(experiment, lan, node, change, true, ctx);
+      return withRunLock(experiment.runDir, defaultLockWaitSeconds, () => set(experiment, lan, node, change, false, ctx));
     }
-    if (action === "reset") return reset(await loadExperiment(values), lan, node, values["dry-run"] === true, ctx);
+    if (action === "reset") {
+      const experiment = await loadExperiment(values);
+      if (values["dry-run"] === true) return reset(experiment, lan, node, true, ctx);
+      return withRunLock(experiment.runDir, defaultLockWaitSeconds, () => reset(experiment, lan, node, false, ctx));
+    }
     throw new UsageError("link", 'expected "show", "set" or "reset"');
   },
 };

@@ -19,12 +19,13 @@ const defaultWaitSeconds = 5;
 const options = {
   "dry-run": { type: "boolean" },
   "remove-all": { type: "boolean" },
+  netns: { type: "string" },
   json: { type: "boolean" },
   table: { type: "string" },
   wait: { type: "string" },
 } as const;
 
-const help = `Usage: benito routes [--dry-run] [--json] [--table N] [--wait SECONDS] [CONFIG_DIR [HOSTNAME]]
+const help = `Usage: benito routes [--dry-run] [--json] [--table N] [--wait SECONDS] [--netns NAME] [CONFIG_DIR [HOSTNAME]]
        routes.py [CONFIG_DIR [HOSTNAME]]      (the same, under the original's name)
 
 Installs this host's static routes from CONFIG_DIR/route/HOSTNAME (or routes/HOSTNAME) and
@@ -47,6 +48,8 @@ Options:
   --table N       install into routing table N (default ${mainTable}, main)
   --wait SECONDS  wait at most this long for an interface that is not up yet (default ${defaultWaitSeconds};
                   a dry run never waits)
+  --netns NAME    act on the named network namespace from outside, without a helper process
+                  (what status does for each process vnode)
   --remove-all    remove every route benito installed in the table (protocol ${BENITO_RTPROT}) and
                   install none (what benito down does); the route file is not read
 
@@ -77,7 +80,7 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   // Bad lines are reported at once, before any wait: the good lines still go ahead.
   for (const problem of problems) ctx.io.err(`benito: while reading the routes on ${formatLineProblem(problem)}`);
 
-  const system = openNetSystem();
+  const system = openNetSystem(values.netns);
   try {
     const planOptions = { table, protocol: BENITO_RTPROT };
     const { plan, state } = await planWithWait(system, unique.routes, planOptions, values["dry-run"] ? 0 : waitMs);

@@ -17,13 +17,20 @@ const options = {
 
 const help = `Usage: benito status [--json] [--run-dir DIR] [CONFIG_DIR [HOSTNAME]]
 
-Compares what topo.xml wants with what runs, without changing anything:
-  interfaces  benito ifaces --dry-run: an address to add or change, or a NIC not found, is drift
-  routes      benito routes --dry-run: a route to add, change or remove is drift
-  switches    benito switch status: a switch or wirefilter benito started that is dead is drift
+Compares what topo.xml wants and what the run dir's ledger says benito made with what runs,
+without changing anything (and without waiting for the run dir's lock):
+  interfaces  benito ifaces --dry-run: an address to add or change, a NIC down or not found
+  routes      benito routes --dry-run: a route to add, change or remove
+  switches    benito switch status: a switch or wirefilter that is dead or not the process
+              recorded (pid and start time); a tunnel whose links or plug are gone
   control     benito control-bridge status (pnodes whose VMs have control NICs)
-  children    benito vm status per child: a child that does not run is drift
+  children    benito vm status per child: its namespace, plugs and startup process; inside a
+              process vnode its addresses, routes and NIC states (ifaces/routes dry runs in its
+              namespace); its last launch confirmed in the ledger and each helper's result
+              (a child whose ifaces or routes failed stays drift until a boot succeeds);
+              a QEMU guest: the process and its monitor (inside the guest is not checked)
   links       live shaping changed with benito link set: listed as an override, never drift
+Each drift is one line, "DRIFT  <check>  <object>: <what differs>"; see docs/ledger.md.
 and shows the last boot's record (DIR/status.json, DIR = --run-dir, default ${defaultRunDir}).
 
 --json prints {"host","role","drift":bool,"checks":[{"id","ok","detail"}],"lastBoot":{…}|null}.
@@ -42,6 +49,8 @@ interface Check {
   readonly id: string;
   readonly ok: boolean;
   readonly detail: string;
+  /** Each drift found, one line each (naming the object and what differs). */
+  readonly drift?: readonly string[];
 }
 
 /** Drift in an ifaces/routes dry run, from its JSON summary. */
@@ -73,7 +82,11 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
     // A drifting child prints several lines (one per process it checks): show them all.
     const lines = [...result.errors, ...result.output].map((line) => line.trim()).filter((line) => line !== "");
     const detail = result.exitCode === ExitCode.ok ? (lines[0] ?? "") : lines.join("; ");
-    checks.push({ id: result.id, ok: result.exitCode === ExitCode.ok, detail });
+    // Lines the check marked DRIFT are the drifts (one each); a check that failed without marks drifts as a whole.
+    // (A "benito: … failed" summary line quoting the first drift is not one more drift.)
+    const marked = lines.filter((line) => line.includes("DRIFT ") && !line.startsWith("benito:")).map((line) => line.replace("DRIFT ", ""));
+    const drift = result.exitCode === ExitCode.ok ? [] : marked.length > 0 ? marked : [detail];
+    checks.push({ id: result.id, ok: result.exitCode === ExitCode.ok, detail, drift });
   }
   // Live shaping changed with benito link set is what the experimenter asked for: shown, never drift.
   checks.push(...linkOverrideChecks(runDir));
@@ -82,7 +95,10 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   if (values.json === true) {
     ctx.io.out(JSON.stringify({ host, role: plan.role, drift, checks, lastBoot }));
   } else {
-    for (const check of checks) ctx.io.out(`${check.ok ? "ok   " : "DRIFT"}  ${check.id.padEnd(20)} ${check.detail}`);
+    for (const check of checks) {
+      if (check.ok) ctx.io.out(`ok     ${check.id.padEnd(20)} ${check.detail}`);
+      else for (const line of check.drift ?? [check.detail]) ctx.io.out(`DRIFT  ${check.id.padEnd(20)} ${line}`);
+    }
     const boot = lastBoot === null ? "no boot recorded" : `last boot ${lastBoot.finishedAt}: ${lastBoot.ok ? "ok" : `exit ${lastBoot.exitCode}`}`;
     ctx.io.out(`status ${host}: ${drift ? "drift" : "as wanted"}; ${boot}`);
   }

@@ -15,7 +15,8 @@ import { hostViewFromDocument } from "../../model/host-view";
 import { lanNodesFromDocument, switchedLans } from "../../model/lan-nodes";
 import { planSwitchUp, renderSwitchPlan, switchLayout } from "../../plan/switch-plan";
 import { experimentTunnels, planTunnelUp, renderTunnelPlan, tunnelLayout } from "../../plan/tunnel-plan";
-import { parseCommandArgs } from "../args";
+import { defaultLockWaitSeconds, withRunLock } from "../os";
+import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 import { defaultRunDir } from "../../model/run-dir";
 
@@ -43,8 +44,9 @@ up    starts the vde_switch daemons this pnode must run: one per benito:vde_swit
 down  removes every tunnel and stops every daemon benito started (recorded in the run dir), by
       pidfile and benito's link mark, never by name pattern, with their sockets, pidfiles and
       records; the forwarder goes before the switches, with its folder.
-status lists each recorded daemon (pid, alive or not, switch ports in use), tunnel (links, plug),
-      and the forwarder with each port (exit 1 when it does not run or a recorded port is not open).
+status lists each recorded daemon (pid, alive or not — the very process recorded: pid and start
+      time —, switch ports in use), tunnel (links, plug), and the forwarder with each port; exit 1
+      when a daemon is dead, a tunnel broken, the forwarder down or a recorded port not open.
       down and status act on what the run dir records; CONFIG_DIR and HOSTNAME are accepted
       for symmetry with up and not read.
 
@@ -52,6 +54,7 @@ Options:
   --run-dir DIR  where pidfiles, management sockets and records live (default ${defaultRunDir})
   --dry-run      (up) print what would be done; change nothing
   --json         machine-readable output
+  --lock-wait S  (up, down) wait up to S seconds (default 120) for the run dir's lock
 
 CONFIG_DIR defaults to /var/benito/config (then /var/containers/config); HOSTNAME to the
 kernel hostname cut at the first dot. Exit: 0 done, 1 a daemon failed, 2 usage, 3 bad input.`;
@@ -60,6 +63,7 @@ const options = {
   "run-dir": { type: "string" },
   "dry-run": { type: "boolean" },
   json: { type: "boolean" },
+  "lock-wait": { type: "string" },
 } as const;
 
 function verb(outcome: ActionOutcome): string {
@@ -140,9 +144,9 @@ async function status(runDir: string, json: boolean, ctx: CommandContext): Promi
   const tunnels = tunnelStatus(runDir);
   const forwarder = await forwarderStatus(runDir, process.execPath);
   const bridges = kernelBridgeStatus(runDir);
-  // A dead forwarder, or a recorded port it does not forward, is a failure (boot repairs it).
+  // A dead daemon, a broken tunnel, a dead forwarder or a recorded port it does not forward, a missing kernel bridge: drift, exit 1 (boot repairs it).
   const forwarderOk = forwarder === undefined || (forwarder.alive && forwarder.missing.length === 0 && forwarder.ports.every((port) => port.state === "open"));
-  const code = forwarderOk && bridges.every((bridge) => bridge.present && bridge.up) ? ExitCode.ok : ExitCode.failed;
+  const code = entries.every((entry) => entry.alive) && tunnels.every((tunnel) => tunnel.alive) && forwarderOk && bridges.every((bridge) => bridge.present && bridge.up) ? ExitCode.ok : ExitCode.failed;
   if (json) {
     ctx.io.out(JSON.stringify([...entries, ...tunnels, ...(forwarder === undefined ? [] : [forwarder]), ...bridges], null, 2));
     return code;
@@ -151,19 +155,19 @@ async function status(runDir: string, json: boolean, ctx: CommandContext): Promi
   for (const bridge of bridges) ctx.io.out(`${bridge.summary}: ${bridge.present ? `${bridge.up ? "up" : "down"}, ${bridge.ports} port(s)` : "missing"}`);
   for (const entry of entries) {
     const state = entry.alive ? `alive, pid ${entry.pid}` : entry.pid === undefined ? "not running" : `dead (pid ${entry.pid})`;
-    ctx.io.out(`${entry.summary}: ${state}`);
+    ctx.io.out(`${entry.alive ? "" : "DRIFT "}${entry.summary}: ${state}`);
     for (const port of entry.ports ?? []) ctx.io.out(`  port ${port.port} vlan ${port.vlan}: ${port.endpoints.join("; ") || "(no endpoint)"}`);
     if (entry.portsError !== undefined) ctx.io.out(`  ports unknown: ${entry.portsError}`);
   }
   for (const tunnel of tunnels) {
     const plug = tunnel.pid === undefined ? "plug not running" : `plug pid ${tunnel.pid}`;
-    ctx.io.out(`${tunnel.summary}: ${tunnel.alive ? "up" : "broken"}, ${plug}; links ${tunnel.links.map((link) => `${link.name}${link.present ? "" : " (missing)"}`).join(", ")}`);
+    ctx.io.out(`${tunnel.alive ? "" : "DRIFT "}${tunnel.summary}: ${tunnel.alive ? "up" : "broken"}, ${plug}; links ${tunnel.links.map((link) => `${link.name}${link.present ? "" : " (missing)"}`).join(", ")}`);
   }
   if (forwarder !== undefined) {
     const state = forwarder.alive ? `alive, pid ${forwarder.pids.join(", ")}` : forwarder.pids.length === 0 ? "not running" : `not all running (alive: pid ${forwarder.pids.join(", ")})`;
-    ctx.io.out(`${forwarder.summary}: ${state}${forwarder.error === undefined ? "" : ` (${forwarder.error})`}`);
-    for (const port of forwarder.ports) ctx.io.out(`  ${formatPort(port)}`);
-    for (const port of forwarder.missing) ctx.io.out(`  ${port}: recorded, not forwarded`);
+    ctx.io.out(`${forwarder.alive ? "" : "DRIFT "}${forwarder.summary}: ${state}${forwarder.error === undefined ? "" : ` (${forwarder.error})`}`);
+    for (const port of forwarder.ports) ctx.io.out(`  ${port.state === "open" ? "" : "DRIFT "}${formatPort(port)}`);
+    for (const port of forwarder.missing) ctx.io.out(`  DRIFT ${port}: recorded, not forwarded`);
   }
   return code;
 }
@@ -178,16 +182,20 @@ export const switchCommand: Command = {
     const { values, positionals } = parseCommandArgs("switch", rest, options, 2);
     const runDir = resolve(values["run-dir"] ?? defaultRunDir);
     const json = values.json === true;
-    if (action === "up") return up(positionals, runDir, values["dry-run"] === true, json, ctx);
+    const lockWait = integerOption("switch", "lock-wait", values["lock-wait"], defaultLockWaitSeconds);
+    if (action === "up" && values["dry-run"] === true) return up(positionals, runDir, true, json, ctx);
+    if (action === "up") return withRunLock(runDir, lockWait, () => up(positionals, runDir, false, json, ctx));
     if (values["dry-run"] === true) throw new UsageError("switch", "--dry-run applies to up only");
     // Tunnels go first: their plugs sit on the switches.
     if (action === "down") {
-      // With the wirefilters gone, a live override (benito link set) means nothing: forgotten.
-      forgetLinkOverrides(runDir);
-      const tunnels = await tunnelsDown(runDir);
-      // The forwarder before the switches: its ports would otherwise keep reconnecting to them.
-      const forwarder = await forwarderDown(runDir, process.execPath);
-      return report([...tunnels, ...(forwarder === undefined ? [] : [forwarder]), ...(await switchDown(runDir)), ...kernelBridgesDown(runDir)], json, ctx);
+      return withRunLock(runDir, lockWait, async () => {
+        // With the wirefilters gone, a live override (benito link set) means nothing: forgotten.
+        forgetLinkOverrides(runDir);
+        const tunnels = await tunnelsDown(runDir);
+        // The forwarder before the switches: its ports would otherwise keep reconnecting to them.
+        const forwarder = await forwarderDown(runDir, process.execPath);
+        return report([...tunnels, ...(forwarder === undefined ? [] : [forwarder]), ...(await switchDown(runDir)), ...kernelBridgesDown(runDir)], json, ctx);
+      });
     }
     if (action === "status") return status(runDir, json, ctx);
     throw new UsageError("switch", 'expected "up", "down" or "status"');

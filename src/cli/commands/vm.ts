@@ -1,23 +1,25 @@
 // `benito vm launch|stop|status NODE [CONFIG_DIR]`: brings one vnode up or down through its platform's plan; `benito vm accel` shows the KVM probe.
 import { join, resolve } from "node:path";
-import { checkRequirements, runSteps } from "../../apply/run-steps";
+import { checkRequirements } from "../../apply/run-steps";
+import { describeCheck, dryRunCheck, launchVnode, ledgerChecks, recordedVnodes, stopVnode, type CheckResult } from "../../apply/vnode";
+import { findCommand } from "../registry";
+import { integerOption, parseCommandArgs } from "../args";
 import { loadSiteConf, resolveConfigDir, topologyPath } from "../../config/config-dir";
 import { withQemuDefaults } from "../../config/qemu-conf";
-import { ExitCode, messageOf, UsageError } from "../../errors";
+import { BenitoError, ExitCode, messageOf, UsageError } from "../../errors";
 import type { HostView, Node } from "../../model/node";
 import type { ControlLease } from "../../model/control-allocation";
 import { hostViewFromDocument } from "../../model/host-view";
 import { validatedPlatform } from "../../platforms/planning";
 import type { PlatformContext, StatusCheck } from "../../platforms/platform";
-import { Rtnl, forwarderRequest, forwarderState, namespaceExists, pathExists, pidfileState, probeKvm, qmpCommand, readFileBytes, readOptionalJson, readPortRecord } from "../os";
+import { defaultLockWaitSeconds, namespaceExists, pathExists, probeKvm, readFileBytes, readOptionalJson, withRunLock } from "../os";
 import { lanDatapaths } from "../datapaths";
-import { renderStep } from "../../plan/step";
-import { parseCommandArgs } from "../args";
+import { renderStep, type Plan } from "../../plan/step";
 import type { Command, CommandContext } from "../command";
 import { defaultRunDir } from "../../model/run-dir";
 
-const help = `Usage: benito vm launch NODE [CONFIG_DIR] [--run-dir DIR] [--accel auto|kvm|tcg] [--dry-run]
-       benito vm stop NODE [CONFIG_DIR] [--run-dir DIR] [--dry-run]
+const help = `Usage: benito vm launch NODE [CONFIG_DIR] [--run-dir DIR] [--accel auto|kvm|tcg] [--dry-run] [--lock-wait S]
+       benito vm stop NODE [CONFIG_DIR] [--run-dir DIR] [--dry-run] [--lock-wait S]
        benito vm status NODE [CONFIG_DIR] [--run-dir DIR]
        benito vm accel
 
@@ -30,7 +32,10 @@ launch  qemu: a qcow2 overlay over benito:qemu_image and a read-only config disk
         and NODE's hostname as a ustar archive) under RUN_DIR/vm/NODE, then QEMU with its
         serial console (serial.sock, logged to serial.log) and QMP monitor (qmp.sock) there.
 stop    qemu: QMP system_powerdown, up to 15 s for the guest to power off, then SIGKILL; the
-        VM's folder (sockets, overlay, config disk, logs) is removed.
+        VM's folder (sockets, overlay, config disk, logs) is removed. stop runs the teardown the
+        ledger recorded at launch (docs/ledger.md), also for a node topo.xml no longer has.
+        launch converges: what runs is kept, what is missing or drifted is remade; a QEMU
+        vnode relaunched after it died keeps its overlay (the guest's disk survives a crash).
 status  says whether NODE's processes run (exit 0 when all do, 1 otherwise).
 accel   probes KVM (a tiny guest must finish under KVM within 4 s) and prints kvm or tcg.
 
@@ -38,6 +43,8 @@ Options:
   --run-dir DIR   where sockets, pidfiles, overlays and logs live (default ${defaultRunDir})
   --accel MODE    auto (default: KVM only when the probe says it works), kvm, or tcg
   --dry-run       print the plan, change nothing
+  --lock-wait S   (launch, stop) wait up to S seconds (default 120) for another benito holding
+                  the run dir's lock (docs/ledger.md); status and --dry-run never wait
 
 CONFIG_DIR defaults to /var/benito/config (then /var/containers/config).`;
 
@@ -45,6 +52,7 @@ const options = {
   "run-dir": { type: "string" },
   accel: { type: "string" },
   "dry-run": { type: "boolean" },
+  "lock-wait": { type: "string" },
 } as const;
 
 /**
@@ -85,52 +93,6 @@ async function accelerator(mode: string | undefined, ctx: CommandContext): Promi
   return probe.works;
 }
 
-async function describe(check: StatusCheck): Promise<{ ok: boolean; line: string }> {
-  switch (check.kind) {
-    case "process": {
-      const state = pidfileState(check.pidfile, check.program);
-      return { ok: state.alive, line: `${check.label}: ${state.alive ? `running (pid ${state.pid})` : "not running"}` };
-    }
-    case "netns": {
-      const ok = namespaceExists(check.name);
-      return { ok, line: `${check.label}: ${check.name} ${ok ? "exists" : "absent"}` };
-    }
-    case "link": {
-      const rtnl = Rtnl.open();
-      try {
-        const link = rtnl.linkByName(check.name);
-        if (link === undefined) return { ok: false, line: `${check.label}: ${check.name} is missing` };
-        const bridge = check.master === undefined ? undefined : rtnl.linkByName(check.master);
-        if (check.master !== undefined && (bridge === undefined || link.master !== bridge.index)) return { ok: false, line: `${check.label}: ${check.name} is not a port of ${check.master}` };
-        return { ok: link.up, line: `${check.label}: ${check.name}${check.master === undefined ? "" : ` on ${check.master}`} ${link.up ? "up" : "down"}` };
-      } finally {
-        rtnl.close();
-      }
-    }
-    case "forwarder-port": {
-      const shard = readPortRecord(check.runDir, check.port)?.shard ?? 0;
-      const state = forwarderState(check.runDir, check.program, shard);
-      if (!state.alive) return { ok: false, line: `${check.label}: its forwarder (${check.runDir}/forwarder, ${shard}) is not running` };
-      try {
-        const ports = (await forwarderRequest(check.runDir, { op: "list" }, shard)).ports ?? [];
-        const port = ports.find((entry) => entry.id === check.port);
-        if (port === undefined) return { ok: false, line: `${check.label}: not in the forwarder (pid ${state.pid})` };
-        return { ok: port.state === "open", line: `${check.label}: ${port.state === "open" ? `forwarded on switch port ${port.port ?? "?"} (forwarder pid ${state.pid})` : `${port.state}: ${port.error ?? "?"}`}` };
-      } catch (error) {
-        return { ok: false, line: `${check.label}: the forwarder does not answer (${messageOf(error)})` };
-      }
-    }
-    case "qmp": {
-      try {
-        const answer = (await qmpCommand(check.socket, "query-status", undefined, 3_000)) as { status?: string };
-        return { ok: answer.status === "running", line: `${check.label}: ${answer.status ?? "unknown"}` };
-      } catch {
-        return { ok: false, line: `${check.label}: no monitor answer` };
-      }
-    }
-  }
-}
-
 /** The `vm` command. */
 export const vmCommand: Command = {
   name: "vm",
@@ -149,44 +111,102 @@ export const vmCommand: Command = {
     if (name === undefined) throw new UsageError("vm", "missing NODE");
     const runDir = values["run-dir"] ?? defaultRunDir;
     if (!runDir.startsWith("/")) throw new UsageError("vm", "--run-dir must be an absolute path");
-    if (values.accel !== undefined && !["auto", "kvm", "tcg"].includes(values.accel)) throw new UsageError("vm", `--accel wants auto, kvm or tcg, got "${values.accel}"`);
-    // Absolute, so every step (some run in a namespace, some read later) names the same folder.
-    const configDir = resolve(await resolveConfigDir(configArgument));
-    const loaded = await loadNode(configDir, name);
-    const file = loaded.file;
-    // site.conf's qemu_binary/qemu_cpu apply where the node gives none (validated with site.conf).
-    const node = withQemuDefaults(withControlLease(loaded.node, runDir), await loadSiteConf(configDir));
-    const platform = validatedPlatform(node, file);
-    const platformContext: PlatformContext = {
-      runDir,
-      configDir,
-      benito: process.execPath,
-      routeHosts: new Set((await hasRouteFile(configDir, node.name)) ? [node.name] : []),
-      datapaths: await lanDatapaths(configDir, loaded.bytes, file, loaded.view, [node]),
-      // Only a qemu launch needs the answer; the probe only reads, so a dry run shows what a launch would use.
-      kvm: action === "launch" && platform.names.includes("qemu") ? await accelerator(values.accel, ctx) : false,
-    };
-
-    if (action === "status") {
-      const checks = platform.status(node, platformContext);
-      if (checks.length === 0) ctx.io.out(`${node.name}: ${platform.names[0]}: nothing runs`);
-      let ok = true;
-      for (const check of checks) {
-        const result = await describe(check);
-        ok &&= result.ok;
-        ctx.io.out(`${node.name} ${result.line}`);
-      }
-      return ok ? ExitCode.ok : ExitCode.failed;
-    }
-    const plan = action === "launch" ? platform.plan(node, platformContext) : platform.stop(node, platformContext);
-    ctx.io.out(`# ${plan.title}`);
-    if (values["dry-run"] === true) {
-      for (const step of plan.steps) ctx.io.out(renderStep(step));
-      return ExitCode.ok;
-    }
-    if (action === "launch") checkRequirements(platform.names[0] ?? "", [...platform.requirements, ...(platform.nodeRequirements?.(node) ?? [])]);
-    await runSteps(plan.steps, { benito: process.execPath, mode: action === "launch" ? "setup" : "teardown", progress: (line) => ctx.io.out(line) });
-    ctx.io.out(`${node.name}: ${action === "launch" ? "launched" : "stopped"} (${platform.names[0] ?? ""})`);
-    return ExitCode.ok;
+    const lockWait = integerOption("vm", "lock-wait", values["lock-wait"], defaultLockWaitSeconds);
+    if (action === "status") return status(name, configArgument, runDir, values.accel, ctx);
+    // A dry run and status never wait for the lock; launch and stop change the experiment.
+    if (values["dry-run"] === true) return change(action, name, configArgument, runDir, values, ctx, async (work) => work());
+    return change(action, name, configArgument, runDir, values, ctx, (work) => withRunLock(runDir, lockWait, work));
   },
 };
+
+type VmValues = { readonly accel?: string; readonly "dry-run"?: boolean };
+
+/** Loads NODE and its platform, with the context its plans are made in. */
+async function prepare(action: string, name: string, configArgument: string | undefined, runDir: string, accel: string | undefined, ctx: CommandContext) {
+  if (accel !== undefined && !["auto", "kvm", "tcg"].includes(accel)) throw new UsageError("vm", `--accel wants auto, kvm or tcg, got "${accel}"`);
+  // Absolute, so every step (some run in a namespace, some read later) names the same folder.
+  const configDir = resolve(await resolveConfigDir(configArgument));
+  const loaded = await loadNode(configDir, name);
+  const file = loaded.file;
+  // site.conf's qemu_binary/qemu_cpu apply where the node gives none (validated with site.conf).
+  const node = withQemuDefaults(withControlLease(loaded.node, runDir), await loadSiteConf(configDir));
+  const platform = validatedPlatform(node, file);
+  const platformContext: PlatformContext = {
+    runDir,
+    configDir,
+    benito: process.execPath,
+    routeHosts: new Set((await hasRouteFile(configDir, node.name)) ? [node.name] : []),
+    datapaths: await lanDatapaths(configDir, loaded.bytes, file, loaded.view, [node]),
+    // Only a qemu launch needs the answer; the probe only reads, so a dry run shows what a launch would use.
+    kvm: action === "launch" && platform.names.includes("qemu") ? await accelerator(accel, ctx) : false,
+  };
+  return { node, platform, platformContext };
+}
+
+/** `vm status`: the platform's checks, then what the ledger says about the last launch; exit 1 on any drift. */
+async function status(name: string, configArgument: string | undefined, runDir: string, accel: string | undefined, ctx: CommandContext): Promise<ExitCode> {
+  const { node, platform, platformContext } = await prepare("status", name, configArgument, runDir, accel, ctx);
+
+  const checks = platform.status(node, platformContext);
+  if (checks.length === 0) ctx.io.out(`${node.name}: ${platform.names[0]}: nothing runs`);
+  let ok = true;
+  const results = await Promise.all(checks.map((check) => (check.kind === "dry-run" ? lookInside(check, ctx) : describeCheck(check))));
+  for (const result of [...results, ...(checks.length === 0 ? [] : ledgerChecks(runDir, node.name))]) {
+    ok &&= result.ok;
+    // A failing check is marked, so `benito status` shows each drift on a line of its own.
+    ctx.io.out(`${node.name} ${result.ok ? "" : "DRIFT "}${result.line}`);
+  }
+  if (platform.names.includes("qemu")) ctx.io.out(`${node.name} inside the guest: not checked from the pnode (run benito status in the guest)`);
+  return ok ? ExitCode.ok : ExitCode.failed;
+}
+
+/**
+ * Runs a dry run (ifaces, routes) looking into a vnode's namespace, in this process (--netns: no
+ * helper program, so status of many vnodes stays fast), and judges its summary.
+ */
+async function lookInside(check: Extract<StatusCheck, { kind: "dry-run" }>, ctx: CommandContext): Promise<CheckResult> {
+  if (!namespaceExists(check.netns)) return { ok: false, line: `${check.label}: not checked (namespace ${check.netns} absent)` };
+  const command = findCommand(check.command);
+  if (command === undefined) return { ok: false, line: `${check.label}: no command ${check.command}` };
+  const out: string[] = [];
+  const err: string[] = [];
+  let code: number;
+  try {
+    code = await command.run([...check.args, "--netns", check.netns], { ...ctx, io: { out: (text) => out.push(text), err: (text) => err.push(text) } });
+  } catch (error) {
+    code = error instanceof BenitoError ? error.exitCode : ExitCode.failed;
+    err.push(messageOf(error));
+  }
+  return dryRunCheck(check, code, out.join("\n"), err.join("\n"));
+}
+
+/** `vm launch` / `vm stop` (and their dry runs). */
+async function change(action: "launch" | "stop", name: string, configArgument: string | undefined, runDir: string, values: VmValues, ctx: CommandContext, locked: (work: () => Promise<ExitCode>) => Promise<ExitCode>): Promise<ExitCode> {
+  if (action === "stop" && values["dry-run"] !== true) return locked(async () => {
+    // What the ledger recorded at launch is what goes, even for a node topo.xml no longer has.
+    let planned: (() => Plan) | undefined;
+    try {
+      const { node, platform, platformContext } = await prepare(action, name, configArgument, runDir, values.accel, ctx);
+      planned = () => platform.stop(node, platformContext);
+    } catch (error) {
+      if (!(error instanceof BenitoError) || recordedVnodes(runDir).every((record) => record.id !== name)) throw error;
+    }
+    await stopVnode(runDir, name, planned, process.execPath, (line) => ctx.io.out(line));
+    ctx.io.out(`${name}: stopped`);
+    return ExitCode.ok;
+  });
+  const { node, platform, platformContext } = await prepare(action, name, configArgument, runDir, values.accel, ctx);
+  const plan = action === "launch" ? platform.plan(node, platformContext) : platform.stop(node, platformContext);
+  ctx.io.out(`# ${plan.title}`);
+  if (values["dry-run"] === true) {
+    for (const step of plan.steps) ctx.io.out(renderStep(step));
+    return ExitCode.ok;
+  }
+  // Checked before the lock (which makes the run dir): a host that cannot run the node is left untouched.
+  checkRequirements(platform.names[0] ?? "", [...platform.requirements, ...(platform.nodeRequirements?.(node) ?? [])]);
+  return locked(async () => {
+    await launchVnode(platform, node, platformContext, (line) => ctx.io.out(line));
+    ctx.io.out(`${node.name}: launched (${platform.names[0] ?? ""})`);
+    return ExitCode.ok;
+  });
+}

@@ -82,14 +82,16 @@ function plan(node: Node, ctx: PlatformContext): Plan {
       continue;
     }
     steps.push({ kind: "tap.create", id: `tap-${tap}`, name: tap, mac: nic.mac, placement });
-    steps.push({ kind: "forwarder.port", id: `port-${tap}`, runDir: ctx.runDir, port: forwarderPort(node, tap), tap, placement, switchDir: nic.vdeSwitch, switchPort: nic.vdePort, owner: `node ${node.name}` });
+    // A remade namespace or TAP leaves the forwarder holding the old TAP: the port is opened again.
+    steps.push({ kind: "forwarder.port", id: `port-${tap}`, runDir: ctx.runDir, port: forwarderPort(node, tap), tap, placement, switchDir: nic.vdeSwitch, switchPort: nic.vdePort, owner: `node ${node.name}`, restartWhen: ["netns", `tap-${tap}`] });
   }
   if (missing.length > 0) throw new InputError("planning the process vnode", node.name, `${missing.length} interface${missing.length === 1 ? "" : "s"} without a VDE switch`, missing);
-  steps.push({ kind: "command.run", id: "ifaces", argv: [ctx.benito, "ifaces", ctx.configDir, node.name], placement });
+  // Its address record goes to the pnode's ledger (the run dir), never to a path of its own.
+  steps.push({ kind: "command.run", id: "ifaces", argv: [ctx.benito, "ifaces", "--state-dir", ctx.runDir, ctx.configDir, node.name], placement });
   if (ctx.routeHosts.has(node.name)) steps.push({ kind: "command.run", id: "routes", argv: [ctx.benito, "routes", ctx.configDir, node.name], placement });
   const startup = startupArgv(node);
   if (startup !== undefined) {
-    steps.push({ kind: "process.start", id: "startup", argv: startup, pidfile: join(dir, "startup.pid"), log: join(dir, "startup.log"), placement });
+    steps.push({ kind: "process.start", id: "startup", argv: startup, pidfile: join(dir, "startup.pid"), log: join(dir, "startup.log"), placement, restartWhen: ["netns"] });
   }
   return { title: `launch ${node.name} as a process in namespace ${netns}`, steps };
 }
@@ -142,6 +144,11 @@ export const processPlatform: Platform = {
         return { kind: "forwarder-port", label: `port ${tapName(nic)}`, runDir: ctx.runDir, port: forwarderPort(node, tapName(nic)), program: basename(ctx.benito) };
       }),
       ...(startup === undefined ? [] : [{ kind: "process" as const, label: "startup", pidfile: join(dir, "startup.pid"), program: basename(startup[0] ?? "") }]),
+      // Inside the node: its addresses and NIC states, its routes (dry runs looking into its namespace).
+      { kind: "dry-run", label: "addresses", netns: namespaceName(node.name), command: "ifaces", args: ["--dry-run", "--json", "--state-dir", ctx.runDir, ctx.configDir, node.name], changeKeys: ["configured", "changed", "missing", "failed"] },
+      ...(ctx.routeHosts.has(node.name)
+        ? [{ kind: "dry-run" as const, label: "routes", netns: namespaceName(node.name), command: "routes" as const, args: ["--dry-run", "--json", "--wait", "0", ctx.configDir, node.name], changeKeys: ["added", "changed", "removed", "failed"] }]
+        : []),
     ];
   },
 };

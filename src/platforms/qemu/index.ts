@@ -90,6 +90,7 @@ function tapNicSteps(node: Node, ctx: PlatformContext, dir: string): Step[] {
         pidfile,
         log: join(dir, `plug-${index}.log`),
         daemonizes: true,
+        restartWhen: [`tap-plug-${index}`],
       },
     ];
   });

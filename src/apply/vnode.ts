@@ -1,0 +1,153 @@
+// A vnode's life through the ledger: launch (intent, convergent steps, confirmation), stop (the teardown recorded at launch), and status (what runs, and drift inside it).
+import type { Node } from "../model/node";
+import type { Platform, PlatformContext, StatusCheck } from "../platforms/platform";
+import { namespaceName } from "../platforms/names";
+import { Ledger, type LedgerRecord } from "../system/ledger";
+import { namespaceExists } from "../system/netns";
+import { Rtnl } from "../system/netlink/rtnl";
+import { pidfileState } from "../system/processes";
+import { qmpCommand } from "../system/qmp";
+import { BenitoError, messageOf } from "../errors";
+import { forwarderRequest, forwarderState } from "../system/vde/forwarder-control";
+import { readPortRecord } from "../system/vde/forwarder-records";
+import { runSteps } from "./run-steps";
+
+/**
+ * Launches a vnode convergently: its teardown plan goes to the ledger as an intent first (so a
+ * crash leaves what `down` needs), then every launch step runs, keeping what is there already
+ * (a running plug, an existing TAP or overlay) and re-running ifaces/routes in place; the record
+ * is confirmed with each helper's result. A failed helper leaves the record unconfirmed, with
+ * its result, so status reports it until a boot succeeds.
+ */
+export async function launchVnode(platform: Platform, node: Node, ctx: PlatformContext, progress: (line: string) => void): Promise<void> {
+  const ledger = Ledger.at(ctx.runDir);
+  const name = platform.names[0] ?? "";
+  const data = { node: node.name, platform: name, ...(name === "process" && { netns: namespaceName(node.name) }), teardown: [...platform.stop(node, ctx).steps] };
+  const previous = ledger.get("vnode", node.name);
+  const steps = platform.plan(node, ctx).steps;
+  // Helper commands other than ifaces and routes (e.g. the kernel datapath's `ip link add`) are not
+  // idempotent: such a vnode is taken down by its recorded teardown first, then launched afresh.
+  const convergent = steps.every((step) => step.kind !== "command.run" || step.id === "ifaces" || step.id === "routes");
+  if (!convergent && previous !== undefined) await runSteps(previous.data.teardown, { benito: ctx.benito, mode: "teardown", failpointPrefix: node.name, progress });
+  ledger.intend("vnode", node.name, { ...data, ...(previous?.data.results !== undefined && { results: previous.data.results }) });
+  const results: Record<string, { code: number; detail: string }> = {};
+  try {
+    await runSteps(steps, { benito: ctx.benito, mode: "setup", converge: true, failpointPrefix: node.name, results, progress });
+  } catch (error) {
+    ledger.write("vnode", node.name, "intent", { ...data, results });
+    throw error;
+  }
+  ledger.confirm("vnode", node.name, { ...data, results });
+}
+
+/**
+ * Stops a vnode with the teardown recorded when it was launched (what was made, whatever
+ * topo.xml says now); without a record, with the platform's stop plan for the node as
+ * topo.xml describes it. Its records (vnode, addresses) go last.
+ */
+export async function stopVnode(runDir: string, nodeName: string, planned: (() => { steps: readonly import("../plan/step").Step[] }) | undefined, benito: string, progress: (line: string) => void): Promise<void> {
+  const ledger = Ledger.at(runDir);
+  const record = ledger.get("vnode", nodeName);
+  const steps = record?.data.teardown ?? planned?.().steps;
+  if (steps === undefined) throw new BenitoError("stopping the vnode", nodeName, "it is neither in the topology nor in benito's ledger");
+  await runSteps(steps, { benito, mode: "teardown", failpointPrefix: nodeName, progress });
+  ledger.remove("addresses", nodeName);
+  ledger.remove("vnode", nodeName);
+  ledger.removeIfEmpty();
+}
+
+/** The vnodes the ledger holds, by name. */
+export function recordedVnodes(runDir: string): LedgerRecord<"vnode">[] {
+  return Ledger.at(runDir).list("vnode");
+}
+
+/** CheckResult interface: one line of a vnode's status. */
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly line: string;
+}
+
+/** Looks at one status check. */
+export async function describeCheck(check: StatusCheck): Promise<CheckResult> {
+  switch (check.kind) {
+    case "process": {
+      const state = pidfileState(check.pidfile, check.program);
+      return { ok: state.alive, line: `${check.label}: ${state.alive ? `running (pid ${state.pid})` : state.pid === undefined ? "not running" : `not running (pid ${state.pid} is gone)`}` };
+    }
+    case "netns": {
+      const ok = namespaceExists(check.name);
+      return { ok, line: `${check.label}: ${check.name} ${ok ? "exists" : "absent"}` };
+    }
+    case "link": {
+      const rtnl = Rtnl.open();
+      try {
+        const link = rtnl.linkByName(check.name);
+        if (link === undefined) return { ok: false, line: `${check.label}: ${check.name} is missing` };
+        const bridge = check.master === undefined ? undefined : rtnl.linkByName(check.master);
+        if (check.master !== undefined && (bridge === undefined || link.master !== bridge.index)) return { ok: false, line: `${check.label}: ${check.name} is not a port of ${check.master}` };
+        return { ok: link.up, line: `${check.label}: ${check.name}${check.master === undefined ? "" : ` on ${check.master}`} ${link.up ? "up" : "down"}` };
+      } finally {
+        rtnl.close();
+      }
+    }
+    case "forwarder-port": {
+      const shard = readPortRecord(check.runDir, check.port)?.shard ?? 0;
+      const state = forwarderState(check.runDir, check.program, shard);
+      if (!state.alive) return { ok: false, line: `${check.label}: its forwarder (${check.runDir}/forwarder, ${shard}) is not running` };
+      try {
+        const ports = (await forwarderRequest(check.runDir, { op: "list" }, shard)).ports ?? [];
+        const port = ports.find((entry) => entry.id === check.port);
+        if (port === undefined) return { ok: false, line: `${check.label}: not in the forwarder (pid ${state.pid})` };
+        return { ok: port.state === "open", line: `${check.label}: ${port.state === "open" ? `forwarded on switch port ${port.port ?? "?"} (forwarder pid ${state.pid})` : `${port.state}: ${port.error ?? "?"}`}` };
+      } catch (error) {
+        return { ok: false, line: `${check.label}: the forwarder does not answer (${messageOf(error)})` };
+      }
+    }
+    case "qmp": {
+      try {
+        const answer = await qmpCommand(check.socket, "query-status", undefined, 3_000);
+        const status = typeof answer === "object" && answer !== null && "status" in answer && typeof answer.status === "string" ? answer.status : undefined;
+        return { ok: status === "running", line: `${check.label}: ${status ?? "unknown"}` };
+      } catch {
+        return { ok: false, line: `${check.label}: no monitor answer` };
+      }
+    }
+    case "dry-run":
+      // A benito command: the CLI runs it in-process (see vm status) and gives its output to dryRunCheck.
+      return { ok: false, line: `${check.label}: not checked` };
+  }
+}
+
+/** Judges a dry run's output (a --json summary line): drift when it would change something under changeKeys. */
+export function dryRunCheck(check: Extract<StatusCheck, { kind: "dry-run" }>, code: number, stdout: string, stderr: string): CheckResult {
+  const summary = parseSummary(stdout);
+  if (summary === undefined) return { ok: false, line: `${check.label}: could not be checked (exit ${code}: ${stderr.trim().split("\n")[0] ?? ""})` };
+  const pending = check.changeKeys.filter((key) => (summary[key] ?? 0) > 0).map((key) => `${summary[key]} ${key}`);
+  return { ok: pending.length === 0, line: `${check.label}: ${pending.length === 0 ? "as wanted" : `drift, a boot would change: ${pending.join(", ")}`}` };
+}
+
+/** The `summary` object of a benito --json dry run, its counts by name. */
+function parseSummary(stdout: string): Record<string, number> | undefined {
+  const line = stdout.split("\n").find((text) => text.startsWith("{"));
+  if (line === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(line);
+    if (typeof parsed !== "object" || parsed === null || !("summary" in parsed) || typeof parsed.summary !== "object" || parsed.summary === null) return undefined;
+    const counts: Record<string, number> = {};
+    for (const [key, value] of Object.entries(parsed.summary)) if (typeof value === "number") counts[key] = value;
+    return counts;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the ledger says about a vnode: its launch confirmed, and each helper's last result. */
+export function ledgerChecks(runDir: string, nodeName: string): CheckResult[] {
+  const record = Ledger.at(runDir).get("vnode", nodeName);
+  if (record === undefined) return [{ ok: false, line: "ledger: no record (never launched, or launched by a benito without a ledger)" }];
+  const lines: CheckResult[] = [{ ok: record.phase === "done", line: record.phase === "done" ? `ledger: launched ${record.updatedAt}` : `ledger: the last launch did not finish (${record.updatedAt})` }];
+  for (const [id, result] of Object.entries(record.data.results ?? {})) {
+    if (result.code !== 0) lines.push({ ok: false, line: `${id}: failed on the last launch (exit ${result.code}): ${result.detail}` });
+  }
+  return lines;
+}

@@ -1,0 +1,283 @@
+// The ledger: benito's one record of what it made under a run dir — intent written before each change, confirmed after — read through versioned valibot schemas.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import * as v from "valibot";
+import { BenitoError, ExitCode, messageOf } from "../errors";
+import { stepSchema } from "../plan/step-schema";
+import { failpoint } from "./failpoints";
+
+/** The record format this benito writes and reads. A record of another format is reported, never guessed at. */
+export const ledgerFormat = 1;
+/** The ledger's folder inside the run dir. */
+export const ledgerFolder = "ledger";
+
+const strings = v.array(v.string());
+/** The identity of a running process: its pid and its start time (clock ticks since boot, /proc/PID/stat field 22), so a reused pid is never taken for it. */
+const identity = { pid: v.optional(v.number()), startTime: v.optional(v.number()) };
+
+/**
+ * The record kinds and their data schemas. A new kind (e.g. a per-pnode forwarder with many
+ * ports) is one more entry here: a schema, then `ledger.intend("forwarder", id, data)`.
+ */
+const kinds = {
+  /** A daemon `switch up` runs: vde_switch (role switch/core) or wirefilter. */
+  daemon: v.object({
+    role: v.picklist(["switch", "core", "wirefilter"]),
+    program: v.string(),
+    summary: v.string(),
+    fingerprint: v.string(),
+    argv: strings,
+    pidfile: v.string(),
+    mgmt: v.string(),
+    log: v.string(),
+    sockDir: v.optional(v.string()),
+    rcPath: v.optional(v.string()),
+    joins: strings,
+    ...identity,
+  }),
+  /** A tunnel joining a LAN's switches across pnodes: its links (VXLAN/bridge/TAP) and its plug. */
+  tunnel: v.object({
+    substrate: v.string(),
+    summary: v.string(),
+    fingerprint: v.string(),
+    links: strings,
+    nic: v.optional(v.string()),
+    /** The VXLAN link whose forwarding entries (one per remote pnode) status checks. */
+    vxlan: v.optional(v.string()),
+    remotes: v.optional(strings),
+    plugPidfile: v.string(),
+    plugProgram: v.string(),
+    plugLog: v.string(),
+    ...identity,
+  }),
+  /** A kernel LAN's Linux bridge (kernel datapath), marked as benito's. */
+  bridge: v.object({ lan: v.string() }),
+  /** A child node launched through its platform: how to take it down again (its stop plan, as made) and how its last helpers went. */
+  vnode: v.object({
+    node: v.string(),
+    platform: v.string(),
+    /** The namespace it lives in (process platform). */
+    netns: v.optional(v.string()),
+    teardown: v.array(stepSchema),
+    /** The exit of each helper command of its last launch (ifaces, routes), by step id. */
+    results: v.optional(v.record(v.string(), v.object({ code: v.number(), detail: v.string() }))),
+  }),
+  /** The addresses `benito ifaces` set on one host (a re-run replaces its own and leaves others alone). */
+  addresses: v.object({
+    addresses: v.array(v.object({ mac: v.string(), address: v.string(), prefixLength: v.number() })),
+  }),
+  /** Any other process benito keeps running (generic: argv, pidfile, sockets, files it owns). */
+  process: v.object({
+    argv: strings,
+    program: v.string(),
+    pidfile: v.optional(v.string()),
+    netns: v.optional(v.string()),
+    sockets: strings,
+    files: strings,
+    ...identity,
+  }),
+} as const;
+
+/** Kind type: a ledger record kind. */
+export type LedgerKind = keyof typeof kinds;
+/** The data of a record of kind K. */
+export type LedgerData<K extends LedgerKind> = v.InferOutput<(typeof kinds)[K]>;
+
+/** LedgerRecord interface: one record as read back. */
+export interface LedgerRecord<K extends LedgerKind> {
+  readonly kind: K;
+  readonly id: string;
+  /** "intent": written before the change (it may be half made); "done": confirmed after it. */
+  readonly phase: "intent" | "done";
+  readonly updatedAt: string;
+  readonly data: LedgerData<K>;
+  /** The file it was read from. */
+  readonly file: string;
+}
+
+const envelope = v.object({
+  format: v.number(),
+  kind: v.string(),
+  id: v.string(),
+  phase: v.picklist(["intent", "done"]),
+  updatedAt: v.string(),
+  data: v.unknown(),
+});
+
+/** A record's file name: `KIND.ID.json`, the id percent-encoded so it never leaves the folder. */
+function fileName(kind: LedgerKind, id: string): string {
+  return `${kind}.${encodeURIComponent(id).replaceAll(".", "%2E")}.json`;
+}
+
+/** Writes a file atomically and durably: temp file, fsync, rename, fsync of the folder. */
+export function writeDurably(path: string, folder: string, content: string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  const fd = openSync(temporary, "w", 0o644);
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, path);
+  const dir = openSync(folder, "r");
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+/**
+ * Ledger class: the records under RUN_DIR/ledger. Every change benito makes to the machine is
+ * written here as an intent first (so a crash leaves a record of what may be half made) and
+ * confirmed after; teardown, repair and status read it back.
+ */
+export class Ledger {
+  /** The run dir. */
+  readonly runDir: string;
+  /** The ledger folder. */
+  readonly dir: string;
+
+  private constructor(runDir: string) {
+    this.runDir = runDir;
+    this.dir = join(runDir, ledgerFolder);
+  }
+
+  /** The ledger of a run dir (nothing is read or made until used). */
+  static at(runDir: string): Ledger {
+    return new Ledger(runDir);
+  }
+
+  /** Records an intent: the change is about to be made. Failpoint `KIND:ID:intent` follows the write. */
+  intend<K extends LedgerKind>(kind: K, id: string, data: LedgerData<K>): void {
+    this.write(kind, id, "intent", data);
+    failpoint(`${kind}:${id}:intent`);
+  }
+
+  /** Confirms a change: it is made. Failpoint `KIND:ID:made` precedes the write (made, not yet confirmed). */
+  confirm<K extends LedgerKind>(kind: K, id: string, data: LedgerData<K>): void {
+    failpoint(`${kind}:${id}:made`);
+    this.write(kind, id, "done", data);
+  }
+
+  /** Writes a record in the given phase (atomically, durably). */
+  write<K extends LedgerKind>(kind: K, id: string, phase: "intent" | "done", data: LedgerData<K>): void {
+    const path = join(this.dir, fileName(kind, id));
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o755 });
+      writeDurably(path, this.dir, `${JSON.stringify({ format: ledgerFormat, kind, id, phase, updatedAt: new Date().toISOString(), data })}\n`);
+    } catch (error) {
+      throw new BenitoError("writing benito's ledger", path, messageOf(error));
+    }
+  }
+
+  /** Forgets a record (after what it names is gone); absent is fine. Failpoint `KIND:ID:removed` precedes it. */
+  remove(kind: LedgerKind, id: string): void {
+    failpoint(`${kind}:${id}:removed`);
+    try {
+      unlinkSync(join(this.dir, fileName(kind, id)));
+    } catch (error) {
+      if ((error as { code?: string }).code !== "ENOENT") throw new BenitoError("removing a ledger record", join(this.dir, fileName(kind, id)), messageOf(error));
+    }
+  }
+
+  /** One record, or undefined when there is none. */
+  get<K extends LedgerKind>(kind: K, id: string): LedgerRecord<K> | undefined {
+    return this.read(kind, join(this.dir, fileName(kind, id)));
+  }
+
+  /** Every record of a kind, in id order. A record that cannot be read is an error naming its file. */
+  list<K extends LedgerKind>(kind: K): LedgerRecord<K>[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return [];
+    }
+    const records: LedgerRecord<K>[] = [];
+    for (const name of names.sort()) {
+      if (!name.startsWith(`${kind}.`) || !name.endsWith(".json")) continue;
+      const record = this.read(kind, join(this.dir, name));
+      if (record !== undefined) records.push(record);
+    }
+    return records.sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** True when the ledger holds no record (a half-written temporary file is none). */
+  isEmpty(): boolean {
+    try {
+      return readdirSync(this.dir).every((name) => name.endsWith(".tmp"));
+    } catch {
+      return true;
+    }
+  }
+
+  /**
+   * Removes half-written temporary files a killed writer left. Call it holding the run dir's
+   * lock, when no helper of this run writes (at the lock's start, at the end of down).
+   */
+  sweepTemporaryFiles(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    for (const name of names.filter((entry) => entry.endsWith(".tmp"))) {
+      // NAME.json.PID.tmp: a writer still alive (a helper of a boot killed a moment ago) finishes its own.
+      const writer = /\.(\d+)\.tmp$/.exec(name)?.[1];
+      if (writer !== undefined && existsSync(`/proc/${writer}`)) continue;
+      try {
+        unlinkSync(join(this.dir, name));
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  }
+
+  /** Removes the ledger folder once it holds no record. */
+  removeIfEmpty(): void {
+    if (!this.isEmpty()) return;
+    try {
+      rmdirSync(this.dir);
+    } catch {
+      // Absent already, or something was written meanwhile: it stays.
+    }
+  }
+
+  private read<K extends LedgerKind>(kind: K, path: string): LedgerRecord<K> | undefined {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (error) {
+      if ((error as { code?: string }).code === "ENOENT") return undefined;
+      throw new BenitoError("reading benito's ledger", path, messageOf(error));
+    }
+    const fail = (reason: string): never => {
+      throw new BenitoError("reading benito's ledger", path, `${reason}; move it away to start afresh (benito down stops what it can still find)`, ExitCode.failed);
+    };
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      return fail(`not a ledger record: ${messageOf(error)}`);
+    }
+    const outer = v.safeParse(envelope, json);
+    if (!outer.success) return fail(`not a ledger record: ${issueText(outer.issues)}`);
+    const record = outer.output;
+    if (record.format > ledgerFormat) return fail(`written by a newer benito (format ${record.format}; this one reads format ${ledgerFormat})`);
+    if (record.format < ledgerFormat) return fail(`written by an older benito (format ${record.format}; this one reads format ${ledgerFormat})`);
+    if (record.kind !== kind) return fail(`a "${record.kind}" record where a "${kind}" one was expected`);
+    const data = v.safeParse(kinds[kind], record.data);
+    if (!data.success) return fail(`a "${kind}" record that does not fit its schema: ${issueText(data.issues)}`);
+    return { kind, id: record.id, phase: record.phase, updatedAt: record.updatedAt, data: data.output as LedgerData<K>, file: path };
+  }
+}
+
+function issueText(issues: readonly v.BaseIssue<unknown>[]): string {
+  return issues
+    .slice(0, 3)
+    .map((issue) => `${v.getDotPath(issue) ?? "(top)"}: ${issue.message}`)
+    .join("; ");
+}

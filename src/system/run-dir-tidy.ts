@@ -1,0 +1,54 @@
+// The run dir after `down`: benito's empty folders and derived files removed; whatever is left (apart from status.json) is listed.
+import { readdirSync, rmdirSync, statSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { Ledger } from "./ledger";
+
+/** Files `down` removes outright: derived again by the next boot. */
+const derivedFiles = ["control-leases.json"];
+
+/** Removes empty folders under dir, deepest first (a folder holding a file stays). */
+function removeEmptyFolders(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    try {
+      if (!statSync(path).isDirectory()) continue;
+    } catch {
+      continue;
+    }
+    removeEmptyFolders(path);
+    try {
+      rmdirSync(path);
+    } catch {
+      // Not empty: reported by the caller.
+    }
+  }
+}
+
+/**
+ * Tidies the run dir after everything benito made was taken down: derived files and empty
+ * folders go. Returns what is left besides status.json (relative paths), which `down` reports.
+ */
+export function tidyRunDir(runDir: string): string[] {
+  Ledger.at(runDir).sweepTemporaryFiles();
+  for (const name of derivedFiles) {
+    try {
+      unlinkSync(join(runDir, name));
+    } catch {
+      // Absent.
+    }
+  }
+  removeEmptyFolders(runDir);
+  let left: string[];
+  try {
+    left = readdirSync(runDir, { recursive: true }).map(String);
+  } catch {
+    return [];
+  }
+  return left.filter((name) => name !== "status.json").sort();
+}

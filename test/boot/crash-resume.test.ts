@@ -1,0 +1,123 @@
+// Crash-resume: boot killed at every failpoint (a fixed-seed sample in CI; BENITO_CRASH_ALL=1 for all) and at random times, then boot again: the end state equals a clean boot's, and down leaves nothing.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { benitoBinary } from "../helpers/binary";
+import { makeLab, type Lab } from "../helpers/lab";
+import { benitoEnded, cleanLab, labLeftovers, labPids, labState, stateDiff, type LabState } from "../helpers/lab-state";
+import { uniquePrefix } from "../helpers/netns";
+import { signalPid } from "../helpers/processes";
+import { isRoot } from "../helpers/root";
+
+setDefaultTimeout(900_000);
+
+const hasVde = Bun.which("vde_switch") !== null && Bun.which("wirefilter") !== null;
+/** How many failpoints one CI run crashes at (a fixed-seed sample); BENITO_CRASH_ALL=1 (make test-crash) takes every one. */
+const sampleSize = process.env.BENITO_CRASH_ALL === "1" ? Infinity : Number(process.env.BENITO_CRASH_SAMPLE ?? 8);
+/** How many random-time kill -9 points of boot, switch up and down one run tries. */
+const randomKills = process.env.BENITO_CRASH_ALL === "1" ? 24 : Number(process.env.BENITO_CRASH_RANDOM ?? 12);
+const seed = Number(process.env.BENITO_CRASH_SEED ?? 11);
+
+/** mulberry32: a small seeded generator, so a failing sample can be run again exactly. */
+function random(state: number): () => number {
+  let s = state >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function sample<T>(items: readonly T[], size: number, next: () => number): T[] {
+  const pool = [...items];
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [pool[i], pool[j]] = [pool[j] as T, pool[i] as T];
+  }
+  return pool.slice(0, Math.min(size, pool.length));
+}
+
+describe.skipIf(!isRoot || !hasVde)("crash-resume of a pnode boot (root, real switches, 6 process vnodes)", () => {
+  let lab: Lab;
+  let clean: LabState;
+  let failpoints: string[] = [];
+  const common = () => ["--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log")];
+  const boot = (env: Record<string, string> = {}) => benitoEnded(["boot", ...common(), lab.config, "pnode0"], env);
+  const down = () => benitoEnded(["down", ...common(), lab.config, "pnode0"]);
+
+  beforeAll(async () => {
+    lab = makeLab(uniquePrefix());
+    const trace = join(lab.dir, "failpoints");
+    const first = await boot({ BENITO_FAILPOINT_TRACE: trace });
+    expect(first.code).toBe(0);
+    clean = await labState(lab);
+    failpoints = [...new Set(readFileSync(trace, "utf8").split("\n").filter((line) => line !== ""))];
+    expect((await down()).code).toBe(0);
+    expect(await labLeftovers(lab)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await cleanLab(lab);
+    rmSync(lab.dir, { recursive: true, force: true });
+  });
+
+  test("the clean boot passes every kind of failpoint: stages, ledger intents and confirmations, plan steps", () => {
+    for (const kind of ["stage:", "daemon:", "vnode:", "step:"]) expect(failpoints.some((name) => name.startsWith(kind))).toBe(true);
+    expect(clean.ledger.every((line) => line.endsWith(" done"))).toBe(true);
+    expect(clean.namespaces.length).toBe(6);
+  });
+
+  test("killed at each failpoint, the next boot converges to the clean state, and down leaves nothing", async () => {
+    const chosen = sample(failpoints, sampleSize, random(seed));
+    const failures: string[] = [];
+    for (const name of chosen) {
+      const crashed = await boot({ BENITO_FAILPOINT: name });
+      if (crashed.signal !== "SIGKILL") failures.push(`${name}: boot was not killed there (exit ${crashed.code})`);
+      const again = await boot();
+      if (again.code !== 0) failures.push(`${name}: the boot after the crash exited ${again.code}: ${again.stderr.split("\n").slice(-4).join(" / ")}`);
+      const state = await labState(lab);
+      const diff = stateDiff(clean, state);
+      if (diff.length > 0) failures.push(`${name}: state differs from a clean boot: ${diff.join(" ; ")}`);
+      const started = labPids(lab);
+      const gone = await down();
+      const left = await labLeftovers(lab, started);
+      if (gone.code !== 0 || left.length > 0) failures.push(`${name}: down exited ${gone.code}, left ${left.join(", ")}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  test("kill -9 at random times of boot, switch up and down: the next run converges, down leaves nothing", async () => {
+    const next = random(seed + 1);
+    const failures: string[] = [];
+    for (let point = 0; point < randomKills; point++) {
+      const which = (["boot", "switch", "down"] as const)[point % 3] ?? "boot";
+      if (which === "down") {
+        if ((await boot()).code !== 0) failures.push(`#${point}: the boot before down failed`);
+      }
+      const started = labPids(lab);
+      const args = which === "switch" ? ["switch", "up", "--run-dir", lab.runDir, lab.config, "pnode0"] : [which, ...common(), lab.config, "pnode0"];
+      const child = Bun.spawn([benitoBinary, ...args], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+      const delay = Math.floor(next() * (which === "switch" ? 400 : 1500));
+      await Bun.sleep(delay);
+      signalPid(child.pid, "SIGKILL");
+      await child.exited;
+      if (which === "down") {
+        const again = await down();
+        const left = await labLeftovers(lab, [...started, ...labPids(lab)]);
+        if (again.code !== 0 || left.length > 0) failures.push(`#${point} down killed after ${delay} ms: down again exited ${again.code}, left ${left.join(", ")}: ${again.stderr.split("\n").filter((line) => line.includes("benito")).join(" / ")}`);
+        continue;
+      }
+      const again = await boot();
+      const state = await labState(lab);
+      const diff = stateDiff(clean, state);
+      if (again.code !== 0 || diff.length > 0) failures.push(`#${point} ${which} killed after ${delay} ms: boot again exited ${again.code}; ${diff.join(" ; ")}`);
+      const before = labPids(lab);
+      const gone = await down();
+      const left = await labLeftovers(lab, before);
+      if (gone.code !== 0 || left.length > 0) failures.push(`#${point} ${which}: down exited ${gone.code}, left ${left.join(", ")}`);
+    }
+    expect(failures).toEqual([]);
+  });
+});
