@@ -1,5 +1,5 @@
 // Three pnodes (namespaces on an underlay bridge) each boot their switches and two process vnodes; VXLAN joins the LANs across them.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +25,8 @@ async function vxlanWorks(): Promise<boolean> {
 }
 
 const hasVxlan = await vxlanWorks();
+// Three pnodes boot real switches, tunnels and vnodes: each test waits on them (every wait inside is bounded).
+setDefaultTimeout(120_000);
 if (isRoot && !hasVxlan) console.warn("multi-pnode tunnel tests skipped: this kernel cannot create VXLAN links (no vxlan module)");
 
 
