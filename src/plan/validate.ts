@@ -1,6 +1,7 @@
 // The one semantic validator `boot`, `status` and `topdl validate` share: every problem the config folder shows, before anything changes (pure).
 import { BenitoError } from "../errors";
 import { checkTunnelSettings } from "../config/tunnel-conf";
+import { checkDatapathSettings } from "../config/datapath-conf";
 import { checkQemuSettings } from "../config/qemu-conf";
 import type { SiteConfCheck } from "../config/site-conf";
 import type { HostView, Node } from "../model/node";
@@ -59,7 +60,7 @@ export function validateExperiment(input: ValidationInput): Validation {
     errors.push(...input.site.errors);
     warnings.push(...input.site.warnings);
     if (input.site.errors.length === 0) {
-      errors.push(...checkTunnelSettings(input.site.conf).problems, ...checkQemuSettings(input.site.conf));
+      errors.push(...checkTunnelSettings(input.site.conf).problems, ...checkQemuSettings(input.site.conf), ...checkDatapathSettings(input.site.conf).problems);
     }
   }
   return { errors: sortProblems(errors), warnings: sortProblems(warnings) };
