@@ -1,6 +1,6 @@
 // `make bench-topdl`: times benito's TopDL parse+validate and single-host lookup against Python's ElementTree on a generated 9 MB document.
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { hostViewFromDocument } from "../src/model/host-view";
 import { decodeDocument } from "../src/topdl/decode";
@@ -139,11 +139,13 @@ async function main(): Promise<void> {
       console.log(`${label.padEnd(56)} ${m.ms.toFixed(0).padStart(6)} ms  ${m.cpuMs.toFixed(0).padStart(6)} ms CPU  ${m.rssMB.toFixed(0).padStart(4)} MB peak RSS`);
     }
     const rate = megabytes / (validate.ms / 1000);
+    const cpuRate = megabytes / (validate.cpuMs / 1000);
     console.log("");
-    console.log(`full parse+validate: ${rate.toFixed(1)} MB/s (target >= 20 MB/s: ${rate >= 20 ? "met" : "MISSED"}), peak RSS ${validate.rssMB.toFixed(0)} MB (target < 250 MB: ${validate.rssMB < 250 ? "met" : "MISSED"})`);
+    console.log(`load average while measuring: ${loadavg().map((load) => load.toFixed(1)).join(" ")} (the targets are for a quiet machine; CPU time is less disturbed than wall time)`);
+    console.log(`full parse+validate: ${rate.toFixed(1)} MB/s wall, ${cpuRate.toFixed(1)} MB/s of CPU time (target >= 20 MB/s: ${rate >= 20 ? "met" : "MISSED"}), peak RSS ${validate.rssMB.toFixed(0)} MB (target < 250 MB: ${validate.rssMB < 250 ? "met" : "MISSED"})`);
     console.log(`full parse+validate / anchor: ${(validate.ms / python.ms).toFixed(2)}x wall, ${(validate.cpuMs / python.cpuMs).toFixed(2)}x CPU`);
     for (const [label, m] of [["vnode", vnode], ["pnode", pnode]] as const) {
-      console.log(`single-host lookup (${label}) / anchor: ${(m.ms / python.ms).toFixed(2)}x wall, ${(m.cpuMs / python.cpuMs).toFixed(2)}x CPU (target <= 1: ${m.ms <= python.ms ? "met" : "MISSED"})`);
+      console.log(`single-host view (${label}) / anchor: ${(m.ms / python.ms).toFixed(2)}x wall, ${(m.cpuMs / python.cpuMs).toFixed(2)}x CPU (target <= 0.5: ${m.ms <= python.ms / 2 ? "met" : "MISSED"} wall, ${m.cpuMs <= python.cpuMs / 2 ? "met" : "MISSED"} CPU)`);
     }
   } finally {
     rmSync(folder, { recursive: true, force: true });
