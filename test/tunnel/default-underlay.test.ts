@@ -103,6 +103,30 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("multi-pnode LAN with the defau
     expect((await ping(`bn-${p}v2`, "10.62.1.1")).ok).toBe(true);
   });
 
+  test("a control bridge that takes the NIC after the tunnels (a fresh boot's order) keeps them working", async () => {
+    const ns = hostNs(2);
+    const move = async (from: string, to: string) => {
+      for (const address of await addressesOf(ns, from)) {
+        await ip("-n", ns, "addr", "del", address, "dev", from);
+        await ip("-n", ns, "addr", "add", address, "dev", to);
+      }
+    };
+    // What control-bridge up does to the NIC: a bridge with its MAC takes it, and its addresses.
+    await ip("-n", ns, "link", "add", "br-late", "mtu", "1550", "type", "bridge");
+    await ip("-n", ns, "link", "set", "br-late", "address", "02:bd:00:00:00:02");
+    await ip("-n", ns, "link", "set", "ctl0", "master", "br-late");
+    await ip("-n", ns, "link", "set", "br-late", "up");
+    await move("ctl0", "br-late");
+    try {
+      expect((await ping(`bn-${p}v2`, "10.62.1.1")).ok).toBe(true);
+      expect((await ping(`bn-${p}v1`, "10.62.1.2")).ok).toBe(true);
+    } finally {
+      await move("br-late", "ctl0");
+      await ip("-n", ns, "link", "set", "ctl0", "nomaster");
+      await ip("-n", ns, "link", "del", "br-late");
+    }
+  });
+
   test("boot again changes nothing; down removes only the address benito added", async () => {
     for (const n of [1, 2]) expect((await inPnode(n, ["boot", ...stateArgs(n)])).code).toBe(0);
     expect(await addressesOf(hostNs(2), "ctl0")).toEqual(["172.30.0.2/24", "192.168.250.2/24"]);
