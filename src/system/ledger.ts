@@ -17,7 +17,8 @@ const identity = { pid: v.optional(v.number()), startTime: v.optional(v.number()
 
 /**
  * The record kinds and their data schemas. A new kind (e.g. a per-pnode forwarder with many
- * ports) is one more entry here: a schema, then `ledger.intend("forwarder", id, data)`.
+ * ports: one record for the process, pid and start time, and its ports) is one more entry here,
+ * a schema, then `ledger.intend("forwarder", id, data)` before the change and `confirm` after.
  */
 const kinds = {
   /** A daemon `switch up` runs: vde_switch (role switch/core) or wirefilter. */
@@ -65,16 +66,6 @@ const kinds = {
   /** The addresses `benito ifaces` set on one host (a re-run replaces its own and leaves others alone). */
   addresses: v.object({
     addresses: v.array(v.object({ mac: v.string(), address: v.string(), prefixLength: v.number() })),
-  }),
-  /** Any other process benito keeps running (generic: argv, pidfile, sockets, files it owns). */
-  process: v.object({
-    argv: strings,
-    program: v.string(),
-    pidfile: v.optional(v.string()),
-    netns: v.optional(v.string()),
-    sockets: strings,
-    files: strings,
-    ...identity,
   }),
 } as const;
 
