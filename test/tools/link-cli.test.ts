@@ -1,9 +1,10 @@
 // `benito link` without running wirefilters: a LAN spanning pnodes, the dry run, the record kept when a wirefilter is down, usage.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benito } from "../helpers/binary";
+import { signalPid } from "../helpers/processes";
 
 const attribute = (key: string, value: string) => `<attribute><attribute>${key}</attribute><value>${value}</value></attribute>`;
 const member = (name: string, host: string, port: number) => `<elements><computer><name>${name}</name>
@@ -62,6 +63,24 @@ describe("benito link (no running wirefilters)", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("link-overrides.json: not a version 1 record");
     rmSync(join(dir, "run", "link-overrides.json"));
+  });
+
+  test("set waits for the run dir's lock and, after --lock-wait, names its holder; nothing is recorded", async () => {
+    const runDir = join(dir, "run");
+    mkdirSync(runDir, { recursive: true });
+    const holder = Bun.spawn(["flock", "--exclusive", "--no-fork", runDir, "sleep", "30"], { stdout: "ignore", stderr: "ignore" });
+    try {
+      // flock has taken the lock once /proc/locks lists it (bounded by the test's timeout).
+      while (!readFileSync("/proc/locks", "utf8").split("\n").some((line) => line.includes(` ${holder.pid} `))) await Bun.sleep(20);
+      const result = await benito(["link", "set", "s", "x", "--loss", "5", "--lock-wait", "1", ...where()]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`pid ${holder.pid} (sleep 30`);
+      expect(result.stderr).toContain("still holds it after 1 s");
+      expect(existsSync(join(runDir, "link-overrides.json"))).toBe(false);
+    } finally {
+      signalPid(holder.pid, "SIGKILL");
+      await holder.exited;
+    }
   });
 
   test("usage and input errors", async () => {

@@ -8,13 +8,13 @@ import { describeParams, effectiveParams, figure, kernelCommands, overriddenName
 import { switchLayout } from "../../plan/switch-plan";
 import { defaultLockWaitSeconds, readFileBytes, readLinkOverrides, withRunLock, writeLinkOverrides } from "../os";
 import { lanDatapaths } from "../datapaths";
-import { parseCommandArgs } from "../args";
+import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 import { experimentOptions, experimentOptionsHelp, loadExperiment, type Experiment } from "../experiment";
 
 const help = `Usage: benito link show  [LAN [NODE]] [--json]
-       benito link set   LAN [NODE] [--latency MS] [--jitter MS] [--loss PERCENT] [--capacity KBPS] [--dry-run]
-       benito link reset [LAN [NODE]] [--dry-run]
+       benito link set   LAN [NODE] [--latency MS] [--jitter MS] [--loss PERCENT] [--capacity KBPS] [--dry-run] [--lock-wait S]
+       benito link reset [LAN [NODE]] [--dry-run] [--lock-wait S]
   (each also takes --config DIR, --run-dir DIR, --host NAME)
 
 Live link shaping on a running experiment, on this pnode. A shaped LAN (a substrate with
@@ -46,7 +46,9 @@ What set changes is recorded in DIR/link-overrides.json (DIR = --run-dir): a wir
 boot restarts gets it back, status lists it (an override, not drift), down forgets it.
 
 ${experimentOptionsHelp}
-  --dry-run      print the wirefilter commands; change nothing
+  --dry-run      print the wirefilter (or tc) commands; change nothing
+  --lock-wait S  set and reset take the run dir's lock, like every command that changes the
+                 experiment: wait up to S seconds (default ${defaultLockWaitSeconds}) for another benito holding it
 
 Exit codes: 0 done, 1 a wirefilter did not take the change (the override is still recorded;
 boot restores it), 2 usage, 3 invalid input (topo.xml, no such LAN or member).`;
@@ -55,6 +57,7 @@ const options = {
   ...experimentOptions,
   json: { type: "boolean" },
   "dry-run": { type: "boolean" },
+  "lock-wait": { type: "string" },
   latency: { type: "string" },
   jitter: { type: "string" },
   loss: { type: "string" },
@@ -80,6 +83,7 @@ export const linkCommand: Command = {
       return show(await loadExperiment(values), lan, node, values.json === true, ctx);
     }
     if (values.json === true) throw new UsageError(`link ${action ?? ""}`.trim(), "--json is for show");
+    const lockWait = integerOption("link", "lock-wait", values["lock-wait"], defaultLockWaitSeconds);
     if (action === "set") {
       if (lan === undefined) throw new UsageError("link set", "missing LAN");
       if (given.length === 0) throw new UsageError("link set", "name at least one of --latency, --jitter, --loss, --capacity");
@@ -87,12 +91,12 @@ export const linkCommand: Command = {
       const experiment = await loadExperiment(values);
       // A live change takes the run dir's lock (docs/ledger.md); a dry run never waits for it.
       if (values["dry-run"] === true) return set(experiment, lan, node, change, true, ctx);
-      return withRunLock(experiment.runDir, defaultLockWaitSeconds, () => set(experiment, lan, node, change, false, ctx));
+      return withRunLock(experiment.runDir, lockWait, () => set(experiment, lan, node, change, false, ctx));
     }
     if (action === "reset") {
       const experiment = await loadExperiment(values);
       if (values["dry-run"] === true) return reset(experiment, lan, node, true, ctx);
-      return withRunLock(experiment.runDir, defaultLockWaitSeconds, () => reset(experiment, lan, node, false, ctx));
+      return withRunLock(experiment.runDir, lockWait, () => reset(experiment, lan, node, false, ctx));
     }
     throw new UsageError("link", 'expected "show", "set" or "reset"');
   },
