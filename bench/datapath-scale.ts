@@ -47,20 +47,21 @@ function topology(root: string, datapath?: string): string {
   return `<experiment><version>2.0</version>${substrates}<elements><computer><name>pnode0</name>${attr("benito:node_type", "pnode")}</computer></elements>${nodes.join("")}</experiment>`;
 }
 
-/** RSS (MB) of every live process whose executable is the benito binary, and of every vde_switch. */
-function rssByProgram(): { benito: number; benitoCount: number; switches: number } {
+/** RSS (MB) of every live process whose executable is the benito binary, and of the vde_switches under root (not other runs'). */
+function rssByProgram(root: string): { benito: number; benitoCount: number; switches: number } {
   let benitoMB = 0;
   let benitoCount = 0;
   let switches = 0;
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const argv0 = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0")[0] ?? "";
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      const argv0 = argv[0] ?? "";
       const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${entry}/status`, "utf8"))?.[1] ?? 0) / 1024;
       if (argv0 === benito) {
         benitoMB += rss;
         benitoCount += 1;
-      } else if (argv0.endsWith("vde_switch")) switches += rss;
+      } else if (argv0.endsWith("vde_switch") && argv.some((word) => word.startsWith(root))) switches += rss;
     } catch {
       // Gone meanwhile.
     }
@@ -107,17 +108,19 @@ export async function scaleRun(label: string, datapath?: string): Promise<void> 
   mkdirSync(config, { recursive: true });
   writeFileSync(join(config, "topo.xml"), topology(root, datapath));
   const args = ["--run-dir", run, "--log-file", join(root, "log"), config, "pnode0"];
+  const loadBefore = readFileSync("/proc/loadavg", "utf8").split(" ")[0];
   try {
     const boot = sh([benito, "boot", "--parallel", "8", ...args], true);
-    const status = JSON.parse(readFileSync(join(run, "status.json"), "utf8")) as { stages: { id: string; ms: number; outcome: string }[] };
+    const status = JSON.parse(readFileSync(join(run, "status.json"), "utf8")) as { stages: { id: string; ms: number; outcome: string; errors?: string[] }[] };
     const children = status.stages.filter((stage) => stage.id.startsWith("child:"));
     const ok = children.filter((stage) => stage.outcome === "ok").length;
+    for (const failed of children.filter((stage) => stage.outcome !== "ok").slice(0, 3)) console.log(`  FAILED ${failed.id}: ${JSON.stringify(failed).slice(0, 600)}`);
     await Bun.sleep(1000);
-    const rss = rssByProgram();
+    const rss = rssByProgram(root);
     const gbps = await tcpFlows();
     const again = sh([benito, "boot", ...args], true);
     const down = sh([benito, "down", ...args], true);
-    console.log(`${label}: ${vnodes} process vnodes × ${nicsPerVnode} NICs on ${lans} LANs (${vnodes * nicsPerVnode} ports)`);
+    console.log(`${label}: ${vnodes} process vnodes × ${nicsPerVnode} NICs on ${lans} LANs (${vnodes * nicsPerVnode} ports); load average before ${loadBefore}`);
     console.log(`  boot (--parallel 8)        ${boot.ms.toFixed(0)} ms  (${ok}/${vnodes} children ok; switch stage ${status.stages.find((s) => s.id === "switch")?.ms.toFixed(0) ?? "-"} ms)  target < ${bootTargetMs} ms: ${boot.ms < bootTargetMs && ok === vnodes ? "met" : "NOT met"}`);
     console.log(`  boot CPU (with its helpers) ${boot.cpuSeconds.toFixed(1)} s; boot process peak RSS ${boot.maxRssMB.toFixed(1)} MB`);
     console.log(`  benito processes after     ${rss.benitoCount} process(es), ${rss.benito.toFixed(1)} MB RSS total  target < ${rssTargetMB} MB: ${rss.benito < rssTargetMB ? "met" : "NOT met"}`);
@@ -134,6 +137,8 @@ if (import.meta.main) {
   if (process.getuid?.() !== 0) {
     console.log("bench-datapath scale: SKIPPED: needs root (namespaces, TAPs, switches)");
   } else {
-    await scaleRun("forwarder (datapath = vde)");
+    const which = process.env.BENCH_DATAPATHS ?? "vde,kernel";
+    if (which.includes("vde")) await scaleRun("forwarder pool (datapath = vde)");
+    if (which.includes("kernel")) await scaleRun("kernel datapath (benito:datapath = kernel)", "kernel");
   }
 }

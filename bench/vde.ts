@@ -110,7 +110,7 @@ async function kernelJoin(namespaces: readonly string[], capacityKbps?: number):
   const bridge = kernelBridgeName(kernelLan);
   await run(["ip", "link", "add", bridge, "type", "bridge"]);
   await run(["ip", "link", "set", bridge, "alias", kernelAlias(kernelLan), "up"]);
-  const datapath = { kind: "kernel" as const, reason: "bench", bridge, shaping: capacityKbps === undefined ? {} : { capacityKbps }, netem: false };
+  const datapath = { kind: "kernel" as const, reason: "bench", bridge, scope: "", shaping: capacityKbps === undefined ? {} : { capacityKbps }, netem: false };
   for (const [index, namespace] of namespaces.entries()) {
     for (const step of kernelMemberSteps({ node: `${prefix}${index}`, iface: "inf000", lan: kernelLan, ifname: "bt0", placement: { netns: namespace } }, datapath)) {
       if (step.kind === "command.run") await run(step.argv);

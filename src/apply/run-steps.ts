@@ -7,7 +7,7 @@ import { renderStep, type Placement, type Step } from "../plan/step";
 import { kernelMark } from "../plan/datapath-plan";
 import { Rtnl } from "../system/netlink/rtnl";
 import { failpoint } from "../system/failpoints";
-import { deleteNamespace, ensureNamespace, namespaceExists, withinNamespace } from "../system/netns";
+import { deleteNamespace, ensureNamespace, namespaceDir, namespaceExists, withinNamespace } from "../system/netns";
 import { appendToFile, exists, makeDir, removeEmptyDir, removeFile, writeWholeFile } from "../system/paths";
 import { deviceExists, findProgram } from "../system/presence";
 import { isRunning, pidfileState, runProgram, startDetached, startSelfDaemonizing, stopByPidfile } from "../system/processes";
@@ -57,9 +57,19 @@ export function checkRequirements(platform: string, requirements: readonly HostR
   if (unmet.length > 0) throw new BenitoError(`checking what the ${platform} platform needs`, "this host", `${unmet.length} requirement${unmet.length === 1 ? " is" : "s are"} not met`, undefined, unmet);
 }
 
-/** Prefixes argv with `benito netns exec NS --` when the step runs inside a namespace (it execs the program: same pid). */
+/** util-linux's nsenter, when installed (looked up once). */
+let nsenter: string | null | undefined;
+
+/**
+ * Prefixes argv so the program runs inside the step's namespace, exec'd (same pid): with
+ * `nsenter --net=/run/netns/NS` when util-linux has it (a small C program: a benito helper
+ * inside costs one Bun start-up instead of two), else `benito netns exec NS --`.
+ */
 function placed(benito: string, argv: readonly string[], placement?: Placement): string[] {
-  return placement?.netns ? [benito, "netns", "exec", placement.netns, "--", ...argv] : [...argv];
+  if (!placement?.netns) return [...argv];
+  if (nsenter === undefined) nsenter = findProgram("nsenter") ?? null;
+  if (nsenter !== null && namespaceExists(placement.netns)) return [nsenter, `--net=${namespaceDir}/${placement.netns}`, "--", ...argv];
+  return [benito, "netns", "exec", placement.netns, "--", ...argv];
 }
 
 async function waitForPath(path: string, timeoutMs: number): Promise<boolean> {

@@ -11,11 +11,11 @@ import { findPlatform } from "../platforms/registry";
  * The datapath of every LAN the given nodes have an experimental interface on. Reads the other
  * members of those LANs (on any pnode) only when some LAN may be a kernel one.
  */
-export async function lanDatapaths(configDir: string, bytes: Uint8Array, file: string, view: HostView, nodes: readonly Node[]): Promise<Map<string, LanDatapath>> {
+export async function lanDatapaths(configDir: string, bytes: Uint8Array, file: string, view: HostView, nodes: readonly Node[], runDir: string): Promise<Map<string, LanDatapath>> {
   const settings = datapathSettings(await loadSiteConf(configDir));
   const names = new Set(nodes.flatMap((node) => experimentalInterfaces(node).map((nic) => nic.substrate)));
   const maybeKernel = [...names].some((name) => (view.lans.get(name)?.datapath ?? settings.datapath) === "kernel");
   // Hosts (pnodes, untyped computers) are not members a platform plugs in.
   const members = maybeKernel ? lanNodesFromDocument(bytes, file, names).nodes.filter((node) => node.nodeType !== "" && node.nodeType !== "pnode") : [];
-  return decideDatapaths(names, view.lans, members, settings, (node) => findPlatform(node.nodeType)?.kernelDatapath === true);
+  return decideDatapaths(names, view.lans, members, settings, (node) => findPlatform(node.nodeType)?.kernelDatapath === true, runDir);
 }

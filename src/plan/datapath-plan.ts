@@ -16,6 +16,11 @@ export type LanDatapath =
       readonly reason: string;
       /** The LAN's bridge on every pnode that hosts members of it. */
       readonly bridge: string;
+      /**
+       * What makes this experiment's link names its own on a machine (the run dir): two
+       * experiments, or two test runs, with a LAN "lan0" never share a bridge.
+       */
+      readonly scope: string;
       readonly shaping: Shaping;
       /** True when latency or loss is shaped with netem (site.conf netem = yes). */
       readonly netem: boolean;
@@ -31,19 +36,24 @@ function hash8(text: string): string {
   return hash.toString(16).padStart(8, "0");
 }
 
-/** The bridge of a kernel LAN: "bkb" + 8 hex digits of its name (11 bytes, within the kernel's 15). */
-export function kernelBridgeName(lan: string): string {
-  return `bkb${hash8(lan)}`;
+/** The hash input for a name within a scope (the run dir; "" hashes the name alone). */
+function scoped(scope: string, name: string): string {
+  return scope === "" ? name : `${scope}\0${name}`;
 }
 
-/** The host end of a process vnode NIC's veth pair (the bridge port): "bkv" + 8 hex digits of NODE/IFACE. */
-export function kernelPortName(node: string, iface: string): string {
-  return `bkv${hash8(`${node}/${iface}`)}`;
+/** The bridge of a kernel LAN: "bkb" + 8 hex digits of its run dir and name (11 bytes, within the kernel's 15). */
+export function kernelBridgeName(lan: string, scope = ""): string {
+  return `bkb${hash8(scoped(scope, lan))}`;
+}
+
+/** The host end of a process vnode NIC's veth pair (the bridge port): "bkv" + 8 hex digits of the run dir and NODE/IFACE. */
+export function kernelPortName(node: string, iface: string, scope = ""): string {
+  return `bkv${hash8(scoped(scope, `${node}/${iface}`))}`;
 }
 
 /** The IFB device that carries a member's ingress (member → LAN) shaping: "bki" + the same digits. */
-export function kernelIfbName(node: string, iface: string): string {
-  return `bki${hash8(`${node}/${iface}`)}`;
+export function kernelIfbName(node: string, iface: string, scope = ""): string {
+  return `bki${hash8(scoped(scope, `${node}/${iface}`))}`;
 }
 
 /** The alias of a kernel datapath link. */
@@ -64,8 +74,9 @@ export function kernelAlias(lan: string): string {
  *
  * @param members Every node with an interface on one of the LANs (all pnodes' members).
  * @param kernelCapable Whether a node's platform can take a kernel port.
+ * @param scope The run dir: kernel link names are this experiment's own.
  */
-export function decideDatapaths(lanNames: Iterable<string>, lans: ReadonlyMap<string, Lan>, members: readonly Node[], settings: DatapathSettings, kernelCapable: (node: Node) => boolean): Map<string, LanDatapath> {
+export function decideDatapaths(lanNames: Iterable<string>, lans: ReadonlyMap<string, Lan>, members: readonly Node[], settings: DatapathSettings, kernelCapable: (node: Node) => boolean, scope = ""): Map<string, LanDatapath> {
   const decided = new Map<string, LanDatapath>();
   for (const name of lanNames) {
     const lan = lans.get(name);
@@ -83,7 +94,7 @@ export function decideDatapaths(lanNames: Iterable<string>, lans: ReadonlyMap<st
     if (refusing.length > 0) decided.set(name, { kind: "vde", reason: `${source} is kernel, but ${refusing.slice(0, 3).join(", ")}${refusing.length > 3 ? ", …" : ""} need${refusing.length === 1 ? "s" : ""} a VDE socket` });
     else if (impaired && !settings.netem) decided.set(name, { kind: "vde", reason: `${source} is kernel, but its latency/loss need netem: VDE + wirefilter unless site.conf says netem = yes` });
     else if (hosts.size > 1) decided.set(name, { kind: "vde", reason: `${source} is kernel, but it spans pnodes (${[...hosts].sort().join(", ")}): its VXLAN joins the VDE switch` });
-    else decided.set(name, { kind: "kernel", reason: `${source} is kernel`, bridge: kernelBridgeName(name), shaping, netem: impaired });
+    else decided.set(name, { kind: "kernel", reason: `${source} is kernel`, bridge: kernelBridgeName(name, scope), scope, shaping, netem: impaired });
   }
   return decided;
 }
@@ -131,8 +142,8 @@ export interface KernelMember {
  * delay and loss (member → LAN, as wirefilter does, so a member-to-member frame is delayed once).
  */
 export function kernelMemberSteps(member: KernelMember, datapath: Extract<LanDatapath, { kind: "kernel" }>): Step[] {
-  const host = kernelPortName(member.node, member.iface);
-  const ifb = kernelIfbName(member.node, member.iface);
+  const host = kernelPortName(member.node, member.iface, datapath.scope);
+  const ifb = kernelIfbName(member.node, member.iface, datapath.scope);
   const alias = kernelAlias(member.lan);
   const id = (what: string) => `${what}-${member.ifname}`;
   const netns = member.placement.netns ?? "";
@@ -155,9 +166,9 @@ export function kernelMemberSteps(member: KernelMember, datapath: Extract<LanDat
 }
 
 /** The steps that remove a NIC's kernel links (whichever exist and carry benito's mark): the veth pair and the IFB. */
-export function kernelMemberRemoval(node: string, iface: string, ifname: string): Step[] {
+export function kernelMemberRemoval(node: string, iface: string, ifname: string, scope: string): Step[] {
   return [
-    { kind: "link.delete", id: `veth-${ifname}`, name: kernelPortName(node, iface) },
-    { kind: "link.delete", id: `ifb-${ifname}`, name: kernelIfbName(node, iface) },
+    { kind: "link.delete", id: `veth-${ifname}`, name: kernelPortName(node, iface, scope) },
+    { kind: "link.delete", id: `ifb-${ifname}`, name: kernelIfbName(node, iface, scope) },
   ];
 }

@@ -82,7 +82,7 @@ export function shapedMembers(view: HostView, layout: SwitchLayout, kernelLans: 
       if (kernel !== undefined) {
         // A kernel LAN's member has shaping qdiscs only when its LAN is shaped (capacity, or netem).
         if (node !== view.self && !iface.control && ((kernel.shaping.capacityKbps ?? 0) > 0 || kernel.netem)) {
-          members.push({ lan: iface.substrate, node: node.name, iface: iface.name, shaper: { kind: "kernel", hostEnd: kernelPortName(node.name, iface.name), ifb: kernelIfbName(node.name, iface.name), netem: kernel.netem }, topology: topologyOf(iface.substrate) });
+          members.push({ lan: iface.substrate, node: node.name, iface: iface.name, shaper: { kind: "kernel", hostEnd: kernelPortName(node.name, iface.name, kernel.scope), ifb: kernelIfbName(node.name, iface.name, kernel.scope), netem: kernel.netem }, topology: topologyOf(iface.substrate) });
         }
         continue;
       }

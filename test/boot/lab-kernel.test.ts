@@ -15,7 +15,7 @@ const hasTools = Bun.which("vde_switch") !== null && Bun.which("wirefilter") !==
 
 /** Every link in the pnode's namespace whose name is one the kernel datapath derives for this lab. */
 async function labLinks(lab: Lab): Promise<string[]> {
-  const names = new Set([...["lan0", "lan1", "slow"].map(kernelBridgeName), ...labNodes.flatMap((node) => ["inf000", "inf001"].flatMap((iface) => [kernelPortName(lab.name(node), iface), kernelIfbName(lab.name(node), iface)]))]);
+  const names = new Set([...["lan0", "lan1", "slow"].map((lan) => kernelBridgeName(lan, lab.runDir)), ...labNodes.flatMap((node) => ["inf000", "inf001"].flatMap((iface) => [kernelPortName(lab.name(node), iface, lab.runDir), kernelIfbName(lab.name(node), iface, lab.runDir)]))]);
   const listed = (await run(["ip", "-o", "link", "show"])).stdout;
   return [...names].filter((name) => listed.includes(` ${name}:`) || listed.includes(` ${name}@`));
 }
@@ -49,12 +49,12 @@ describe.skipIf(!isRoot || !hasTools)("demo lab on the kernel datapath (root)", 
     const result = await boot();
     expect(result.stderr).not.toContain("internal error");
     expect(result.code).toBe(0);
-    const links = (await run(["ip", "-d", "-o", "link", "show", "master", kernelBridgeName("lan0")])).stdout;
-    expect(links).toContain(kernelPortName(lab.name("a"), "inf000"));
+    const links = (await run(["ip", "-d", "-o", "link", "show", "master", kernelBridgeName("lan0", lab.runDir)])).stdout;
+    expect(links).toContain(kernelPortName(lab.name("a"), "inf000", lab.runDir));
     expect(links).toContain("benito-dp lan0");
-    expect((await run(["ip", "-o", "link", "show", kernelBridgeName("slow")])).code).not.toBe(0);
+    expect((await run(["ip", "-o", "link", "show", kernelBridgeName("slow", lab.runDir)])).code).not.toBe(0);
     const status = await benito(["switch", "status", "--run-dir", lab.runDir]);
-    expect(status.stdout).toContain(`bridge ${kernelBridgeName("lan1")} (LAN lan1, kernel datapath): up, 3 port(s)`);
+    expect(status.stdout).toContain(`bridge ${kernelBridgeName("lan1", lab.runDir)} (LAN lan1, kernel datapath): up, 3 port(s)`);
     expect(status.stdout).toContain("wirefilter slow");
   });
 
@@ -72,15 +72,15 @@ describe.skipIf(!isRoot || !hasTools)("demo lab on the kernel datapath (root)", 
   });
 
   test("lan0's capacity is a tbf on each member's bridge port and on its IFB (the member's ingress)", async () => {
-    const port = kernelPortName(lab.name("a"), "inf000");
-    const ifb = kernelIfbName(lab.name("a"), "inf000");
+    const port = kernelPortName(lab.name("a"), "inf000", lab.runDir);
+    const ifb = kernelIfbName(lab.name("a"), "inf000", lab.runDir);
     expect((await run(["tc", "qdisc", "show", "dev", port])).stdout).toMatch(/qdisc tbf .* rate 50Mbit/);
     expect((await run(["tc", "filter", "show", "dev", port, "parent", "ffff:"])).stdout).toContain(`Egress Redirect to device ${ifb}`);
     expect((await run(["tc", "qdisc", "show", "dev", ifb])).stdout).toMatch(/qdisc tbf .* rate 50Mbit/);
   });
 
   test("a veth deleted behind benito's back is drift; boot relaunches that node alone", async () => {
-    expect((await run(["ip", "link", "del", kernelPortName(lab.name("c"), "inf000")])).code).toBe(0);
+    expect((await run(["ip", "link", "del", kernelPortName(lab.name("c"), "inf000", lab.runDir)])).code).toBe(0);
     const drift = await benito(["status", "--json", "--run-dir", lab.runDir, lab.config, "pnode0"]);
     expect(drift.code).toBe(1);
     expect(JSON.parse(drift.stdout).checks.filter((check: { ok: boolean }) => !check.ok).map((check: { id: string }) => check.id)).toEqual([`status:${lab.name("c")}`]);
@@ -117,7 +117,7 @@ describe.skipIf(!isRoot || !hasTools)("netem = yes on a kernel without netem (ro
       return;
     }
     const dry = await benito(["switch", "up", "--dry-run", "--run-dir", lab.runDir, lab.config, "pnode0"]);
-    expect(dry.stdout).toContain(`bridge ${kernelBridgeName("slow")} for LAN slow (kernel datapath, latency/loss by netem)`);
+    expect(dry.stdout).toContain(`bridge ${kernelBridgeName("slow", lab.runDir)} for LAN slow (kernel datapath, latency/loss by netem)`);
     const result = await benito(["boot", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"], { timeoutMs: 90_000 });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("LAN slow has latency or loss and site.conf says netem = yes, but this kernel has no netem qdisc");

@@ -68,7 +68,7 @@ describe("which datapath a LAN uses", () => {
 
 describe("the kernel datapath plan (golden)", () => {
   const golden = (name: string) => readFileSync(resolve(import.meta.dir, "golden", name), "utf8");
-  const kernel = (lan: string, netem: boolean): Extract<LanDatapath, { kind: "kernel" }> => ({ kind: "kernel", reason: "test", bridge: kernelBridgeName(lan), shaping: lans.get(lan)?.shaping ?? {}, netem });
+  const kernel = (lan: string, netem: boolean): Extract<LanDatapath, { kind: "kernel" }> => ({ kind: "kernel", reason: "test", bridge: kernelBridgeName(lan, "/run/benito"), scope: "/run/benito", shaping: lans.get(lan)?.shaping ?? {}, netem });
 
   test("a process vnode on an unshaped, a rate-limited and (netem = yes) a delayed LAN", () => {
     const ctx = { runDir: "/run/benito", configDir: "/var/benito/config", benito: "/usr/bin/benito", kvm: false, routeHosts: new Set<string>(), datapaths: new Map([["plain", kernel("plain", false)], ["rate", kernel("rate", false)], ["slow", kernel("slow", true)]]) };

@@ -37,7 +37,7 @@ describe.skipIf(!isRoot || !hasTools)("link and capture on the kernel datapath (
     for (const pidfile of pidfiles(lab.runDir)) signalPid(pidIn(pidfile) ?? 0, "SIGKILL");
     for (const node of labNodes) await run(["ip", "netns", "del", lab.namespace(node)]);
     // By exact derived name, in case down failed.
-    const names = [...["lan0", "lan1"].map(kernelBridgeName), ...labNodes.flatMap((node) => ["inf000", "inf001"].flatMap((iface) => [kernelPortName(lab.name(node), iface), kernelIfbName(lab.name(node), iface)]))];
+    const names = [...["lan0", "lan1"].map((lan) => kernelBridgeName(lan, lab.runDir)), ...labNodes.flatMap((node) => ["inf000", "inf001"].flatMap((iface) => [kernelPortName(lab.name(node), iface, lab.runDir), kernelIfbName(lab.name(node), iface, lab.runDir)]))];
     const listed = (await run(["ip", "-o", "link", "show"])).stdout;
     for (const name of names) if (listed.includes(` ${name}:`) || listed.includes(` ${name}@`)) await run(["ip", "link", "del", name]);
     rmSync(lab.dir, { recursive: true, force: true });
@@ -56,15 +56,15 @@ describe.skipIf(!isRoot || !hasTools)("link and capture on the kernel datapath (
   });
 
   test("set --capacity on one member changes its tbf both ways, live; latency is refused without netem and not recorded; reset restores", async () => {
-    const host = kernelPortName(lab.name("a"), "inf000");
-    const ifb = kernelIfbName(lab.name("a"), "inf000");
+    const host = kernelPortName(lab.name("a"), "inf000", lab.runDir);
+    const ifb = kernelIfbName(lab.name("a"), "inf000", lab.runDir);
     const set = await benito(["link", "set", "lan0", lab.name("a"), "--capacity", "2000", ...where()]);
     expect(set.stderr).toBe("");
     expect(set.code).toBe(0);
     expect(set.stdout).toContain(`lan0 ${lab.name("a")}:inf000 (kernel): capacity 50000 → 2000 kb/s`);
     expect(await tbfKbps(host)).toBe(2000);
     expect(await tbfKbps(ifb)).toBe(2000);
-    expect(await tbfKbps(kernelPortName(lab.name("b"), "inf000"))).toBe(50000);
+    expect(await tbfKbps(kernelPortName(lab.name("b"), "inf000", lab.runDir))).toBe(50000);
     expect((await ping(lab.namespace("a"), "10.0.1.2", 3)).ok).toBe(true);
     const before = readFileSync(join(lab.runDir, "link-overrides.json"), "utf8");
     const latency = await benito(["link", "set", "lan0", "--latency", "10", ...where()]);
@@ -83,7 +83,7 @@ describe.skipIf(!isRoot || !hasTools)("link and capture on the kernel datapath (
   });
 
   test("capture LAN: the bridge's frames between members, promiscuous only while it runs; a VDE LAN is refused", async () => {
-    const bridge = kernelBridgeName("lan1");
+    const bridge = kernelBridgeName("lan1", lab.runDir);
     const capture = Bun.spawn([benitoBinary, "capture", ...where(), "lan1", "--duration", "20"], { stdout: "pipe", stderr: "pipe", timeout: 60_000, killSignal: "SIGKILL" });
     const reader = capture.stderr.getReader();
     let said = "";

@@ -91,7 +91,7 @@ async function resolveTarget(experiment: Experiment, target: string): Promise<Ca
   const { view, file } = experiment;
   const isNode = [view.self, ...view.children].some((node) => node.name === name || node.localnames.includes(name));
   if (!isNode && colon < 0 && view.lans.has(target)) {
-    const datapath = (await lanDatapaths(experiment.configDir, await readFileBytes(file, "reading the topology"), file, view, view.children)).get(target);
+    const datapath = (await lanDatapaths(experiment.configDir, await readFileBytes(file, "reading the topology"), file, view, view.children, experiment.runDir)).get(target);
     if (datapath?.kind === "kernel") return { device: datapath.bridge, label: `LAN ${target}`, promiscuous: true };
     throw new InputError("choosing what to capture", target, `LAN ${target} is on the VDE datapath, which has no one device carrying the whole LAN: capture a member (NODE:IFACE), or put the LAN on the kernel datapath (site.conf datapath = kernel)`);
   }

@@ -118,7 +118,7 @@ function parameter(name: ParamName, text: string): number {
 async function select(experiment: Experiment, lan: string | undefined, node: string | undefined): Promise<LinkMember[]> {
   const { view, file } = experiment;
   // LANs on the kernel datapath are shaped by tc on their members' veths, the others by wirefilters (decided as switch up decides).
-  const datapaths = await lanDatapaths(experiment.configDir, await readFileBytes(file, "reading the topology"), file, view, view.children);
+  const datapaths = await lanDatapaths(experiment.configDir, await readFileBytes(file, "reading the topology"), file, view, view.children, experiment.runDir);
   const kernel = new Map([...datapaths].flatMap(([name, datapath]): [string, KernelLan][] => (datapath.kind === "kernel" ? [[name, datapath]] : [])));
   const all = shapedMembers(view, switchLayout(view, experiment.runDir, new Set(kernel.keys())), kernel);
   if (lan === undefined) return all;

@@ -97,7 +97,7 @@ async function up(positionals: readonly string[], runDir: string, dryRun: boolea
   // Only this host's parts of a large topo.xml are read, and for its tunnels only the members of its LANs and their pnodes.
   const { view } = hostViewFromDocument(bytes, file, host);
   // LANs on the kernel datapath get a bridge here instead of a switch (decided from the topology and site.conf).
-  const datapaths = await lanDatapaths(configDir, bytes, file, view, view.children);
+  const datapaths = await lanDatapaths(configDir, bytes, file, view, view.children, runDir);
   const kernel = [...datapaths].flatMap(([lan, datapath]) => (datapath.kind === "kernel" ? [{ lan, datapath }] : []));
   const layout = switchLayout(view, runDir, new Set(kernel.map((entry) => entry.lan)));
   const settings = tunnelSettings(await loadSiteConf(configDir));

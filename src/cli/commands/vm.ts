@@ -136,7 +136,7 @@ async function prepare(action: string, name: string, configArgument: string | un
     configDir,
     benito: process.execPath,
     routeHosts: new Set((await hasRouteFile(configDir, node.name)) ? [node.name] : []),
-    datapaths: await lanDatapaths(configDir, loaded.bytes, file, loaded.view, [node]),
+    datapaths: await lanDatapaths(configDir, loaded.bytes, file, loaded.view, [node], runDir),
     // Only a qemu launch needs the answer; the probe only reads, so a dry run shows what a launch would use.
     kvm: action === "launch" && platform.names.includes("qemu") ? await accelerator(accel, ctx) : false,
   };

@@ -111,7 +111,7 @@ function stop(node: Node, ctx: PlatformContext): Plan {
   for (const nic of [...experimentalInterfaces(node)].reverse()) {
     const tap = tapName(nic);
     steps.push({ kind: "forwarder.unport", id: `port-${tap}`, runDir: ctx.runDir, port: forwarderPort(node, tap) });
-    steps.push(...kernelMemberRemoval(node.name, nic.name, tap));
+    steps.push(...kernelMemberRemoval(node.name, nic.name, tap, ctx.runDir));
     steps.push({ kind: "tap.delete", id: `tap-${tap}`, name: tap, placement });
   }
   steps.push({ kind: "netns.delete", id: "netns", name: netns });
@@ -140,7 +140,7 @@ export const processPlatform: Platform = {
       { kind: "netns", label: "namespace", name: namespaceName(node.name) },
       ...experimentalInterfaces(node).map((nic): StatusCheck => {
         const datapath = ctx.datapaths?.get(nic.substrate);
-        if (datapath?.kind === "kernel") return { kind: "link", label: `port ${tapName(nic)}`, name: kernelPortName(node.name, nic.name), master: datapath.bridge };
+        if (datapath?.kind === "kernel") return { kind: "link", label: `port ${tapName(nic)}`, name: kernelPortName(node.name, nic.name, datapath.scope), master: datapath.bridge };
         return { kind: "forwarder-port", label: `port ${tapName(nic)}`, runDir: ctx.runDir, port: forwarderPort(node, tapName(nic)), program: basename(ctx.benito) };
       }),
       ...(startup === undefined ? [] : [{ kind: "process" as const, label: "startup", pidfile: join(dir, "startup.pid"), program: basename(startup[0] ?? "") }]),
