@@ -39,6 +39,7 @@ echo "IMAGE-GUEST running rc.local"
 sh /etc/rc.local
 echo "IMAGE-GUEST rc.local done"
 ip -4 addr
+echo "IMAGE-GUEST end"
 `;
 
 /** Builds the image root: busybox as init, rcS, an rc.local of its own, benito's libraries and the drivers; benito itself comes from `benito install`. */
@@ -118,7 +119,7 @@ describe.skipIf(!isRoot || missing.length > 0)("a VM image benito install wrote 
     const log = join(runDir(), "vm", vm, "serial.log");
     const deadline = performance.now() + 150_000;
     let serial = "";
-    while (performance.now() < deadline && !serial.includes("IMAGE-GUEST rc.local done")) {
+    while (performance.now() < deadline && !serial.includes("IMAGE-GUEST end")) {
       await Bun.sleep(500);
       serial = existsSync(log) ? readFileSync(log, "utf8") : "";
     }
