@@ -79,7 +79,7 @@ export function manPage(): string {
     ...[
       ["/usr/local/sbin/benito", "the executable (/usr/sbin/benito from the Debian package); never strip it"],
       ["/var/benito/launch/routes.py", "the routes.py drop-in: sh and Python both run benito routes"],
-      ["/run/benito/status.json", "the last boot's record (boot \\-\\-run\\-dir)"],
+      ["/run/benito/status.json", "the last boot's record (boot --run-dir)"],
       ["/var/log/benito/benito.log", "one line per boot and down stage (rotated at 1 MiB)"],
       ["/etc/systemd/system/benito.service, benito-status.service", "the systemd unit and its drift check; systemctl stop benito runs benito down"],
       ["/etc/init.d/benito, /etc/rc.local", "the sysvinit script and the rc.local block"],
