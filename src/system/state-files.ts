@@ -21,7 +21,7 @@ export interface AtomicWriteOptions {
 export function writeFileAtomic(path: string, content: string | Uint8Array, options: AtomicWriteOptions = {}): void {
   const mode = options.mode ?? 0o644;
   if (options.makeFolder !== false) mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}.benito-${process.pid}.tmp`;
+  const temporary = `${path}.${process.pid}.tmp`;
   try {
     writeFileSync(temporary, content, { mode });
     chmodSync(temporary, mode);
