@@ -1,4 +1,4 @@
-// Turns fast-xml-parser's ordered tree of one topology element into the normalized Topology, collecting every problem.
+// Turns the XML parser's tree of one topology element (src/topdl/xml.ts) into the normalized Topology, collecting every problem.
 import { kindOf, type ProblemList } from "./problems";
 import type { Attribute, Capacity, Computer, Element, Latency, OtherElement, Problem, Substrate, Topology, TopdlInterface } from "./types";
 import { checkStructure, grammar, type Grouped } from "./grammar";
