@@ -5,7 +5,7 @@ import { BenitoError, ExitCode, InputError, UsageError } from "../../errors";
 import type { Node, NodeInterface } from "../../model/node";
 import { experimentalInterfaces, type NicDevice } from "../../platforms/platform";
 import { platformOf } from "../../platforms/registry";
-import { ByteSink, PacketSocket, readFileBytes, Rtnl, retireMs, snapLength } from "../os";
+import { ByteSink, PacketSocket, readFileBytes, Rtnl, retireMs, snapLength, watchInterrupts } from "../os";
 import { lanDatapaths } from "../datapaths";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
@@ -139,11 +139,8 @@ interface CaptureOptions {
 async function captureLoop(socket: PacketSocket, options: CaptureOptions, ctx: CommandContext): Promise<ExitCode> {
   let sink: ByteSink | undefined;
   let stopped: string | undefined;
-  const onSignal = (signal: string) => {
-    stopped ??= signal;
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  // SIGINT (Ctrl-C) and SIGTERM end a capture cleanly: noted here, acted on between waits.
+  const interrupts = watchInterrupts();
   let frames = 0;
   let bytes = 0;
   const batch = new PcapBatch();
@@ -172,6 +169,7 @@ async function captureLoop(socket: PacketSocket, options: CaptureOptions, ctx: C
       if (socket.wait(Math.min(pollMs, Math.ceil(left)))) drain();
       // Let a pending SIGINT/SIGTERM handler run.
       await new Promise((resolve) => setImmediate(resolve));
+      stopped ??= interrupts.received();
     }
     // Stopped by a signal or the clock: the frames seen until then are in a block the kernel
     // hands over within retireMs; they are written too.
@@ -181,8 +179,7 @@ async function captureLoop(socket: PacketSocket, options: CaptureOptions, ctx: C
       stopped = reason;
     }
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    interrupts.dispose();
     const drops = socket.drops();
     socket.close();
     sink?.close();
