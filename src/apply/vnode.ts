@@ -9,6 +9,7 @@ import { pidfileState } from "../system/processes";
 import { qmpCommand } from "../system/qmp";
 import { BenitoError, messageOf } from "../errors";
 import { forwarderRequest, forwarderState } from "../system/vde/forwarder-control";
+import type { PortStatus } from "../system/vde/forwarder-daemon";
 import { readPortRecord } from "../system/vde/forwarder-records";
 import { runSteps } from "./run-steps";
 
@@ -61,6 +62,29 @@ export function recordedVnodes(runDir: string): LedgerRecord<"vnode">[] {
   return Ledger.at(runDir).list("vnode");
 }
 
+/** The tail of the requests to each forwarder's control socket, by socket (see forwarderPorts). */
+const requests = new Map<string, Promise<unknown>>();
+
+/**
+ * The ports a forwarder holds. Requests to one forwarder go one at a time (the children's
+ * checks run in parallel, and a busy forwarder resets connections beyond its backlog); a reset
+ * or broken connection is tried once more.
+ */
+function forwarderPorts(runDir: string, shard: number): Promise<readonly PortStatus[]> {
+  const key = `${runDir}#${shard}`;
+  const ask = async () => {
+    try {
+      return (await forwarderRequest(runDir, { op: "list" }, shard)).ports ?? [];
+    } catch {
+      await Bun.sleep(50);
+      return (await forwarderRequest(runDir, { op: "list" }, shard)).ports ?? [];
+    }
+  };
+  const next = (requests.get(key) ?? Promise.resolve()).then(ask, ask);
+  requests.set(key, next.catch(() => undefined));
+  return next;
+}
+
 /** CheckResult interface: one line of a vnode's status. */
 export interface CheckResult {
   readonly ok: boolean;
@@ -95,7 +119,7 @@ export async function describeCheck(check: StatusCheck): Promise<CheckResult> {
       const state = forwarderState(check.runDir, check.program, shard);
       if (!state.alive) return { ok: false, line: `${check.label}: its forwarder (${check.runDir}/forwarder, ${shard}) is not running` };
       try {
-        const ports = (await forwarderRequest(check.runDir, { op: "list" }, shard)).ports ?? [];
+        const ports = await forwarderPorts(check.runDir, shard);
         const port = ports.find((entry) => entry.id === check.port);
         if (port === undefined) return { ok: false, line: `${check.label}: not in the forwarder (pid ${state.pid})` };
         return { ok: port.state === "open", line: `${check.label}: ${port.state === "open" ? `forwarded on switch port ${port.port ?? "?"} (forwarder pid ${state.pid})` : `${port.state}: ${port.error ?? "?"}`}` };
