@@ -1,7 +1,9 @@
 // Applies live link shaping to running wirefilters through their management sockets (`link set|reset`, and switch up after a wirefilter restarts).
 import { messageOf } from "../errors";
 import type { HostView } from "../model/node";
-import { describeParams, effectiveParams, kernelCommands, overriddenNames, paramNames, paramWords, shapedMembers, shaperName, wirefilterCommands, type LinkMember, type LinkOverrides, type LinkParams, type ParamName } from "../plan/link-plan";
+import type { Node } from "../model/node";
+import type { LanDatapath } from "../plan/datapath-plan";
+import { describeParams, effectiveParams, kernelCommands, kernelMembers, overriddenNames, paramNames, paramWords, shapedMembers, shaperName, wirefilterCommands, type KernelLan, type LinkMember, type LinkOverrides, type LinkParams, type ParamName } from "../plan/link-plan";
 import type { SwitchLayout } from "../plan/switch-plan";
 import { readLinkOverrides } from "../system/link-overrides";
 import { kernelParams, runTc } from "../system/kernel-shaping";
@@ -71,3 +73,22 @@ export async function restoreLinkOverrides(view: HostView, layout: SwitchLayout,
     return outcome.ok ? { ...base, ok: true } : { ...base, ok: false, error: outcome.error ?? "failed" };
   });
 }
+
+/**
+ * After a vnode's launch: its NICs on shaped kernel LANs got the topology's qdiscs; those with an
+ * override recorded in the run dir get it again. One line per member restored (or failed).
+ */
+export async function restoreKernelOverrides(node: Node, datapaths: ReadonlyMap<string, LanDatapath>, runDir: string): Promise<string[]> {
+  const kernel = new Map([...datapaths].flatMap(([lan, datapath]): [string, KernelLan][] => (datapath.kind === "kernel" ? [[lan, datapath]] : [])));
+  if (kernel.size === 0) return [];
+  let overrides: LinkOverrides;
+  try {
+    overrides = readLinkOverrides(runDir);
+  } catch (error) {
+    return [`${node.name}: live link overrides not restored: ${messageOf(error)}`];
+  }
+  const members = kernelMembers(node, kernel).filter((member) => overriddenNames(member, overrides).length > 0);
+  const outcomes = await applyLinkParams(members, overrides, (member) => overriddenNames(member, overrides));
+  return outcomes.map((outcome) => (outcome.ok ? `${node.name}: link override on ${outcome.member.lan} restored: ${describeParams(outcome.wanted)}` : `${node.name}: link override on ${outcome.member.lan} not restored: ${outcome.error ?? "failed"}`));
+}
+

@@ -1,5 +1,5 @@
 // Live link shaping (`benito link`), pure: the shaped members of this pnode's LANs, their topology and overridden parameters, and the wirefilter or tc commands that set them.
-import type { HostView } from "../model/node";
+import type { HostView, Node } from "../model/node";
 import { kernelIfbName, kernelPortName, tbf, type LanDatapath } from "./datapath-plan";
 import type { DaemonSpec, SwitchLayout } from "./switch-plan";
 
@@ -78,14 +78,7 @@ export function shapedMembers(view: HostView, layout: SwitchLayout, kernelLans: 
   };
   for (const node of [view.self, ...view.children]) {
     for (const iface of node.interfaces) {
-      const kernel = kernelLans.get(iface.substrate);
-      if (kernel !== undefined) {
-        // A kernel LAN's member has shaping qdiscs only when its LAN is shaped (capacity, or netem).
-        if (node !== view.self && !iface.control && ((kernel.shaping.capacityKbps ?? 0) > 0 || kernel.netem)) {
-          members.push({ lan: iface.substrate, node: node.name, iface: iface.name, shaper: { kind: "kernel", hostEnd: kernelPortName(node.name, iface.name, kernel.scope), ifb: kernelIfbName(node.name, iface.name, kernel.scope), netem: kernel.netem }, topology: topologyOf(iface.substrate) });
-        }
-        continue;
-      }
+      if (kernelLans.has(iface.substrate)) continue;
       if (iface.vdeSwitch === undefined || iface.vdePort === undefined) continue;
       const plain = layout.daemons.find((spec) => spec.role === "switch" && spec.sockDir === iface.vdeSwitch);
       const wirefilter = plain === undefined ? undefined : byId.get(`wf-${plain.id}-${iface.vdePort}`);
@@ -93,7 +86,20 @@ export function shapedMembers(view: HostView, layout: SwitchLayout, kernelLans: 
       members.push({ lan: iface.substrate, node: node.name, iface: iface.name, port: iface.vdePort, shaper: { kind: "wirefilter", spec: wirefilter }, topology: topologyOf(iface.substrate) });
     }
   }
+  for (const node of view.children) members.push(...kernelMembers(node, kernelLans));
   return members.sort((a, b) => a.lan.localeCompare(b.lan) || (a.port ?? 0) - (b.port ?? 0) || a.node.localeCompare(b.node));
+}
+
+/** A vnode's members of shaped kernel LANs (a kernel LAN's member has qdiscs only when the LAN is shaped: capacity, or netem). */
+export function kernelMembers(node: Node, kernelLans: ReadonlyMap<string, KernelLan>): LinkMember[] {
+  return node.interfaces.flatMap((iface): LinkMember[] => {
+    const kernel = kernelLans.get(iface.substrate);
+    if (kernel === undefined || iface.control || ((kernel.shaping.capacityKbps ?? 0) <= 0 && !kernel.netem)) return [];
+    const shaping = kernel.shaping;
+    const topology = { latencyMs: shaping.latencyMs ?? 0, jitterMs: 0, lossPercent: Number(((shaping.loss ?? 0) * 100).toFixed(6)), capacityKbps: shaping.capacityKbps ?? 0 };
+    const shaper: KernelShaper = { kind: "kernel", hostEnd: kernelPortName(node.name, iface.name, kernel.scope), ifb: kernelIfbName(node.name, iface.name, kernel.scope), netem: kernel.netem };
+    return [{ lan: iface.substrate, node: node.name, iface: iface.name, shaper, topology }];
+  });
 }
 
 /** What a member's wirefilter should hold: the topology's values, then the LAN's overrides, then the member's own. */

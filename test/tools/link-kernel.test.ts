@@ -76,6 +76,20 @@ describe.skipIf(!isRoot || !hasTools)("link and capture on the kernel datapath (
     expect(await tbfKbps(ifb)).toBe(50000);
   });
 
+  test("a vnode boot relaunches (its veth deleted behind benito's back) gets its override back", async () => {
+    const host = kernelPortName(lab.name("a"), "inf000", lab.runDir);
+    expect((await benito(["link", "set", "lan0", lab.name("a"), "--capacity", "3000", ...where()])).code).toBe(0);
+    expect((await run(["ip", "link", "del", host])).code).toBe(0);
+    const boot = await benito(["boot", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"], { timeoutMs: 90_000 });
+    expect(boot.code).toBe(0);
+    expect(readFileSync(join(lab.runDir, "status.json"), "utf8")).toContain("link override on lan0 restored: 3000 kb/s");
+    expect(await tbfKbps(host)).toBe(3000);
+    expect(await tbfKbps(kernelIfbName(lab.name("a"), "inf000", lab.runDir))).toBe(3000);
+    expect((await ping(lab.namespace("a"), "10.0.1.2", 2)).ok).toBe(true);
+    expect((await benito(["link", "reset", ...where()])).code).toBe(0);
+    expect(await tbfKbps(host)).toBe(50000);
+  });
+
   test("an unshaped kernel LAN says what to change in topo.xml", async () => {
     const result = await benito(["link", "set", "lan1", "--capacity", "1000", ...where()]);
     expect(result.code).toBe(1);

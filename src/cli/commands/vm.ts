@@ -2,6 +2,7 @@
 import { join, resolve } from "node:path";
 import { checkRequirements } from "../../apply/run-steps";
 import { describeCheck, dryRunCheck, launchVnode, ledgerChecks, recordedVnodes, stopVnode, type CheckResult } from "../../apply/vnode";
+import { restoreKernelOverrides } from "../../apply/link-apply";
 import { findCommand } from "../registry";
 import { integerOption, parseCommandArgs } from "../args";
 import { loadSiteConf, resolveConfigDir, topologyPath } from "../../config/config-dir";
@@ -206,6 +207,8 @@ async function change(action: "launch" | "stop", name: string, configArgument: s
   checkRequirements(platform.names[0] ?? "", [...platform.requirements, ...(platform.nodeRequirements?.(node) ?? [])]);
   return locked(async () => {
     await launchVnode(platform, node, platformContext, (line) => ctx.io.out(line));
+    // Its kernel-datapath qdiscs came up with the topology's values: a live override (benito link set) is given back.
+    for (const line of await restoreKernelOverrides(node, platformContext.datapaths ?? new Map(), runDir)) ctx.io.out(line);
     ctx.io.out(`${node.name}: launched (${platform.names[0] ?? ""})`);
     return ExitCode.ok;
   });
