@@ -1,6 +1,6 @@
 // The forwarder in `switch up|down|status`: restarted with every recorded port when it died, stopped after its ports' owners.
 import { messageOf } from "../errors";
-import { ensureForwarder, forwarderPorts, forwarderRequest, forwarderState, knownShards, stopForwarder, syncForwarder } from "../system/vde/forwarder-control";
+import { adoptForwarder, ensureForwarder, forwarderPorts, forwarderRequest, forwarderState, knownShards, stopForwarder, syncForwarder } from "../system/vde/forwarder-control";
 import type { PortStatus } from "../system/vde/forwarder-daemon";
 import { forwarderPaths, readPortRecords } from "../system/vde/forwarder-records";
 import type { ActionOutcome } from "./switch-apply";
@@ -39,6 +39,7 @@ export async function forwarderUp(runDir: string, benito: string): Promise<Actio
         outcomes.push({ ...base, action: "start", reason: [`${reason}; every recorded port reopened`, ...problems].join("; "), ok: true, pid });
         continue;
       }
+      if (state.pid !== undefined) adoptForwarder(runDir, shard, state.pid);
       const problems = broken(await syncForwarder(runDir, shard));
       outcomes.push({ ...base, action: "keep", reason: ["running", ...(problems.length === 0 ? ["every port open"] : problems)].join("; "), ok: true, pid: state.pid });
     } catch (error) {

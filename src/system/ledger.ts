@@ -51,6 +51,8 @@ const kinds = {
     plugLog: v.string(),
     ...identity,
   }),
+  /** A forwarder of the pnode's pool (`benito vde forwarder --shard N`); its ports are its own records (RUN_DIR/forwarder/ports). */
+  forwarder: v.object({ shard: v.number(), pidfile: v.string(), socket: v.string(), log: v.string(), ...identity }),
   /** A kernel LAN's Linux bridge (kernel datapath), marked as benito's. */
   bridge: v.object({ lan: v.string() }),
   /** A child node launched through its platform: how to take it down again (its stop plan, as made) and how its last helpers went. */

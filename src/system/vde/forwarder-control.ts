@@ -4,7 +4,8 @@ import { createConnection } from "node:net";
 import { basename } from "node:path";
 import * as v from "valibot";
 import { BenitoError } from "../../errors";
-import { pidfileState, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../processes";
+import { Ledger } from "../ledger";
+import { pidfileState, processStartTime, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../processes";
 import type { ControlAnswer, ControlRequest, PortStatus } from "./forwarder-daemon";
 import { forwarderPaths, maxShards, readPortRecord, readPortRecords, removePortRecord, shardCount, writePortRecord, type PortRecord } from "./forwarder-records";
 
@@ -69,10 +70,20 @@ export interface ForwarderState {
   readonly alive: boolean;
 }
 
-/** Whether forwarder `shard` of runDir runs (its pidfile names a live benito). */
+/** The forwarder's ledger id. */
+function ledgerId(shard: number): string {
+  return `shard-${shard}`;
+}
+
+/**
+ * Whether forwarder `shard` of runDir runs: its pidfile names a live benito, and (when the ledger
+ * recorded it) one with the recorded start time, so a reused pid is never taken for it.
+ */
 export function forwarderState(runDir: string, benito: string, shard = 0): ForwarderState {
   const state = pidfileState(forwarderPaths(runDir, shard).pidfile, basename(benito));
-  return { pid: state.pid, alive: state.alive };
+  const recorded = Ledger.at(runDir).get("forwarder", ledgerId(shard))?.data;
+  const reused = state.alive && state.pid !== undefined && recorded?.pid === state.pid && recorded.startTime !== undefined && processStartTime(state.pid) !== recorded.startTime;
+  return { pid: state.pid, alive: state.alive && !reused };
 }
 
 /** The shards that have recorded ports or a pidfile (what status, up and down look at). */
@@ -91,13 +102,22 @@ const starting = new Map<string, Promise<number>>();
  */
 export function ensureForwarder(runDir: string, benito: string, shard = 0): Promise<number> {
   const state = forwarderState(runDir, benito, shard);
-  if (state.alive && state.pid !== undefined) return Promise.resolve(state.pid);
+  if (state.alive && state.pid !== undefined) {
+    adoptForwarder(runDir, shard, state.pid);
+    return Promise.resolve(state.pid);
+  }
   const paths = forwarderPaths(runDir, shard);
   const pending = starting.get(paths.pidfile);
   if (pending !== undefined) return pending;
   const start = (async () => {
+    // Recorded before it starts, confirmed with its pid and start time once it runs.
+    const ledger = Ledger.at(runDir);
+    const record = { shard, pidfile: paths.pidfile, socket: paths.socket, log: paths.log };
+    ledger.write("forwarder", ledgerId(shard), "intent", record);
     try {
-      return await startSelfDaemonizing([benito, "vde", "forwarder", "--run-dir", runDir, "--shard", String(shard), "--daemon"], paths.pidfile, basename(benito), `${paths.log}.start`);
+      const pid = await startSelfDaemonizing([benito, "vde", "forwarder", "--run-dir", runDir, "--shard", String(shard), "--daemon"], paths.pidfile, basename(benito), `${paths.log}.start`);
+      ledger.write("forwarder", ledgerId(shard), "done", { ...record, pid, startTime: processStartTime(pid) });
+      return pid;
     } catch (error) {
       // Another benito started it meanwhile: that one serves.
       const now = forwarderState(runDir, benito, shard);
@@ -109,6 +129,24 @@ export function ensureForwarder(runDir: string, benito: string, shard = 0): Prom
   })();
   starting.set(paths.pidfile, start);
   return start;
+}
+
+/**
+ * Confirms a running forwarder in the ledger when its record is missing or still an intent (a
+ * benito killed between starting it and confirming it): it is adopted, never started twice.
+ */
+export function adoptForwarder(runDir: string, shard: number, pid: number): void {
+  const ledger = Ledger.at(runDir);
+  const record = ledger.get("forwarder", ledgerId(shard));
+  if (record?.phase === "done" && record.data.pid === pid) return;
+  const paths = forwarderPaths(runDir, shard);
+  ledger.write("forwarder", ledgerId(shard), "done", { shard, pidfile: paths.pidfile, socket: paths.socket, log: paths.log, pid, startTime: processStartTime(pid) });
+}
+
+/** Removes a stopped forwarder's ledger record (when there is one). */
+function forgetForwarder(runDir: string, shard: number): void {
+  const ledger = Ledger.at(runDir);
+  if (ledger.get("forwarder", ledgerId(shard)) !== undefined) ledger.remove("forwarder", ledgerId(shard));
 }
 
 /** The pool member with the fewest recorded ports (the lowest on a tie), for a new port. */
@@ -146,7 +184,10 @@ export async function removeForwarderPort(runDir: string, benito: string, id: st
   removePortRecord(runDir, id);
   const left = readPortRecords(runDir);
   if (left.length === 0) await stopForwarder(runDir, benito);
-  else if (!left.some((record) => (record.shard ?? 0) === shard)) await stopByPidfile(forwarderPaths(runDir, shard).pidfile, basename(benito));
+  else if (!left.some((record) => (record.shard ?? 0) === shard)) {
+    await stopByPidfile(forwarderPaths(runDir, shard).pidfile, basename(benito));
+    forgetForwarder(runDir, shard);
+  }
 }
 
 /** Every port the running forwarders hold (undefined when none runs). */
@@ -174,6 +215,7 @@ export async function stopForwarder(runDir: string, benito: string): Promise<boo
     const own = forwarderPaths(runDir, shard);
     wasAlive = forwarderState(runDir, benito, shard).alive || wasAlive;
     await stopByPidfile(own.pidfile, basename(benito));
+    forgetForwarder(runDir, shard);
     removeIfPresent(own.socket);
     removeIfPresent(own.log);
     removeIfPresent(`${own.log}.1`);
