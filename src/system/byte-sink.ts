@@ -2,10 +2,7 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import { BenitoError, messageOf } from "../errors";
 import { libc } from "./libc";
-import { O_NONBLOCK } from "./libc-constants";
-
-const F_GETFL = 3;
-const F_SETFL = 4;
+import { F_GETFL, F_SETFL, O_NONBLOCK } from "./libc-constants";
 
 /** ByteSink class: writes whole buffers to a file or to standard output. */
 export class ByteSink {

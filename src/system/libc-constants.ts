@@ -49,8 +49,37 @@ export const EAGAIN = 11;
 export const ENODEV = 19;
 /** Invalid argument. */
 export const EINVAL = 22;
+/** Address already in use (a VDE data socket's name is taken). */
+export const EADDRINUSE = 98;
 /** No buffer space (a netlink socket's receive queue overflowed). */
 export const ENOBUFS = 105;
+
+/** epoll_event flags (linux/eventpoll.h); EPOLLIN/OUT/ERR/HUP equal the poll(2) bits. */
+export const EPOLLIN = 0x1;
+/** Writable. */
+export const EPOLLOUT = 0x4;
+/** Error (always reported). */
+export const EPOLLERR = 0x8;
+/** Hang-up (always reported). */
+export const EPOLLHUP = 0x10;
+/** epoll_create1: closed on exec. */
+export const EPOLL_CLOEXEC = 0o2000000;
+/** epoll_ctl operations: add, remove, change an fd's events. */
+export const EPOLL_CTL_ADD = 1;
+/** Remove an fd. */
+export const EPOLL_CTL_DEL = 2;
+/** Change an fd's events. */
+export const EPOLL_CTL_MOD = 3;
+
+/** send/recv flags (linux/socket.h): don't block. */
+export const MSG_DONTWAIT = 0x40;
+/** recv flag: report the real length of a truncated message. */
+export const MSG_TRUNC = 0x20;
+
+/** setpriority(2) target: one process (or thread). */
+export const PRIO_PROCESS = 0;
+/** madvise(2) advice: drop these pages from this process's page tables. */
+export const MADV_DONTNEED = 4;
 
 /** Namespaces and mounts (linux/sched.h, linux/mount.h): a new network namespace, bind and shared mounts, lazy unmount. */
 export const CLONE_NEWNET = 0x40000000;

@@ -2,10 +2,10 @@
 import { ptr, toArrayBuffer, type Pointer } from "bun:ffi";
 import { BenitoError } from "../errors";
 import { check, cString, errno, libc, SystemCallError } from "./libc";
-import { EINTR, POLLIN, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW } from "./libc-constants";
+import { CLONE_NEWNET, EINTR, O_RDONLY, POLLIN, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW } from "./libc-constants";
+import { AF_PACKET } from "./netlink/constants";
 import { namespaceDir } from "./netns";
 
-const AF_PACKET = 17;
 /** Every protocol, in network byte order (htons(ETH_P_ALL)). */
 const ETH_P_ALL_BE = 0x0300;
 const SOL_PACKET = 263;
@@ -17,8 +17,6 @@ const PACKET_MR_PROMISC = 1;
 const TPACKET_V3 = 2;
 /** A block's status bit: the kernel handed it to user space. */
 const TP_STATUS_USER = 1;
-const CLONE_NEWNET = 0x40000000;
-const O_RDONLY = 0;
 const PROT_READ_WRITE = 3;
 const MAP_SHARED = 1;
 

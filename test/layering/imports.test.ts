@@ -21,6 +21,15 @@ function importsOf(file: string): string[] {
   return found;
 }
 
+/** The numeric constants a file defines ("const NAME = 0x40", exported or not), by upper-case name. */
+function numericConstantsOf(file: string): string[] {
+  const text = readFileSync(join(src, file), "utf8");
+  return [...text.matchAll(/^\s*(?:export\s+)?const\s+([A-Z][A-Z0-9_]*)\s*=\s*-?(?:0[xob])?[0-9a-fA-F_]+\s*;/gm)].map((match) => match[1] ?? "");
+}
+
+/** The lines "FILE defines NAME" for every numeric upper-case constant under src/. */
+const constantDefinitions = sourceFiles().flatMap((file) => numericConstantsOf(file).map((name) => ({ file, name })));
+
 const files = sourceFiles().map((file) => ({ file, imports: importsOf(file) }));
 const layer = (file: string) => file.split("/")[0] ?? "";
 
@@ -57,5 +66,17 @@ describe("layering", () => {
 
   test("apply/ reaches the OS only through system/", () => {
     expect(violations(["apply"], (target) => /^(node:)?(fs|net|child_process|dgram)$|^bun:ffi$/.test(target))).toEqual([]);
+  });
+
+  test("errno and epoll constants are defined only in the one table, src/system/libc-constants.ts", () => {
+    expect(constantDefinitions.some(({ file, name }) => file === "system/libc-constants.ts" && name === "EINTR")).toBe(true);
+    const outside = constantDefinitions.filter(({ file, name }) => file !== "system/libc-constants.ts" && /^(E[A-Z0-9]+|EPOLL[A-Z_]*)$/.test(name));
+    expect(outside.map(({ file, name }) => `${file} defines ${name}`)).toEqual([]);
+  });
+
+  test("no numeric constant of src/system is defined in two files (one table, not copies)", () => {
+    const seen = new Map<string, string[]>();
+    for (const { file, name } of constantDefinitions.filter(({ file }) => layer(file) === "system")) seen.set(name, [...(seen.get(name) ?? []), file]);
+    expect([...seen].filter(([, where]) => where.length > 1).map(([name, where]) => `${name} in ${where.join(", ")}`)).toEqual([]);
   });
 });

@@ -32,10 +32,8 @@ export const NETLINK_CAP_ACK = 10;
 export const NETLINK_EXT_ACK = 11;
 /** Dumps are filtered by the kernel on the request's fields (table, ifindex). */
 export const NETLINK_GET_STRICT_CHK = 12;
-/** recv flag: don't block. */
-export const MSG_DONTWAIT = 0x40;
-/** recv flag: report the real length of a truncated message. */
-export const MSG_TRUNC = 0x20;
+/** recv flags, from the one table. */
+export { MSG_DONTWAIT, MSG_TRUNC } from "../libc-constants";
 
 /** Netlink message types (linux/netlink.h). */
 export const NLMSG_NOOP = 1;

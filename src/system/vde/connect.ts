@@ -4,9 +4,8 @@ import { ptr } from "bun:ffi";
 import { BenitoError, ExitCode } from "../../errors";
 import { check, cString, errno, libc, strerror } from "../libc";
 import { AF_UNIX, decodeSockaddrUn, encodeSockaddrUn, maxSocketPathBytes, sockaddrUnSize } from "./sockaddr";
-import { EINTR, POLLIN, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM } from "../libc-constants";
+import { EADDRINUSE, EINTR, POLLIN, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM } from "../libc-constants";
 
-const EADDRINUSE = 98;
 /** The switch's protocol constants (domain notes §5). */
 const switchMagic = 0xfeedface;
 const requestVersion = 3;

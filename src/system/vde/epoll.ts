@@ -1,20 +1,8 @@
 // One epoll set through libc: register fds with a 32-bit tag, wait, read back (tag, events) pairs without allocating.
 import { ptr } from "bun:ffi";
 import { check, errno, libc, SystemCallError } from "../libc";
-import { EINTR } from "../libc-constants";
+import { EINTR, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD } from "../libc-constants";
 
-/** epoll_event flags (linux/eventpoll.h); EPOLLIN/OUT/ERR/HUP equal the poll(2) bits. */
-export const EPOLLIN = 0x1;
-/** Writable. */
-export const EPOLLOUT = 0x4;
-/** Error (always reported). */
-export const EPOLLERR = 0x8;
-/** Hang-up (always reported). */
-export const EPOLLHUP = 0x10;
-const EPOLL_CLOEXEC = 0o2000000;
-const EPOLL_CTL_ADD = 1;
-const EPOLL_CTL_DEL = 2;
-const EPOLL_CTL_MOD = 3;
 /**
  * struct epoll_event is packed on x86-64 (12 bytes, data at 4) and naturally aligned elsewhere
  * (16 bytes, data at 8): the kernel's EPOLL_PACKED is defined for x86-64 only.

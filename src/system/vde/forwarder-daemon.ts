@@ -2,7 +2,7 @@
 import { ptr } from "bun:ffi";
 import { BenitoError, messageOf } from "../../errors";
 import { check, cString, errno, libc, strerror } from "../libc";
-import { AF_UNIX, EAGAIN, EINTR, POLLIN, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM } from "../libc-constants";
+import { AF_UNIX, EAGAIN, EINTR, POLLIN, PRIO_PROCESS, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM } from "../libc-constants";
 import { withinNamespace } from "../netns";
 import { appendLogLine } from "../state-files";
 import { attachTap, describeTapError, interfaceExists, interfaceMtu } from "../tap";
@@ -25,7 +25,6 @@ const maxRequestBytes = 4096;
  * -5 gives it about the weight of three ordinary tasks back.
  */
 const forwarderNice = -5;
-const PRIO_PROCESS = 0;
 /** Signals that stop the forwarder cleanly. */
 const stopSignals = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 

@@ -2,10 +2,9 @@
 import { ptr } from "bun:ffi";
 import { errno, libc } from "../libc";
 import type { VdeConnection } from "./connect";
-import { EAGAIN, EINTR } from "../libc-constants";
-import { Epoll, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT } from "./epoll";
+import { EAGAIN, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, MSG_DONTWAIT } from "../libc-constants";
+import { Epoll } from "./epoll";
 
-const MSG_DONTWAIT = 0x40;
 /** sizeof(struct mmsghdr): a 56-byte msghdr + msg_len + padding. */
 const mmsghdrSize = 64;
 const iovecSize = 16;

@@ -1,9 +1,7 @@
 // Trims a long-running plug's resident set: pages of read-only file mappings that start-up touched are let go.
 import { readFileSync } from "node:fs";
 import { libc } from "../libc";
-
-/** madvise(2) advice: drop these pages from this process's page tables. */
-const MADV_DONTNEED = 4;
+import { MADV_DONTNEED } from "../libc-constants";
 
 /** One mapping from /proc/self/smaps. */
 interface Mapping {
