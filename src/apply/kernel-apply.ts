@@ -50,15 +50,7 @@ export function kernelBridgesUp(runDir: string, wanted: readonly BridgeSpec[]): 
   const rtnl = Rtnl.open();
   try {
     for (const record of readBridges(runDir)) {
-      if (wantedIds.has(record.id)) continue;
-      const base = { action: "stop" as const, id: record.id, summary: summary(record), reason: "no longer in the topology" };
-      try {
-        deleteMarked(rtnl, record.id);
-        Ledger.at(runDir).remove("bridge", record.id);
-        outcomes.push({ ...base, ok: true });
-      } catch (error) {
-        outcomes.push({ ...base, ok: false, error: messageOf(error) });
-      }
+      if (!wantedIds.has(record.id)) outcomes.push(removeBridge(rtnl, runDir, record, "no longer in the topology"));
     }
     for (const spec of wanted) {
       const base = { id: spec.id, summary: summary(spec) };
@@ -88,21 +80,24 @@ export function kernelBridgesUp(runDir: string, wanted: readonly BridgeSpec[]): 
   return outcomes;
 }
 
+/** Deletes one recorded bridge (only if it carries benito's mark) and then its ledger record. */
+function removeBridge(rtnl: Rtnl, runDir: string, record: BridgeSpec, reason: string): ActionOutcome {
+  const base = { action: "stop" as const, id: record.id, summary: summary(record), reason };
+  try {
+    deleteMarked(rtnl, record.id);
+    Ledger.at(runDir).remove("bridge", record.id);
+    return { ...base, ok: true };
+  } catch (error) {
+    return { ...base, ok: false, error: messageOf(error) };
+  }
+}
+
 /** Deletes every recorded bridge (ports first released by the vnodes' stops) and the records. */
 export function kernelBridgesDown(runDir: string): ActionOutcome[] {
   const outcomes: ActionOutcome[] = [];
   const rtnl = Rtnl.open();
   try {
-    for (const record of readBridges(runDir)) {
-      const base = { action: "stop" as const, id: record.id, summary: summary(record), reason: "was recorded" };
-      try {
-        deleteMarked(rtnl, record.id);
-        Ledger.at(runDir).remove("bridge", record.id);
-        outcomes.push({ ...base, ok: true });
-      } catch (error) {
-        outcomes.push({ ...base, ok: false, error: messageOf(error) });
-      }
-    }
+    for (const record of readBridges(runDir)) outcomes.push(removeBridge(rtnl, runDir, record, "was recorded"));
   } finally {
     rtnl.close();
   }

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { benito, benitoBinary, run } from "../helpers/binary";
-import { makeLab, labNodes, type Lab } from "../helpers/lab";
+import { cleanLab } from "../helpers/lab-state";
+import { makeLab, type Lab } from "../helpers/lab";
 import { inNamespace, uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { pidfiles, pidIn, signalPid } from "../helpers/processes";
@@ -52,10 +53,8 @@ describe.skipIf(!isRoot || !hasVde)("tools on the running example lab (root, nam
   });
 
   afterAll(async () => {
-    await benito(["down", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"], { timeoutMs: 60_000 });
-    // Whatever down could not stop: by pidfile, then the namespaces by their exact names.
-    for (const pidfile of pidfiles(lab.runDir)) signalPid(pidIn(pidfile) ?? 0, "SIGKILL");
-    for (const node of labNodes) await run(["ip", "netns", "del", lab.namespace(node)]);
+    // down, then whatever it could not stop by pidfile (never pid 0), then the namespaces by their exact names.
+    await cleanLab(lab);
     rmSync(lab.dir, { recursive: true, force: true });
   });
 

@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benito, benitoBinary, run } from "../helpers/binary";
+import { cleanLab } from "../helpers/lab-state";
 import { makeLab, labNodes, type Lab } from "../helpers/lab";
 import { inNamespace, ping, uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
-import { pidfiles, pidIn, signalPid } from "../helpers/processes";
 import { kernelBridgeName, kernelIfbName, kernelPortName } from "../../src/plan/datapath-plan";
 
 setDefaultTimeout(120_000);
@@ -33,9 +33,8 @@ describe.skipIf(!isRoot || !hasTools)("link and capture on the kernel datapath (
   });
 
   afterAll(async () => {
-    await benito(["down", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"], { timeoutMs: 60_000 });
-    for (const pidfile of pidfiles(lab.runDir)) signalPid(pidIn(pidfile) ?? 0, "SIGKILL");
-    for (const node of labNodes) await run(["ip", "netns", "del", lab.namespace(node)]);
+    // down, then whatever it could not stop by pidfile (never pid 0), then the namespaces by their exact names.
+    await cleanLab(lab);
     // By exact derived name, in case down failed.
     const names = [...["lan0", "lan1"].map((lan) => kernelBridgeName(lan, lab.runDir)), ...labNodes.flatMap((node) => ["inf000", "inf001"].flatMap((iface) => [kernelPortName(lab.name(node), iface, lab.runDir), kernelIfbName(lab.name(node), iface, lab.runDir)]))];
     const listed = (await run(["ip", "-o", "link", "show"])).stdout;
