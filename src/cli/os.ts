@@ -19,7 +19,7 @@ export { Ledger } from "../system/ledger";
 export { forgetLinkOverrides, readLinkOverrides, writeLinkOverrides } from "../system/link-overrides";
 export { netemAvailable } from "../system/netem-probe";
 export { BENITO_RTPROT } from "../system/netlink/constants";
-export { Rtnl } from "../system/netlink/rtnl";
+export { hostLinkName } from "../system/netlink/host-link";
 export { deleteNamespace, ensureNamespace, execInNamespace, execProgram, namespaceExists } from "../system/netns";
 export { PacketSocket, retireMs, snapLength } from "../system/packet-socket";
 export { tidyRunDir } from "../system/run-dir-tidy";

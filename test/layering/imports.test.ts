@@ -60,6 +60,11 @@ describe("layering", () => {
     expect(violations(["cli"], (target) => target.startsWith("system/")).filter((line) => !line.startsWith("cli/os.ts "))).toEqual([]);
   });
 
+  test("cli/ opens no netlink socket: its door, src/cli/os.ts, does not hand out Rtnl", () => {
+    expect(importsOf("cli/os.ts")).toContain("system/netlink/host-link");
+    expect(readFileSync(join(src, "cli/os.ts"), "utf8")).not.toMatch(/\bRtnl\b/);
+  });
+
   test("cli/ touches no OS module directly (node:fs, node:net, node:child_process, bun:ffi)", () => {
     expect(violations(["cli"], (target) => /^(node:)?(fs|net|child_process|dgram)$|^bun:ffi$/.test(target))).toEqual([]);
   });

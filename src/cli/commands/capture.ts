@@ -5,7 +5,7 @@ import { BenitoError, ExitCode, InputError, UsageError } from "../../errors";
 import type { Node, NodeInterface } from "../../model/node";
 import { experimentalInterfaces, type NicDevice } from "../../platforms/platform";
 import { platformOf } from "../../platforms/registry";
-import { ByteSink, PacketSocket, readFileBytes, Rtnl, retireMs, snapLength, watchInterrupts } from "../os";
+import { ByteSink, hostLinkName, PacketSocket, readFileBytes, retireMs, snapLength, watchInterrupts } from "../os";
 import { lanDatapaths } from "../datapaths";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
@@ -119,14 +119,9 @@ function deviceOf(experiment: Experiment, node: Node, nic: NodeInterface): { dev
   const what = `${node.name}:${nic.name}`;
   if (where.kind === "none") throw new BenitoError("finding the device to capture", what, where.reason);
   if (where.kind === "device") return where;
-  const rtnl = Rtnl.open();
-  try {
-    const link = (nic.mac === undefined ? undefined : rtnl.linkByMac(nic.mac)) ?? (nic.ifname === undefined ? undefined : rtnl.linkByName(nic.ifname));
-    if (link === undefined) throw new BenitoError("finding the device to capture", what, `no NIC on this host has MAC ${nic.mac ?? "(none given)"}${nic.ifname === undefined ? "" : ` or the name ${nic.ifname}`}`);
-    return { device: link.name };
-  } finally {
-    rtnl.close();
-  }
+  const device = hostLinkName(nic);
+  if (device === undefined) throw new BenitoError("finding the device to capture", what, `no NIC on this host has MAC ${nic.mac ?? "(none given)"}${nic.ifname === undefined ? "" : ` or the name ${nic.ifname}`}`);
+  return { device };
 }
 
 interface CaptureOptions {
