@@ -1,6 +1,6 @@
 // The embedded_pnode platform for real (root): `benito vm launch` run inside a test namespace standing in for the host configures its NIC and routes.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ip, inNamespace, NamespaceSet } from "../helpers/netns";
@@ -36,6 +36,8 @@ describe.skipIf(!isRoot)("embedded_pnode platform (live, in a test namespace)", 
     expect(launched.code).toBe(0);
     expect(await ip("-n", ns, "-4", "-o", "addr", "show", "dev", "nic0")).toContain("10.216.0.1/24");
     expect(await ip("-n", ns, "route", "show", "10.217.0.0/16")).toContain("via 10.216.0.254 dev nic0");
+    // What ifaces set is recorded in this run's ledger, not in the default /run/benito.
+    expect(existsSync(join(dir, "run", "ledger", "addresses.phys1.json"))).toBe(true);
     const status = await inNamespace(ns, [benitoBinary, "vm", "status", "phys1", config, "--run-dir", join(dir, "run")]);
     expect(status.stdout).toBe("phys1: embedded_pnode: nothing runs\n");
     const stopped = await inNamespace(ns, [benitoBinary, "vm", "stop", "phys1", config, "--run-dir", join(dir, "run")]);

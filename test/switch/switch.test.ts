@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { benito } from "../helpers/binary";
 import { ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
-import { signalPid } from "../helpers/processes";
+import { pidfiles, pidIn, signalPid } from "../helpers/processes";
 import { alive, averageRtt, hasVde, Lab, lossPercent, ping } from "../vde/fixtures";
 
 interface Member {
@@ -80,8 +80,14 @@ describe.skipIf(!isRoot || !hasVde)("benito switch with real vde_switch and wire
     writeFileSync(join(configDir, "topo.xml"), topology(switchRoot, members));
   }, 60_000);
   afterAll(async () => {
-    await lab.cleanup();
+    // down while the run dir (and its records) still exist; then whatever it left, by pidfile;
+    // only then the folder goes (removing it first once leaked every daemon of a failed run).
     await benito(["switch", "down", "--run-dir", runDir]);
+    for (const pidfile of pidfiles(runDir)) {
+      const pid = pidIn(pidfile);
+      if (pid !== undefined && alive(pid)) signalPid(pid, "SIGKILL");
+    }
+    await lab.cleanup();
     await namespaces.cleanup();
   }, 60_000);
 

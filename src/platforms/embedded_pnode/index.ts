@@ -13,7 +13,7 @@ export const embeddedPnodePlatform: Platform = {
     return {
       title: `configure ${node.name} (embedded pnode): interfaces and routes`,
       steps: [
-        { kind: "command.run", id: "ifaces", argv: [ctx.benito, "ifaces", ctx.configDir, node.name] },
+        { kind: "command.run", id: "ifaces", argv: [ctx.benito, "ifaces", "--state-dir", ctx.runDir, ctx.configDir, node.name] },
         ...(ctx.routeHosts.has(node.name) ? [{ kind: "command.run" as const, id: "routes", argv: [ctx.benito, "routes", ctx.configDir, node.name] }] : []),
       ],
     };
