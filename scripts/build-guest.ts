@@ -48,8 +48,8 @@ export function findCloudKernel(): { kernel: string; release: string } | undefin
   return { kernel: `/boot/${newest}`, release: newest.slice("vmlinuz-".length) };
 }
 
-/** One archive member. */
-type Member =
+/** One member of a newc cpio archive. */
+export type Member =
   | { readonly kind: "dir"; readonly name: string }
   | { readonly kind: "file"; readonly name: string; readonly data: Uint8Array; readonly mode: number }
   | { readonly kind: "symlink"; readonly name: string; readonly target: string }
@@ -111,7 +111,7 @@ function sharedLibraries(executable: string): string[] {
 }
 
 /** Adds a directory member before every member whose parent folder is not listed yet (the kernel does not create parents). */
-function withParents(members: readonly Member[]): Member[] {
+export function withParents(members: readonly Member[]): Member[] {
   const dirs = new Set(members.filter((member) => member.kind === "dir").map((member) => member.name));
   const out: Member[] = [];
   for (const member of members) {
@@ -129,7 +129,7 @@ function withParents(members: readonly Member[]): Member[] {
 }
 
 /** Writes members as a newc ("070701") cpio archive, which the kernel unpacks as the initramfs. */
-function newcArchive(members: readonly Member[]): Uint8Array {
+export function newcArchive(members: readonly Member[]): Uint8Array {
   const chunks: Uint8Array[] = [];
   let length = 0;
   const push = (bytes: Uint8Array) => {
