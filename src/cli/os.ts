@@ -25,7 +25,6 @@ export { PacketSocket, retireMs, snapLength } from "../system/packet-socket";
 export { tidyRunDir } from "../system/run-dir-tidy";
 export { defaultLockWaitSeconds, withRunLock } from "../system/run-lock";
 export { writeWholeFile } from "../system/paths";
-export { announceReadyAndDetach, pidfileState, removePidfile, spawnDetachedSelf, takeDaemonChildMark, writePidfile } from "../system/processes";
 export { qmpCommand } from "../system/qmp";
 export { appendLogLine, checkWritableFolder, logLineFailure, readOptionalJson, writeFileAtomic } from "../system/state-files";
 export { foreignFolder, switchFolderOwner } from "../system/switch-folder";
@@ -33,8 +32,5 @@ export { createTap, deleteTap, interfaceExists, parseMac, validateInterfaceName 
 export type { TapOptions } from "../system/tap";
 export { readTree, writeTree } from "../system/tree";
 export type { ForwardStats } from "../system/vde/forwarder";
-export { forwarderPorts, forwarderRequest, forwarderState, knownShards } from "../system/vde/forwarder-control";
-export { ForwarderDaemon } from "../system/vde/forwarder-daemon";
 export type { PortStatus } from "../system/vde/forwarder-daemon";
-export { forwarderPaths, maxShards, readPortRecord } from "../system/vde/forwarder-records";
-export { runPlug } from "../system/vde/plug";
+export { maxShards } from "../system/vde/forwarder-records";

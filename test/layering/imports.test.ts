@@ -65,6 +65,11 @@ describe("layering", () => {
     expect(readFileSync(join(src, "cli/os.ts"), "utf8")).not.toMatch(/\bRtnl\b/);
   });
 
+  test("cli/ runs no daemon itself: the forwarder, plugs, pidfiles and detaching are apply/'s work (src/apply/vde-daemons.ts)", () => {
+    expect(importsOf("cli/commands/vde.ts")).toContain("apply/vde-daemons");
+    expect(readFileSync(join(src, "cli/os.ts"), "utf8")).not.toMatch(/\b(ForwarderDaemon|runPlug|spawnDetachedSelf|announceReadyAndDetach|writePidfile)\b/);
+  });
+
   test("cli/ touches no OS module directly (node:fs, node:net, node:child_process, bun:ffi)", () => {
     expect(violations(["cli"], (target) => /^(node:)?(fs|net|child_process|dgram)$|^bun:ffi$/.test(target))).toEqual([]);
   });

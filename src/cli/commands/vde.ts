@@ -1,7 +1,8 @@
 // `benito vde plug`: the native replacement for vde_plug2tap (a TAP on a vde_switch port).
 import { resolve } from "node:path";
 import { BenitoError, ExitCode, UsageError } from "../../errors";
-import { ForwarderDaemon, announceReadyAndDetach, forwarderPaths, forwarderPorts, forwarderState, knownShards, maxShards, pidfileState, removePidfile, runPlug, spawnDetachedSelf, takeDaemonChildMark, validateInterfaceName, writePidfile } from "../os";
+import { forwarderPortsReport, runForwarder, runPlugDaemon } from "../../apply/vde-daemons";
+import { maxShards, validateInterfaceName } from "../os";
 import type { ForwardStats, PortStatus } from "../os";
 import { defaultRunDir } from "../host-plan";
 import { integerOption, parseCommandArgs } from "../args";
@@ -65,28 +66,9 @@ async function forwarder(args: readonly string[], ctx: CommandContext): Promise<
   const runDir = resolve(values["run-dir"] ?? defaultRunDir);
   const shard = integerOption("vde forwarder", "shard", values.shard, 0);
   if (shard >= maxShards) throw new UsageError("vde forwarder", `--shard ${shard}: the pool has at most ${maxShards} forwarders`);
-  const paths = forwarderPaths(runDir, shard);
-  const detachedChild = takeDaemonChildMark() && values.daemon === true;
-  const state = pidfileState(paths.pidfile);
-  if (state.alive && state.pid !== process.pid) throw new BenitoError("starting the forwarder", paths.pidfile, `a forwarder already runs (pid ${state.pid})`);
-  if (values.daemon === true && !detachedChild) {
-    const child = await spawnDetachedSelf(["vde", "forwarder", ...args], ctx.env);
-    ctx.io.out(`forwarder ${shard} for ${runDir} ${child.message} (pid ${child.pid})`);
-    return ExitCode.ok;
-  }
-  let pidWritten = false;
-  try {
-    await new ForwarderDaemon(runDir, shard).run({
-      ready(portCount) {
-        writePidfile(paths.pidfile, process.pid);
-        pidWritten = true;
-        if (detachedChild) announceReadyAndDetach(`running with ${portCount} port(s)`);
-      },
-    });
-    return ExitCode.ok;
-  } finally {
-    if (pidWritten) removePidfile(paths.pidfile, process.pid);
-  }
+  const run = await runForwarder(runDir, shard, { daemon: values.daemon === true, selfArgs: ["vde", "forwarder", ...args], env: ctx.env });
+  if (run.kind === "detached") ctx.io.out(`forwarder ${shard} for ${runDir} ${run.child.message} (pid ${run.child.pid})`);
+  return ExitCode.ok;
 }
 
 /** One port as `vde ports` lists it. */
@@ -100,18 +82,14 @@ export function formatPort(port: PortStatus): string {
 async function ports(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
   const { values } = parseCommandArgs("vde ports", args, forwarderOptions, 0);
   const runDir = resolve(values["run-dir"] ?? defaultRunDir);
-  const list = await forwarderPorts(runDir, process.execPath);
-  const pids = knownShards(runDir).flatMap((shard) => {
-    const state = forwarderState(runDir, process.execPath, shard);
-    return state.alive && state.pid !== undefined ? [state.pid] : [];
-  });
-  if (values.json === true) ctx.io.out(JSON.stringify({ running: list !== undefined, pids, ports: list ?? [] }));
-  else if (list === undefined) ctx.io.out(`no forwarder runs for ${runDir}`);
+  const report = await forwarderPortsReport(runDir, process.execPath);
+  if (values.json === true) ctx.io.out(JSON.stringify(report));
+  else if (!report.running) ctx.io.out(`no forwarder runs for ${runDir}`);
   else {
-    ctx.io.out(`forwarders for ${runDir}: pid ${pids.join(", ")}, ${list.length} port(s)`);
-    for (const port of list) ctx.io.out(`  ${formatPort(port)}`);
+    ctx.io.out(`forwarders for ${runDir}: pid ${report.pids.join(", ")}, ${report.ports.length} port(s)`);
+    for (const port of report.ports) ctx.io.out(`  ${formatPort(port)}`);
   }
-  return list !== undefined && list.every((port) => port.state === "open") ? ExitCode.ok : ExitCode.failed;
+  return report.running && report.ports.every((port) => port.state === "open") ? ExitCode.ok : ExitCode.failed;
 }
 
 async function plug(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
@@ -123,48 +101,19 @@ async function plug(args: readonly string[], ctx: CommandContext): Promise<ExitC
   validateInterfaceName(values.tap);
   const switchDir = resolve(values.switch);
   const pidfile = values.pidfile === undefined ? undefined : resolve(values.pidfile);
-  const detachedChild = takeDaemonChildMark() && values.daemon === true;
-
-  if (pidfile !== undefined) {
-    const state = pidfileState(pidfile);
-    if (state.alive && state.pid !== process.pid) throw new BenitoError("starting the plug", pidfile, `the pidfile names a running process (pid ${state.pid})`);
-  }
-  if (values.daemon === true && !detachedChild) {
-    const child = await spawnDetachedSelf(["vde", "plug", ...args], ctx.env);
-    ctx.io.out(`plugged ${values.tap} into ${switchDir} ${child.message} (pid ${child.pid})`);
+  const tap = values.tap;
+  const run = await runPlugDaemon({ switchDir, port, tap, reconnect: values.reconnect === true }, pidfile, { daemon: values.daemon === true, selfArgs: ["vde", "plug", ...args], env: ctx.env }, {
+    reconnected: (connection) => ctx.io.err(`benito: reconnected ${tap} to ${switchDir} port ${connection.port}`),
+    disconnected: (delayMs) => ctx.io.err(`benito: the switch at ${switchDir} closed the port; reconnecting in ${delayMs} ms`),
+    retryFailed: (error, delayMs) => ctx.io.err(`benito: reconnecting to ${switchDir} failed (${error.reason}); next try in ${delayMs} ms`),
+  });
+  if (run.kind === "detached") {
+    ctx.io.out(`plugged ${tap} into ${switchDir} ${run.child.message} (pid ${run.child.pid})`);
     return ExitCode.ok;
   }
-
-  let pidWritten = false;
-  try {
-    const outcome = await runPlug(
-      { switchDir, port, tap: values.tap, reconnect: values.reconnect === true },
-      {
-        connected(connection, first) {
-          if (!first) {
-            ctx.io.err(`benito: reconnected ${values.tap} to ${switchDir} port ${connection.port}`);
-            return;
-          }
-          if (pidfile !== undefined) {
-            writePidfile(pidfile, process.pid);
-            pidWritten = true;
-          }
-          if (detachedChild) announceReadyAndDetach(`port ${connection.port}`);
-        },
-        disconnected(delayMs) {
-          if (delayMs !== undefined) ctx.io.err(`benito: the switch at ${switchDir} closed the port; reconnecting in ${delayMs} ms`);
-        },
-        retryFailed(error, delayMs) {
-          ctx.io.err(`benito: reconnecting to ${switchDir} failed (${error.reason}); next try in ${delayMs} ms`);
-        },
-      },
-    );
-    if (values.stats === true) for (const line of formatStats(outcome.stats)) ctx.io.out(line);
-    if (outcome.end === "switch-closed") throw new BenitoError("forwarding frames", switchDir, "the switch closed the port (it stopped or dropped the connection)");
-    return ExitCode.ok;
-  } finally {
-    if (pidWritten && pidfile !== undefined) removePidfile(pidfile, process.pid);
-  }
+  if (values.stats === true) for (const line of formatStats(run.result.stats)) ctx.io.out(line);
+  if (run.result.end === "switch-closed") throw new BenitoError("forwarding frames", switchDir, "the switch closed the port (it stopped or dropped the connection)");
+  return ExitCode.ok;
 }
 
 /** The `vde` command (subcommand: plug). */
