@@ -8,7 +8,7 @@ import { namespaceName } from "../../src/platforms/names";
 import { benito, benitoBinary, run } from "../helpers/binary";
 import { uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
-import { signalPid } from "../helpers/processes";
+import { pidfiles, pidIn, signalPid } from "../helpers/processes";
 import { alive, startSwitch, stopSwitch, topology, type TestSwitch } from "./fixture";
 import { vmNicLinkNames } from "../../src/platforms/names";
 
@@ -77,6 +77,11 @@ describe.skipIf(!isRoot || missing.length > 0)("qemu platform (live, TCG)", () =
 
   afterAll(async () => {
     for (const node of [vmA, vmB, proc]) await benito(["vm", "stop", node, configDir, "--run-dir", runDir], { timeoutMs: 40_000 });
+    // Whatever a failed stop left (QEMU, the forwarder), by its pidfile, before the run dir goes.
+    for (const pidfile of pidfiles(runDir)) {
+      const pid = pidIn(pidfile);
+      if (pid !== undefined && alive(pid)) signalPid(pid, "SIGKILL");
+    }
     await run(["ip", "netns", "del", namespaceName(proc)]);
     await stopSwitch(sw);
     rmSync(base, { recursive: true, force: true });
