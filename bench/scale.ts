@@ -11,6 +11,7 @@ import { switchLayout } from "../src/plan/switch-plan";
 import { experimentTunnels, tunnelLayout, type TunnelSpec } from "../src/plan/tunnel-plan";
 import { parseTopology } from "../src/topdl/parse";
 import { topologyXml, type Iface, type LanSpec, type Vnode } from "../test/tunnel/topology";
+import { random } from "../test/helpers/random";
 
 const pnodeCount = 100;
 const vnodeCount = 2_000;
@@ -24,17 +25,6 @@ const processSamples = Number(process.env.BENCH_SAMPLES ?? 10);
 const targetMs = 100;
 const targetMB = 100;
 
-/** A small deterministic generator (mulberry32): the same experiment on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hex(value: number): string {
   return value.toString(16).padStart(2, "0");

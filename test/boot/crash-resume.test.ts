@@ -8,6 +8,7 @@ import { benitoEnded, cleanLab, labLeftovers, labPids, labState, stateDiff, type
 import { uniquePrefix } from "../helpers/netns";
 import { signalPid } from "../helpers/processes";
 import { isRoot } from "../helpers/root";
+import { random } from "../helpers/random";
 
 setDefaultTimeout(900_000);
 
@@ -18,17 +19,6 @@ const sampleSize = process.env.BENITO_CRASH_ALL === "1" ? Infinity : Number(proc
 const randomKills = process.env.BENITO_CRASH_ALL === "1" ? 24 : Number(process.env.BENITO_CRASH_RANDOM ?? 12);
 const seed = Number(process.env.BENITO_CRASH_SEED ?? 11);
 
-/** mulberry32: a small seeded generator, so a failing sample can be run again exactly. */
-function random(state: number): () => number {
-  let s = state >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sample<T>(items: readonly T[], size: number, next: () => number): T[] {
   const pool = [...items];

@@ -8,18 +8,8 @@ import { validateExperiment } from "../../src/plan/validate";
 import { checkTopology } from "../../src/topdl/parse";
 import { formatProblem } from "../../src/topdl/problems";
 import type { Topology } from "../../src/topdl/types";
+import { random } from "../helpers/random";
 
-/** A small deterministic generator (mulberry32), so every run with a seed sees the same documents. */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(next: () => number, items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
 

@@ -1,0 +1,13 @@
+// A seeded pseudo-random generator for tests and benchmarks: the same seed gives the same run.
+
+/** mulberry32: a small deterministic generator returning numbers in [0, 1), so a failing sample can be run again exactly. */
+export function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
