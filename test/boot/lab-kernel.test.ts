@@ -89,6 +89,18 @@ describe.skipIf(!isRoot || !hasTools)("demo lab on the kernel datapath (root)", 
     expect((await benito(["status", "--run-dir", lab.runDir, lab.config, "pnode0"])).code).toBe(0);
   });
 
+  test("a LAN bridge deleted behind benito's back is drift; boot makes it again and its members reach each other", async () => {
+    const bridge = kernelBridgeName("lan1", lab.runDir);
+    expect((await run(["ip", "link", "del", bridge])).code).toBe(0);
+    expect((await benito(["switch", "status", "--run-dir", lab.runDir])).code).toBe(1);
+    expect((await benito(["status", "--run-dir", lab.runDir, lab.config, "pnode0"])).code).toBe(1);
+    expect((await boot()).code).toBe(0);
+    expect((await run(["ip", "-o", "link", "show", bridge])).code).toBe(0);
+    expect((await ping(lab.namespace("c"), "10.0.2.2")).ok).toBe(true);
+    expect((await ping(lab.namespace("r"), "10.0.2.1")).ok).toBe(true);
+    expect((await benito(["status", "--run-dir", lab.runDir, lab.config, "pnode0"])).code).toBe(0);
+  });
+
   test("down leaves no bridge, veth, IFB, namespace or forwarder", async () => {
     const result = await benito(["down", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"], { timeoutMs: 60_000 });
     expect(result.code).toBe(0);
