@@ -283,8 +283,9 @@ class Parser {
       return;
     }
     if ((flags & hasBracket) !== 0) {
-      const end = text.indexOf("]]>", from);
-      if (end >= 0 && end < lt) return this.#fail(end, `"]]>" must not appear in text`, true);
+      // Searched within this run only: searching on past it made a document of many "]" runs quadratic.
+      const end = text.slice(from, lt).indexOf("]]>");
+      if (end >= 0) return this.#fail(from + end, `"]]>" must not appear in text`, true);
     }
     if (!this.#build) {
       if ((flags & hasAmpersand) !== 0) this.#references(text.slice(from, lt), from);
@@ -416,11 +417,12 @@ class Parser {
       if (quote !== 0x22 && quote !== 0x27) return this.#fail(k, `attribute ${attributeName} of <${qname}>: the value must be quoted`, true);
       const close = text.indexOf(quote === 0x22 ? '"' : "'", k + 1);
       if (close < 0) return this.#fail(at, "tag is not closed");
-      const lt = text.indexOf("<", k + 1);
-      if (lt >= 0 && lt < close) return this.#fail(lt, `"<" is not allowed in an attribute value`, true);
+      let value = text.slice(k + 1, close);
+      // Searched within the value only: searching on to the next "<" cost every attribute the rest of its tag.
+      const lt = value.indexOf("<");
+      if (lt >= 0) return this.#fail(k + 1 + lt, `"<" is not allowed in an attribute value`, true);
       const flags = this.#chars(k + 1, close);
       if (flags < 0) return;
-      let value = text.slice(k + 1, close);
       // Attribute-value normalization: each literal line end or tab is a space (references are not).
       if (/[\t\n\r]/.test(value)) value = value.replace(/\r\n?|[\t\n]/g, " ");
       if ((flags & hasAmpersand) !== 0) {

@@ -137,6 +137,18 @@ describe("broken bytes and nesting", () => {
     expect(result.topology!.elements[0]!.attributes.length).toBe(40);
   });
 
+  test("many text runs holding ']' and one tag with many attributes stay linear (each search ends at its own run)", () => {
+    // Quadratic before: each "]" run searched the rest of the document for "]]>", each attribute
+    // value the rest of its tag for "<" — minutes at these sizes; linear, well under a second.
+    const runs = "]<b/>".repeat(400_000);
+    const brackets = small.replace("<version>1.0</version>", `<version>1.0</version><notes>${runs}</notes>`);
+    expect(errorsOf(brackets)).toEqual([]);
+    const attributes = Array.from({ length: 200_000 }, (_, k) => ` a${k}="v"`).join("");
+    const wide = small.replace("<computer>", `<computer${attributes}>`);
+    expect(errorsOf(wide)).toEqual([]);
+    expect(errorsOf(small.replace("<computer>", `<computer${attributes} z="<">`))[0]).toContain('"<" is not allowed in an attribute value');
+  }, 30_000);
+
   test("absurdly deep nesting is refused, not a stack overflow", () => {
     const deep = `<experiment>${"<a>".repeat(5000)}${"</a>".repeat(5000)}</experiment>`;
     expect(errorsOf(deep)).toEqual(["1: elements nested more than 64 deep"]);
