@@ -58,7 +58,21 @@ describe.skipIf(!isRoot)("failures say why, records that cannot be written, run 
     const warnings = result.stderr.split("\n").filter((line) => line.startsWith(`benito: warning: while writing the log on ${logFile}: `));
     expect(warnings.length).toBe(1);
     expect(result.code).toBe(1);
-    expect(JSON.parse(readFileSync(join(runDir, "status.json"), "utf8")).stages[0].outcome).toBe("ok");
+    const status = JSON.parse(readFileSync(join(runDir, "status.json"), "utf8"));
+    expect(status.stages[0].outcome).toBe("ok");
+    // The status file tells the same story as the exit code.
+    expect(status.exitCode).toBe(1);
+    expect(status.ok).toBe(false);
+  });
+
+  test("a bad --parallel or --wait-nics is a usage error at once, before the run-dir lock", async () => {
+    const runDir = join(dir, "run-usage");
+    for (const option of ["--parallel", "--wait-nics"]) {
+      const result = await run(["ip", "netns", "exec", host, benitoBinary, "boot", option, "many", "--run-dir", runDir, "--log-file", join(dir, "usage.log"), config, "h1"], { timeoutMs: 30_000 });
+      expect(result.code).toBe(2);
+      expect(result.stderr.split("\n")[0]).toBe(`benito: while parsing the command line on boot: ${option} wants a whole number, got "many"`);
+      expect(existsSync(runDir)).toBe(false);
+    }
   });
 
   for (const kind of ["read-only", "full"] as const) {

@@ -96,19 +96,25 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   const { values, positionals } = parseCommandArgs("boot", args, options, 2);
   const runDir = values["run-dir"] ?? defaultRunDir;
   const lockWait = integerOption("boot", "lock-wait", values["lock-wait"], defaultLockWaitSeconds);
+  // Every option is checked before the lock: a typo is a usage error at once, not after a wait.
+  const counts: BootCounts = { parallel: integerOption("boot", "parallel", values.parallel, 4), waitNics: integerOption("boot", "wait-nics", values["wait-nics"], 30) };
   // A dry run changes nothing and never waits for the lock; a boot holds it throughout (its stages reuse it).
-  if (values["dry-run"] === true) return boot(values, positionals, runDir, ctx);
-  return withRunLock(runDir, lockWait, () => boot(values, positionals, runDir, ctx));
+  if (values["dry-run"] === true) return boot(values, counts, positionals, runDir, ctx);
+  return withRunLock(runDir, lockWait, () => boot(values, counts, positionals, runDir, ctx));
 }
 
 type BootValues = ReturnType<typeof parseCommandArgs<typeof options>>["values"];
 
-async function boot(values: BootValues, positionals: readonly string[], runDir: string, ctx: CommandContext): Promise<ExitCode> {
+/** The numeric options, parsed once before the lock. */
+interface BootCounts {
+  readonly parallel: number;
+  readonly waitNics: number;
+}
+
+async function boot(values: BootValues, { parallel, waitNics }: BootCounts, positionals: readonly string[], runDir: string, ctx: CommandContext): Promise<ExitCode> {
   const logFile = values["log-file"] ?? defaultLogFile;
-  const parallel = integerOption("boot", "parallel", values.parallel, 4);
   const statusPath = join(runDir, "status.json");
   const startedAt = new Date();
-  const waitNics = integerOption("boot", "wait-nics", values["wait-nics"], 30);
   const ifacesArgs = values["hosts-file"] !== undefined ? ["--hosts-file", values["hosts-file"]] : [];
 
   let input;
@@ -181,6 +187,8 @@ async function boot(values: BootValues, positionals: readonly string[], runDir: 
     if (interruptedDuring === undefined || interruptedDuring.length === 0) interruptedDuring = [results.filter((result) => result.outcome !== "interrupted").at(-1)?.id ?? "(none)"];
     log(`boot: interrupted by ${signal} during ${interruptedDuring.join(", ")}: finished it, started nothing more; boot again to converge`);
   }
+  // An unwritable log already made this run a failure: the status file says so too.
+  if (recordFailed && exitCode === ExitCode.ok) exitCode = ExitCode.failed;
   const record: StatusRecord = {
     version: 1,
     host: plan.host,
@@ -198,9 +206,8 @@ async function boot(values: BootValues, positionals: readonly string[], runDir: 
     writeFileAtomic(statusPath, `${JSON.stringify(record, null, 2)}\n`);
   } catch (error) {
     log(`benito: warning: while writing the status file on ${statusPath}: ${messageOf(error)}`);
-    recordFailed = true;
+    if (exitCode === ExitCode.ok) exitCode = ExitCode.failed;
   }
-  if (recordFailed && exitCode === ExitCode.ok) exitCode = ExitCode.failed;
   if (values.json === true) ctx.io.out(JSON.stringify(record));
   else {
     for (const result of results) {
