@@ -1,4 +1,5 @@
 // The work behind `benito vde forwarder`, `vde plug` and `vde ports`: pidfiles, detaching, running the forwarder or one plug until it stops.
+import { basename } from "node:path";
 import { BenitoError } from "../errors";
 import { announceReadyAndDetach, pidfileState, removePidfile, spawnDetachedSelf, takeDaemonChildMark, writePidfile, type DetachedChild } from "../system/processes";
 import type { VdeConnection, VdeConnectError } from "../system/vde/connect";
@@ -34,7 +35,8 @@ function isDetachedChild(mode: DaemonMode): boolean {
 export async function runForwarder(runDir: string, shard: number, mode: DaemonMode): Promise<DaemonRun<undefined>> {
   const paths = forwarderPaths(runDir, shard);
   const detachedChild = isDetachedChild(mode);
-  const state = pidfileState(paths.pidfile);
+  // Only a process of this program counts: a stale pidfile whose pid was reused by another is no reason to refuse.
+  const state = pidfileState(paths.pidfile, basename(process.execPath));
   if (state.alive && state.pid !== process.pid) throw new BenitoError("starting the forwarder", paths.pidfile, `a forwarder already runs (pid ${state.pid})`);
   if (mode.daemon && !detachedChild) return { kind: "detached", child: await spawnDetachedSelf(mode.selfArgs, mode.env) };
   let pidWritten = false;
@@ -90,7 +92,7 @@ export interface PlugReports {
 export async function runPlugDaemon(options: PlugOptions, pidfile: string | undefined, mode: DaemonMode, reports: PlugReports): Promise<DaemonRun<PlugOutcome>> {
   const detachedChild = isDetachedChild(mode);
   if (pidfile !== undefined) {
-    const state = pidfileState(pidfile);
+    const state = pidfileState(pidfile, basename(process.execPath));
     if (state.alive && state.pid !== process.pid) throw new BenitoError("starting the plug", pidfile, `the pidfile names a running process (pid ${state.pid})`);
   }
   if (mode.daemon && !detachedChild) return { kind: "detached", child: await spawnDetachedSelf(mode.selfArgs, mode.env) };

@@ -1,6 +1,6 @@
 // `benito vde plug` against a real vde_switch: namespaces ping through it, interop with vde_plug2tap, switch loss, reconnect.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benito, benitoBinary } from "../helpers/binary";
 import { inNamespace, ip, NamespaceSet } from "../helpers/netns";
@@ -90,6 +90,21 @@ describe.skipIf(!isRoot || !hasVde)("vde plug through a real vde_switch (root)",
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(`benito: while connecting to the VDE switch on ${join(lab.dir, "no-switch")}: no switch there (${join(lab.dir, "no-switch", "ctl")} does not exist)\n`);
     expect(existsSync(pidfile)).toBe(false);
+  }, 60_000);
+
+  test("a stale pidfile whose pid now belongs to another program is no reason to refuse", async () => {
+    const [a] = ns as [string];
+    const pidfile = join(lab.dir, "stale.pid");
+    // A live process that is not benito stands in for a reused pid.
+    const other = Bun.spawn(["sleep", "30"]);
+    try {
+      writeFileSync(pidfile, `${other.pid}\n`);
+      const result = await inNamespace(a, [benitoBinary, "vde", "plug", "--switch", join(lab.dir, "no-switch"), "--tap", "st0", "--daemon", "--pidfile", pidfile]);
+      expect(result.stderr).not.toContain("names a running process");
+      expect(result.stderr).toContain("no switch there");
+    } finally {
+      other.kill("SIGKILL");
+    }
   }, 60_000);
 });
 

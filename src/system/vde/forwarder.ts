@@ -309,7 +309,8 @@ export class Forwarder<Key> {
         if (port.pending && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) !== 0) this.#flush(port);
         if (delivered > 0 && !port.pending) this.#lookForAnswer(port);
       } else {
-        if ((events & EPOLLIN) !== 0) this.#tapToSwitch(port);
+        // Not while frames wait for the switch: new ones would overtake them, or overwrite the waiting slots.
+        if ((events & EPOLLIN) !== 0 && !port.pending) this.#tapToSwitch(port);
         if ((events & (EPOLLERR | EPOLLHUP)) !== 0) {
           this.#end(port, "tap-gone");
           continue;
