@@ -67,7 +67,7 @@ export function applyInstall(root: string, items: readonly InstallItem[], binary
           changed = true;
         }
       } else {
-        const content = typeof item.content === "string" ? Buffer.from(item.content) : Buffer.from(item.content);
+        const content = Buffer.from(item.content);
         if (readLinkOrUndefined(host) !== undefined || !equalBytes(readBytesOrUndefined(host), content) || modeOf(host) !== item.mode) {
           writeFileInRoot(host, content, item.mode);
           changed = true;

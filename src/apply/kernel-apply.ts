@@ -6,9 +6,6 @@ import { Rtnl } from "../system/netlink/rtnl";
 import { Ledger } from "../system/ledger";
 import type { ActionOutcome } from "./switch-apply";
 
-/** The folder under the run dir that holds the kernel datapath's records. */
-export const kernelFolder = "kernel";
-
 /** BridgeSpec interface: one kernel LAN's bridge on this pnode. */
 export interface BridgeSpec {
   /** The bridge's name (also its record's id). */

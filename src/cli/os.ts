@@ -25,7 +25,6 @@ export { PacketSocket, retireMs, snapLength } from "../system/packet-socket";
 export { tidyRunDir } from "../system/run-dir-tidy";
 export { defaultLockWaitSeconds, withRunLock } from "../system/run-lock";
 export { writeWholeFile } from "../system/paths";
-export { qmpCommand } from "../system/qmp";
 export { appendLogLine, checkWritableFolder, logLineFailure, readOptionalJson, writeFileAtomic } from "../system/state-files";
 export { foreignFolder, switchFolderOwner } from "../system/switch-folder";
 export { createTap, deleteTap, interfaceExists, parseMac, validateInterfaceName } from "../system/tap";

@@ -1,7 +1,7 @@
 // Which names from input can become interface, namespace and file names (pure checks shared by the validator and src/system).
 
 /** The kernel's limit on interface names in bytes (IFNAMSIZ - 1). */
-export const maxInterfaceNameBytes = 15;
+const maxInterfaceNameBytes = 15;
 
 /**
  * Checks an interface name the way the kernel's dev_valid_name does, and refuses `%` (the
@@ -20,6 +20,7 @@ export function interfaceNameProblems(name: string): string[] {
   if (name.includes("%")) problems.push('the name contains "%" (the kernel would take it as a numbering pattern)');
   if (/\s/.test(name)) problems.push("the name contains whitespace");
   if (name.includes("\0")) problems.push("the name contains a NUL byte");
+  else if (/[\u0001-\u001f\u007f]/.test(name)) problems.push("the name contains a control character");
   return problems;
 }
 
