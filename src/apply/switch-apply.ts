@@ -17,7 +17,8 @@ export type DaemonRecord = LedgerData<"daemon"> & { readonly id: string; readonl
 
 /** ActionOutcome interface: what happened to one action. */
 export interface ActionOutcome {
-  readonly action: SwitchAction["action"];
+  /** `repair` (tunnels only): put right in place, nothing restarted. */
+  readonly action: SwitchAction["action"] | "repair";
   readonly id: string;
   readonly summary: string;
   readonly reason: string;

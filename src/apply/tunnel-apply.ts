@@ -1,7 +1,7 @@
 // Builds and removes the tunnels joining a LAN's switches across pnodes: VXLAN (or NIC), bridge, TAP and plug, recorded in the run dir.
 import { join } from "node:path";
 import { BenitoError, messageOf } from "../errors";
-import { tunnelAlias, tunnelFingerprint, tunnelFolder, tunnelMark, vxlanOverhead, type ObservedTunnel, type TunnelAction, type TunnelSpec } from "../plan/tunnel-plan";
+import { tunnelAlias, tunnelFingerprint, tunnelFolder, tunnelMark, vxlanOverhead, type ForwardingDrift, type ObservedTunnel, type TunnelAction, type TunnelSpec } from "../plan/tunnel-plan";
 import { Rtnl } from "../system/netlink/rtnl";
 import type { LinkInfo } from "../system/netlink/types";
 import { pidfileState, processStartTime, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../system/processes";
@@ -37,8 +37,41 @@ function withRtnl<T>(work: (rtnl: Rtnl) => T): T {
   }
 }
 
+/** The flood entries a tunnel's VXLAN link should have: one per remote pnode, or the multicast group's. */
+function wantedFlood(record: { readonly remotes?: readonly string[]; readonly group?: string }): readonly string[] {
+  return record.group !== undefined ? [record.group] : (record.remotes ?? []);
+}
+
 /**
- * What each recorded tunnel looks like now (links present and marked, plug alive), and the links
+ * How a VXLAN link's flood entries (00:00:00:00:00:00 dst ADDRESS, its own table) differ from the
+ * wanted remotes; undefined when they agree. Learned entries (other MACs) are the kernel's business.
+ */
+function floodDrift(rtnl: Rtnl, link: LinkInfo, wanted: readonly string[]): ForwardingDrift | undefined {
+  const present = new Set(rtnl.fdbEntries(link.index).flatMap((entry) => (entry.self && entry.mac === floodMac && entry.dst !== undefined ? [entry.dst] : [])));
+  const missing = wanted.filter((dst) => !present.has(dst));
+  const foreign = [...present].filter((dst) => !wanted.includes(dst)).sort();
+  return missing.length === 0 && foreign.length === 0 ? undefined : { link: link.name, missing, foreign };
+}
+
+/** The drift of a recorded tunnel's flood entries, when its VXLAN link is there with benito's mark. */
+function recordFloodDrift(rtnl: Rtnl, record: TunnelRecord, byName: ReadonlyMap<string, LinkInfo>): ForwardingDrift | undefined {
+  const link = record.vxlan === undefined ? undefined : byName.get(record.vxlan);
+  return isMarked(link) ? floodDrift(rtnl, link, wantedFlood(record)) : undefined;
+}
+
+/** Puts a VXLAN link's flood entries right: the missing ones appended, the foreign ones deleted (nothing else touched). */
+function repairFlood(spec: TunnelSpec): void {
+  withRtnl((rtnl) => {
+    const link = spec.links.vxlan === undefined ? undefined : rtnl.linkByName(spec.links.vxlan);
+    if (!isMarked(link)) throw new BenitoError("repairing the tunnel's forwarding entries", spec.substrate, `its VXLAN link ${spec.links.vxlan ?? "(none)"} is missing`);
+    const drift = floodDrift(rtnl, link, wantedFlood(spec));
+    for (const dst of drift?.missing ?? []) rtnl.appendFdb(link.index, floodMac, dst);
+    for (const dst of drift?.foreign ?? []) rtnl.deleteFdb(link.index, floodMac, dst);
+  });
+}
+
+/**
+ * What each recorded tunnel looks like now (links present and marked, plug alive, flood entries), and the links
  * carrying benito's tunnel mark that no record names (left by a run whose records were lost).
  */
 export function observeTunnels(records: readonly TunnelRecord[]): { observed: ObservedTunnel[]; strays: string[] } {
@@ -50,7 +83,8 @@ export function observeTunnels(records: readonly TunnelRecord[]): { observed: Ob
       const missing = record.links.filter((name) => !isMarked(byName.get(name)));
       const plug = pidfileState(record.plugPidfile, record.plugProgram);
       const broken = missing.length > 0 ? `link${missing.length === 1 ? "" : "s"} ${missing.join(", ")} missing` : !plug.alive ? "its plug is not running" : undefined;
-      return { id: record.id, fingerprint: record.fingerprint, summary: record.summary, ...(broken !== undefined && { broken }) };
+      const forwarding = broken === undefined ? recordFloodDrift(rtnl, record, byName) : undefined;
+      return { id: record.id, fingerprint: record.fingerprint, summary: record.summary, ...(broken !== undefined && { broken }), ...(forwarding !== undefined && { forwarding }) };
     });
     const strays = links.filter((link) => isMarked(link) && !recorded.has(link.name)).map((link) => link.name);
     return { observed, strays };
@@ -146,7 +180,7 @@ async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number> {
     summary: spec.summary,
     fingerprint: tunnelFingerprint(spec),
     links: created,
-    ...(spec.links.vxlan !== undefined && { vxlan: spec.links.vxlan, remotes: [...spec.remotes] }),
+    ...(spec.links.vxlan !== undefined && { vxlan: spec.links.vxlan, remotes: [...spec.remotes], ...(spec.group !== undefined && { group: spec.group }) }),
     plugPidfile: spec.plug.pidfile,
     plugProgram: spec.plug.program,
     plugLog: spec.plug.log,
@@ -206,7 +240,8 @@ export async function applyTunnelActions(actions: readonly TunnelAction[], runDi
         outcomes.push({ ...base, ok: true });
         continue;
       }
-      if (step.action === "keep") {
+      if (step.action === "keep" || step.action === "repair") {
+        if (step.action === "repair" && step.spec !== undefined) repairFlood(step.spec);
         outcomes.push({ ...base, ok: true, pid: record === undefined ? undefined : pidfileState(record.plugPidfile).pid });
         continue;
       }
@@ -283,9 +318,11 @@ export interface TunnelStatus {
   readonly alive: boolean;
   /** Each recorded link and whether it is there with benito's mark. */
   readonly links: readonly { readonly name: string; readonly present: boolean }[];
+  /** Its VXLAN link's flood entries that differ from the record (each one a drift). */
+  readonly forwarding?: ForwardingDrift;
 }
 
-/** Reports every recorded tunnel: its links and its plug. */
+/** Reports every recorded tunnel: its links, its plug and its VXLAN link's flood entries. */
 export function tunnelStatus(runDir: string): TunnelStatus[] {
   const records = readTunnelRecords(runDir);
   if (records.length === 0) return [];
@@ -294,7 +331,8 @@ export function tunnelStatus(runDir: string): TunnelStatus[] {
     return records.map((record) => {
       const plug = pidfileState(record.plugPidfile, record.plugProgram);
       const links = record.links.map((name) => ({ name, present: isMarked(byName.get(name)) }));
-      return { id: record.id, role: "tunnel" as const, substrate: record.substrate, summary: record.summary, pid: plug.pid, alive: plug.alive && links.every((link) => link.present), links };
+      const forwarding = recordFloodDrift(rtnl, record, byName);
+      return { id: record.id, role: "tunnel" as const, substrate: record.substrate, summary: record.summary, pid: plug.pid, alive: plug.alive && links.every((link) => link.present), links, ...(forwarding !== undefined && { forwarding }) };
     });
   });
 }

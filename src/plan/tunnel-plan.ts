@@ -80,12 +80,31 @@ export interface ObservedTunnel {
   readonly fingerprint: string;
   /** Undefined when its links exist (with benito's mark) and its plug runs; otherwise what is wrong. */
   readonly broken?: string;
+  /** Its VXLAN link's flood entries that differ from the record (remotes or group); absent when they agree. */
+  readonly forwarding?: ForwardingDrift;
   readonly summary: string;
+}
+
+/** ForwardingDrift interface: a VXLAN link's flood entries (00:00:00:00:00:00 dst ADDRESS) against the remotes recorded. */
+export interface ForwardingDrift {
+  /** The VXLAN link. */
+  readonly link: string;
+  /** Recorded remotes (or the group) that have no flood entry. */
+  readonly missing: readonly string[];
+  /** Flood entries to addresses benito did not record. */
+  readonly foreign: readonly string[];
+}
+
+/** What a forwarding drift amounts to, one phrase per entry ("vx1234: flood entry 00:00:00:00:00:00 dst 172.31.0.2 missing"). */
+export function describeForwarding(drift: ForwardingDrift): string[] {
+  const entry = (dst: string) => `${drift.link}: forwarding entry 00:00:00:00:00:00 dst ${dst}`;
+  return [...drift.missing.map((dst) => `${entry(dst)} missing`), ...drift.foreign.map((dst) => `${entry(dst)} not recorded (foreign remote)`)];
 }
 
 /** TunnelAction interface: one step of `switch up` for the tunnels, in execution order. */
 export interface TunnelAction {
-  readonly action: "keep" | "start" | "restart" | "stop";
+  /** `repair`: the tunnel stays (its plug keeps running); only its VXLAN link's flood entries are put right. */
+  readonly action: "keep" | "start" | "restart" | "stop" | "repair";
   /** A tunnel id, or `link:NAME` for a marked link no record accounts for. */
   readonly id: string;
   readonly spec?: TunnelSpec;
@@ -240,7 +259,8 @@ export function tunnelAlias(substrate: string): string {
 /**
  * Plans the tunnels of `switch up`: removes tunnels (and stray marked links) no longer wanted,
  * keeps healthy ones with the same configuration, builds missing ones, rebuilds broken or
- * changed ones and those whose switch was (re)started in this run.
+ * changed ones and those whose switch was (re)started in this run, and repairs in place one
+ * whose VXLAN flood entries drifted (its plug and links stay).
  *
  * @param strayLinks Links carrying benito's tunnel mark that no record accounts for.
  * @param restartedSwitches Ids of switch daemons this `up` starts or restarts.
@@ -259,6 +279,7 @@ export function planTunnelUp(wanted: readonly TunnelSpec[], observed: readonly O
     else if (seen.fingerprint !== tunnelFingerprint(spec)) actions.push({ ...base, action: "restart", reason: "configuration changed" });
     else if (seen.broken !== undefined) actions.push({ ...base, action: "restart", reason: seen.broken });
     else if (restartedSwitches.has(spec.switchId)) actions.push({ ...base, action: "restart", reason: `switch ${spec.switchId} was (re)started` });
+    else if (seen.forwarding !== undefined) actions.push({ ...base, action: "repair", reason: describeForwarding(seen.forwarding).join(", ") });
     else actions.push({ ...base, action: "keep", reason: "up as configured" });
   }
   return actions;

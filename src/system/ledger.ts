@@ -46,6 +46,8 @@ const kinds = {
     /** The VXLAN link whose forwarding entries (one per remote pnode) status checks. */
     vxlan: v.optional(v.string()),
     remotes: v.optional(strings),
+    /** With `tunnel_group`: the multicast group its flood entry points to (instead of remotes). */
+    group: v.optional(v.string()),
     plugPidfile: v.string(),
     plugProgram: v.string(),
     plugLog: v.string(),

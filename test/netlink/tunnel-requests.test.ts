@@ -2,10 +2,11 @@
 import { describe, expect, test } from "bun:test";
 import { parseMac } from "../../src/system/netlink/address";
 import { NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, RTM_DELNEIGH, RTM_NEWLINK, RTM_NEWNEIGH, RTM_SETLINK } from "../../src/system/netlink/constants";
+import { decodeFdbEntry } from "../../src/system/netlink/decode";
 import { writeLinkSet } from "../../src/system/netlink/requests";
-import { vxlanProblem, writeFdbRequest, writeVxlanCreate } from "../../src/system/netlink/tunnel-requests";
+import { vxlanProblem, writeFdbDump, writeFdbRequest, writeVxlanCreate } from "../../src/system/netlink/tunnel-requests";
 import { MessageWriter } from "../../src/system/netlink/writer";
-import { hex, hexOf } from "./bytes";
+import { bytesOf, hex, hexOf, receivedOf } from "./bytes";
 
 function written(encode: (writer: MessageWriter) => void): string {
   const writer = new MessageWriter();
@@ -99,5 +100,45 @@ describe("forwarding-entry requests", () => {
         0800 0100 c0a80001
       `),
     );
+  });
+});
+
+describe("forwarding-entry dumps", () => {
+  test("RTM_GETNEIGH dump: ndmsg { AF_BRIDGE, ifindex } with state, flags and type zero (strict checking refuses others)", () => {
+    expect(written((w) => writeFdbDump(w, 11, 5))).toBe(
+      hex(`
+        1c000000 1e00 0103 0b000000 00000000   # nlmsghdr: len 28, RTM_GETNEIGH, REQUEST|DUMP, seq 11
+        07 00 0000 05000000 0000 00 00         # ndmsg: AF_BRIDGE, ifindex 5, state 0, flags 0, type 0
+      `),
+    );
+  });
+
+  function decoded(text: string) {
+    const received = receivedOf(bytesOf(text));
+    expect(received.view.getUint32(0, true)).toBe(received.end);
+    return decodeFdbEntry(received, 0, received.view.getUint32(0, true));
+  }
+
+  test("a VXLAN link's flood entry: NTF_SELF, the all-zero MAC, NDA_DST in network order, NDA_VNI", () => {
+    expect(
+      decoded(`
+        5c000000 1c00 0200 0b000000 00000000   # RTM_NEWNEIGH, len 92, NLM_F_MULTI
+        07 00 0000 05000000 c000 02 00         # ndmsg: AF_BRIDGE, ifindex 5, PERMANENT|NOARP, NTF_SELF
+        0a00 0200 000000000000 0000            # NDA_LLADDR 00:00:00:00:00:00
+        0800 0100 ac1f0002                     # NDA_DST 172.31.0.2
+        0800 0700 00100000                     # NDA_VNI 4096
+        2400 0300 ${"00".repeat(32)}           # NDA_CACHEINFO (ignored)
+      `),
+    ).toEqual({ index: 5, mac: "00:00:00:00:00:00", dst: "172.31.0.2", vni: 4096, self: true, state: 0xc0 });
+  });
+
+  test("the master bridge's entry for the port: no NTF_SELF, no remote; an IPv6 remote is not taken for IPv4", () => {
+    expect(decoded("28000000 1c00 0200 01000000 00000000  07 00 0000 05000000 8000 04 00  0a00 0200 be2843916015 0000")).toEqual({ index: 5, mac: "be:28:43:91:60:15", self: false, state: 0x80 });
+    expect(decoded("3c000000 1c00 0200 01000000 00000000  07 00 0000 05000000 c000 02 00  0a00 0200 000000000000 0000  1400 0100 20010db8000000000000000000000001")).toEqual({ index: 5, mac: "00:00:00:00:00:00", self: true, state: 0xc0 });
+  });
+
+  test("other families (ARP neighbours) and entries without a MAC are left out", () => {
+    expect(decoded("28000000 1c00 0200 01000000 00000000  02 00 0000 05000000 0200 00 01  0800 0100 0a000001 0000 0000")).toBeUndefined();
+    expect(decoded("1c000000 1c00 0200 01000000 00000000  07 00 0000 05000000 8000 02 00")).toBeUndefined();
   });
 });

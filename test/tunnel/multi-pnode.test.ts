@@ -172,6 +172,32 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over 
     expect((await ping(vnodeNamespace(`${p}a1`), "10.61.1.2")).ok).toBe(true);
   });
 
+  test("a flood entry deleted and a foreign one added behind benito's back: one DRIFT line each; boot puts back exactly them, every process and link kept", async () => {
+    const links = JSON.parse((await run(["ip", "-n", hostNs(1), "-j", "link", "show", "type", "vxlan"])).stdout) as { ifname: string; ifindex: number; ifalias?: string }[];
+    const lanA = links.find((link) => link.ifalias === "benito tunnel lanA");
+    const name = lanA?.ifname ?? "none";
+    const fdb = async () => (await run(["ip", "netns", "exec", hostNs(1), "bridge", "fdb", "show", "dev", name])).stdout.split("\n").filter((line) => line.startsWith("00:00:00:00:00:00")).sort();
+    const flood = await fdb();
+    const pids = () => pidfiles(runDir(1)).map((file) => `${file}=${readFileSync(file, "utf8").trim()}`).sort();
+    const before = pids();
+    expect((await run(["ip", "netns", "exec", hostNs(1), "bridge", "fdb", "del", "00:00:00:00:00:00", "dev", name, "dst", "172.31.0.2"])).code).toBe(0);
+    expect((await run(["ip", "netns", "exec", hostNs(1), "bridge", "fdb", "append", "00:00:00:00:00:00", "dev", name, "dst", "172.31.0.99"])).code).toBe(0);
+    const status = await inPnode(1, ["status", "--run-dir", runDir(1), config, pn(1)]);
+    expect(status.code).toBe(1);
+    const drift = status.stdout.split("\n").filter((line) => line.startsWith("DRIFT"));
+    expect(drift.length).toBe(2);
+    expect(drift[0]).toContain(`${name}: forwarding entry 00:00:00:00:00:00 dst 172.31.0.2 missing`);
+    expect(drift[1]).toContain(`${name}: forwarding entry 00:00:00:00:00:00 dst 172.31.0.99 not recorded`);
+    expect((await inPnode(1, ["switch", "status", "--run-dir", runDir(1)])).code).toBe(1);
+    expect((await boot(1)).code).toBe(0);
+    expect((await inPnode(1, ["status", "--run-dir", runDir(1), config, pn(1)])).code).toBe(0);
+    expect(await fdb()).toEqual(flood);
+    expect(pids()).toEqual(before);
+    const after = JSON.parse((await run(["ip", "-n", hostNs(1), "-j", "link", "show", "dev", name])).stdout) as { ifindex: number }[];
+    expect(after[0]?.ifindex).toBe(lanA?.ifindex ?? -1);
+    expect((await ping(vnodeNamespace(`${p}a1`), "10.61.1.2")).ok).toBe(true);
+  });
+
   test("a pnode removed from the config: switch up on the others removes its tunnel endpoints and the tunnels it alone shared", async () => {
     const kept = vnodes.filter((node) => node.host !== pn(3));
     // x3 goes away first (with the config it was booted from), then the config forgets it.
@@ -203,6 +229,8 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over 
     }
     const links = JSON.parse((await run(["ip", "-n", hostNs(2), "-j", "-d", "link", "show", "type", "vxlan"])).stdout) as { linkinfo: { info_data: { group?: string } } }[];
     expect(links.map((link) => link.linkinfo.info_data.group)).toEqual(["239.1.1.1", "239.1.1.1"]);
+    // The group's flood entry is the recorded one: no drift.
+    expect((await inPnode(2, ["switch", "status", "--run-dir", runDir(2)])).code).toBe(0);
     expect((await ping(vnodeNamespace(`${p}a2`), "10.61.1.1", 2)).ok).toBe(true);
     expect((await ping(vnodeNamespace(`${p}b2`), "10.61.1.1", 2)).ok).toBe(true);
   }, 60_000);

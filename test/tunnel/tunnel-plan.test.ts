@@ -199,6 +199,14 @@ describe("planTunnelUp", () => {
     expect(restarted[0]?.reason).toContain("was (re)started");
   });
 
+  test("flood entries that drifted are repaired in place (nothing restarted), unless the switch was restarted", () => {
+    const drifted = [{ ...healthy[0]!, forwarding: { link: "bnv1", missing: ["10.9.0.2"], foreign: ["10.9.0.9"] } }, healthy[1]!];
+    const actions = planTunnelUp(specs, drifted, [], new Set());
+    expect(actions.map((step) => step.action)).toEqual(["repair", "keep"]);
+    expect(actions[0]?.reason).toBe("bnv1: forwarding entry 00:00:00:00:00:00 dst 10.9.0.2 missing, bnv1: forwarding entry 00:00:00:00:00:00 dst 10.9.0.9 not recorded (foreign remote)");
+    expect(planTunnelUp(specs, drifted, [], new Set([specs[0]?.switchId ?? ""])).map((step) => step.action)).toEqual(["restart", "keep"]);
+  });
+
   test("broken or changed tunnels are rebuilt; unwanted tunnels and stray marked links removed first", () => {
     const observed = [{ ...healthy[0]!, broken: "its plug is not running" }, { ...healthy[1]!, fingerprint: "old" }, { id: "dead", fingerprint: "x", summary: "tunnel gone" }];
     const actions = planTunnelUp(specs, observed, ["bnx1", `bnb${specs[0]?.id}`], new Set());

@@ -22,7 +22,8 @@ without changing anything (and without waiting for the run dir's lock):
   interfaces  benito ifaces --dry-run: an address to add or change, a NIC down or not found
   routes      benito routes --dry-run: a route to add, change or remove
   switches    benito switch status: a switch or wirefilter that is dead or not the process
-              recorded (pid and start time); a tunnel whose links or plug are gone
+              recorded (pid and start time); a tunnel whose links or plug are gone, or
+              whose VXLAN flood entries differ from the remotes recorded (one line each)
   control     benito control-bridge status (pnodes whose VMs have control NICs)
   children    benito vm status per child: its namespace, plugs and startup process; inside a
               process vnode its addresses, routes and NIC states (ifaces/routes dry runs in its

@@ -14,7 +14,7 @@ import { ExitCode, InputError, UsageError } from "../../errors";
 import { hostViewFromDocument } from "../../model/host-view";
 import { lanNodesFromDocument, switchedLans } from "../../model/lan-nodes";
 import { planSwitchUp, renderSwitchPlan, switchLayout } from "../../plan/switch-plan";
-import { experimentTunnels, planTunnelUp, renderTunnelPlan, tunnelLayout } from "../../plan/tunnel-plan";
+import { describeForwarding, experimentTunnels, planTunnelUp, renderTunnelPlan, tunnelLayout } from "../../plan/tunnel-plan";
 import { defaultLockWaitSeconds, withRunLock } from "../os";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
@@ -36,7 +36,8 @@ up    starts the vde_switch daemons this pnode must run: one per benito:vde_swit
       bridged with a TAP that a benito vde plug joins to the LAN's switch (its core switch when
       shaped). site.conf: tunnel_mode, underlay_substrate, tunnel_group, tunnel_port, tunnel_mtu.
       Idempotent: daemons and tunnels as wanted are kept, dead or changed ones are (re)made, ones
-      benito made that are no longer wanted are removed; each is reported.
+      benito made that are no longer wanted are removed; each is reported. A VXLAN link whose
+      flood entries differ from the recorded remotes is repaired in place (plug kept).
       Then the pnode's forwarder (benito vde forwarder, which moves the process vnodes' frames):
       started when ports are recorded and it does not run (it reopens every recorded port),
       else asked to reopen failed ports.
@@ -45,8 +46,9 @@ down  removes every tunnel and stops every daemon benito started (recorded in th
       pidfile and benito's link mark, never by name pattern, with their sockets, pidfiles and
       records; the forwarder goes before the switches, with its folder.
 status lists each recorded daemon (pid, alive or not — the very process recorded: pid and start
-      time —, switch ports in use), tunnel (links, plug), and the forwarder with each port; exit 1
-      when a daemon is dead, a tunnel broken, the forwarder down or a recorded port not open.
+      time —, switch ports in use), tunnel (links, plug, VXLAN flood entries), and the forwarder
+      with each port; exit 1 when a daemon is dead, a tunnel broken or its flood entries not the
+      recorded remotes, the forwarder down or a recorded port not open.
       down and status act on what the run dir records; CONFIG_DIR and HOSTNAME are accepted
       for symmetry with up and not read.
 
@@ -68,7 +70,7 @@ const options = {
 
 function verb(outcome: ActionOutcome): string {
   if (!outcome.ok) return "FAILED";
-  return { keep: "kept", start: "started", restart: "restarted", stop: "stopped" }[outcome.action];
+  return { keep: "kept", start: "started", restart: "restarted", stop: "stopped", repair: "repaired" }[outcome.action];
 }
 
 function report(outcomes: readonly ActionOutcome[], json: boolean, ctx: CommandContext): ExitCode {
@@ -82,7 +84,7 @@ function report(outcomes: readonly ActionOutcome[], json: boolean, ctx: CommandC
     if (outcomes.length === 0) ctx.io.out("nothing to do: no VDE switches");
   }
   // Each failure is also an error line, so boot's console, log and status file say why.
-  const actions = { keep: "keeping", start: "starting", restart: "restarting", stop: "stopping" } as const;
+  const actions = { keep: "keeping", start: "starting", restart: "restarting", stop: "stopping", repair: "repairing" } as const;
   for (const outcome of outcomes) {
     if (!outcome.ok) ctx.io.err(`benito: while ${actions[outcome.action]} ${outcome.summary}: ${outcome.error ?? outcome.reason}`);
   }
@@ -146,7 +148,7 @@ async function status(runDir: string, json: boolean, ctx: CommandContext): Promi
   const bridges = kernelBridgeStatus(runDir);
   // A dead daemon, a broken tunnel, a dead forwarder or a recorded port it does not forward, a missing kernel bridge: drift, exit 1 (boot repairs it).
   const forwarderOk = forwarder === undefined || (forwarder.alive && forwarder.missing.length === 0 && forwarder.ports.every((port) => port.state === "open"));
-  const code = entries.every((entry) => entry.alive) && tunnels.every((tunnel) => tunnel.alive) && forwarderOk && bridges.every((bridge) => bridge.present && bridge.up) ? ExitCode.ok : ExitCode.failed;
+  const code = entries.every((entry) => entry.alive) && tunnels.every((tunnel) => tunnel.alive && tunnel.forwarding === undefined) && forwarderOk && bridges.every((bridge) => bridge.present && bridge.up) ? ExitCode.ok : ExitCode.failed;
   if (json) {
     ctx.io.out(JSON.stringify([...entries, ...tunnels, ...(forwarder === undefined ? [] : [forwarder]), ...bridges], null, 2));
     return code;
@@ -162,6 +164,8 @@ async function status(runDir: string, json: boolean, ctx: CommandContext): Promi
   for (const tunnel of tunnels) {
     const plug = tunnel.pid === undefined ? "plug not running" : `plug pid ${tunnel.pid}`;
     ctx.io.out(`${tunnel.alive ? "" : "DRIFT "}${tunnel.summary}: ${tunnel.alive ? "up" : "broken"}, ${plug}; links ${tunnel.links.map((link) => `${link.name}${link.present ? "" : " (missing)"}`).join(", ")}`);
+    // Each flood entry that differs is a drift of its own (boot re-adds or removes exactly it).
+    for (const line of tunnel.forwarding === undefined ? [] : describeForwarding(tunnel.forwarding)) ctx.io.out(`  DRIFT ${tunnel.summary}: ${line}`);
   }
   if (forwarder !== undefined) {
     const state = forwarder.alive ? `alive, pid ${forwarder.pids.join(", ")}` : forwarder.pids.length === 0 ? "not running" : `not all running (alive: pid ${forwarder.pids.join(", ")})`;

@@ -168,14 +168,22 @@ export const AF_BRIDGE = 7;
 export const RTM_NEWNEIGH = 28;
 /** Deletes a neighbour entry. */
 export const RTM_DELNEIGH = 29;
+/** Gets/dumps neighbour entries (with AF_BRIDGE: forwarding-database entries). */
+export const RTM_GETNEIGH = 30;
 /** Neighbour attributes (linux/neighbour.h): the remote (tunnel) address. */
 export const NDA_DST = 1;
 /** The link-layer address of the entry. */
 export const NDA_LLADDR = 2;
+/** A VXLAN entry's VNI when it differs from the link's own. */
+export const NDA_VNI = 7;
+/** A VXLAN entry's outgoing underlay device (in dumps); in a dump request, the device whose entries are wanted. */
+export const NDA_IFINDEX = 8;
 /** ndm_state: a permanent entry (never aged out). */
 export const NUD_PERMANENT = 0x80;
 /** ndm_flags: the entry belongs to the device itself (a VXLAN link's own table), not its master's. */
 export const NTF_SELF = 0x02;
+/** ndm_flags: the entry is in the device's master's (the bridge's) table. */
+export const NTF_MASTER = 0x04;
 /** struct ndmsg. */
 export const NDMSG_LEN = 12;
 

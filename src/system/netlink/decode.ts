@@ -1,6 +1,7 @@
 // Decoders for what the kernel answers: message walking, NLMSG_ERROR with extended ACK, links, addresses, routes.
 import { formatIPv4, formatMac } from "./address";
 import {
+  AF_BRIDGE,
   AF_INET,
   IFA_ADDRESS,
   IFA_BROADCAST,
@@ -17,6 +18,10 @@ import {
   IFLA_MASTER,
   IFLA_IFALIAS,
   IFLA_MTU,
+  NDA_DST,
+  NDA_LLADDR,
+  NDA_VNI,
+  NDMSG_LEN,
   NLM_F_ACK_TLVS,
   NLM_F_CAPPED,
   NLMSG_HDRLEN,
@@ -33,8 +38,9 @@ import {
   RTM_F_CLONED,
   RTMSG_LEN,
   RTN_UNICAST,
+  NTF_SELF,
 } from "./constants";
-import type { AddressInfo, LinkInfo, Route } from "./types";
+import type { AddressInfo, FdbEntry, LinkInfo, Route } from "./types";
 import { align4 } from "./writer";
 
 /** Received bytes: the buffer, a DataView on it, and the range `[start, end)` that holds messages. */
@@ -271,4 +277,28 @@ export function decodeRoute(received: Received, offset: number, length: number):
   if (src >= 0) route.src = formatIPv4(src);
   if (multipath) route.multipath = true;
   return route;
+}
+
+/**
+ * Decodes an RTM_NEWNEIGH message of the bridge family (a forwarding-database entry): struct ndmsg
+ * { family, pad, pad, ifindex, state, flags, type }, then NDA_LLADDR, NDA_DST (IPv4 only: an IPv6
+ * remote is left out of `dst`), NDA_VNI. Undefined for other families (ARP entries) or without a MAC.
+ */
+export function decodeFdbEntry(received: Received, offset: number, length: number): FdbEntry | undefined {
+  const { bytes, view } = received;
+  const header = offset + NLMSG_HDRLEN;
+  if (header + NDMSG_LEN > offset + length || bytes[header] !== AF_BRIDGE) return undefined;
+  const index = view.getInt32(header + 4, true);
+  const state = view.getUint16(header + 8, true);
+  const flags = bytes[header + 10] as number;
+  let mac = "";
+  let dst: string | undefined;
+  let vni: number | undefined;
+  forEachAttribute(view, header + NDMSG_LEN, offset + length, (type, at, size) => {
+    if (type === NDA_LLADDR) mac = formatMac(bytes, at, size);
+    else if (type === NDA_DST && size === 4) dst = formatIPv4(attributeIPv4(view, at));
+    else if (type === NDA_VNI && size >= 4) vni = view.getUint32(at, true);
+  });
+  if (mac === "") return undefined;
+  return { index, mac, self: (flags & NTF_SELF) !== 0, state, ...(dst !== undefined && { dst }), ...(vni !== undefined && { vni }) };
 }

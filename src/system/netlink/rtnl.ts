@@ -20,7 +20,7 @@ import {
   RTM_SETLINK,
 } from "./constants";
 import { AckCollector, DumpCollector } from "./collect";
-import { decodeAddress, decodeError, decodeLink, decodeRoute, forEachMessage, type KernelAnswer, type Received } from "./decode";
+import { decodeAddress, decodeError, decodeFdbEntry, decodeLink, decodeRoute, forEachMessage, type KernelAnswer, type Received } from "./decode";
 import { NetlinkError } from "./errors";
 import {
   type LinkChange,
@@ -36,8 +36,8 @@ import {
   writeRouteRequest,
 } from "./requests";
 import { NetlinkSocket } from "./socket";
-import { type VxlanOptions, vxlanProblem, writeFdbRequest, writeVxlanCreate } from "./tunnel-requests";
-import type { AddressInfo, LinkInfo, RequestOutcome, Route, RouteRequest } from "./types";
+import { type VxlanOptions, vxlanProblem, writeFdbDump, writeFdbRequest, writeVxlanCreate } from "./tunnel-requests";
+import type { AddressInfo, FdbEntry, LinkInfo, RequestOutcome, Route, RouteRequest } from "./types";
 import { MessageWriter } from "./writer";
 import { ENODEV, EINVAL } from "../libc-constants";
 
@@ -223,6 +223,17 @@ export class Rtnl {
     const address = parseIPv4(dst);
     if (bytes === undefined || address < 0) throw new InputError(doing, `link ${index}`, bytes === undefined ? `"${mac}" is not a MAC address` : `"${dst}" is not an IPv4 address`);
     this.#change(doing, `link ${index}`, (writer, seq) => writeFdbRequest(writer, RTM_DELNEIGH, NLM_F_REQUEST | NLM_F_ACK, seq, index, bytes, address));
+  }
+
+  /**
+   * The forwarding-database entries of one link (`bridge fdb show dev LINK`): its own (a VXLAN
+   * link's remotes, `self`) and its master bridge's for it.
+   */
+  fdbEntries(index: number): FdbEntry[] {
+    if (!Number.isInteger(index) || index <= 0) throw new InputError("listing forwarding entries", `link ${index}`, "invalid interface index");
+    const entries = this.#dump(`listing the forwarding entries of link ${index}`, (writer, seq) => writeFdbDump(writer, seq, index), decodeFdbEntry);
+    // An older kernel without strict checking dumps every device's entries: keep this link's.
+    return entries.filter((entry) => entry.index === index);
   }
 
   /** Deletes a link (a virtual one: bridge, veth, tap…). */

@@ -1,6 +1,6 @@
 // Encoders for the rtnetlink requests that build a VXLAN tunnel: the VXLAN link itself and its bridge forwarding entries.
 import { parseIPv4 } from "./address";
-import { AF_BRIDGE, AF_UNSPEC, IFINFOMSG_LEN, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MTU, NDA_DST, NDA_LLADDR, NDMSG_LEN, NTF_SELF, NUD_PERMANENT } from "./constants";
+import { AF_BRIDGE, AF_UNSPEC, NLM_F_DUMP, NLM_F_REQUEST, RTM_GETNEIGH, IFINFOMSG_LEN, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, IFLA_MTU, NDA_DST, NDA_LLADDR, NDMSG_LEN, NTF_SELF, NUD_PERMANENT } from "./constants";
 import type { MessageWriter } from "./writer";
 
 // <linux/if_link.h> IFLA_VXLAN_* (inside IFLA_INFO_DATA of kind "vxlan").
@@ -92,5 +92,20 @@ export function writeFdbRequest(writer: MessageWriter, type: number, flags: numb
   writer.buffer[at + 10] = NTF_SELF;
   writer.attrBytes(NDA_LLADDR, mac);
   writer.attrIPv4(NDA_DST, dst);
+  writer.end(start);
+}
+
+/**
+ * Encodes an RTM_GETNEIGH dump request of the bridge family (`bridge fdb show dev LINK`):
+ * struct ndmsg { AF_BRIDGE, ifindex } and nothing else. With strict checking (the socket sets
+ * NETLINK_GET_STRICT_CHK) the kernel takes ndm_ifindex as the device whose entries it dumps (its
+ * own, NTF_SELF, and its master bridge's for it) and refuses any state, flag or type in the header.
+ * Index 0 dumps every device's entries.
+ */
+export function writeFdbDump(writer: MessageWriter, seq: number, index: number): void {
+  const start = writer.begin(RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP, seq);
+  const at = writer.zeros(NDMSG_LEN);
+  writer.buffer[at] = AF_BRIDGE;
+  writer.view.setInt32(at + 4, index, true);
   writer.end(start);
 }

@@ -19,3 +19,19 @@ export interface RequestOutcome {
   /** The kernel's extended-ACK message alone, when it sent one. */
   readonly kernelMessage?: string;
 }
+
+/** FdbEntry interface: one forwarding-database entry (RTM_NEWNEIGH of family AF_BRIDGE), as `bridge fdb show` lists it. */
+export interface FdbEntry {
+  /** The device the entry belongs to (ndm_ifindex). */
+  readonly index: number;
+  /** The entry's MAC ("00:00:00:00:00:00" is a VXLAN link's flood entry). */
+  readonly mac: string;
+  /** A VXLAN entry's remote (underlay) IPv4 address (NDA_DST), when it has one. */
+  readonly dst?: string;
+  /** A VXLAN entry's VNI (NDA_VNI), when the kernel sent one. */
+  readonly vni?: number;
+  /** True for the device's own table (NTF_SELF: a VXLAN link's entries), false for its master bridge's. */
+  readonly self: boolean;
+  /** ndm_state (NUD_PERMANENT for entries added by hand, NUD_REACHABLE for learned ones). */
+  readonly state: number;
+}
