@@ -73,6 +73,8 @@ export const EPOLL_CTL_MOD = 3;
 
 /** send/recv flags (linux/socket.h): don't block. */
 export const MSG_DONTWAIT = 0x40;
+/** send flag: a closed peer gives EPIPE, not SIGPIPE. */
+export const MSG_NOSIGNAL = 0x4000;
 /** recv flag: report the real length of a truncated message. */
 export const MSG_TRUNC = 0x20;
 

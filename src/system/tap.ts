@@ -2,7 +2,7 @@
 import { BenitoError, ExitCode, InputError } from "../errors";
 import { interfaceNameProblems } from "../model/names";
 import { check, cString, libc, SystemCallError } from "./libc";
-import { AF_INET, O_CLOEXEC, O_NONBLOCK, O_RDWR, SOCK_CLOEXEC, SOCK_DGRAM } from "./libc-constants";
+import { O_CLOEXEC, O_NONBLOCK, O_RDWR } from "./libc-constants";
 
 
 // <linux/if_tun.h> and <linux/sockios.h> values (identical on x86-64 and arm64).
@@ -11,7 +11,6 @@ const TUNSETPERSIST = 0x400454cb;
 const TUNSETOWNER = 0x400454cc;
 const TUNSETGROUP = 0x400454ce;
 const SIOCSIFHWADDR = 0x8924;
-const SIOCGIFMTU = 0x8921;
 const IFF_TAP = 0x0002;
 const IFF_NO_PI = 0x1000;
 const ARPHRD_ETHER = 1;
@@ -132,17 +131,5 @@ export function deleteTap(name: string): void {
     throw new BenitoError("deleting the TAP device", name, describeTapError(error, name), ExitCode.failed, [], { cause: error });
   } finally {
     if (fd >= 0) libc.close(fd);
-  }
-}
-
-/** The MTU of an interface in the current namespace (SIOCGIFMTU). */
-export function interfaceMtu(name: string): number {
-  const fd = check("socket(AF_INET)", libc.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  try {
-    const request = ifreq(name);
-    check("ioctl(SIOCGIFMTU)", libc.ioctl(fd, SIOCGIFMTU, request));
-    return new DataView(request.buffer).getInt32(16, true);
-  } finally {
-    libc.close(fd);
   }
 }

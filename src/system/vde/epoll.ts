@@ -1,4 +1,4 @@
-// One epoll set through libc: register fds with a 32-bit tag, wait, read back (tag, events) pairs without allocating.
+// One epoll set through libc: register fds with a 32-bit tag and a 32-bit generation, wait, read back (tag, generation, events) without allocating.
 import { ptr } from "bun:ffi";
 import { check, errno, libc, SystemCallError } from "../libc";
 import { EINTR, EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD } from "../libc-constants";
@@ -29,21 +29,25 @@ export class Epoll {
     this.#requestAddress = ptr(this.#request);
   }
 
-  #control(operation: number, fd: number, events: number, tag: number): void {
+  #control(operation: number, fd: number, events: number, tag: number, generation: number): void {
     this.#request.setUint32(0, events, true);
     this.#request.setUint32(dataOffset, tag >>> 0, true);
-    this.#request.setUint32(dataOffset + 4, 0, true);
+    this.#request.setUint32(dataOffset + 4, generation >>> 0, true);
     check("epoll_ctl", libc.epoll_ctl(this.fd, operation, fd, this.#requestAddress));
   }
 
-  /** Watches fd for events (level-triggered); tag comes back with every event. */
-  add(fd: number, events: number, tag: number): void {
-    this.#control(EPOLL_CTL_ADD, fd, events, tag);
+  /**
+   * Watches fd for events (level-triggered); tag and generation come back with every event. The
+   * generation tells an event for an fd registered earlier under the same tag (and already removed,
+   * but still in the batch {@link wait} returned) from one for the fd registered now.
+   */
+  add(fd: number, events: number, tag: number, generation = 0): void {
+    this.#control(EPOLL_CTL_ADD, fd, events, tag, generation);
   }
 
   /** Changes what fd is watched for. */
-  modify(fd: number, events: number, tag: number): void {
-    this.#control(EPOLL_CTL_MOD, fd, events, tag);
+  modify(fd: number, events: number, tag: number, generation = 0): void {
+    this.#control(EPOLL_CTL_MOD, fd, events, tag, generation);
   }
 
   /** Stops watching fd (an fd closed already is fine: the kernel dropped it). */
@@ -62,6 +66,11 @@ export class Epoll {
   /** The tag of the index-th ready event. */
   tag(index: number): number {
     return this.#events.getUint32(index * eventSize + dataOffset, true);
+  }
+
+  /** The generation of the index-th ready event. */
+  generation(index: number): number {
+    return this.#events.getUint32(index * eventSize + dataOffset + 4, true);
   }
 
   /** The events of the index-th ready event. */

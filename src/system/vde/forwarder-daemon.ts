@@ -2,10 +2,10 @@
 import { ptr } from "bun:ffi";
 import { BenitoError, messageOf } from "../../errors";
 import { check, cString, errno, libc, strerror } from "../libc";
-import { AF_UNIX, EAGAIN, EINTR, POLLIN, PRIO_PROCESS, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM } from "../libc-constants";
+import { AF_UNIX, EAGAIN, EINTR, EPOLLOUT, MSG_DONTWAIT, MSG_NOSIGNAL, PRIO_PROCESS, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM } from "../libc-constants";
 import { withinNamespace } from "../netns";
 import { appendLogLine } from "../state-files";
-import { attachTap, describeTapError, interfaceExists, interfaceMtu } from "../tap";
+import { attachTap, describeTapError, interfaceExists } from "../tap";
 import { closeConnection, connectSwitch, VdeConnectError, type VdeConnection } from "./connect";
 import { addStats, emptyStats, Forwarder, type ForwardStats, type PortEnd } from "./forwarder";
 import { forwarderPaths, isPortId, readPortRecord, readPortRecords, type PortRecord } from "./forwarder-records";
@@ -15,9 +15,15 @@ import { trimResidentSet } from "./resident";
 /** First and longest wait between reconnection attempts of one port. */
 const firstBackoffMs = 100;
 const maxBackoffMs = 5000;
-/** How long a client may take to send its one-line request. */
-const requestTimeoutMs = 1000;
+/**
+ * How long a control client may take to send its one-line request and read the answer. Clients
+ * are served without blocking (their sockets are in the loop's epoll set), so a slow one only
+ * holds its own connection.
+ */
+const clientTimeoutMs = 5000;
 const maxRequestBytes = 4096;
+/** Control connections served at once; more wait in the listen backlog. */
+const maxClients = 64;
 /**
  * The forwarding thread's nice value. The forwarder does the work of every port's plug in one
  * thread, so the scheduler sees one task using as much CPU as all of them and, under load,
@@ -67,18 +73,22 @@ interface Live {
   readonly stats: ForwardStats;
 }
 
-/** Opens the record's TAP (inside its namespace when it has one), nonblocking; returns the fd and the MTU. */
-function openTap(record: PortRecord): { fd: number; mtu: number } {
+/** One control connection: its request line as it arrives, then its answer as it leaves. */
+interface ControlClient {
+  readonly fd: number;
+  readonly deadline: number;
+  readonly request: Uint8Array;
+  received: number;
+  answer?: Uint8Array;
+  sent: number;
+}
+
+/** Opens the record's TAP (inside its namespace when it has one), nonblocking; returns the fd. */
+function openTap(record: PortRecord): number {
   const open = () => {
     // The TAP is made (with its MAC) by whoever recorded the port; one missing is an error, not made here.
     if (!interfaceExists(record.tap)) throw new BenitoError("opening the TAP device", tapWhere(record), "no such interface");
-    const fd = attachTap(record.tap, true);
-    try {
-      return { fd, mtu: interfaceMtu(record.tap) };
-    } catch (error) {
-      libc.close(fd);
-      throw error;
-    }
+    return attachTap(record.tap, true);
   };
   try {
     return record.netns === undefined ? open() : withinNamespace(record.netns, open);
@@ -113,7 +123,7 @@ export class ForwarderDaemon {
   readonly #retrying = new Set<Live>();
   readonly #loop: Forwarder<string>;
   #listenFd = -1;
-  readonly #request = new Uint8Array(maxRequestBytes);
+  readonly #clients = new Map<number, ControlClient>();
 
   /** @param shard Which forwarder of the pool this is: it holds the records that name it. */
   constructor(runDir: string, shard = 0) {
@@ -122,7 +132,7 @@ export class ForwarderDaemon {
     this.#paths = forwarderPaths(runDir, shard);
     this.#loop = new Forwarder<string>({
       ended: (id, end, stats) => this.#ended(id, end, stats),
-      tick: () => this.#retryDue(),
+      tick: () => Math.min(this.#retryDue(), this.#clientsDue()),
     });
   }
 
@@ -141,6 +151,7 @@ export class ForwarderDaemon {
       await this.#loop.run();
     } finally {
       for (const signal of stopSignals) process.off(signal, onSignal);
+      for (const client of [...this.#clients.values()]) this.#drop(client);
       for (const id of [...this.#live.keys()]) this.#close(id);
       this.#loop.close();
       if (this.#listenFd >= 0) libc.close(this.#listenFd);
@@ -169,40 +180,95 @@ export class ForwarderDaemon {
     this.#loop.watch(fd, () => this.#accept());
   }
 
-  /** Answers every waiting client: one request line, one answer line, then the connection closes. */
+  /**
+   * Takes every waiting client into the loop: one request line in, one answer line out, then the
+   * connection closes. Nothing here waits for a client; {@link #serve} runs when its socket is ready.
+   */
   #accept(): void {
+    while (this.#clients.size < maxClients) {
+      const fd = libc.accept4(this.#listenFd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;
+      const client: ControlClient = { fd, deadline: performance.now() + clientTimeoutMs, request: new Uint8Array(maxRequestBytes), received: 0, sent: 0 };
+      this.#clients.set(fd, client);
+      this.#loop.watch(fd, () => this.#serve(client));
+    }
+  }
+
+  /** Reads what the client sent; once its line is complete, answers it. */
+  #serve(client: ControlClient): void {
+    if (client.answer !== undefined) {
+      this.#sendAnswer(client);
+      return;
+    }
     for (;;) {
-      const client = libc.accept4(this.#listenFd, null, null, SOCK_CLOEXEC);
-      if (client < 0) return;
-      try {
-        const request = this.#readRequest(client);
-        const answer = request === undefined ? { ok: false, error: "no request line within 1 s" } : this.#answer(request);
-        const bytes = Buffer.from(`${JSON.stringify(answer)}\n`);
-        libc.send(client, bytes, bytes.length, 0x4000 /* MSG_NOSIGNAL */);
-      } catch (error) {
-        this.#log(`control request failed: ${messageOf(error)}`);
-      } finally {
-        libc.close(client);
+      const count = Number(libc.recv(client.fd, ptr(client.request, client.received), maxRequestBytes - client.received, MSG_DONTWAIT));
+      if (count < 0 && errno() === EINTR) continue;
+      if (count < 0 && errno() === EAGAIN) return;
+      if (count <= 0) {
+        this.#drop(client);
+        return;
+      }
+      const newline = client.request.indexOf(10, client.received);
+      client.received += count;
+      if (newline >= 0) {
+        this.#reply(client, this.#answerSafely(Buffer.from(client.request.subarray(0, newline)).toString("utf8")));
+        return;
+      }
+      if (client.received === maxRequestBytes) {
+        this.#reply(client, { ok: false, error: `the request line is longer than ${maxRequestBytes} bytes` });
+        return;
       }
     }
   }
 
-  #readRequest(client: number): string | undefined {
-    const pollfd = new Int32Array([client, POLLIN]);
-    let length = 0;
-    const deadline = performance.now() + requestTimeoutMs;
-    while (length < maxRequestBytes) {
-      const left = Math.ceil(deadline - performance.now());
-      if (left <= 0) return undefined;
-      if (libc.poll(ptr(pollfd), 1, left) <= 0) continue;
-      const count = Number(libc.recv(client, ptr(this.#request, length), maxRequestBytes - length, 0));
-      if (count < 0 && (errno() === EINTR || errno() === EAGAIN)) continue;
-      if (count <= 0) break;
-      length += count;
-      const newline = this.#request.subarray(0, length).indexOf(10);
-      if (newline >= 0) return Buffer.from(this.#request.subarray(0, newline)).toString("utf8");
+  #answerSafely(line: string): ControlAnswer {
+    try {
+      return this.#answer(line);
+    } catch (error) {
+      this.#log(`control request failed: ${messageOf(error)}`);
+      return { ok: false, error: messageOf(error) };
     }
-    return undefined;
+  }
+
+  #reply(client: ControlClient, answer: ControlAnswer): void {
+    client.answer = Buffer.from(`${JSON.stringify(answer)}\n`);
+    this.#sendAnswer(client);
+  }
+
+  /** Sends what is left of the answer; a full socket waits for the loop to say it is writable. */
+  #sendAnswer(client: ControlClient): void {
+    const answer = client.answer;
+    if (answer === undefined) return;
+    while (client.sent < answer.length) {
+      const count = Number(libc.send(client.fd, ptr(answer, client.sent), answer.length - client.sent, MSG_DONTWAIT | MSG_NOSIGNAL));
+      if (count < 0 && errno() === EINTR) continue;
+      if (count < 0 && errno() === EAGAIN) {
+        this.#loop.rewatch(client.fd, EPOLLOUT);
+        return;
+      }
+      if (count <= 0) break;
+      client.sent += count;
+    }
+    this.#drop(client);
+  }
+
+  #drop(client: ControlClient): void {
+    this.#loop.unwatch(client.fd);
+    libc.close(client.fd);
+    this.#clients.delete(client.fd);
+  }
+
+  /** Answers clients that sent no request line in time, and drops those that did not read their answer; returns how long until the next deadline. */
+  #clientsDue(): number {
+    if (this.#clients.size === 0) return Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const client of [...this.#clients.values()]) {
+      if (client.deadline > now) next = Math.min(next, client.deadline - now);
+      else if (client.answer === undefined) this.#reply(client, { ok: false, error: `no request line within ${clientTimeoutMs} ms` });
+      else this.#drop(client);
+    }
+    return next;
   }
 
   #answer(line: string): ControlAnswer {
@@ -254,26 +320,26 @@ export class ForwarderDaemon {
     const existing = this.#live.get(record.id);
     if (existing !== undefined && existing.state === "open" && JSON.stringify(existing.record) === JSON.stringify(record)) return;
     this.#close(record.id);
-    let tap;
+    let tapFd;
     try {
-      tap = openTap(record);
+      tapFd = openTap(record);
     } catch (error) {
       const reason = error instanceof BenitoError ? error.reason : messageOf(error);
       this.#live.set(record.id, { record, tapFd: -1, state: "failed", error: reason, retryAt: 0, backoff: firstBackoffMs, stats: emptyStats() });
       this.#log(`port ${record.id}: ${tapWhere(record)}: ${reason}`);
       return;
     }
-    const live: Live = { record, tapFd: tap.fd, state: "connecting", retryAt: 0, backoff: firstBackoffMs, stats: emptyStats() };
+    const live: Live = { record, tapFd, state: "connecting", retryAt: 0, backoff: firstBackoffMs, stats: emptyStats() };
     this.#live.set(record.id, live);
-    this.#connect(live, tap.mtu);
+    this.#connect(live);
   }
 
-  #connect(live: Live, mtu?: number): void {
+  #connect(live: Live): void {
     const record = live.record;
     try {
       const connection = connectSwitch(record.switchDir, record.port, `benito forwarder tap=${record.tap}${record.netns === undefined ? "" : ` ns=${record.netns}`} pid=${libc.getpid()}`);
       live.connection = connection;
-      this.#loop.add(record.id, live.tapFd, connection, mtu ?? this.#mtuOf(record));
+      this.#loop.add(record.id, live.tapFd, connection);
       live.state = "open";
       live.error = undefined;
       live.backoff = firstBackoffMs;
@@ -293,14 +359,6 @@ export class ForwarderDaemon {
         live.state = "failed";
         this.#log(`port ${record.id}: ${reason}`);
       }
-    }
-  }
-
-  #mtuOf(record: PortRecord): number {
-    try {
-      return record.netns === undefined ? interfaceMtu(record.tap) : withinNamespace(record.netns, () => interfaceMtu(record.tap));
-    } catch {
-      return 1500;
     }
   }
 

@@ -10,10 +10,17 @@ const mmsghdrSize = 64;
 const iovecSize = 16;
 /** Frames moved per system call on the datagram side, and per wake-up from one TAP. */
 const batch = 64;
-/** Ethernet header + one VLAN tag + slack: added to the TAP's MTU for the slot size. */
-const headerRoom = 22;
-/** The smallest slot: a full-size Ethernet frame with a VLAN tag (what vde_switch carries). */
-const minSlot = 1536;
+/**
+ * The largest frame vde_switch carries: 14-byte header + 1,504 bytes of data including a VLAN tag
+ * (vde2's struct packet). Larger frames (a TAP whose MTU was raised) are dropped and counted here:
+ * the switch cannot carry them.
+ */
+export const maxFrameBytes = 1518;
+/**
+ * Every slot's size, whatever the TAP's MTU (which can change after the port is added): a read
+ * that fills the slot was cut short, so the frame was larger than {@link maxFrameBytes}.
+ */
+const slotBytes = 1536;
 /** Deliveries without looking for an immediate answer after a look found none. */
 const answerLookBackoff = 64;
 /** How long frames wait for a full switch to take them before they are dropped. */
@@ -71,14 +78,9 @@ export function addStats(total: ForwardStats, part: ForwardStats): void {
   }
 }
 
-/** The slot size for frames of a TAP with this MTU. */
-function slotSizeFor(mtu: number): number {
-  return Math.ceil(Math.max(minSlot, mtu + headerRoom) / 64) * 64;
-}
-
-/** One set of frame slots with their iovec and mmsghdr arrays, and the raw addresses of each. */
+/** One set of {@link slotBytes}-byte frame slots with their iovec and mmsghdr arrays, and the raw addresses of each. */
 class SlotRing {
-  readonly slotSize: number;
+  readonly slotSize = slotBytes;
   readonly frames: Uint8Array;
   readonly headers: Uint8Array;
   readonly iovecs: Uint8Array;
@@ -89,8 +91,8 @@ class SlotRing {
   readonly framesAddress: number;
   readonly headersAddress: number;
 
-  constructor(slotSize: number, slots: number) {
-    this.slotSize = slotSize;
+  constructor(slots: number) {
+    const slotSize = this.slotSize;
     this.frames = new Uint8Array(slotSize * slots);
     this.headers = new Uint8Array(mmsghdrSize * slots);
     this.iovecs = new Uint8Array(iovecSize * slots);
@@ -121,7 +123,8 @@ class Port<Key> {
   readonly slot: number;
   readonly tapFd: number;
   readonly connection: VdeConnection;
-  readonly slotSize: number;
+  /** Which use of the slot this is: epoll tags carry it, so a stale event for an earlier port in the slot is ignored. */
+  readonly generation: number;
   readonly stats: ForwardStats = emptyStats();
   /** Frames refused by the switch, waiting: slots [pendingFrom, pendingTo) of {@link waiting}. */
   waiting: SlotRing | undefined;
@@ -134,12 +137,12 @@ class Port<Key> {
   /** Whether epoll currently watches the TAP (not while frames wait for the switch). */
   tapWatched = true;
 
-  constructor(key: Key, slot: number, tapFd: number, connection: VdeConnection, mtu: number) {
+  constructor(key: Key, slot: number, generation: number, tapFd: number, connection: VdeConnection) {
     this.key = key;
     this.slot = slot;
+    this.generation = generation;
     this.tapFd = tapFd;
     this.connection = connection;
-    this.slotSize = slotSizeFor(mtu);
   }
 
   get pending(): boolean {
@@ -171,9 +174,12 @@ export class Forwarder<Key> {
   readonly #ports: (Port<Key> | undefined)[] = [];
   readonly #bySlotFree: number[] = [];
   readonly #byKey = new Map<Key, Port<Key>>();
-  readonly #others = new Map<number, () => void>();
-  #toSwitch = new SlotRing(minSlot, batch);
-  #toTap = new SlotRing(minSlot, batch);
+  /** Uses of each slot so far: the next port in slot s is generation #generations[s] + 1. */
+  readonly #generations: number[] = [];
+  readonly #others = new Map<number, { readonly generation: number; readonly onReady: (events: number) => void }>();
+  #otherGeneration = 0;
+  readonly #toSwitch = new SlotRing(batch);
+  readonly #toTap = new SlotRing(batch);
   readonly #scratch = new Uint8Array(256);
   /** Ports whose frames wait for their switch (their deadlines bound the epoll wait). */
   readonly #waiting = new Set<Port<Key>>();
@@ -196,18 +202,15 @@ export class Forwarder<Key> {
    * Adds a port: a nonblocking TAP fd and an open switch connection (the owner keeps both and
    * closes them after removing the port).
    */
-  add(key: Key, tapFd: number, connection: VdeConnection, mtu: number): void {
+  add(key: Key, tapFd: number, connection: VdeConnection): void {
     if (this.#byKey.has(key)) throw new Error(`port ${String(key)} is in the loop already`);
     const slot = this.#bySlotFree.pop() ?? this.#ports.length;
-    const port = new Port(key, slot, tapFd, connection, mtu);
-    // The shared rings grow to the largest MTU any port has.
-    if (port.slotSize > this.#toSwitch.slotSize) {
-      this.#toSwitch = new SlotRing(port.slotSize, batch);
-      this.#toTap = new SlotRing(port.slotSize, batch);
-    }
-    this.#epoll.add(tapFd, EPOLLIN, slot * 4 + roleTap);
-    this.#epoll.add(connection.dataFd, EPOLLIN, slot * 4 + roleData);
-    this.#epoll.add(connection.controlFd, EPOLLIN, slot * 4 + roleControl);
+    const generation = ((this.#generations[slot] ?? 0) + 1) >>> 0;
+    this.#generations[slot] = generation;
+    const port = new Port(key, slot, generation, tapFd, connection);
+    this.#epoll.add(tapFd, EPOLLIN, slot * 4 + roleTap, generation);
+    this.#epoll.add(connection.dataFd, EPOLLIN, slot * 4 + roleData, generation);
+    this.#epoll.add(connection.controlFd, EPOLLIN, slot * 4 + roleControl, generation);
     this.#ports[slot] = port;
     this.#byKey.set(key, port);
   }
@@ -225,10 +228,20 @@ export class Forwarder<Key> {
     return this.#byKey.get(key)?.stats;
   }
 
-  /** Watches another fd (e.g. a control socket) for input; onReady runs when it is readable. */
-  watch(fd: number, onReady: () => void): void {
-    this.#others.set(fd, onReady);
-    this.#epoll.add(fd, EPOLLIN, fd * 4 + roleOther);
+  /**
+   * Watches another fd (e.g. a control socket) for `events` (default: input); onReady runs with
+   * the events seen. It must not block: it runs inside the forwarding loop.
+   */
+  watch(fd: number, onReady: (events: number) => void, events = EPOLLIN): void {
+    this.#otherGeneration = (this.#otherGeneration + 1) >>> 0;
+    this.#others.set(fd, { generation: this.#otherGeneration, onReady });
+    this.#epoll.add(fd, events, fd * 4 + roleOther, this.#otherGeneration);
+  }
+
+  /** Changes the events watched on an fd given to {@link watch}. */
+  rewatch(fd: number, events: number): void {
+    const other = this.#others.get(fd);
+    if (other !== undefined) this.#epoll.modify(fd, events, fd * 4 + roleOther, other.generation);
   }
 
   /** Stops watching an fd given to {@link watch}. */
@@ -294,14 +307,18 @@ export class Forwarder<Key> {
     for (let index = 0; index < ready; index += 1) {
       const tag = this.#epoll.tag(index);
       const events = this.#epoll.events(index);
+      const generation = this.#epoll.generation(index);
       const role = tag & 3;
       if (role === roleOther) {
-        this.#others.get(tag >>> 2)?.();
+        // An fd closed earlier in this batch may have been reused for another watcher: not its event.
+        const other = this.#others.get(tag >>> 2);
+        if (other !== undefined && other.generation === generation) other.onReady(events);
         continue;
       }
       const port = this.#ports[tag >>> 2];
-      // A port ended earlier in this batch (its slot may even hold a newer port: harmless work).
-      if (port === undefined) continue;
+      // A port ended earlier in this batch; its slot may even hold a newer port, which must not
+      // get the old one's events (a stale hang-up would close it).
+      if (port === undefined || port.generation !== generation) continue;
       if (role === roleControl) {
         if (this.#controlClosed(port)) this.#end(port, "switch-closed");
       } else if (role === roleData) {
@@ -342,8 +359,8 @@ export class Forwarder<Key> {
     const pending = port.pending;
     if (port.tapWatched !== pending) return;
     port.tapWatched = !pending;
-    this.#epoll.modify(port.tapFd, pending ? 0 : EPOLLIN, port.slot * 4 + roleTap);
-    this.#epoll.modify(port.connection.dataFd, pending ? EPOLLIN | EPOLLOUT : EPOLLIN, port.slot * 4 + roleData);
+    this.#epoll.modify(port.tapFd, pending ? 0 : EPOLLIN, port.slot * 4 + roleTap, port.generation);
+    this.#epoll.modify(port.connection.dataFd, pending ? EPOLLIN | EPOLLOUT : EPOLLIN, port.slot * 4 + roleData, port.generation);
   }
 
   #dropPending(port: Port<Key>): void {
@@ -406,9 +423,15 @@ export class Forwarder<Key> {
   #tapToSwitch(port: Port<Key>): boolean {
     const ring = this.#toSwitch;
     let count = 0;
-    while (count < batch) {
+    let reads = 0;
+    while (count < batch && reads < batch) {
       const length = Number(libc.read(port.tapFd, ring.framesAddress + count * ring.slotSize, ring.slotSize));
       if (length <= 0) break;
+      reads += 1;
+      if (length > maxFrameBytes) {
+        port.stats.tapToSwitch.drops += 1;
+        continue;
+      }
       ring.iovecWords[count * 4 + 2] = length;
       count += 1;
       if (count === 1) {
@@ -418,7 +441,7 @@ export class Forwarder<Key> {
       }
     }
     if (count > 1) this.#send(port, ring, 1, count);
-    return count > 0;
+    return reads > 0;
   }
 
   /** Sends slots [from, to) of ring; what the switch refuses is copied to the port's ring to wait. Returns true when something waits. */
@@ -447,7 +470,7 @@ export class Forwarder<Key> {
 
   /** Copies refused frames into the port's own ring and starts the wait for the switch. */
   #keepWaiting(port: Port<Key>, ring: SlotRing, from: number, to: number): void {
-    port.waiting ??= new SlotRing(port.slotSize, batch);
+    port.waiting ??= new SlotRing(batch);
     const own = port.waiting;
     for (let slot = from; slot < to; slot += 1) {
       const length = ring.iovecWords[slot * 4 + 2] ?? 0;

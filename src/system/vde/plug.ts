@@ -1,7 +1,7 @@
 // The native VDE plug: a TAP attached to a switch port, forwarding until stopped; reconnects when asked.
 import { BenitoError, ExitCode } from "../../errors";
 import { libc } from "../libc";
-import { attachTap, describeTapError, interfaceMtu } from "../tap";
+import { attachTap, describeTapError } from "../tap";
 import { closeConnection, connectSwitch, VdeConnectError, type VdeConnection } from "./connect";
 import { addStats, emptyStats, Forwarder, type ForwardStats, type PortEnd } from "./forwarder";
 import { trimResidentSet } from "./resident";
@@ -50,7 +50,6 @@ export interface PlugOutcome {
  */
 export async function runPlug(options: PlugOptions, events: PlugEvents): Promise<PlugOutcome> {
   let tapFd: number;
-  let mtu: number;
   try {
     tapFd = attachTap(options.tap, true);
   } catch (error) {
@@ -77,7 +76,6 @@ export async function runPlug(options: PlugOptions, events: PlugEvents): Promise
     });
   let connection: VdeConnection | undefined;
   try {
-    mtu = interfaceMtu(options.tap);
     const description = `benito vde plug tap=${options.tap} pid=${libc.getpid()}`;
     connection = connectSwitch(options.switchDir, options.port, description);
     let first = true;
@@ -107,7 +105,7 @@ export async function runPlug(options: PlugOptions, events: PlugEvents): Promise
         },
       });
       current = loop;
-      loop.add(0, tapFd, connection, mtu);
+      loop.add(0, tapFd, connection);
       try {
         await loop.run();
       } finally {
