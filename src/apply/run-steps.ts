@@ -6,6 +6,7 @@ import type { HostRequirement } from "../platforms/platform";
 import { renderStep, type Placement, type Step } from "../plan/step";
 import { kernelMark } from "../plan/datapath-plan";
 import { Rtnl } from "../system/netlink/rtnl";
+import type { LinkInfo } from "../system/netlink/types";
 import { failpoint } from "../system/failpoints";
 import { deleteNamespace, ensureNamespace, namespaceDir, namespaceExists, withinNamespace } from "../system/netns";
 import { appendToFile, exists, makeDir, removeEmptyDir, removeFile, writeWholeFile } from "../system/paths";
@@ -237,6 +238,11 @@ async function runStep(step: Step, options: RunOptions, changed: ReadonlySet<str
     case "forwarder.unport":
       await removeForwarderPort(step.runDir, options.benito, step.port);
       break;
+    case "kernel.tap":
+      return kernelTap(step);
+    case "kernel.shape":
+      await kernelShape(step);
+      break;
     case "command.run": {
       const result = await runProgram(placed(options.benito, step.argv, step.placement));
       if (step.log !== undefined) appendToFile(step.log, `${result.stdout}${result.stderr}`);
@@ -315,4 +321,61 @@ function deleteBridge(name: string): void {
   } finally {
     rtnl.close();
   }
+}
+
+/** A link of that name that must carry benito's kernel datapath mark (undefined when absent). */
+function markedLink(rtnl: Rtnl, name: string, doing: string): LinkInfo | undefined {
+  const link = rtnl.linkByName(name);
+  if (link !== undefined && link.alias?.startsWith(kernelMark) !== true) throw new BenitoError(doing, name, "a link of that name exists and does not carry benito's mark: left alone");
+  return link;
+}
+
+/**
+ * A TAP on a kernel LAN's bridge (see the kernel.tap step): kept when it is there (set back on
+ * the bridge and up when it left them), else made persistent, marked, enslaved and set up. Only
+ * a TAP made here counts as a change: the VM holding the old one must open it again.
+ */
+function kernelTap(step: Extract<Step, { kind: "kernel.tap" }>): StepOutcome {
+  const rtnl = Rtnl.open();
+  try {
+    const bridge = rtnl.linkByName(step.bridge);
+    if (bridge === undefined || bridge.kind !== "bridge") throw new BenitoError("joining the TAP to its LAN", `${step.name} to ${step.bridge}`, `the LAN's bridge ${step.bridge} is missing (switch up makes it)`);
+    let link = markedLink(rtnl, step.name, "creating the TAP");
+    const made = link === undefined;
+    if (link === undefined) {
+      createTap(step.name);
+      link = rtnl.linkByName(step.name);
+      if (link === undefined) throw new BenitoError("creating the TAP", step.name, "it vanished after it was created");
+      rtnl.setLinkAlias(link.index, step.alias);
+    }
+    if (link.master !== bridge.index) rtnl.setLinkMaster(link.index, bridge.index);
+    if (!link.up) rtnl.setLinkUp(link.index, true);
+    return made ? { changed: true } : { changed: false, note: link.master !== bridge.index || !link.up ? `set ${step.name} back on ${step.bridge} and up` : undefined };
+  } finally {
+    rtnl.close();
+  }
+}
+
+/** A kernel member's shaping, applied whole (see the kernel.shape step); an IFB of that name that is not benito's stops it. */
+async function kernelShape(step: Extract<Step, { kind: "kernel.shape" }>): Promise<void> {
+  const doing = "shaping the kernel LAN member";
+  if (step.egress !== undefined) await mustSucceed(["tc", "qdisc", "replace", "dev", step.port, "root", ...step.egress], doing, step.port);
+  const rtnl = Rtnl.open();
+  try {
+    if (markedLink(rtnl, step.ifb, doing) === undefined) {
+      await mustSucceed(["ip", "link", "add", step.ifb, "type", "ifb"], doing, step.ifb);
+      const ifb = rtnl.linkByName(step.ifb);
+      if (ifb === undefined) throw new BenitoError(doing, step.ifb, "it vanished after it was created");
+      rtnl.setLinkAlias(ifb.index, step.alias);
+    }
+    const ifb = rtnl.linkByName(step.ifb);
+    if (ifb !== undefined && !ifb.up) rtnl.setLinkUp(ifb.index, true);
+  } finally {
+    rtnl.close();
+  }
+  // The ingress qdisc is made afresh (its redirect filter goes with it), so running this again leaves one filter.
+  await runProgram(["tc", "qdisc", "del", "dev", step.port, "ingress"]);
+  await mustSucceed(["tc", "qdisc", "add", "dev", step.port, "handle", "ffff:", "ingress"], doing, step.port);
+  await mustSucceed(["tc", "filter", "add", "dev", step.port, "parent", "ffff:", "protocol", "all", "u32", "match", "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev", step.ifb], doing, step.port);
+  await mustSucceed(["tc", "qdisc", "replace", "dev", step.ifb, "root", ...step.ingress], doing, step.ifb);
 }

@@ -165,6 +165,44 @@ export function kernelMemberSteps(member: KernelMember, datapath: Extract<LanDat
   return steps;
 }
 
+/** KernelTap interface: a VM NIC on a kernel LAN, whose hypervisor opens a TAP by name (QEMU's `-netdev tap`). */
+export interface KernelTap {
+  readonly node: string;
+  readonly iface: string;
+  readonly lan: string;
+  /** What tells the NIC's steps apart within the node's plan (e.g. "net0"). */
+  readonly id: string;
+}
+
+/** The shaping of a kernel member's bridge port (tbf on the port, the IFB's qdisc for member → LAN), or undefined when its LAN is unshaped. */
+function portShaping(port: string, ifb: string, alias: string, datapath: Extract<LanDatapath, { kind: "kernel" }>, id: string): Step | undefined {
+  const capacity = datapath.shaping.capacityKbps ?? 0;
+  if (capacity <= 0 && !datapath.netem) return undefined;
+  return {
+    kind: "kernel.shape",
+    id,
+    port,
+    alias,
+    ...(capacity > 0 && { egress: tbf(capacity) }),
+    ifb,
+    ingress: datapath.netem ? netem(datapath.shaping) : tbf(capacity),
+  };
+}
+
+/**
+ * The steps that give a VM NIC its place on a kernel LAN: a TAP named as a process NIC's host end
+ * is (so `benito link` and `capture` find it alike), made persistent by benito, marked, a port of
+ * the LAN's bridge and up — the hypervisor attaches to it by name — then the same shaping as a
+ * process member's. Both steps converge: a TAP that is there is kept (re-enslaved and set up when
+ * needed), so a relaunch keeps the VM; only a TAP made again restarts it.
+ */
+export function kernelTapSteps(member: KernelTap, datapath: Extract<LanDatapath, { kind: "kernel" }>): Step[] {
+  const port = kernelPortName(member.node, member.iface, datapath.scope);
+  const alias = kernelAlias(member.lan);
+  const shaping = portShaping(port, kernelIfbName(member.node, member.iface, datapath.scope), alias, datapath, `shape-${member.id}`);
+  return [{ kind: "kernel.tap", id: `ktap-${member.id}`, name: port, bridge: datapath.bridge, alias }, ...(shaping === undefined ? [] : [shaping])];
+}
+
 /** The steps that remove a NIC's kernel links (whichever exist and carry benito's mark): the veth pair and the IFB. */
 export function kernelMemberRemoval(node: string, iface: string, ifname: string, scope: string): Step[] {
   return [

@@ -77,6 +77,19 @@ export type Step =
       /** Steps whose real work in a convergent launch (a remade TAP or namespace) means the port is closed and opened again. */
       readonly restartWhen?: readonly string[];
     }
+  /**
+   * A TAP on a kernel LAN's bridge for a hypervisor to open by name: made persistent when absent,
+   * marked with alias (benito's kernel datapath mark), a port of bridge and up. Convergent: one
+   * that is there and marked is kept (re-enslaved, set up).
+   */
+  | { readonly kind: "kernel.tap"; readonly id: string; readonly name: string; readonly bridge: string; readonly alias: string }
+  /**
+   * A kernel LAN member's shaping, applied whole and idempotently (so a relaunch can run it again):
+   * egress (tc qdisc args) as the port's root qdisc (LAN → member); the port's ingress qdisc made
+   * afresh and redirected to the IFB (made and marked when absent), whose root qdisc is ingress
+   * (member → LAN).
+   */
+  | { readonly kind: "kernel.shape"; readonly id: string; readonly port: string; readonly alias: string; readonly egress?: readonly string[]; readonly ifb: string; readonly ingress: readonly string[] }
   /** Deletes a link benito made (a veth pair's host end, an IFB) when it is there and carries benito's kernel datapath mark. */
   | { readonly kind: "link.delete"; readonly id: string; readonly name: string }
   /** Closes a forwarder port (when the forwarder runs) and removes its record. */
@@ -132,6 +145,17 @@ export function renderStep(step: Step): string {
       return `${inNs(step.placement)}${step.argv.map(quoteWord).join(" ")}`;
     case "forwarder.port":
       return `forwarder port ${quoteWord(step.port)}: ${step.placement?.netns ? `${quoteWord(step.placement.netns)}/` : ""}${quoteWord(step.tap)} <-> ${quoteWord(step.switchDir)} port ${step.switchPort} --reconnect  # ${quoteWord(step.runDir)}/forwarder`;
+    case "kernel.tap":
+      return `benito tap create ${quoteWord(step.name)}; ip link set ${quoteWord(step.name)} alias ${quoteWord(step.alias)} master ${quoteWord(step.bridge)} up`;
+    case "kernel.shape":
+      return [
+        ...(step.egress === undefined ? [] : [`tc qdisc replace dev ${quoteWord(step.port)} root ${step.egress.map(quoteWord).join(" ")}`]),
+        `ip link add ${quoteWord(step.ifb)} type ifb alias ${quoteWord(step.alias)}`,
+        `tc qdisc del dev ${quoteWord(step.port)} ingress`,
+        `tc qdisc add dev ${quoteWord(step.port)} handle ffff: ingress`,
+        `tc filter add dev ${quoteWord(step.port)} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${quoteWord(step.ifb)}`,
+        `tc qdisc replace dev ${quoteWord(step.ifb)} root ${step.ingress.map(quoteWord).join(" ")}`,
+      ].join("; ");
     case "link.delete":
       return `ip link del ${quoteWord(step.name)}  # when it carries benito's mark`;
     case "forwarder.unport":

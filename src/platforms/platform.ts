@@ -91,8 +91,8 @@ export interface Platform {
   stop(node: Node, ctx: PlatformContext): Plan;
   /** What to look at to tell whether it runs. */
   status(node: Node, ctx: PlatformContext): readonly StatusCheck[];
-  /** Where the pnode reaches the frames of the node's NIC (an experimental interface of it). */
-  nicDevice(node: Node, nic: Node["interfaces"][number]): NicDevice;
+  /** Where the pnode reaches the frames of the node's NIC (an experimental interface of it), given its LAN's datapath. */
+  nicDevice(node: Node, nic: Node["interfaces"][number], datapath?: LanDatapath): NicDevice;
 }
 
 /** Reads a `benito:KEY` attribute of a node, falling back to the Containers-era `containers:KEY`. */

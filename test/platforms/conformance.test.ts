@@ -4,7 +4,17 @@ import { InputError } from "../../src/errors";
 import { platformProblems } from "../../src/platforms/planning";
 import { knownNodeTypes, platformOf, platforms } from "../../src/platforms/registry";
 import { conformance } from "./conformance";
+import { kernelBridgeName, type LanDatapath } from "../../src/plan/datapath-plan";
+import type { Node } from "../../src/model/node";
+import type { PlatformContext } from "../../src/platforms/platform";
 import { nic, node, samples, testContext } from "./nodes";
+
+/** The test context with every LAN of the samples on the kernel datapath, rate-shaped. */
+function kernelContext(nodes: readonly Node[]): PlatformContext {
+  const lans = new Set(nodes.flatMap((sample) => sample.interfaces.map((iface) => iface.substrate)));
+  const datapaths = new Map<string, LanDatapath>([...lans].map((lan) => [lan, { kind: "kernel", reason: "test", bridge: kernelBridgeName(lan, testContext.runDir), scope: testContext.runDir, shaping: { capacityKbps: 10_000 }, netem: false }]));
+  return { ...testContext, datapaths };
+}
 
 for (const platform of platforms) {
   const name = platform.names[0] ?? "";
@@ -12,6 +22,8 @@ for (const platform of platforms) {
     expect(samples[name]?.length ?? 0).toBeGreaterThan(0);
   });
   conformance(platform, samples[name] ?? [], testContext);
+  // A platform that takes kernel ports is held to the same rules with every LAN on the kernel datapath (shaped, so its shaping steps are checked too).
+  if (platform.kernelDatapath === true) conformance(platform, samples[name] ?? [], kernelContext(samples[name] ?? []), "on kernel LANs");
 }
 
 describe("registry", () => {

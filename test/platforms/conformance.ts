@@ -25,6 +25,10 @@ function created(step: Step): string | undefined {
       return `process:${step.pidfile}`;
     case "bridge.create":
       return `bridge:${step.name}`;
+    case "kernel.tap":
+      return `link:${step.name}`;
+    case "kernel.shape":
+      return `link:${step.ifb}`;
     default:
       return undefined;
   }
@@ -46,6 +50,8 @@ function removed(step: Step): string | undefined {
       return `process:${step.pidfile}`;
     case "bridge.delete":
       return `bridge:${step.name}`;
+    case "link.delete":
+      return `link:${step.name}`;
     default:
       return undefined;
   }
@@ -54,6 +60,9 @@ function removed(step: Step): string | undefined {
 /** Every interface name a step gives the kernel. */
 function interfaceNames(step: Step): string[] {
   if (step.kind === "bridge.create") return [step.name, ...step.members];
+  if (step.kind === "kernel.tap") return [step.name, step.bridge];
+  if (step.kind === "kernel.shape") return [step.port, step.ifb];
+  if (step.kind === "link.delete") return [step.name];
   return step.kind === "tap.create" || step.kind === "tap.delete" || step.kind === "bridge.delete" ? [step.name] : [];
 }
 
@@ -85,9 +94,10 @@ function paths(step: Step): string[] {
  * @param platform The platform under test.
  * @param samples Well-formed nodes of that platform (at least one).
  * @param ctx The context plans are computed with (its runDir must be absolute).
+ * @param label Tells this run apart (e.g. "on kernel LANs") when a platform is checked in several contexts.
  */
-export function conformance(platform: Platform, samples: readonly Node[], ctx: PlatformContext): void {
-  describe(`platform ${platform.names[0]} conforms`, () => {
+export function conformance(platform: Platform, samples: readonly Node[], ctx: PlatformContext, label = ""): void {
+  describe(`platform ${platform.names[0]} conforms${label === "" ? "" : ` ${label}`}`, () => {
     test("declares names, a summary, a schema and host requirements", () => {
       expect(platform.names.length).toBeGreaterThan(0);
       for (const name of platform.names) expect(name).toMatch(/^[a-z][a-z0-9_]*$/);
@@ -146,10 +156,12 @@ export function conformance(platform: Platform, samples: readonly Node[], ctx: P
 
         test("every experimental NIC has a capture device the plan makes, or a reason it has none", () => {
           const steps = platform.plan(node, ctx).steps;
-          const taps = new Set(steps.flatMap((step) => (step.kind === "tap.create" ? [step.name] : [])));
+          // A process NIC on a kernel LAN is the vnode end of a veth pair (`ip link add HOST type veth peer name NIC`).
+          const vethPeer = (argv: readonly string[]) => (argv[0] === "ip" && argv.includes("veth") ? argv[argv.indexOf("name") + 1] : undefined);
+          const taps = new Set(steps.flatMap((step) => (step.kind === "tap.create" || step.kind === "kernel.tap" ? [step.name] : step.kind === "command.run" ? [vethPeer(step.argv) ?? ""] : [])));
           const namespaces = new Set(steps.flatMap((step) => (step.kind === "netns.create" ? [step.name] : [])));
           for (const nic of node.interfaces.filter((candidate) => !candidate.control)) {
-            const where = platform.nicDevice(node, nic);
+            const where = platform.nicDevice(node, nic, ctx.datapaths?.get(nic.substrate));
             if (where.kind === "none") expect(where.reason.length).toBeGreaterThan(0);
             if (where.kind !== "device") continue;
             expect(taps.has(where.device)).toBe(true);

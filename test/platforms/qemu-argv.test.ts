@@ -7,6 +7,7 @@ import { nodeProblems } from "../../src/platforms/platform";
 import { qemuPlatform } from "../../src/platforms/qemu";
 import { validatedPlatform } from "../../src/platforms/planning";
 import { nic, node, qemuOneNic, qemuSevenNics, qemuTapNics, testContext } from "./nodes";
+import { kernelBridgeName, kernelPortName, type LanDatapath } from "../../src/plan/datapath-plan";
 
 function golden(name: string): string[] {
   return readFileSync(resolve(import.meta.dir, "golden", name), "utf8").trimEnd().split("\n");
@@ -105,6 +106,38 @@ describe("qemu input errors", () => {
     expect(text).toContain("absolute path");
     expect(text).toContain("memory (MiB) must be a whole number");
     expect(text).toContain("between 1 and 64");
-    expect(text).toContain("benito:vde_port is required");
+  });
+
+  test("a NIC on a VDE LAN without its switch port is refused when planning, naming the LAN's datapath", () => {
+    const bad = node("vm6", "qemu", { "benito:qemu_image": "/i/base.qcow2" }, [nic(0, { vdePort: undefined }), nic(1, { vdeSwitch: undefined })]);
+    expect(nodeProblems(qemuPlatform, bad)).toEqual([]);
+    let error: unknown;
+    try {
+      qemuPlatform.plan(bad, testContext);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).details).toHaveLength(2);
+    expect((error as InputError).details.join("\n")).toContain("LAN lan0 uses the VDE datapath (the default): benito:vde_switch and benito:vde_port are required");
+  });
+
+  test("on a kernel LAN a NIC is a TAP on the LAN's bridge that QEMU opens by name (no switch needed), shaped, and QEMU restarts only when the TAP is made again", () => {
+    const vm = node("vm7", "qemu", { "benito:qemu_image": "/i/base.qcow2" }, [nic(0, { vdeSwitch: undefined, vdePort: undefined }), nic(1)]);
+    const datapaths = new Map<string, LanDatapath>([["lan0", { kind: "kernel", reason: "test", bridge: kernelBridgeName("lan0", "/run/benito"), scope: "/run/benito", shaping: { capacityKbps: 2000 }, netem: false }]]);
+    const ctx = { ...testContext, datapaths };
+    const plan = qemuPlatform.plan(vm, ctx);
+    const tap = kernelPortName("vm7", "inf000", "/run/benito");
+    expect(plan.steps.filter((step) => step.kind === "kernel.tap")).toEqual([{ kind: "kernel.tap", id: "ktap-net0", name: tap, bridge: kernelBridgeName("lan0", "/run/benito"), alias: "benito-dp lan0" }]);
+    expect(plan.steps.some((step) => step.kind === "kernel.shape" && step.port === tap && step.egress?.includes("2000kbit") === true)).toBe(true);
+    const argv = qemuArgvOf(plan).join(" ");
+    expect(argv).toContain(`-netdev tap,id=net0,ifname=${tap},script=no,downscript=no`);
+    expect(argv).toContain("-netdev vde,id=net1,sock=/run/vde/lan1,port=2");
+    const qemu = plan.steps.find((step) => step.kind === "process.start");
+    expect(qemu?.kind === "process.start" ? qemu.restartWhen : undefined).toEqual(["ktap-net0"]);
+    const teardown = qemuPlatform.stop(vm, ctx).steps.filter((step) => step.kind === "link.delete").map((step) => (step.kind === "link.delete" ? step.name : ""));
+    expect(teardown).toContain(tap);
+    expect(qemuPlatform.status(vm, ctx)).toContainEqual({ kind: "link", label: "nic 0", name: tap, master: kernelBridgeName("lan0", "/run/benito") });
+    expect(qemuPlatform.nicDevice(vm, vm.interfaces[0]!, datapaths.get("lan0"))).toEqual({ kind: "device", device: tap });
   });
 });

@@ -7,6 +7,7 @@ import { experimentalInterfaces, type NicDevice } from "../../platforms/platform
 import { platformOf } from "../../platforms/registry";
 import { ByteSink, hostLinkName, PacketSocket, readFileBytes, retireMs, snapLength, watchInterrupts } from "../os";
 import { lanDatapaths } from "../datapaths";
+import type { LanDatapath } from "../../plan/datapath-plan";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
 import { experimentOptions, experimentOptionsHelp, findLocalNode, loadExperiment, type Experiment } from "../experiment";
@@ -97,7 +98,9 @@ async function resolveTarget(experiment: Experiment, target: string): Promise<Ca
   }
   const node = findLocalNode(experiment, name);
   const nic = pickInterface(node, colon < 0 ? undefined : target.slice(colon + 1));
-  return { ...deviceOf(experiment, node, nic), label: `${node.name}:${nic.name}`, promiscuous: false };
+  // A VM NIC on a kernel LAN is a TAP on its bridge; on VDE, where the platform put it.
+  const datapath = node === view.self ? undefined : (await lanDatapaths(experiment.configDir, await readFileBytes(file, "reading the topology"), file, view, [node], experiment.runDir)).get(nic.substrate);
+  return { ...deviceOf(experiment, node, nic, datapath), label: `${node.name}:${nic.name}`, promiscuous: false };
 }
 
 function pickInterface(node: Node, name: string | undefined): NodeInterface {
@@ -114,8 +117,8 @@ function pickInterface(node: Node, name: string | undefined): NodeInterface {
 }
 
 /** The device (and namespace) where the pnode sees the NIC's frames. */
-function deviceOf(experiment: Experiment, node: Node, nic: NodeInterface): { device: string; netns?: string } {
-  const where: NicDevice = node === experiment.view.self ? { kind: "host-nic" } : platformOf(node).nicDevice(node, nic);
+function deviceOf(experiment: Experiment, node: Node, nic: NodeInterface, datapath: LanDatapath | undefined): { device: string; netns?: string } {
+  const where: NicDevice = node === experiment.view.self ? { kind: "host-nic" } : platformOf(node).nicDevice(node, nic, datapath);
   const what = `${node.name}:${nic.name}`;
   if (where.kind === "none") throw new BenitoError("finding the device to capture", what, where.reason);
   if (where.kind === "device") return where;

@@ -32,9 +32,10 @@ export function baseImageFormat(node: Node): "qcow2" | "raw" {
  * Machine: `pc` for x86_64 guests, `virt` for aarch64 ones. CPU: `benito:qemu_cpu` (checked
  * against the floor at validation), else `-cpu host` under KVM and `-cpu max` under TCG — QEMU's
  * default qemu64 lacks SSE4.2/POPCNT and a compiled benito dies with "Illegal instruction" in it.
- * QEMU daemonizes itself after its sockets exist and writes the pidfile.
+ * QEMU daemonizes itself after its sockets exist and writes the pidfile. `kernelTaps` names, by NIC
+ * index, the TAP of each NIC on a kernel LAN (see kernelTapSteps).
  */
-export function qemuArgv(node: Node, layout: VmLayout, kvm: boolean): string[] {
+export function qemuArgv(node: Node, layout: VmLayout, kvm: boolean, kernelTaps: ReadonlyMap<number, string> = new Map()): string[] {
   const memory = attribute(node, "qemu_memory") ?? String(defaultMemoryMib);
   const cpus = attribute(node, "qemu_cpus") ?? "1";
   const argv = [
@@ -62,7 +63,10 @@ export function qemuArgv(node: Node, layout: VmLayout, kvm: boolean): string[] {
   // No option ROM on the NICs: iPXE only slows the boot, and guests never boot from the network here.
   const tapMode = nicMode(node) === "tap";
   experimentalInterfaces(node).forEach((nic, index) => {
-    if (tapMode) argv.push("-netdev", `tap,id=net${index},ifname=${vmNicLinkNames(node.name, index).qemuTap},script=no,downscript=no`);
+    // On a kernel LAN: the TAP benito put on the LAN's bridge, whatever benito:qemu_nic says (it chooses how to reach a VDE switch).
+    const kernelTap = kernelTaps.get(index);
+    if (kernelTap !== undefined) argv.push("-netdev", `tap,id=net${index},ifname=${kernelTap},script=no,downscript=no`);
+    else if (tapMode) argv.push("-netdev", `tap,id=net${index},ifname=${vmNicLinkNames(node.name, index).qemuTap},script=no,downscript=no`);
     else argv.push("-netdev", `vde,id=net${index},sock=${escapeValue(nic.vdeSwitch ?? "")},port=${nic.vdePort ?? 0}`);
     argv.push("-device", `virtio-net-pci,netdev=net${index}${nic.mac ? `,mac=${nic.mac}` : ""},romfile=`);
   });

@@ -4,7 +4,9 @@ import * as v from "valibot";
 import type { Node } from "../../model/node";
 import type { Plan, Step } from "../../plan/step";
 import { vmNicLinkNames } from "../names";
-import { attribute, experimentalInterfaces, wholeNumberText, type AttributeProblem, type Platform, type PlatformContext } from "../platform";
+import { attribute, experimentalInterfaces, wholeNumberText, type AttributeProblem, type Platform, type PlatformContext, type StatusCheck } from "../platform";
+import { kernelMemberRemoval, kernelPortName, kernelTapSteps, type LanDatapath } from "../../plan/datapath-plan";
+import { InputError } from "../../errors";
 import { hostNamePattern } from "../../guest/config-disk";
 import { baseImageFormat, nicMode, qemuArgv } from "./argv";
 import { cpuFloorProblem, qemuBinary, qemuTarget } from "./cpu";
@@ -50,8 +52,8 @@ function checkNode(node: Node): AttributeProblem[] {
   }
   for (const nic of nics) {
     if (nic.mac === undefined) problems.push({ line: node.line, path: where(nic.name), message: "benito:mac_address is required: the guest finds its interfaces by MAC" });
-    if (nic.vdeSwitch === undefined || !nic.vdeSwitch.startsWith("/")) problems.push({ line: node.line, path: where(nic.name), message: "benito:vde_switch (the switch's absolute socket folder) is required" });
-    if (nic.vdePort === undefined) problems.push({ line: node.line, path: where(nic.name), message: "benito:vde_port is required" });
+    // A switch and port are needed on a VDE LAN only: whether a LAN is one is known when planning (checked there).
+    if (nic.vdeSwitch !== undefined && !nic.vdeSwitch.startsWith("/")) problems.push({ line: node.line, path: where(nic.name), message: "benito:vde_switch must be the switch's absolute socket folder" });
   }
   const cpu = attribute(node, "qemu_cpu");
   const cpuProblem = cpu === undefined ? undefined : cpuFloorProblem(cpu, qemuTarget(node));
@@ -70,13 +72,45 @@ function plugPidfile(dir: string, index: number): string {
   return join(dir, `plug-${index}.pid`);
 }
 
+/** The kernel LAN of each experimental NIC on one (by NIC index): its TAP and datapath. */
+function kernelNics(node: Node, ctx: PlatformContext): Map<number, { tap: string; datapath: Extract<LanDatapath, { kind: "kernel" }> }> {
+  const found = new Map<number, { tap: string; datapath: Extract<LanDatapath, { kind: "kernel" }> }>();
+  experimentalInterfaces(node).forEach((nic, index) => {
+    const datapath = ctx.datapaths?.get(nic.substrate);
+    if (datapath?.kind === "kernel") found.set(index, { tap: kernelPortName(node.name, nic.name, datapath.scope), datapath });
+  });
+  return found;
+}
+
+/** The NICs on a kernel LAN: each a TAP on the LAN's bridge (then shaped), which QEMU opens by name. */
+function kernelNicSteps(node: Node, ctx: PlatformContext): Step[] {
+  const nics = experimentalInterfaces(node);
+  return [...kernelNics(node, ctx)].flatMap(([index, { datapath }]) => {
+    const nic = nics[index];
+    return nic === undefined ? [] : kernelTapSteps({ node: node.name, iface: nic.name, lan: nic.substrate, id: `net${index}` }, datapath);
+  });
+}
+
+/** Every NIC on a VDE LAN needs its switch and port; all such problems at once. */
+function checkVdeNics(node: Node, ctx: PlatformContext): void {
+  const kernel = kernelNics(node, ctx);
+  const missing = experimentalInterfaces(node).flatMap((nic, index) =>
+    kernel.has(index) || (nic.vdeSwitch !== undefined && nic.vdePort !== undefined)
+      ? []
+      : [`${node.path}.interface[${nic.name}]: LAN ${nic.substrate} uses the VDE datapath (${ctx.datapaths?.get(nic.substrate)?.reason ?? "the default"}): benito:vde_switch and benito:vde_port are required`],
+  );
+  if (missing.length > 0) throw new InputError("planning the qemu vnode", node.name, `${missing.length} interface${missing.length === 1 ? "" : "s"} without a VDE switch`, missing);
+}
+
 /**
  * `tap` mode: per NIC, the TAP QEMU opens and the TAP benito's plug opens, joined by a bridge
  * (QEMU and the plug cannot share one TAP's file descriptor), and the plug on the switch port.
  */
 function tapNicSteps(node: Node, ctx: PlatformContext, dir: string): Step[] {
   if (nicMode(node) !== "tap") return [];
+  const kernel = kernelNics(node, ctx);
   return experimentalInterfaces(node).flatMap((nic, index): Step[] => {
+    if (kernel.has(index)) return [];
     const links = vmNicLinkNames(node.name, index);
     const pidfile = plugPidfile(dir, index);
     return [
@@ -99,8 +133,10 @@ function tapNicSteps(node: Node, ctx: PlatformContext, dir: string): Step[] {
 /** The inverse of {@link tapNicSteps}, in reverse order. */
 function tapNicTeardown(node: Node, ctx: PlatformContext, dir: string): Step[] {
   if (nicMode(node) !== "tap") return [];
+  const kernel = kernelNics(node, ctx);
   return experimentalInterfaces(node)
     .flatMap((_, index): Step[] => {
+      if (kernel.has(index)) return [];
       const links = vmNicLinkNames(node.name, index);
       return [
         { kind: "tap.delete", id: `tap-qemu-${index}`, name: links.qemuTap },
@@ -115,22 +151,28 @@ function tapNicTeardown(node: Node, ctx: PlatformContext, dir: string): Step[] {
 
 function plan(node: Node, ctx: PlatformContext): Plan {
   const layout = vmLayout(ctx.runDir, node.name);
+  checkVdeNics(node, ctx);
+  const kernel = kernelNics(node, ctx);
+  const kernelSteps = kernelNicSteps(node, ctx);
   return {
     title: `launch ${node.name} on qemu (${ctx.kvm ? "KVM" : "TCG"})`,
     steps: [
       { kind: "dir.create", id: "vm-dir", path: layout.dir },
+      ...kernelSteps,
       ...tapNicSteps(node, ctx, layout.dir),
       { kind: "disk.overlay", id: "overlay", base: attribute(node, "qemu_image") ?? "", baseFormat: baseImageFormat(node), path: layout.overlay },
       { kind: "config.disk", id: "config-disk", configDir: ctx.configDir, hostname: node.name, path: layout.configDisk },
       {
         kind: "process.start",
         id: "qemu",
-        argv: qemuArgv(node, layout, ctx.kvm),
+        argv: qemuArgv(node, layout, ctx.kvm, new Map([...kernel].map(([index, { tap }]) => [index, tap]))),
         pidfile: layout.pidfile,
         log: layout.log,
         readyPath: layout.qmp,
         readyTimeoutMs: startTimeoutMs,
         daemonizes: true,
+        // A kernel NIC's TAP made again (deleted behind benito's back): QEMU holds the old one and is restarted on the same overlay.
+        ...(kernel.size > 0 && { restartWhen: kernelSteps.filter((step) => step.kind === "kernel.tap").map((step) => step.id) }),
       },
     ],
   };
@@ -144,6 +186,8 @@ function stop(node: Node, ctx: PlatformContext): Plan {
       { kind: "vm.powerdown", id: "qemu", qmp: layout.qmp, pidfile: layout.pidfile, program: basename(qemuBinary(node)), graceMs: powerdownGraceMs },
       ...[layout.qmp, layout.serialSocket, layout.pidfile, layout.configDisk, layout.overlay, layout.serialLog, layout.log].map((path, index) => ({ kind: "file.delete" as const, id: `rm-${index}`, path })),
       ...tapNicTeardown(node, ctx, layout.dir),
+      // Every NIC's kernel links, whichever datapath it used (site.conf may have changed since): each removal is a no-op when absent.
+      ...experimentalInterfaces(node).flatMap((nic, index) => kernelMemberRemoval(node.name, nic.name, `net${index}`, ctx.runDir)).reverse(),
       { kind: "dir.delete", id: "vm-dir", path: layout.dir },
     ],
   };
@@ -152,7 +196,7 @@ function stop(node: Node, ctx: PlatformContext): Plan {
 /** The `qemu` platform. */
 export const qemuPlatform: Platform = {
   names: ["qemu"],
-  summary: "a QEMU/KVM virtual machine (TCG when KVM does not work), NICs on VDE switch ports",
+  summary: "a QEMU/KVM virtual machine (TCG when KVM does not work), NICs on VDE switch ports or TAPs on kernel LAN bridges",
   attributes,
   requirements: [
     { kind: "program", name: "qemu-img", why: "creates the copy-on-write overlay (Debian package qemu-utils)" },
@@ -161,22 +205,29 @@ export const qemuPlatform: Platform = {
   nodeRequirements: (node) => [
     { kind: "program", name: qemuBinary(node), why: `runs the VM (Debian package ${qemuTarget(node) === "aarch64" ? "qemu-system-arm" : "qemu-system-x86"})` },
   ],
+  // On a kernel LAN a NIC is a TAP on the LAN's bridge (QEMU's -netdev tap), so QEMU needs no VDE socket.
+  kernelDatapath: true,
   checkNode,
   plan,
   stop,
   status(node, ctx) {
     const layout = vmLayout(ctx.runDir, node.name);
-    const plugs = nicMode(node) === "tap" ? experimentalInterfaces(node).map((_, index) => ({ kind: "process" as const, label: `plug ${index}`, pidfile: plugPidfile(layout.dir, index), program: basename(ctx.benito) })) : [];
+    const kernel = kernelNics(node, ctx);
+    const plugs = nicMode(node) === "tap" ? experimentalInterfaces(node).flatMap((_, index) => (kernel.has(index) ? [] : [{ kind: "process" as const, label: `plug ${index}`, pidfile: plugPidfile(layout.dir, index), program: basename(ctx.benito) }])) : [];
     return [
       { kind: "process", label: "qemu", pidfile: layout.pidfile, program: basename(qemuBinary(node)) },
       { kind: "qmp", label: "guest", socket: layout.qmp },
       ...plugs,
+      // A kernel NIC: its TAP is there, a port of its LAN's bridge, and up.
+      ...[...kernel].map(([index, { tap, datapath }]): StatusCheck => ({ kind: "link", label: `nic ${index}`, name: tap, master: datapath.bridge })),
     ];
   },
-  nicDevice(node, nic) {
+  nicDevice(node, nic, datapath) {
+    // On a kernel LAN: the TAP on the bridge that QEMU opened, exactly the VM's frames.
+    if (datapath?.kind === "kernel") return { kind: "device", device: kernelPortName(node.name, nic.name, datapath.scope) };
     const index = experimentalInterfaces(node).indexOf(nic);
     if (nicMode(node) !== "tap" || index < 0) {
-      return { kind: "none", reason: `its NICs use QEMU's own VDE backend, which has no device on the pnode; give the node benito:qemu_nic = tap to capture its frames` };
+      return { kind: "none", reason: `its NICs use QEMU's own VDE backend, which has no device on the pnode; give the node benito:qemu_nic = tap (or put its LAN on the kernel datapath) to capture its frames` };
     }
     // The TAP QEMU itself opens: exactly the VM's frames.
     return { kind: "device", device: vmNicLinkNames(node.name, index).qemuTap };
