@@ -4,6 +4,8 @@ import { messageOf } from "../errors";
 import { kernelAlias, kernelMark } from "../plan/datapath-plan";
 import { Rtnl } from "../system/netlink/rtnl";
 import { Ledger } from "../system/ledger";
+import { failpoint } from "../system/failpoints";
+import type { LinkInfo } from "../system/netlink/types";
 import type { ActionOutcome } from "./switch-apply";
 
 /** BridgeSpec interface: one kernel LAN's bridge on this pnode. */
@@ -13,11 +15,26 @@ export interface BridgeSpec {
   readonly lan: string;
 }
 
+/** A recorded bridge and whether its record is only an intent (written before the bridge was made). */
+interface BridgeRecord extends BridgeSpec {
+  readonly intent: boolean;
+}
+
 /** The kernel LANs' bridges the ledger holds ("bridge" records). */
-function readBridges(runDir: string): BridgeSpec[] {
+function readBridges(runDir: string): BridgeRecord[] {
   return Ledger.at(runDir)
     .list("bridge")
-    .map((record) => ({ id: record.id, lan: record.data.lan }));
+    .map((record) => ({ id: record.id, lan: record.data.lan, intent: record.phase === "intent" }));
+}
+
+/**
+ * Whether a link is benito's bridge: it carries the mark, or it is an unmarked bridge that an
+ * intent record names. The intent is written only once the name was checked free, and the mark
+ * is set by a second netlink call after the bridge is made (the kernel ignores IFLA_IFALIAS on
+ * RTM_NEWLINK create): a crash between the two leaves exactly such a bridge.
+ */
+function isOurs(link: LinkInfo, intent: boolean): boolean {
+  return link.kind === "bridge" && (link.alias?.startsWith(kernelMark) === true || (intent && link.alias === undefined));
 }
 
 function writeBridgeRecord(runDir: string, spec: BridgeSpec): void {
@@ -28,11 +45,11 @@ function summary(spec: BridgeSpec): string {
   return `bridge ${spec.id} (LAN ${spec.lan}, kernel datapath)`;
 }
 
-/** Deletes a bridge when it is there and carries benito's mark (its ports are released, not deleted). */
-function deleteMarked(rtnl: Rtnl, name: string): void {
+/** Deletes a bridge when it is there and benito's (see isOurs; its ports are released, not deleted). */
+function deleteOurs(rtnl: Rtnl, name: string, intent: boolean): void {
   const link = rtnl.linkByName(name);
   if (link === undefined) return;
-  if (link.kind !== "bridge" || link.alias?.startsWith(kernelMark) !== true) throw new Error(`${name} is not a bridge carrying benito's mark: left alone`);
+  if (!isOurs(link, intent)) throw new Error(`${name} is not a bridge carrying benito's mark: left alone`);
   rtnl.deleteLink(link.index);
 }
 
@@ -44,9 +61,10 @@ function deleteMarked(rtnl: Rtnl, name: string): void {
 export function kernelBridgesUp(runDir: string, wanted: readonly BridgeSpec[]): ActionOutcome[] {
   const outcomes: ActionOutcome[] = [];
   const wantedIds = new Set(wanted.map((spec) => spec.id));
+  const records = readBridges(runDir);
   const rtnl = Rtnl.open();
   try {
-    for (const record of readBridges(runDir)) {
+    for (const record of records) {
       if (!wantedIds.has(record.id)) outcomes.push(removeBridge(rtnl, runDir, record, "no longer in the topology"));
     }
     for (const spec of wanted) {
@@ -54,15 +72,19 @@ export function kernelBridgesUp(runDir: string, wanted: readonly BridgeSpec[]): 
       try {
         const link = rtnl.linkByName(spec.id);
         if (link !== undefined) {
-          if (link.kind !== "bridge" || link.alias?.startsWith(kernelMark) !== true) throw new Error(`a link named ${spec.id} exists and is not benito's bridge: left alone`);
+          const intent = records.some((record) => record.id === spec.id && record.intent);
+          if (!isOurs(link, intent)) throw new Error(`a link named ${spec.id} exists and is not benito's bridge: left alone`);
+          // Made by a run that died before marking it: the mark now.
+          if (link.alias?.startsWith(kernelMark) !== true) rtnl.setLinkAlias(link.index, kernelAlias(spec.lan));
           if (!link.up) rtnl.setLinkUp(link.index, true);
           writeBridgeRecord(runDir, spec);
-          outcomes.push({ ...base, action: "keep", reason: "present", ok: true });
+          outcomes.push({ ...base, action: "keep", reason: link.alias === undefined ? "present (made by a run that crashed before marking it)" : "present", ok: true });
           continue;
         }
-        // The intent first: a crash from here on leaves a record that down and the next up act on.
+        // The intent first (the name is free): a crash from here on leaves a record that down and the next up act on.
         Ledger.at(runDir).intend("bridge", spec.id, { lan: spec.lan });
         const bridge = rtnl.createBridge(spec.id);
+        failpoint(`bridge:${spec.id}:link:${spec.id}`);
         rtnl.setLinkAlias(bridge.index, kernelAlias(spec.lan));
         rtnl.setLinkUp(bridge.index, true);
         Ledger.at(runDir).confirm("bridge", spec.id, { lan: spec.lan });
@@ -78,10 +100,10 @@ export function kernelBridgesUp(runDir: string, wanted: readonly BridgeSpec[]): 
 }
 
 /** Deletes one recorded bridge (only if it carries benito's mark) and then its ledger record. */
-function removeBridge(rtnl: Rtnl, runDir: string, record: BridgeSpec, reason: string): ActionOutcome {
+function removeBridge(rtnl: Rtnl, runDir: string, record: BridgeRecord, reason: string): ActionOutcome {
   const base = { action: "stop" as const, id: record.id, summary: summary(record), reason };
   try {
-    deleteMarked(rtnl, record.id);
+    deleteOurs(rtnl, record.id, record.intent);
     Ledger.at(runDir).remove("bridge", record.id);
     return { ...base, ok: true };
   } catch (error) {

@@ -9,22 +9,41 @@ import { createTap } from "../system/tap";
 import type { ActionOutcome } from "./switch-apply";
 import { Ledger, type LedgerData } from "../system/ledger";
 import { makeDir, removeEmptyDir } from "../system/paths";
+import { failpoint } from "../system/failpoints";
 
 /** The all-zero MAC: a VXLAN link's default forwarding entry (flooded frames go to each such entry). */
 const floodMac = "00:00:00:00:00:00";
 
-/** TunnelRecord type: what the ledger remembers about a tunnel benito made (intent before its links are made, confirmed with its plug). */
-export type TunnelRecord = LedgerData<"tunnel"> & { readonly id: string };
+/**
+ * TunnelRecord type: what the ledger remembers about a tunnel benito made (intent before its links
+ * are made, confirmed with its plug); `intent` while it was never confirmed.
+ */
+export type TunnelRecord = LedgerData<"tunnel"> & { readonly id: string; readonly intent: boolean };
 
 /** Reads every tunnel record in the run dir's ledger (a record that cannot be read is an error naming its file). */
 export function readTunnelRecords(runDir: string): TunnelRecord[] {
   return Ledger.at(runDir)
     .list("tunnel")
-    .map((record) => ({ ...record.data, id: record.id }));
+    .map((record) => ({ ...record.data, id: record.id, intent: record.phase === "intent" }));
 }
 
 function isMarked(link: LinkInfo | undefined): link is LinkInfo {
   return link?.alias?.startsWith(tunnelMark) === true;
+}
+
+/** The kinds of link a tunnel makes: its bridge, its TAP, its VXLAN link. */
+const tunnelLinkKinds = new Set(["bridge", "tun", "vxlan"]);
+
+/**
+ * Whether a link named in a tunnel's record is benito's: it carries the mark, or (`intent`: the
+ * record was never confirmed) it is an unmarked link of a kind the tunnel makes. The intent is
+ * written once the names were checked free, and each link is marked by a second netlink call
+ * after it is made (the kernel ignores IFLA_IFALIAS on RTM_NEWLINK create): a crash between the
+ * two leaves exactly such a link.
+ */
+function isOurs(link: LinkInfo | undefined, intent: boolean): link is LinkInfo {
+  if (link === undefined) return false;
+  return link.alias?.startsWith(tunnelMark) === true || (intent && link.alias === undefined && tunnelLinkKinds.has(link.kind));
 }
 
 /** Runs work with an rtnetlink socket in this namespace, closing it afterwards. */
@@ -91,18 +110,22 @@ export function observeTunnels(records: readonly TunnelRecord[]): { observed: Ob
   });
 }
 
-/** Deletes links by name, only those that carry benito's tunnel mark (someone else's link of that name is left alone). */
-function deleteMarkedLinks(rtnl: Rtnl, names: readonly string[]): void {
+/**
+ * Deletes links by name, only benito's: those that carry its tunnel mark, and with `intent` (a
+ * record never confirmed) the unmarked ones a crash left between making and marking them.
+ * Someone else's link of that name is left alone.
+ */
+function deleteMarkedLinks(rtnl: Rtnl, names: readonly string[], intent = false): void {
   for (const name of names) {
     const link = rtnl.linkByName(name);
-    if (isMarked(link)) rtnl.deleteLink(link.index);
+    if (isOurs(link, intent)) rtnl.deleteLink(link.index);
   }
 }
 
 /** Stops a tunnel's plug (by pidfile), deletes its links (bridge first, which releases a NIC), and forgets it. */
 async function removeTunnel(record: TunnelRecord, runDir: string): Promise<void> {
   await stopByPidfile(record.plugPidfile, record.plugProgram);
-  withRtnl((rtnl) => deleteMarkedLinks(rtnl, record.links));
+  withRtnl((rtnl) => deleteMarkedLinks(rtnl, record.links, record.intent));
   removeIfPresent(record.plugLog);
   Ledger.at(runDir).remove("tunnel", record.id);
 }
@@ -185,20 +208,24 @@ async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number> {
     plugProgram: spec.plug.program,
     plugLog: spec.plug.log,
   };
+  withRtnl((rtnl) => {
+    // Leftovers of an earlier run under these names go first; a foreign link of that name stops us
+    // before the intent is written (an intent vouches that its unmarked links are benito's).
+    deleteMarkedLinks(rtnl, created);
+    const clash = created.find((name) => rtnl.linkByName(name) !== undefined);
+    if (clash !== undefined) throw new BenitoError("building the tunnel", spec.substrate, `a link named ${clash} exists and is not benito's`);
+  });
   // The intent first: a crash from here on leaves a record that down and the next up act on.
   Ledger.at(runDir).intend("tunnel", spec.id, record);
   const alias = tunnelAlias(spec.substrate);
   let nicName: string | undefined;
   try {
     withRtnl((rtnl) => {
-      // Leftovers of an earlier run under these names go first; a foreign link of that name stops us.
-      deleteMarkedLinks(rtnl, created);
-      const clash = created.find((name) => rtnl.linkByName(name) !== undefined);
-      if (clash !== undefined) throw new BenitoError("building the tunnel", spec.substrate, `a link named ${clash} exists and is not benito's`);
       let uplink: LinkInfo;
       if (spec.links.vxlan !== undefined) {
         const device = underlayDevice(rtnl, spec, runDir);
         uplink = rtnl.createVxlan(spec.links.vxlan, { vni: spec.vni, local: spec.local ?? "", link: device.index, port: spec.port, learning: true, mtu: spec.mtu, ...(spec.group !== undefined && { group: spec.group }) });
+        failpoint(`tunnel:${spec.id}:link:${spec.links.vxlan}`);
         rtnl.setLinkAlias(uplink.index, alias);
         for (const remote of spec.remotes) rtnl.appendFdb(uplink.index, floodMac, remote);
       } else {
@@ -208,9 +235,11 @@ async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number> {
       createTap(spec.links.tap);
       const tap = rtnl.linkByName(spec.links.tap);
       if (tap === undefined) throw new BenitoError("building the tunnel", spec.substrate, `the TAP ${spec.links.tap} vanished after it was created`);
+      failpoint(`tunnel:${spec.id}:link:${spec.links.tap}`);
       rtnl.setLinkAlias(tap.index, alias);
       rtnl.setLinkMtu(tap.index, spec.mtu);
       const bridge = rtnl.createBridge(spec.links.bridge);
+      failpoint(`tunnel:${spec.id}:link:${spec.links.bridge}`);
       rtnl.setLinkAlias(bridge.index, alias);
       rtnl.setLinkMaster(uplink.index, bridge.index);
       rtnl.setLinkMaster(tap.index, bridge.index);
@@ -222,7 +251,8 @@ async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number> {
     return pid;
   } catch (error) {
     await stopByPidfile(spec.plug.pidfile, spec.plug.program);
-    withRtnl((rtnl) => deleteMarkedLinks(rtnl, created));
+    // Under the intent: a link made but not yet marked when the step failed goes too.
+    withRtnl((rtnl) => deleteMarkedLinks(rtnl, created, true));
     throw error;
   }
 }

@@ -101,6 +101,19 @@ describe.skipIf(!isRoot || !hasTools)("demo lab on the kernel datapath (root)", 
     expect((await benito(["status", "--run-dir", lab.runDir, lab.config, "pnode0"])).code).toBe(0);
   });
 
+  test("switch up killed between making a LAN bridge and marking it: the next boot takes that bridge as benito's (its intent names it)", async () => {
+    const bridge = kernelBridgeName("lan1", lab.runDir);
+    expect((await run(["ip", "link", "del", bridge])).code).toBe(0);
+    const crashed = await benito(["switch", "up", "--run-dir", lab.runDir, lab.config, "pnode0"], { env: { BENITO_FAILPOINT: `bridge:${bridge}:link:${bridge}` } });
+    expect(crashed.code).not.toBe(0);
+    expect((await run(["ip", "-o", "link", "show", bridge])).stdout).not.toContain("benito-dp");
+    const again = await boot();
+    expect({ code: again.code, err: again.code === 0 ? "" : again.stderr }).toEqual({ code: 0, err: "" });
+    expect((await run(["ip", "-d", "-o", "link", "show", bridge])).stdout).toContain("benito-dp lan1");
+    expect((await ping(lab.namespace("c"), "10.0.2.2")).ok).toBe(true);
+    expect((await benito(["status", "--run-dir", lab.runDir, lab.config, "pnode0"])).code).toBe(0);
+  });
+
   test("down leaves no bridge, veth, IFB, namespace or forwarder", async () => {
     const result = await benito(["down", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"], { timeoutMs: 60_000 });
     expect(result.code).toBe(0);

@@ -1,6 +1,6 @@
 // Three pnodes (namespaces on an underlay bridge) each boot their switches and two process vnodes; VXLAN joins the LANs across them.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benitoBinary, run } from "../helpers/binary";
@@ -195,6 +195,25 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over 
     expect(pids()).toEqual(before);
     const after = JSON.parse((await run(["ip", "-n", hostNs(1), "-j", "link", "show", "dev", name])).stdout) as { ifindex: number }[];
     expect(after[0]?.ifindex).toBe(lanA?.ifindex ?? -1);
+    expect((await ping(vnodeNamespace(`${p}a1`), "10.61.1.2")).ok).toBe(true);
+  });
+
+  test("switch up killed between making a tunnel's VXLAN link and marking it: the next boot takes that link as benito's (its intent names it) and converges", async () => {
+    const ledger = join(runDir(1), "ledger");
+    const records = readdirSync(ledger).filter((file) => file.startsWith("tunnel.")).map((file) => JSON.parse(readFileSync(join(ledger, file), "utf8")) as { id: string; data: { substrate: string; vxlan?: string } });
+    const record = records.find((entry) => entry.data.substrate === "lanA");
+    const name = record?.data.vxlan ?? "none";
+    // Gone behind benito's back, so switch up rebuilds that tunnel, and dies right after making the VXLAN link.
+    expect((await run(["ip", "-n", hostNs(1), "link", "del", name])).code).toBe(0);
+    const crashed = await run(["nsenter", `--net=/run/netns/${hostNs(1)}`, benitoBinary, "switch", "up", "--run-dir", runDir(1), config, pn(1)], { env: { BENITO_FAILPOINT: `tunnel:${record?.id}:link:${name}` }, timeoutMs: 90_000 });
+    expect(crashed.code).not.toBe(0);
+    const unmarked = JSON.parse((await run(["ip", "-n", hostNs(1), "-j", "link", "show", "dev", name])).stdout) as { ifalias?: string }[];
+    expect(unmarked.length === 1 && unmarked[0]?.ifalias === undefined).toBe(true);
+    const again = await boot(1);
+    expect({ code: again.code, err: again.code === 0 ? "" : again.stdout + again.stderr }).toEqual({ code: 0, err: "" });
+    expect((await inPnode(1, ["status", "--run-dir", runDir(1), config, pn(1)])).code).toBe(0);
+    const marked = JSON.parse((await run(["ip", "-n", hostNs(1), "-j", "link", "show", "dev", name])).stdout) as { ifalias?: string }[];
+    expect(marked[0]?.ifalias).toBe("benito tunnel lanA");
     expect((await ping(vnodeNamespace(`${p}a1`), "10.61.1.2")).ok).toBe(true);
   });
 
