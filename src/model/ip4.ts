@@ -44,10 +44,10 @@ export function prefixMask(prefixLength: number): number {
 export function maskToPrefix(text: string): number | undefined {
   const mask = parseIp4(text);
   if (mask === undefined) return undefined;
-  for (let length = 0; length <= 32; length += 1) {
-    if (prefixMask(length) === mask) return length;
-  }
-  return undefined;
+  // Contiguous when the host bits are all ones (2^k - 1); the prefix is then their leading zeros.
+  const host = ~mask >>> 0;
+  if ((host & (host + 1)) !== 0) return undefined;
+  return Math.clz32(host);
 }
 
 /** True when address lies inside network/prefixLength (all three as numbers / a length). */

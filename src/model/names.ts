@@ -24,12 +24,17 @@ export function interfaceNameProblems(name: string): string[] {
   return problems;
 }
 
+/** A name made only of characters every check below lets through (an experiment has thousands of names). */
+const plainNodeName = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
+
 /**
  * Why a node's name cannot be a host name benito acts as (it picks `route/NAME`, names run-dir
  * folders and namespaces, and is passed to the in-namespace `benito ifaces`), or undefined when
  * it can.
  */
 export function nodeNameProblem(name: string): string | undefined {
+  // The usual name (letters, digits, "_", "-", "." not first and never "..") passes every check below.
+  if (name.length <= 255 && plainNodeName.test(name) && !name.includes("..")) return undefined;
   if (name.trim() === "") return "the name is empty";
   if (name === "." || name === "..") return `"${name}" is reserved`;
   if (name.includes("/")) return 'the name contains "/"';

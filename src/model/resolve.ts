@@ -2,6 +2,7 @@
 import { InputError } from "../errors";
 import { formatProblem } from "../topdl/problems";
 import type { Attribute, Computer, Problem, Substrate, Topology, TopdlInterface } from "../topdl/types";
+import { hostKeys, ifnameKeys, macKeys, nodeTypeKeys, partitionKeys, portKeys, switchKeys, type KeyPair } from "../topdl/keys";
 import { maskToPrefix, parseIp4 } from "./ip4";
 import type { HostView, Lan, Node, NodeInterface, Shaping } from "./node";
 
@@ -133,17 +134,6 @@ function firstAttribute(attributes: readonly Attribute[], key: string): Attribut
   return undefined;
 }
 
-/** A `benito:` key and its Containers-era `containers:` spelling, built once. */
-type KeyPair = readonly [benito: string, containers: string];
-const keyPair = (name: string): KeyPair => [`benito:${name}`, `containers:${name}`];
-const partitionKeys = keyPair("partition");
-const hostKeys = keyPair("host");
-const nodeTypeKeys = keyPair("node_type");
-const macKeys = keyPair("mac_address");
-const ifnameKeys = keyPair("ifname");
-const switchKeys = keyPair("vde_switch");
-const portKeys = keyPair("vde_port");
-
 /** The attribute for `benito:X`, else `containers:X` (first of each wins). */
 function benitoEntry(attributes: readonly Attribute[], keys: KeyPair): Attribute | undefined {
   return firstAttribute(attributes, keys[0]) ?? firstAttribute(attributes, keys[1]);
@@ -162,7 +152,7 @@ function resolveNode(computer: Computer, hosts: ReadonlyMap<string, string>, pro
     localnames: computer.localnames,
     nodeType: mapValue(attributes, nodeTypeKeys) ?? "",
     ...(host !== undefined && { host }),
-    interfaces: computer.interfaces.map((iface) => resolveInterface(iface, problems)),
+    interfaces: resolveInterfaces(computer.interfaces, problems),
     attributes,
     ...(startup !== undefined && { startup }),
     path: computer.path,
@@ -170,40 +160,96 @@ function resolveNode(computer: Computer, hosts: ReadonlyMap<string, string>, pro
   };
 }
 
+function resolveInterfaces(interfaces: readonly TopdlInterface[], problems: Problems): NodeInterface[] {
+  const resolved: NodeInterface[] = [];
+  for (let k = 0; k < interfaces.length; k += 1) resolved.push(resolveInterface(interfaces[k]!, problems));
+  return resolved;
+}
+
 function resolveInterface(iface: TopdlInterface, problems: Problems): NodeInterface {
   const attributes = iface.attributes;
-  const report = (entry: Attribute, message: string) => problems.add(entry.line, `${iface.path}.attribute[${attributes.indexOf(entry)}]`, message);
   const substrate = iface.substrates[0] ?? "";
   const result: { -readonly [K in keyof NodeInterface]: NodeInterface[K] } = { name: iface.name, substrate, control: substrate === controlSubstrate };
 
-  const address = firstAttribute(attributes, "ip4_address");
-  const netmask = firstAttribute(attributes, "ip4_netmask");
+  // One pass over the (short) list picks every key this reads: the first of each key wins, and
+  // a `benito:` key wins over its `containers:` spelling wherever either is in the list.
+  let address: Attribute | undefined;
+  let netmask: Attribute | undefined;
+  let mac: Attribute | undefined;
+  let ifname: Attribute | undefined;
+  let vdeSwitch: Attribute | undefined;
+  let port: Attribute | undefined;
+  let oldMac: Attribute | undefined;
+  let oldIfname: Attribute | undefined;
+  let oldSwitch: Attribute | undefined;
+  let oldPort: Attribute | undefined;
+  for (let k = 0; k < attributes.length; k += 1) {
+    const attribute = attributes[k]!;
+    switch (attribute.key) {
+      case "ip4_address":
+        address ??= attribute;
+        break;
+      case "ip4_netmask":
+        netmask ??= attribute;
+        break;
+      case macKeys[0]:
+        mac ??= attribute;
+        break;
+      case macKeys[1]:
+        oldMac ??= attribute;
+        break;
+      case ifnameKeys[0]:
+        ifname ??= attribute;
+        break;
+      case ifnameKeys[1]:
+        oldIfname ??= attribute;
+        break;
+      case switchKeys[0]:
+        vdeSwitch ??= attribute;
+        break;
+      case switchKeys[1]:
+        oldSwitch ??= attribute;
+        break;
+      case portKeys[0]:
+        port ??= attribute;
+        break;
+      case portKeys[1]:
+        oldPort ??= attribute;
+        break;
+    }
+  }
+  mac ??= oldMac;
+  ifname ??= oldIfname;
+  vdeSwitch ??= oldSwitch;
+  port ??= oldPort;
+
   if (address !== undefined || netmask !== undefined) {
-    if (address === undefined) report(netmask as Attribute, "ip4_netmask without ip4_address");
-    else if (netmask === undefined) report(address, "ip4_address without ip4_netmask");
+    if (address === undefined) reportAttribute(problems, iface, netmask as Attribute, "ip4_netmask without ip4_address");
+    else if (netmask === undefined) reportAttribute(problems, iface, address, "ip4_address without ip4_netmask");
     else {
       const prefixLength = maskToPrefix(netmask.value.trim());
-      if (parseIp4(address.value.trim()) === undefined) report(address, `"${address.value}" is not an IPv4 address`);
-      else if (prefixLength === undefined) report(netmask, `"${netmask.value}" is not a contiguous dotted netmask`);
+      if (parseIp4(address.value.trim()) === undefined) reportAttribute(problems, iface, address, `"${address.value}" is not an IPv4 address`);
+      else if (prefixLength === undefined) reportAttribute(problems, iface, netmask, `"${netmask.value}" is not a contiguous dotted netmask`);
       else result.ip4 = { address: address.value.trim(), prefixLength };
     }
   }
-  const mac = benitoEntry(attributes, macKeys);
   if (mac !== undefined) {
     const normalized = normalizeMac(mac.value);
-    if (normalized === undefined) report(mac, `"${mac.value}" is not a MAC address (six hex octets)`);
+    if (normalized === undefined) reportAttribute(problems, iface, mac, `"${mac.value}" is not a MAC address (six hex octets)`);
     else result.mac = normalized;
   }
-  const ifname = benitoValue(attributes, ifnameKeys);
-  if (ifname !== undefined) result.ifname = ifname;
-  const vdeSwitch = benitoValue(attributes, switchKeys);
-  if (vdeSwitch !== undefined) result.vdeSwitch = vdeSwitch;
-  const port = benitoEntry(attributes, portKeys);
+  if (ifname !== undefined) result.ifname = ifname.value;
+  if (vdeSwitch !== undefined) result.vdeSwitch = vdeSwitch.value;
   if (port !== undefined) {
     if (/^\s*\d{1,5}\s*$/.test(port.value) && Number(port.value) <= 65535) result.vdePort = Number(port.value);
-    else report(port, `"${port.value}" is not a port number`);
+    else reportAttribute(problems, iface, port, `"${port.value}" is not a port number`);
   }
   return result;
+}
+
+/** A problem with one of an interface's attributes, at its line and path. */
+function reportAttribute(problems: Problems, iface: TopdlInterface, entry: Attribute, message: string): void {
+  problems.add(entry.line, `${iface.path}.attribute[${iface.attributes.indexOf(entry)}]`, message);
 }
 
 /**
@@ -211,6 +257,7 @@ function resolveInterface(iface: TopdlInterface, problems: Problems): NodeInterf
  * digits (optionally dotted `aabb.ccdd.eeff`); undefined otherwise.
  */
 export function normalizeMac(text: string): string | undefined {
+  if (canonicalMac(text)) return text;
   const trimmed = text.trim().toLowerCase();
   let digits: string;
   if (/^[0-9a-f]{1,2}([:-])[0-9a-f]{1,2}(\1[0-9a-f]{1,2}){4}$/.test(trimmed)) {
@@ -219,6 +266,16 @@ export function normalizeMac(text: string): string | undefined {
     digits = trimmed.replaceAll(".", "");
   } else return undefined;
   return digits.match(/../g)!.join(":");
+}
+
+/** Whether a MAC is already in the form normalizeMac gives (the usual case: no regular expressions, no copies). */
+function canonicalMac(text: string): boolean {
+  if (text.length !== 17) return false;
+  for (let k = 0; k < 17; k += 1) {
+    const c = text.charCodeAt(k);
+    if (k % 3 === 2 ? c !== 0x3a : !((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
 }
 
 /** The substrate's `benito:datapath` ("vde" or "kernel"); another value is a problem. */

@@ -35,6 +35,15 @@ const kinds = {
   textOnly: kindOf("<x> should hold text only; child elements ignored"),
 };
 
+/**
+ * Shared empty lists for absent children (read-only by type; most substrates have no attribute
+ * or localname). Not frozen: a frozen array is another kind of array to the JIT, and code that
+ * reads these lists would then see two kinds.
+ */
+const noAttributes: readonly Attribute[] = [];
+const noNames: readonly string[] = [];
+const noInterfaces: readonly TopdlInterface[] = [];
+
 /** The element kinds an `<elements>` wrapper may hold. */
 const elementKinds = new Set(["computer", "region", "segment", "testbed", "other"]);
 
@@ -227,19 +236,25 @@ export class TopologyReader {
     if (nameNode === undefined) return undefined;
     const name = this.#text(nameNode, path, "name");
     if (name === "") this.#error(line, `${path}.name`, "empty substrate name");
-    this.#services(grouped.service ?? [], path);
-    this.#status(grouped.status, path);
+    if (grouped.service !== undefined) this.#services(grouped.service, path);
+    if (grouped.status !== undefined) this.#status(grouped.status, path);
     const capacity = this.#capacity(grouped.capacity?.[0], path);
     const latency = this.#latency(grouped.latency?.[0], path);
-    return {
-      name,
-      ...(capacity !== undefined && { capacity }),
-      ...(latency !== undefined && { latency }),
-      attributes: this.#attributes(grouped.attribute ?? [], path),
-      localnames: (grouped.localname ?? []).map((local) => this.#text(local, path, "localname")),
-      line,
-      path,
-    };
+    const attributes = grouped.attribute === undefined ? noAttributes : this.#attributes(grouped.attribute, path);
+    const localnames = this.#localnames(grouped.localname, path);
+    // Built without spreading optional parts (a spread costs a generic copy; there are thousands of substrates).
+    if (capacity === undefined && latency === undefined) return { name, attributes, localnames, line, path };
+    if (latency === undefined) return { name, capacity, attributes, localnames, line, path };
+    if (capacity === undefined) return { name, latency, attributes, localnames, line, path };
+    return { name, capacity, latency, attributes, localnames, line, path };
+  }
+
+  /** The `<localname>` texts (a shared empty list without any). */
+  #localnames(nodes: XmlNode[] | undefined, path: string): readonly string[] {
+    if (nodes === undefined) return noNames;
+    const names: string[] = [];
+    for (const local of nodes) names.push(this.#text(local, path, "localname"));
+    return names;
   }
 
   /** Reads the items of one `<elements>` wrapper (normally exactly one). */
@@ -276,18 +291,20 @@ export class TopologyReader {
       if (elementKind === "computer") this.#error(line, `${path}.name`, "computer has no name");
       else this.#warn(line, `${path}.name`, `${elementKind} has no name`);
     }
-    const interfaces = this.#interfaces(grouped.interface ?? [], path, scope);
-    const attributes = this.#attributes(grouped.attribute ?? [], path);
-    const localnames = (grouped.localname ?? []).map((local) => this.#text(local, path, "localname"));
-    this.#services(grouped.service ?? [], path);
-    this.#status(grouped.status, path);
+    const interfaces = grouped.interface === undefined ? noInterfaces : this.#interfaces(grouped.interface, path, scope);
+    const attributes = grouped.attribute === undefined ? noAttributes : this.#attributes(grouped.attribute, path);
+    const localnames = this.#localnames(grouped.localname, path);
+    if (grouped.service !== undefined) this.#services(grouped.service, path);
+    if (grouped.status !== undefined) this.#status(grouped.status, path);
     if (elementKind === "region") this.#region(grouped, path);
     if (elementKind === "segment") (grouped.id ?? []).forEach((id) => this.#leaves(id, "id", "id", `${path}.id`));
     if (elementKind !== "computer") return { kind: elementKind, name, localnames, interfaces, attributes, line, path } satisfies OtherElement;
-    (grouped.os ?? []).forEach((os, index) => this.#leavesWithAttributes(os, "os", "os", `${path}.os[${index}]`));
-    (grouped.software ?? []).forEach((software, index) => this.#leavesWithAttributes(software, "software", "software", `${path}.software[${index}]`));
-    (grouped.storage ?? []).forEach((storage, index) => this.#storage(storage, `${path}.storage[${index}]`));
-    const cpuCount = this.#cpus(grouped.cpu ?? [], path);
+    // The rarer children of a computer, each looked at only when present (tens of thousands of computers).
+    if (grouped.os !== undefined) grouped.os.forEach((os, index) => this.#leavesWithAttributes(os, "os", "os", `${path}.os[${index}]`));
+    if (grouped.software !== undefined) grouped.software.forEach((software, index) => this.#leavesWithAttributes(software, "software", "software", `${path}.software[${index}]`));
+    if (grouped.storage !== undefined) grouped.storage.forEach((storage, index) => this.#storage(storage, `${path}.storage[${index}]`));
+    if (grouped.cpu === undefined) return { kind: "computer", name, localnames, interfaces, attributes, line, path } satisfies Computer;
+    const cpuCount = this.#cpus(grouped.cpu, path);
     return { kind: "computer", name, localnames, interfaces, attributes, ...(cpuCount !== undefined && { cpuCount }), line, path } satisfies Computer;
   }
 
@@ -370,7 +387,7 @@ export class TopologyReader {
       const lines: number[] = [];
       for (const substrate of substrateNodes) substrates.push(this.#text(substrate, ifacePath, "substrate"));
       for (const substrate of substrateNodes) lines.push(this.#line(substrate));
-      const attributes = this.#attributes(grouped.attribute ?? [], ifacePath);
+      const attributes = grouped.attribute === undefined ? noAttributes : this.#attributes(grouped.attribute, ifacePath);
       const iface =
         capacity === undefined && latency === undefined
           ? { name, substrates, attributes, line, path: ifacePath }
