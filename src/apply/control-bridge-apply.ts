@@ -1,14 +1,14 @@
 // Moves the control NIC under a bridge as one transaction: journal every change, restore the snapshot on any failure.
-import { join } from "node:path";
 import { BenitoError, ExitCode, messageOf } from "../errors";
 import { planControlBridge, routeWords, type ControlBridgeMove, type ControlBridgePlan, type ControlBridgeWanted, type NetSnapshot } from "../plan/control-bridge-plan";
 import { icmpEcho } from "../system/icmp-echo";
 import { Rtnl as RtnlSocket, type Rtnl } from "../system/netlink/rtnl";
 import type { AddressInfo, LinkInfo, Route } from "../system/netlink/types";
-import { readOptionalJson, removeFile, writeFileAtomic } from "../system/state-files";
 import { createTap, deleteTap, interfaceExists } from "../system/tap";
+import { Ledger } from "../system/ledger";
+import { failpoint } from "../system/failpoints";
 
-/** ControlBridgeRecord interface: what `up` changed, kept in the run folder so `down` restores exactly that. */
+/** ControlBridgeRecord interface: what `up` changed, kept in the run dir's ledger so `down` restores exactly that. */
 export interface ControlBridgeRecord {
   readonly bridge: string;
   readonly nic: { readonly name: string; readonly mac: string; readonly up: boolean };
@@ -20,14 +20,12 @@ export interface ControlBridgeRecord {
   readonly taps: readonly string[];
 }
 
-/** The record's file in the run folder. */
-export function recordPath(runDir: string): string {
-  return join(runDir, "control-bridge.json");
-}
+/** The id of the control bridge's ledger record (one per run dir). */
+const recordId = "control";
 
-/** Reads the record of an earlier `up`, if any. */
+/** Reads the record of an earlier `up`, if any (an intent too: a move a crash may have left half done). */
 export function readRecord(runDir: string): ControlBridgeRecord | undefined {
-  return readOptionalJson<ControlBridgeRecord>(recordPath(runDir));
+  return Ledger.at(runDir).get("control-bridge", recordId)?.data;
 }
 
 /** Options of the transactional move. */
@@ -36,6 +34,8 @@ export interface MoveOptions {
   readonly verifyTimeoutMs: number;
   /** Progress lines (one per change). */
   readonly log: (line: string) => void;
+  /** Called when a failed move was rolled back completely (nothing is left to restore). */
+  readonly rolledBack?: () => void;
 }
 
 /** Something that was done and how to take it back. */
@@ -103,6 +103,7 @@ export function moveUnderBridge(rtnl: Rtnl, move: ControlBridgeMove, options: Mo
     options.log(what);
     change();
     journal.push({ what, undo });
+    failpoint(`control-bridge:${recordId}:step:${what}`);
   };
   try {
     let bridge: LinkInfo | undefined;
@@ -136,6 +137,7 @@ export function moveUnderBridge(rtnl: Rtnl, move: ControlBridgeMove, options: Mo
     for (const tap of move.taps) attachControlTap(rtnl, tap, bridgeIndex, createdTaps, options.log);
   } catch (error) {
     const failures = rollback(rtnl, journal, createdTaps, move);
+    if (failures.length === 0) options.rolledBack?.();
     const cause = error instanceof BenitoError ? error.message.replace(/^benito: /, "") : messageOf(error);
     const restored = failures.length === 0 ? "the previous state was restored" : `restoring the previous state failed too: ${failures.join("; ")}`;
     throw new BenitoError("bridging the control interface", nic.name, `${cause}; ${restored}`, ExitCode.failed, [], { cause: error });
@@ -212,10 +214,17 @@ export function restoreFromRecord(rtnl: Rtnl, record: ControlBridgeRecord, log: 
   return failures;
 }
 
-/** Saves the record (atomically) or removes it. */
+/** Saves the record (confirmed) in the ledger, or removes it. */
 export function saveRecord(runDir: string, record: ControlBridgeRecord | undefined): void {
-  if (record === undefined) removeFile(recordPath(runDir));
-  else writeFileAtomic(recordPath(runDir), `${JSON.stringify(record, null, 2)}\n`);
+  if (record === undefined) {
+    Ledger.at(runDir).remove("control-bridge", recordId);
+    Ledger.at(runDir).removeIfEmpty();
+  } else Ledger.at(runDir).confirm("control-bridge", recordId, toData(record));
+}
+
+/** The record as ledger data (plain arrays). */
+function toData(record: ControlBridgeRecord) {
+  return { ...record, addresses: [...record.addresses], routes: [...record.routes], taps: [...record.taps] };
 }
 
 /** ControlBridgeResult interface: what `control-bridge up` did. */
@@ -251,6 +260,14 @@ export function planControlBridgeHere(wanted: ControlBridgeWanted): ControlBridg
 export function controlBridgeUp(wanted: ControlBridgeWanted, runDir: string, options: MoveOptions): ControlBridgeResult {
   const rtnl = RtnlSocket.open();
   try {
+    // A move a crash left half done (its intent is in the ledger): undone first, then made afresh.
+    const earlier = Ledger.at(runDir).get("control-bridge", recordId);
+    if (earlier?.phase === "intent") {
+      options.log(`undo the move a crashed run left half done`);
+      const failures = restoreFromRecord(rtnl, earlier.data, options.log);
+      if (failures.length > 0) throw new BenitoError("undoing the control bridge's half-done move", earlier.data.nic.name, `${failures.length} change(s) failed`, ExitCode.failed, failures);
+      saveRecord(runDir, undefined);
+    }
     const plan = planControlBridge(snapshot(rtnl), wanted);
     if (plan.state === "refused") throw new BenitoError("planning the control bridge", wanted.bridge, plan.reason);
     if (plan.state === "bridged") {
@@ -260,7 +277,12 @@ export function controlBridgeUp(wanted: ControlBridgeWanted, runDir: string, opt
       if (record !== undefined && created.length > 0) saveRecord(runDir, { ...record, taps: [...record.taps, ...created] });
       return { bridge: plan.bridge.name, nic: plan.nic.name, changed: created.length > 0, tapsAdded: created };
     }
-    const record = moveUnderBridge(rtnl, plan.move, options);
+    // The intent first: what the NIC looks like now and the TAPs the move will make, so `down`
+    // after a crash anywhere in the move restores the NIC.
+    const move = plan.move;
+    const ledger = Ledger.at(runDir);
+    ledger.intend("control-bridge", recordId, toData({ bridge: move.bridge, nic: { name: move.nic.name, mac: move.nic.mac, up: move.nic.up }, addresses: move.addresses, routes: move.routes, taps: move.taps.filter((tap) => !interfaceExists(tap)) }));
+    const record = moveUnderBridge(rtnl, move, { ...options, rolledBack: () => saveRecord(runDir, undefined) });
     saveRecord(runDir, record);
     return { bridge: record.bridge, nic: record.nic.name, changed: true, tapsAdded: [...record.taps] };
   } finally {

@@ -65,5 +65,6 @@ export async function loadHostPlanInput(configArg: string | undefined, hostArg: 
   const ledger = Ledger.at(runDir);
   const recordedVnodes = ledger.list("vnode").map((record) => record.id);
   const hasSwitchRecords = ledger.list("daemon").length + ledger.list("tunnel").length > 0;
-  return { view, ctx: { configDir, runDir, hasRouteFile, hasHostsFile, ifacesArgs, recordedVnodes, hasSwitchRecords }, warnings };
+  const hasControlBridgeRecord = ledger.get("control-bridge", "control") !== undefined;
+  return { view, ctx: { configDir, runDir, hasRouteFile, hasHostsFile, ifacesArgs, recordedVnodes, hasSwitchRecords, hasControlBridgeRecord }, warnings };
 }

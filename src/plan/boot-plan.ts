@@ -35,6 +35,8 @@ export interface BootContext {
   readonly recordedVnodes?: readonly string[];
   /** True when the ledger holds switch daemons or tunnels (down stops them even on a host that is no pnode now). */
   readonly hasSwitchRecords?: boolean;
+  /** True when the ledger holds the control bridge's record (down restores the NIC whatever topo.xml says now). */
+  readonly hasControlBridgeRecord?: boolean;
   readonly configDir: string;
   readonly runDir: string;
   /** True when route/HOST (or routes/HOST) exists: routes is skipped otherwise. */
@@ -118,7 +120,7 @@ export function planDown(view: HostView, ctx: BootContext): BootPlan {
   if (isPnode(view) || recorded.length > 0) {
     // Exactly what the ledger holds goes, whatever topo.xml says now.
     stages.push(...recorded.map((name): Stage => ({ id: `stop:${name}`, command: "vm", args: ["stop", name, ctx.configDir, "--run-dir", ctx.runDir], after: [], group: "children" })));
-    if (view.children.some(hasControlNic)) stages.push({ id: "control-bridge", command: "control-bridge", args: ["down", "--run-dir", ctx.runDir], after: [] });
+    if (view.children.some(hasControlNic) || ctx.hasControlBridgeRecord === true) stages.push({ id: "control-bridge", command: "control-bridge", args: ["down", "--run-dir", ctx.runDir], after: [] });
   }
   if (isPnode(view) || recorded.length > 0 || ctx.hasSwitchRecords === true) stages.push({ id: "switch", command: "switch", args: ["down", "--run-dir", ctx.runDir, ctx.configDir, host], after: [] });
   stages.push({ id: "routes", command: "routes", args: ["--remove-all", "--wait", "0", ctx.configDir, host], after: [] });

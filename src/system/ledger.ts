@@ -67,6 +67,31 @@ const kinds = {
     /** The exit of each helper command of its last launch (ifaces, routes), by step id. */
     results: v.optional(v.record(v.string(), v.object({ code: v.number(), detail: v.string() }))),
   }),
+  /**
+   * The control bridge (id `control`): the control NIC as it was before `control-bridge up` moved
+   * it under the bridge (its addresses and routes) and the control TAPs benito makes. The intent
+   * is written before the move, so `down` after a crash in the middle restores the NIC.
+   */
+  "control-bridge": v.object({
+    bridge: v.string(),
+    nic: v.object({ name: v.string(), mac: v.string(), up: v.boolean() }),
+    addresses: v.array(v.object({ index: v.number(), address: v.string(), prefixLength: v.number(), label: v.string(), broadcast: v.optional(v.string()) })),
+    routes: v.array(
+      v.object({
+        dst: v.string(),
+        prefixLength: v.number(),
+        gateway: v.optional(v.string()),
+        oif: v.optional(v.number()),
+        metric: v.optional(v.number()),
+        src: v.optional(v.string()),
+        protocol: v.number(),
+        table: v.number(),
+        scope: v.number(),
+        multipath: v.optional(v.boolean()),
+      }),
+    ),
+    taps: strings,
+  }),
   /** The addresses `benito ifaces` set on one host (a re-run replaces its own and leaves others alone). */
   addresses: v.object({
     addresses: v.array(v.object({ mac: v.string(), address: v.string(), prefixLength: v.number() })),

@@ -73,8 +73,28 @@ describe.skipIf(!isRoot)("control-bridge (root, namespaces)", () => {
     expect(result.stderr).toContain("not a TAP");
     expect(result.stderr).toContain("the previous state was restored");
     expect(await netState(pnode)).toBe(before);
-    expect(existsSync(join(runDir, "control-bridge.json"))).toBe(false);
+    expect(existsSync(join(runDir, "ledger"))).toBe(false);
     await ip("-n", pnode, "link", "del", "bc-vm1");
+    expect(await netState(pnode)).toBe(pristine);
+  });
+
+  test("up killed right after the NIC moved under the bridge: down restores the pnode exactly; up killed again, then up converges", async () => {
+    const up = (env: Record<string, string> = {}) => inNamespace(pnode, [binary(), "control-bridge", "up", config, "pnode0", "--run-dir", runDir], { env });
+    const crashAt = { BENITO_FAILPOINT: "control-bridge:control:step:attach eth0 to br-ctl" };
+    expect((await up(crashAt)).code).not.toBe(0);
+    expect(await ip("-n", pnode, "-d", "link", "show", "eth0")).toContain("master br-ctl");
+    const down = await inNamespace(pnode, [binary(), "control-bridge", "down", "--run-dir", runDir]);
+    expect({ code: down.code, err: down.code === 0 ? "" : down.stderr }).toEqual({ code: 0, err: "" });
+    expect(await netState(pnode)).toBe(pristine);
+    expect((await ip("-n", pnode, "-o", "link", "show")).includes("br-ctl")).toBe(false);
+    expect(existsSync(join(runDir, "ledger"))).toBe(false);
+    // Killed again; this time up itself picks up the pieces: the half-done move undone, then made.
+    expect((await up(crashAt)).code).not.toBe(0);
+    const again = await up();
+    expect({ code: again.code, err: again.code === 0 ? "" : again.stderr }).toEqual({ code: 0, err: "" });
+    expect(await ip("-n", pnode, "route", "show", "default")).toContain("dev br-ctl");
+    expect(JSON.parse(await ip("-n", pnode, "-j", "addr", "show", "eth0"))[0].addr_info.filter((a: { family: string }) => a.family === "inet")).toEqual([]);
+    expect((await inNamespace(pnode, [binary(), "control-bridge", "down", "--run-dir", runDir])).code).toBe(0);
     expect(await netState(pnode)).toBe(pristine);
   });
 
@@ -150,7 +170,7 @@ describe.skipIf(!isRoot)("control-bridge (root, namespaces)", () => {
     const result = await inNamespace(pnode, [binary(), "control-bridge", "down", "--run-dir", runDir]);
     expect(result.code).toBe(0);
     expect(await netState(pnode)).toBe(pristine);
-    expect(existsSync(join(runDir, "control-bridge.json"))).toBe(false);
+    expect(existsSync(join(runDir, "ledger"))).toBe(false);
   });
 });
 

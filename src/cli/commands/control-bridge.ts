@@ -37,8 +37,10 @@ up      create the bridge (site.conf control_bridge, default br-ctl) with the co
         everything is put back as it was and the command exits 1 saying what failed.
         Running it again when the bridge is in place only adds missing TAPs.
 down    put back the state before up (addresses and routes on the NIC), delete the TAPs and
-        the bridge benito made, and nothing else. What up changed is recorded in
-        DIR/control-bridge.json (DIR = --run-dir, default ${defaultRunDir}).
+        the bridge benito made, and nothing else. What up changes is recorded before the move
+        in the ledger, DIR/ledger/control-bridge.control.json (DIR = --run-dir, default
+        ${defaultRunDir}), so down restores the NIC even after a crash in the middle of up;
+        up after such a crash undoes the half-done move first, then moves afresh.
 status  print the bridge, its NIC and TAPs; exit 1 when the bridge benito set up is missing.
 
 up and down take the run dir's lock, waiting up to --lock-wait S seconds (default 120) for
