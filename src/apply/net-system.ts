@@ -1,5 +1,5 @@
 // NetSystem: the few kernel operations `benito routes` and `benito ifaces` need, so plans can be run against a fake in unit tests.
-import type { AddressInfo, LinkInfo, RequestOutcome, Route, RouteRequest } from "../system/netlink/types";
+import type { AddressInfo, BatchTimings, LinkInfo, RequestOutcome, Route, RouteRequest } from "../system/netlink/types";
 
 /** A value, or a promise of it: the real system answers synchronously, a test fake may not. */
 export type Awaitable<T> = T | Promise<T>;
@@ -15,8 +15,8 @@ export interface NetSystem {
   addresses(): Awaitable<readonly AddressInfo[]>;
   /** Every IPv4 route of one routing table (all protocols). */
   routes(table: number): Awaitable<readonly Route[]>;
-  /** Runs route requests as one batch, in order; one outcome per request. */
-  applyRoutes(requests: readonly RouteRequest[]): Awaitable<readonly RequestOutcome[]>;
+  /** Runs route requests as one batch, in order; one outcome per request. With `timings`, adds where the time went. */
+  applyRoutes(requests: readonly RouteRequest[], timings?: BatchTimings): Awaitable<readonly RequestOutcome[]>;
   /** Adds an IPv4 address to a link. */
   addAddress(index: number, address: string, prefixLength: number): Awaitable<RequestOutcome>;
   /** Removes an IPv4 address from a link. */

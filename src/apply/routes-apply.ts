@@ -1,7 +1,9 @@
 // Runs a route plan through the NetSystem (one batch), waiting a bounded time for interfaces that are not up yet.
 import type { WantedRoute } from "../model/route-file";
 import { planRoutes, type NetState, type RoutePlan, type RoutePlanOptions } from "../plan/routes-plan";
-import type { Route } from "../system/netlink/types";
+import type { BatchTimings, Route } from "../system/netlink/types";
+
+export type { BatchTimings } from "../system/netlink/types";
 import type { NetSystem } from "./net-system";
 
 /** RouteOutcome interface: what happened to one route. */
@@ -48,14 +50,28 @@ const pollMs = 100;
  *
  * @returns The last plan and the state it was made from.
  */
-export async function planWithWait(system: NetSystem, wanted: readonly WantedRoute[], options: RoutePlanOptions, waitMs: number, clock: Clock = systemClock): Promise<{ plan: RoutePlan; state: NetState }> {
+export async function planWithWait(system: NetSystem, wanted: readonly WantedRoute[], options: RoutePlanOptions, waitMs: number, clock: Clock = systemClock, timings?: PlanTimings): Promise<{ plan: RoutePlan; state: NetState }> {
   const deadline = clock.now() + waitMs;
   for (;;) {
+    const dumpStart = performance.now();
     const state = await readNetState(system, options.table);
+    const planStart = performance.now();
     const plan = planRoutes(wanted, state, options);
+    if (timings !== undefined) {
+      timings.dumpMs += planStart - dumpStart;
+      timings.planMs += performance.now() - planStart;
+    }
     if (!plan.blocked.some((entry) => entry.waitable) || clock.now() >= deadline) return { plan, state };
     await clock.sleep(Math.min(pollMs, Math.max(0, deadline - clock.now())));
   }
+}
+
+/** PlanTimings interface: where planning's time went, in milliseconds (`routes --timings`); waits are not counted. */
+export interface PlanTimings {
+  /** Reading links, addresses and the table from the kernel. */
+  dumpMs: number;
+  /** Diffing and ordering. */
+  planMs: number;
 }
 
 /** The outcomes a plan would have if every request succeeded (the dry run's report). */
@@ -63,10 +79,10 @@ export function plannedOutcomes(plan: RoutePlan): RouteOutcome[] {
   return outcomesOf(plan, undefined);
 }
 
-/** Sends every step of the plan as one batch and reports each route. */
-export async function applyRoutePlan(system: NetSystem, plan: RoutePlan): Promise<RouteOutcome[]> {
+/** Sends every step of the plan as one batch and reports each route; with `timings`, adds where the batch's time went. */
+export async function applyRoutePlan(system: NetSystem, plan: RoutePlan, timings?: BatchTimings): Promise<RouteOutcome[]> {
   const requests = plan.steps.map((step) => ({ action: step.action === "remove" ? ("delete" as const) : ("replace" as const), route: step.route }));
-  const answers = requests.length === 0 ? [] : await system.applyRoutes(requests);
+  const answers = requests.length === 0 ? [] : await system.applyRoutes(requests, timings);
   return outcomesOf(plan, answers);
 }
 

@@ -43,7 +43,7 @@ export function openNetSystem(netns?: string): NetSystem {
     links: () => rtnl.links(),
     addresses: () => rtnl.addresses(),
     routes: (table) => routesOf(rtnl, table),
-    applyRoutes: (requests) => rtnl.applyRoutes(requests),
+    applyRoutes: (requests, timings) => rtnl.applyRoutes(requests, timings),
     addAddress: (index, address, prefixLength) => attempt(() => rtnl.addAddress(index, address, prefixLength)),
     deleteAddress: (index, address, prefixLength) => attempt(() => rtnl.deleteAddress(index, address, prefixLength)),
     promoteSecondaries: (ifname) => attempt(() => inside(() => enablePromoteSecondaries(ifname))),

@@ -63,22 +63,31 @@ describe("AckCollector", () => {
     return receivedOf(bytesOf(`24000000 0200 0001 ${seq.toString(16).padStart(2, "0")}000000 00000000  ${errorHex}  3c000000 1800 0505 00000000 00000000`));
   }
 
-  test("answers in any order land at their requests' indexes in the batch; repeats and strangers are ignored", () => {
+  test("refusals land at their requests' indexes in the batch; the last request's ACK completes the chunk and the silent ones succeeded; repeats and strangers are ignored", () => {
     const outcomes = new Array<RequestOutcome | undefined>(6).fill(undefined);
     // The chunk holds batch requests 1, 2, 4 and 5 (0 and 3 were refused before sending), numbered 40–43.
     const requestOf = Int32Array.from([1, 2, 4, 5]);
     const collector = new AckCollector(outcomes, requestOf);
     collector.expect(40, 4);
-    collector.take(ack(42, 17));
-    collector.take(ack(40));
-    collector.take(ack(40, 3));
+    collector.take(ack(41, 101));
+    collector.take(ack(41, 3));
     collector.take(ack(39));
     collector.take(ack(44));
-    expect(collector.pending).toBe(2);
+    expect(collector.complete).toBe(false);
+    expect(outcomes).toEqual([undefined, undefined, { ok: false, errno: 101, message: "Network is unreachable" }, undefined, undefined, undefined]);
     collector.take(ack(43));
-    collector.take(ack(41, 101));
-    expect(collector.pending).toBe(0);
-    expect(outcomes).toEqual([undefined, { ok: true }, { ok: false, errno: 101, message: "Network is unreachable" }, undefined, { ok: false, errno: 17, message: "File exists" }, { ok: true }]);
+    expect(collector.complete).toBe(true);
+    collector.take(ack(42, 17));
+    expect(outcomes).toEqual([undefined, { ok: true }, { ok: false, errno: 101, message: "Network is unreachable" }, undefined, { ok: true }, { ok: true }]);
+  });
+
+  test("a refused last request completes the chunk too", () => {
+    const outcomes = new Array<RequestOutcome | undefined>(2).fill(undefined);
+    const collector = new AckCollector(outcomes, Int32Array.from([0, 1]));
+    collector.expect(7, 2);
+    collector.take(ack(8, 17));
+    expect(collector.complete).toBe(true);
+    expect(outcomes).toEqual([{ ok: true }, { ok: false, errno: 17, message: "File exists" }]);
   });
 
   test("datagrams that are not NLMSG_ERROR are ignored", () => {
@@ -86,7 +95,7 @@ describe("AckCollector", () => {
     const collector = new AckCollector(outcomes, Int32Array.from([0]));
     collector.expect(5, 1);
     collector.take(receivedOf(bytesOf(routeEntry(1, 5))));
-    expect(collector.pending).toBe(1);
+    expect(collector.complete).toBe(false);
     expect(outcomes).toEqual([undefined]);
   });
 });

@@ -6,7 +6,7 @@ import { defaultRouteSetting } from "../../config/site-conf";
 import { dropDuplicates, formatLineProblem, parseRouteFile, siteDefaultRoute, type LineProblem, type WantedRoute } from "../../model/route-file";
 import { BENITO_RTPROT, readOptionalText } from "../os";
 import { describeWanted, formatDestination, originText, renderRouteScript } from "../../plan/routes-render";
-import { applyRoutePlan, planWithWait, plannedOutcomes, summarizeRoutes, type RouteOutcome, type RouteSummary } from "../../apply/routes-apply";
+import { applyRoutePlan, planWithWait, plannedOutcomes, summarizeRoutes, systemClock, type BatchTimings, type PlanTimings, type RouteOutcome, type RouteSummary } from "../../apply/routes-apply";
 import { openNetSystem } from "../../apply/rtnl-system";
 import { parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
@@ -23,9 +23,10 @@ const options = {
   json: { type: "boolean" },
   table: { type: "string" },
   wait: { type: "string" },
+  timings: { type: "boolean" },
 } as const;
 
-const help = `Usage: benito routes [--dry-run] [--json] [--table N] [--wait SECONDS] [--netns NAME] [CONFIG_DIR [HOSTNAME]]
+const help = `Usage: benito routes [--dry-run] [--json] [--timings] [--table N] [--wait SECONDS] [--netns NAME] [CONFIG_DIR [HOSTNAME]]
        routes.py [CONFIG_DIR [HOSTNAME]]      (the same, under the original's name)
 
 Installs this host's static routes from CONFIG_DIR/route/HOSTNAME (or routes/HOSTNAME) and
@@ -44,6 +45,8 @@ Route file lines (syntax detected per line; blank lines and # comments ignored):
 
 Options:
   --dry-run       print the equivalent ip route script; change nothing (no root needed)
+  --timings       say on stderr where the time went (start-up, reading, parsing, the kernel's
+                  tables, planning, encoding, the kernel applying the batch, its answers)
   --json          print every route's outcome as JSON
   --table N       install into routing table N (default ${mainTable}, main)
   --wait SECONDS  wait at most this long for an interface that is not up yet (default ${defaultWaitSeconds};
@@ -65,6 +68,8 @@ export const routesCommand: Command = {
 };
 
 async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
+  // performance.now() counts from the process's start: what comes before this is start-up.
+  const timings: Timings = { startMs: performance.now(), readMs: 0, parseMs: 0, dumpMs: 0, planMs: 0, encodeMs: 0, sendMs: 0, answersMs: 0 };
   const { values, positionals } = parseCommandArgs("routes", args, options, 2);
   const table = tableOption(values.table);
   const waitMs = waitOption(values.wait);
@@ -72,10 +77,21 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   const host = resolveHostName(positionals[1]);
   // --remove-all converges on an empty route list: every route benito marked goes, nothing else.
   const removeAll = values["remove-all"] === true;
+  let clock = performance.now();
+  const lap = () => {
+    const now = performance.now();
+    const ms = now - clock;
+    clock = now;
+    return ms;
+  };
   const { file, text } = removeAll ? { file: "(--remove-all)", text: "" } : await readRouteFile(configDir, host);
+  timings.readMs += lap();
   const parsed = parseRouteFile(text, file);
+  timings.parseMs += lap();
   const site: ReturnType<typeof siteDefaultRoute> = removeAll ? {} : siteDefaultRoute(defaultRouteSetting(await loadSiteConf(configDir)));
+  timings.readMs += lap();
   const unique = dropDuplicates(site.route === undefined ? parsed.routes : [...parsed.routes, site.route]);
+  timings.parseMs += lap();
   const problems: LineProblem[] = [...parsed.problems, ...(site.problem === undefined ? [] : [site.problem]), ...unique.problems];
   // Bad lines are reported at once, before any wait: the good lines still go ahead.
   for (const problem of problems) ctx.io.err(`benito: while reading the routes on ${formatLineProblem(problem)}`);
@@ -83,9 +99,10 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
   const system = openNetSystem(values.netns);
   try {
     const planOptions = { table, protocol: BENITO_RTPROT };
-    const { plan, state } = await planWithWait(system, unique.routes, planOptions, values["dry-run"] ? 0 : waitMs);
+    const { plan, state } = await planWithWait(system, unique.routes, planOptions, values["dry-run"] ? 0 : waitMs, systemClock, timings);
     const linkNames = new Map(state.links.map((link) => [link.index, link.name]));
-    const outcomes = values["dry-run"] ? plannedOutcomes(plan) : await applyRoutePlan(system, plan);
+    const outcomes = values["dry-run"] ? plannedOutcomes(plan) : await applyRoutePlan(system, plan, timings);
+    lap();
     const summary = summarizeRoutes(outcomes);
     for (const outcome of outcomes) {
       if (outcome.status === "failed") ctx.io.err(failureMessage(outcome, table));
@@ -100,11 +117,41 @@ async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCo
     } else {
       ctx.io.out(line);
     }
+    if (values.timings === true) ctx.io.err(timingsLine(timings, lap()));
     if (problems.length > 0) return ExitCode.input;
     return summary.failed > 0 ? ExitCode.failed : ExitCode.ok;
   } finally {
     system.close();
   }
+}
+
+/** Timings interface: where one run's time went, in milliseconds (`--timings`). */
+interface Timings extends PlanTimings, BatchTimings {
+  /** From the process's start to the command's (Bun's start-up and benito's modules). */
+  readonly startMs: number;
+  /** Reading the route file and site.conf. */
+  readMs: number;
+  /** Parsing both and dropping duplicates. */
+  parseMs: number;
+}
+
+/** "benito routes: timings: start-up 11.8 ms, read 0.3 ms, …; total 90.1 ms" (the bench prints it). */
+function timingsLine(timings: Timings, reportMs: number): string {
+  const parts: [string, number][] = [
+    ["start-up", timings.startMs],
+    ["read", timings.readMs],
+    ["parse", timings.parseMs],
+    ["kernel dump", timings.dumpMs],
+    ["plan", timings.planMs],
+    ["encode", timings.encodeMs],
+    ["send (the kernel applies)", timings.sendMs],
+    ["answers", timings.answersMs],
+    ["report", reportMs],
+  ];
+  const total = performance.now();
+  // The rest: opening the socket, turning answers into outcomes, option parsing.
+  parts.push(["other", total - parts.reduce((sum, [, ms]) => sum + ms, 0)]);
+  return `benito routes: timings: ${parts.map(([name, ms]) => `${name} ${ms.toFixed(1)} ms`).join(", ")}; total ${total.toFixed(1)} ms`;
 }
 
 /** Reads route/HOSTNAME, else routes/HOSTNAME (the older spelling). */

@@ -64,13 +64,15 @@ export class DumpCollector<T> {
 /**
  * AckCollector class: matches the answers to one chunk of a batch to its requests. The chunk's
  * requests carry sequence numbers base, base+1, …; `requestOf[seq - base]` is the request's index
- * in the batch and its outcome lands in `outcomes` at that index. Each answer is its own datagram
- * holding one NLMSG_ERROR (an ACK when its errno is 0); answers outside the chunk and repeats are
+ * in the batch and its outcome lands in `outcomes` at that index. Only the chunk's last request
+ * asks for an ACK; the kernel answers every refused one anyway, in order, each answer its own
+ * datagram holding one NLMSG_ERROR. So the chunk is complete when the last request's answer is
+ * in, and a request with no answer by then succeeded. Answers outside the chunk and repeats are
  * ignored.
  */
 export class AckCollector {
-  /** Answers still expected for the current chunk. */
-  pending = 0;
+  /** True once the answer to the chunk's last request arrived (every outcome of the chunk is then set). */
+  complete = true;
   #base = 0;
   #count = 0;
   readonly #outcomes: (RequestOutcome | undefined)[];
@@ -85,18 +87,23 @@ export class AckCollector {
   expect(base: number, count: number): void {
     this.#base = base;
     this.#count = count;
-    this.pending = count;
+    this.complete = count === 0;
   }
 
   /** Takes one received datagram (an arrow function, so it can be handed to the socket as is). */
   readonly take = (received: Received): void => {
     const { view, start, end } = received;
-    if (end - start < NLMSG_HDRLEN || view.getUint16(start + 4, true) !== NLMSG_ERROR) return;
+    if (this.complete || end - start < NLMSG_HDRLEN || view.getUint16(start + 4, true) !== NLMSG_ERROR) return;
     const slot = view.getUint32(start + 8, true) - this.#base;
     if (slot < 0 || slot >= this.#count) return;
     const index = this.#requestOf[slot] as number;
-    if (this.#outcomes[index] !== undefined) return;
-    this.#outcomes[index] = outcomeOf(decodeError(received, start, view.getUint32(start, true), view.getUint16(start + 6, true)));
-    this.pending -= 1;
+    if (this.#outcomes[index] === undefined) this.#outcomes[index] = outcomeOf(decodeError(received, start, view.getUint32(start, true), view.getUint16(start + 6, true)));
+    if (slot !== this.#count - 1) return;
+    // Answers come in request order: nothing more will come for this chunk, the silent ones succeeded.
+    for (let other = 0; other < this.#count; other++) {
+      const request = this.#requestOf[other] as number;
+      if (this.#outcomes[request] === undefined) this.#outcomes[request] = SUCCESS;
+    }
+    this.complete = true;
   };
 }

@@ -35,3 +35,16 @@ export interface FdbEntry {
   /** ndm_state (NUD_PERMANENT for entries added by hand, NUD_REACHABLE for learned ones). */
   readonly state: number;
 }
+
+/**
+ * BatchTimings interface: where a route batch's time went, in milliseconds; `applyRoutes` adds to
+ * it (`benito routes --timings` prints it).
+ */
+export interface BatchTimings {
+  /** Checking and encoding the requests. */
+  encodeMs: number;
+  /** In send(): the kernel applies every request of a chunk before send returns. */
+  sendMs: number;
+  /** Receiving and matching the kernel's answers. */
+  answersMs: number;
+}
