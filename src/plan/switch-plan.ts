@@ -1,5 +1,4 @@
 // Which vde_switch and wirefilter daemons a pnode runs (from its HostView), and what `switch up` must change.
-import { createHash } from "node:crypto";
 import { basename, isAbsolute, join } from "node:path";
 import { InputError } from "../errors";
 import type { HostView, Shaping } from "../model/node";
@@ -84,7 +83,7 @@ function isShaped(shaping: Shaping): boolean {
 /** A short, stable, file-name-safe id for a switch path: its base name plus 8 hex digits of its hash. */
 function switchId(path: string): string {
   const base = basename(path).replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 32) || "switch";
-  return `${base}-${createHash("sha256").update(path).digest("hex").slice(0, 8)}`;
+  return `${base}-${new Bun.CryptoHasher("sha256").update(path).digest("hex").slice(0, 8)}`;
 }
 
 /** A number for a wirefilter flag: integers stay integers, fractions keep up to 6 decimals. */

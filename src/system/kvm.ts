@@ -1,6 +1,5 @@
 // Whether KVM really works here: /dev/kvm must open, and a one-instruction guest must finish under KVM within a hard timeout.
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** The probe's answer. */
@@ -35,7 +34,9 @@ export async function probeKvm(timeoutMs = 4_000, qemu = "qemu-system-x86_64", a
       return { works: false, reason: `/dev/kvm cannot be opened (${(error as { code?: string }).code ?? "error"})` };
     }
   }
-  const dir = mkdtempSync(join(tmpdir(), "benito-kvm-"));
+  // node:os on first use only (its import costs every benito start time; this probe is rare).
+  const os: typeof import("node:os") = require("node:os");
+  const dir = mkdtempSync(join(os.tmpdir(), "benito-kvm-"));
   try {
     const image = join(dir, "boot.img");
     writeFileSync(image, probeBootSector());

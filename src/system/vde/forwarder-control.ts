@@ -1,10 +1,10 @@
 // Talks to the per-pnode forwarder: starts it when absent, adds and removes ports, lists them, stops it.
 import { existsSync, readdirSync, rmdirSync } from "node:fs";
-import { createConnection } from "node:net";
 import { basename } from "node:path";
 import * as v from "valibot";
 import { BenitoError } from "../../errors";
 import { Ledger } from "../ledger";
+import { connectUnix } from "../unix-socket";
 import { pidfileState, processStartTime, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../processes";
 import type { ControlAnswer, ControlRequest, PortStatus } from "./forwarder-daemon";
 import { forwarderPaths, maxShards, readPortRecord, readPortRecords, removePortRecord, shardCount, writePortRecord, type PortRecord } from "./forwarder-records";
@@ -37,7 +37,7 @@ const AnswerSchema = v.object({
 export function forwarderRequest(runDir: string, request: ControlRequest, shard = 0, timeoutMs = requestTimeoutMs): Promise<ControlAnswer> {
   const path = forwarderPaths(runDir, shard).socket;
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ path });
+    const socket = connectUnix(path);
     let text = "";
     const fail = (reason: string) => {
       socket.destroy();

@@ -1,5 +1,5 @@
 // The vde_switch and wirefilter management sockets: one text command, its data lines; and the ports in use from port/print.
-import { createConnection } from "node:net";
+import { connectUnix } from "../unix-socket";
 
 /** The prompt ends every greeting and answer: "vde$ " (vde_switch), "VDEwf$ " (wirefilter). */
 const hasPrompt = (text: string) => text.endsWith("$ ");
@@ -16,7 +16,7 @@ const defaultTimeoutMs = 3000;
  */
 export function mgmtCommand(socketPath: string, command: string, timeoutMs = defaultTimeoutMs): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ path: socketPath });
+    const socket = connectUnix(socketPath);
     let text = "";
     let sent = false;
     const timer = setTimeout(() => finish(new Error(`no answer from ${socketPath} within ${timeoutMs} ms`)), timeoutMs);
