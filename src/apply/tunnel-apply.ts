@@ -155,10 +155,18 @@ function underlayDevice(rtnl: Rtnl, spec: TunnelSpec, runDir: string): LinkInfo 
   if (address === undefined && spec.local !== undefined && spec.localNic !== undefined) {
     const link = underlayLink(rtnl, spec.localNic);
     if (link !== undefined) {
-      const record = { addresses: [{ mac: link.mac, address: spec.local, prefixLength: spec.localNic.prefixLength }] };
-      Ledger.at(runDir).intend("addresses", underlayRecordId, record);
+      // The record holds the set benito added: an earlier one (the topology changed the address)
+      // stays in the intent until it is gone, so down forgets neither. It goes before the new one
+      // is added: deleting a subnet's primary address takes its secondaries with it.
+      const earlier = Ledger.at(runDir).get("addresses", underlayRecordId)?.data.addresses ?? [];
+      const added = { mac: link.mac, address: spec.local, prefixLength: spec.localNic.prefixLength };
+      Ledger.at(runDir).intend("addresses", underlayRecordId, { addresses: [...earlier.filter((entry) => entry.address !== spec.local), added] });
+      for (const stale of earlier) {
+        const holder = rtnl.addresses().find((entry) => entry.address === stale.address && entry.prefixLength === stale.prefixLength);
+        if (holder !== undefined && stale.address !== spec.local) rtnl.deleteAddress(holder.index, stale.address, stale.prefixLength);
+      }
       rtnl.addAddress(link.index, spec.local, spec.localNic.prefixLength);
-      Ledger.at(runDir).confirm("addresses", underlayRecordId, record);
+      Ledger.at(runDir).confirm("addresses", underlayRecordId, { addresses: [added] });
       if (!link.up) rtnl.setLinkUp(link.index, true);
       address = rtnl.addresses().find((entry) => entry.address === spec.local);
     }
@@ -257,6 +265,31 @@ async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number> {
   }
 }
 
+/** Removes every underlay address benito added (no tunnel needs one any more), from the kernel and then from the record. */
+function removeUnderlayAddresses(runDir: string, reason: string): ActionOutcome[] {
+  const ledger = Ledger.at(runDir);
+  const recorded = ledger.get("addresses", underlayRecordId)?.data.addresses ?? [];
+  const outcomes: ActionOutcome[] = [];
+  let left = recorded;
+  for (const added of recorded) {
+    const base = { action: "stop" as const, id: underlayRecordId, summary: `underlay address ${added.address}/${added.prefixLength}`, reason };
+    try {
+      withRtnl((rtnl) => {
+        const holder = rtnl.addresses().find((entry) => entry.address === added.address && entry.prefixLength === added.prefixLength);
+        if (holder !== undefined) rtnl.deleteAddress(holder.index, added.address, added.prefixLength);
+      });
+      left = left.filter((entry) => entry !== added);
+      outcomes.push({ ...base, ok: true });
+    } catch (error) {
+      outcomes.push({ ...base, ok: false, error: messageOf(error) });
+    }
+  }
+  if (left.length === recorded.length) return outcomes;
+  if (left.length === 0) ledger.remove("addresses", underlayRecordId);
+  else ledger.confirm("addresses", underlayRecordId, { addresses: left });
+  return outcomes;
+}
+
 /** Carries out the tunnel actions of `switch up` in order; a failure is reported and the rest goes on. */
 export async function applyTunnelActions(actions: readonly TunnelAction[], runDir: string): Promise<ActionOutcome[]> {
   const records = new Map(readTunnelRecords(runDir).map((record) => [record.id, record]));
@@ -286,6 +319,8 @@ export async function applyTunnelActions(actions: readonly TunnelAction[], runDi
       outcomes.push({ ...base, ok: false, error: error instanceof BenitoError ? error.reason : messageOf(error) });
     }
   }
+  // The underlay address benito added goes once no wanted tunnel needs one (a changed one was replaced as its tunnel was rebuilt).
+  if (!actions.some((step) => step.action !== "stop" && step.spec?.local !== undefined)) outcomes.push(...removeUnderlayAddresses(runDir, "no tunnel needs it any more"));
   return outcomes;
 }
 
@@ -313,21 +348,8 @@ export async function tunnelsDown(runDir: string): Promise<ActionOutcome[]> {
       outcomes.push({ ...base, ok: false, error: messageOf(error) });
     }
   }
-  // The underlay address benito added, once no tunnel needs it (an address that was there before is never recorded).
-  const added = Ledger.at(runDir).get("addresses", underlayRecordId)?.data.addresses[0];
-  if (added !== undefined) {
-    const base = { action: "stop" as const, id: underlayRecordId, summary: `underlay address ${added.address}/${added.prefixLength}`, reason: "added by benito" };
-    try {
-      withRtnl((rtnl) => {
-        const holder = rtnl.addresses().find((entry) => entry.address === added.address && entry.prefixLength === added.prefixLength);
-        if (holder !== undefined) rtnl.deleteAddress(holder.index, added.address, added.prefixLength);
-      });
-      Ledger.at(runDir).remove("addresses", underlayRecordId);
-      outcomes.push({ ...base, ok: true });
-    } catch (error) {
-      outcomes.push({ ...base, ok: false, error: messageOf(error) });
-    }
-  }
+  // The underlay addresses benito added, once no tunnel needs them (an address that was there before is never recorded).
+  outcomes.push(...removeUnderlayAddresses(runDir, "added by benito"));
   Ledger.at(runDir).removeIfEmpty();
   try {
     removeEmptyDir(join(runDir, tunnelFolder));

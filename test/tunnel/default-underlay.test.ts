@@ -134,4 +134,20 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("multi-pnode LAN with the defau
     expect(await addressesOf(hostNs(1), "br-ctl")).toEqual([]);
     expect(await addressesOf(hostNs(2), "ctl0")).toEqual(["192.168.250.2/24"]);
   });
+
+  test("the underlay address changed in topo.xml under a running experiment: boot puts the new one in place of the one it added; down removes every one it added", async () => {
+    for (const n of [1, 2]) expect((await inPnode(n, ["boot", ...stateArgs(n)])).code).toBe(0);
+    expect(await addressesOf(hostNs(2), "ctl0")).toEqual(["172.30.0.2/24", "192.168.250.2/24"]);
+    const moved = pnodes.map((pnode) => (pnode.name === pn(2) ? { ...pnode, underlay: "172.30.0.12" } : pnode));
+    writeFileSync(join(config, "topo.xml"), topologyXml(moved, [{ name: "lanA" }], vnodes).replaceAll("<name>underlay</name>", "<name>control_net</name>").replaceAll("<substrate>underlay</substrate>", "<substrate>control_net</substrate>"));
+    for (const n of [1, 2]) {
+      const result = await inPnode(n, ["boot", ...stateArgs(n)]);
+      expect({ n, code: result.code, out: result.code === 0 ? "" : `${result.stdout}${result.stderr}` }).toEqual({ n, code: 0, out: "" });
+    }
+    expect(await addressesOf(hostNs(2), "ctl0")).toEqual(["172.30.0.12/24", "192.168.250.2/24"]);
+    expect((await ping(`bn-${p}v2`, "10.62.1.1")).ok).toBe(true);
+    for (const n of [1, 2]) expect((await inPnode(n, ["down", ...stateArgs(n)])).code).toBe(0);
+    expect(await addressesOf(hostNs(1), "br-ctl")).toEqual([]);
+    expect(await addressesOf(hostNs(2), "ctl0")).toEqual(["192.168.250.2/24"]);
+  });
 });
