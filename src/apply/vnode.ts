@@ -12,6 +12,7 @@ import { forwarderRequest, forwarderState } from "../system/vde/forwarder-contro
 import type { PortStatus } from "../system/vde/forwarder-daemon";
 import { readPortRecord } from "../system/vde/forwarder-records";
 import { runSteps } from "./run-steps";
+import type { Step } from "../plan/step";
 
 /**
  * Launches a vnode convergently: its teardown plan goes to the ledger as an intent first (so a
@@ -30,15 +31,50 @@ export async function launchVnode(platform: Platform, node: Node, ctx: PlatformC
   // idempotent: such a vnode is taken down by its recorded teardown first, then launched afresh.
   const convergent = steps.every((step) => step.kind !== "command.run" || step.id === "ifaces" || step.id === "routes");
   if (!convergent && previous !== undefined) await runSteps(previous.data.teardown, { benito: ctx.benito, mode: "teardown", failpointPrefix: node.name, progress });
-  ledger.intend("vnode", node.name, { ...data, ...(previous?.data.results !== undefined && { results: previous.data.results }) });
+  // What the recorded teardown removes and the new one does not (the topology renamed or dropped a
+  // NIC): kept in the record until it is gone, and removed before the launch (it may hold what the
+  // launch needs, such as the switch port of a renamed NIC).
+  const orphans = convergent ? orphanSteps(previous?.data.teardown ?? [], data.teardown) : [];
+  const recorded = { ...data, teardown: [...orphans, ...data.teardown] };
+  ledger.intend("vnode", node.name, { ...recorded, ...(previous?.data.results !== undefined && { results: previous.data.results }) });
   const results: Record<string, { code: number; detail: string }> = {};
   try {
+    if (orphans.length > 0) await runSteps(orphans, { benito: ctx.benito, mode: "teardown", failpointPrefix: node.name, progress });
     await runSteps(steps, { benito: ctx.benito, mode: "setup", converge: true, failpointPrefix: node.name, results, progress });
   } catch (error) {
-    ledger.write("vnode", node.name, "intent", { ...data, results });
+    ledger.write("vnode", node.name, "intent", { ...recorded, results });
     throw error;
   }
   ledger.confirm("vnode", node.name, { ...data, results });
+}
+
+/** What a teardown step removes: steps of two teardowns that remove the same object share this key. */
+function removedObject(step: Step): string {
+  switch (step.kind) {
+    case "process.stop":
+    case "vm.powerdown":
+      return `pidfile ${step.pidfile}`;
+    case "tap.delete":
+      return `tap ${step.placement?.netns ?? ""}/${step.name}`;
+    case "netns.delete":
+      return `netns ${step.name}`;
+    case "forwarder.unport":
+      return `port ${step.runDir}/${step.port}`;
+    case "link.delete":
+    case "bridge.delete":
+      return `link ${step.name}`;
+    case "file.delete":
+    case "dir.delete":
+      return `path ${step.path}`;
+    default:
+      return JSON.stringify({ ...step, id: "" });
+  }
+}
+
+/** The steps of the recorded teardown that remove something the new teardown does not (in their recorded order). */
+export function orphanSteps(recorded: readonly Step[], current: readonly Step[]): Step[] {
+  const covered = new Set(current.map(removedObject));
+  return recorded.filter((step) => !covered.has(removedObject(step)));
 }
 
 /**

@@ -149,6 +149,23 @@ describe.skipIf(!isRoot || !hasVde)("drift behind benito's back: status sees it,
     await expectNoDrift();
   });
 
+  test("a vnode's NIC renamed in topo.xml: boot relaunches it, and what only its recorded teardown removed (the old TAP and forwarder port) goes", async () => {
+    const topo = join(lab.config, "topo.xml");
+    const text = readFileSync(topo, "utf8");
+    const at = text.indexOf(`<name>${lab.name("d")}</name>`);
+    const nic = text.indexOf("<name>inf001</name>", at);
+    expect(nic).toBeGreaterThan(at);
+    writeFileSync(topo, `${text.slice(0, nic)}<name>inf009</name>${text.slice(nic + "<name>inf001</name>".length)}`);
+    const result = await boot();
+    expect({ code: result.code, err: result.code === 0 ? "" : result.stderr }).toEqual({ code: 0, err: "" });
+    const links = (await run(["ip", "-n", lab.namespace("d"), "-o", "link", "show"])).stdout;
+    expect(links).toContain("inf009");
+    expect(links).not.toContain("inf001");
+    expect(existsSync(join(lab.runDir, "forwarder", "ports", `ns-${lab.name("d")}.inf001.json`))).toBe(false);
+    expect((await ping(lab.namespace("d"), "10.0.3.2")).ok).toBe(true);
+    await expectNoDrift();
+  });
+
   test("down after the topology change leaves nothing, and nothing was written outside the run dir and the log", async () => {
     const pids = labPids(lab);
     const result = await benito(["down", ...common(), lab.config, "pnode0"], { timeoutMs: 60_000 });
