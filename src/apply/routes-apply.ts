@@ -1,6 +1,6 @@
 // Runs a route plan through the NetSystem (one batch), waiting a bounded time for interfaces that are not up yet.
 import type { WantedRoute } from "../model/route-file";
-import { planRoutes, type NetState, type RoutePlan, type RoutePlanOptions } from "../plan/routes-plan";
+import { planRoutes, type NetState, type RoutePlan, type RoutePlanOptions, type RouteStep } from "../plan/routes-plan";
 import type { BatchTimings, Route } from "../system/netlink/types";
 
 export type { BatchTimings } from "../system/netlink/types";
@@ -88,19 +88,22 @@ export async function applyRoutePlan(system: NetSystem, plan: RoutePlan, timings
 
 function outcomesOf(plan: RoutePlan, answers: readonly { ok: boolean; message?: string }[] | undefined): RouteOutcome[] {
   const outcomes: RouteOutcome[] = [];
-  plan.steps.forEach((step, index) => {
-    const answer = answers?.[index] ?? { ok: answers === undefined, message: "the kernel sent no answer" };
+  const steps = plan.steps;
+  for (let index = 0; index < steps.length; index++) {
+    const step = steps[index] as RouteStep;
+    const answer = answers === undefined ? undefined : answers[index];
     const wanted = step.action === "remove" ? undefined : step.wanted;
-    if (!answer.ok) outcomes.push({ status: "failed", wanted, route: step.route, error: answer.message ?? "refused" });
+    if (answers !== undefined && answer?.ok !== true) outcomes.push({ status: "failed", wanted, route: step.route, error: answer?.message ?? (answer === undefined ? "the kernel sent no answer" : "refused") });
     else outcomes.push({ status: step.action === "add" ? "added" : step.action === "change" ? "changed" : "removed", wanted, route: step.route });
-  });
+  }
   for (const { wanted, route } of plan.unchanged) outcomes.push({ status: "unchanged", wanted, route });
   for (const blocked of plan.blocked) outcomes.push({ status: "failed", wanted: blocked.wanted, error: blocked.reason });
   return outcomes;
 }
 
-/** Counts outcomes by status. */
+/** Counts outcomes by status (one pass: batches have thousands). */
 export function summarizeRoutes(outcomes: readonly RouteOutcome[]): RouteSummary {
-  const count = (status: RouteOutcome["status"]) => outcomes.filter((outcome) => outcome.status === status).length;
-  return { added: count("added"), changed: count("changed"), removed: count("removed"), unchanged: count("unchanged"), failed: count("failed") };
+  const counts = { added: 0, changed: 0, removed: 0, unchanged: 0, failed: 0 };
+  for (const outcome of outcomes) counts[outcome.status] += 1;
+  return counts;
 }

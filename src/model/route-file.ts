@@ -24,6 +24,8 @@ export interface WantedRoute {
   /** Which syntax the line was written in. */
   readonly syntax: "tmcd" | "iproute" | "triplet" | "site.conf";
   readonly origin: Origin;
+  /** The kernel's identity of the route ({@link routeKey}), computed once when it is read. */
+  readonly key: RouteKey;
 }
 
 /** LineProblem interface: one bad line, reported as "file:line: message". */
@@ -68,21 +70,63 @@ function bad(message: string): never {
 export function parseRouteFile(text: string, file: string): RouteFile {
   const routes: WantedRoute[] = [];
   const problems: LineProblem[] = [];
-  const lines = text.split("\n");
-  for (let index = 0; index < lines.length; index += 1) {
-    const raw = lines[index] ?? "";
+  let line = 0;
+  const lastGateway: LastGateway = { text: "", value: 0 };
+  for (let start = 0; start <= text.length; ) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    const raw = text.slice(start, end);
+    start = end + 1;
+    line += 1;
     const hash = raw.indexOf("#");
     const content = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
     if (content === "") continue;
-    const origin = { file, line: index + 1 };
+    const origin = { file, line };
+    const common = commonLine(content, origin, lastGateway);
+    if (common !== undefined) {
+      routes.push(common);
+      continue;
+    }
     try {
       routes.push(parseRouteLine(content, origin));
     } catch (error) {
       if (!(error instanceof BadLine)) throw error;
-      problems.push({ file, line: index + 1, message: error.message });
+      problems.push({ file, line, message: error.message });
     }
   }
   return { routes, problems };
+}
+
+/** The line almost every generated route file is made of: `A.B.C.D/N via E.F.G.H`. */
+const commonShape = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\/(\d{1,2}) via (\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/;
+
+/** The gateway of the previous common line, parsed: files send thousands of routes through a few. */
+interface LastGateway {
+  text: string;
+  value: number;
+}
+
+/**
+ * The route of a line of the common shape that is also valid, read by one regular expression
+ * (route files hold tens of thousands of such lines; the per-word parser costs twice as much);
+ * undefined for every other line, which the full parser then reads (and explains, when bad).
+ * It builds exactly what parseIproute builds for the same line.
+ */
+function commonLine(content: string, origin: Origin, lastGateway: LastGateway): WantedRoute | undefined {
+  const match = commonShape.exec(content);
+  if (match === null) return undefined;
+  const dstText = match[1] ?? "";
+  const gateway = match[3] ?? "";
+  const dst = parseIp4(dstText);
+  const prefixLength = Number(match[2]);
+  if (gateway !== lastGateway.text) {
+    const value = parseIp4(gateway);
+    if (value === undefined || value === 0) return undefined;
+    lastGateway.text = gateway;
+    lastGateway.value = value;
+  }
+  if (dst === undefined || prefixLength > 32 || !isNetworkAddress(dst, prefixLength)) return undefined;
+  return { dst: dstText, prefixLength, gateway, dev: undefined, metric: 0, src: undefined, syntax: "iproute", origin, key: keyOf(dst, dstText, prefixLength, 0) };
 }
 
 /**
@@ -216,7 +260,7 @@ function finish(dst: number, dstText: string, prefixLength: number, gateway: str
     const network = formatIp4((dst & prefixMask(prefixLength)) >>> 0);
     bad(`${dstText}/${prefixLength} has host bits set beyond the prefix; the network is ${network}/${prefixLength}`);
   }
-  return { dst: dstText, prefixLength, gateway, dev, metric: metricValue, src, syntax, origin };
+  return { dst: dstText, prefixLength, gateway, dev, metric: metricValue, src, syntax, origin, key: keyOf(dst, dstText, prefixLength, metricValue) };
 }
 
 function address(text: string, what: string): number {
@@ -288,9 +332,29 @@ export function siteDefaultRoute(setting: DefaultRouteSetting): { route?: Wanted
   }
 }
 
-/** The kernel's identity of an IPv4 route in one table: destination, prefix length and metric (tos is always 0 here). */
-export function routeKey(route: { readonly dst: string; readonly prefixLength: number; readonly metric?: number }): string {
-  return `${route.dst}/${route.prefixLength} ${route.metric ?? 0}`;
+/**
+ * RouteKey type: the kernel's identity of an IPv4 route in one table (destination, prefix length,
+ * metric; tos is always 0 here) as a Map key. A number whenever it fits exactly (every metric
+ * below 2^15), since thousands of built strings cost more to make and hash than the whole diff;
+ * a string otherwise. The form depends on the metric alone, so equal routes get equal keys.
+ */
+export type RouteKey = number | string;
+
+/** Metrics below this make numeric keys: (address · 64 + prefix length) · 2^15 + metric < 2^53. */
+const numericMetricLimit = 32768;
+
+function keyOf(dst: number, dstText: string, prefixLength: number, metric: number): RouteKey {
+  if (metric < numericMetricLimit) return (dst * 64 + prefixLength) * numericMetricLimit + metric;
+  return `${dstText}/${prefixLength} ${metric}`;
+}
+
+/** The key of a route read from the kernel (a wanted route carries its own, `key`). */
+export function routeKey(route: { readonly dst: string; readonly prefixLength: number; readonly metric?: number }): RouteKey {
+  const dst = parseIp4(route.dst);
+  const metric = route.metric ?? 0;
+  // The kernel sends canonical dotted quads; anything else cannot equal a wanted route's key.
+  if (dst === undefined) return `${route.dst}/${route.prefixLength} ${metric}`;
+  return keyOf(dst, route.dst, route.prefixLength, metric);
 }
 
 /**
@@ -298,11 +362,11 @@ export function routeKey(route: { readonly dst: string; readonly prefixLength: n
  * wins) unless it asks for exactly the same thing.
  */
 export function dropDuplicates(routes: readonly WantedRoute[]): RouteFile {
-  const first = new Map<string, WantedRoute>();
+  const first = new Map<RouteKey, WantedRoute>();
   const kept: WantedRoute[] = [];
   const problems: LineProblem[] = [];
   for (const route of routes) {
-    const key = routeKey(route);
+    const key = route.key;
     const earlier = first.get(key);
     if (earlier === undefined) {
       first.set(key, route);

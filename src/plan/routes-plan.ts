@@ -1,6 +1,6 @@
 // Diffs wanted routes against the kernel's table and orders the changes: the plan `benito routes` runs and prints.
 import { formatIp4, inSubnet, parseIp4, prefixMask } from "../model/ip4";
-import { routeKey, type WantedRoute } from "../model/route-file";
+import { routeKey, type RouteKey, type WantedRoute } from "../model/route-file";
 import type { AddressInfo, LinkInfo, Route } from "../model/kernel-state";
 
 /** rtm_scope of a route through a gateway. */
@@ -88,8 +88,8 @@ interface OnLink {
 export function planRoutes(wanted: readonly WantedRoute[], state: NetState, options: RoutePlanOptions): RoutePlan {
   const linksByName = new Map(state.links.map((link) => [link.name, link]));
   const linksByIndex = new Map(state.links.map((link) => [link.index, link]));
-  const ours = new Map<string, Route>();
-  const foreign = new Map<string, Route>();
+  const ours = new Map<RouteKey, Route>();
+  const foreign = new Map<RouteKey, Route>();
   for (const route of state.routes) {
     if (route.table !== options.table) continue;
     (route.protocol === options.protocol ? ours : foreign).set(routeKey(route), route);
@@ -111,11 +111,30 @@ export function planRoutes(wanted: readonly WantedRoute[], state: NetState, opti
   const localAddresses = new Set(state.addresses.filter((address) => linksByIndex.get(address.index)?.up).map((address) => address.address));
 
   const blocked: BlockedRoute[] = [];
-  const resolved: { wanted: WantedRoute; route: Route }[] = [];
+  const changes: RouteChange[] = [];
+  const unchanged: { wanted: WantedRoute; route: Route }[] = [];
+  const stillBlocked: BlockedRoute[] = [];
+  // Each resolved route is diffed at once (no list of resolved routes in between: route files have thousands).
+  const diff = (route: WantedRoute, kernel: Route): void => {
+    const theirs = foreign.size === 0 ? undefined : foreign.get(route.key);
+    if (theirs !== undefined) {
+      if (sameRoute(theirs, kernel, false)) unchanged.push({ wanted: route, route: theirs });
+      else stillBlocked.push({ wanted: route, waitable: false, reason: `a route to ${route.dst}/${route.prefixLength} metric ${route.metric} that benito did not install (protocol ${theirs.protocol}) is already there; benito leaves it alone` });
+      return;
+    }
+    const previous = ours.size === 0 ? undefined : ours.get(route.key);
+    if (previous === undefined) changes.push({ action: "add", wanted: route, route: kernel });
+    else if (sameRoute(previous, kernel, true)) unchanged.push({ wanted: route, route: previous });
+    else changes.push({ action: "change", wanted: route, route: kernel, previous });
+  };
   const fileOnLink: OnLink[] = [];
   // Pass 1: on-link routes (they only need their device); pass 2: routes through gateways.
+  const gatewayRoutes: WantedRoute[] = [];
   for (const route of wanted) {
-    if (route.gateway !== undefined) continue;
+    if (route.gateway !== undefined) {
+      gatewayRoutes.push(route);
+      continue;
+    }
     const device = resolveDevice(route, linksByName);
     if ("reason" in device) {
       blocked.push({ wanted: route, ...device });
@@ -127,9 +146,8 @@ export function planRoutes(wanted: readonly WantedRoute[], state: NetState, opti
       continue;
     }
     fileOnLink.push({ network: parseIp4(route.dst) ?? 0, prefixLength: route.prefixLength, index: device.index, up: true });
-    resolved.push({ wanted: route, route: kernelRoute(route, device.index, scopeLink, options) });
+    diff(route, kernelRoute(route, device.index, scopeLink, options));
   }
-  const gatewayRoutes = wanted.filter((route) => route.gateway !== undefined);
   // Route files send thousands of routes through a handful of gateways: check each gateway once.
   const reachable = new Set<string>();
   for (const route of gatewayRoutes) {
@@ -153,35 +171,20 @@ export function planRoutes(wanted: readonly WantedRoute[], state: NetState, opti
       blocked.push({ wanted: route, ...reach });
       continue;
     }
-    resolved.push({ wanted: route, route: kernelRoute(route, oif, scopeUniverse, options) });
-  }
-
-  const changes: RouteChange[] = [];
-  const unchanged: { wanted: WantedRoute; route: Route }[] = [];
-  const stillBlocked: BlockedRoute[] = [];
-  for (const { wanted: route, route: kernel } of resolved) {
-    const key = routeKey(route);
-    const theirs = foreign.get(key);
-    if (theirs !== undefined) {
-      if (sameRoute(theirs, kernel, false)) unchanged.push({ wanted: route, route: theirs });
-      else stillBlocked.push({ wanted: route, waitable: false, reason: `a route to ${route.dst}/${route.prefixLength} metric ${route.metric} that benito did not install (protocol ${theirs.protocol}) is already there; benito leaves it alone` });
-      continue;
-    }
-    const previous = ours.get(key);
-    if (previous === undefined) changes.push({ action: "add", wanted: route, route: kernel });
-    else if (sameRoute(previous, kernel, true)) unchanged.push({ wanted: route, route: previous });
-    else changes.push({ action: "change", wanted: route, route: kernel, previous });
+    diff(route, kernelRoute(route, oif, scopeUniverse, options));
   }
 
   // Routes the configuration still names are never removed, even when they are blocked right now.
-  const wantedKeys = new Set(wanted.map(routeKey));
   const removals: RouteRemoval[] = [];
-  for (const [key, route] of ours) {
-    if (!wantedKeys.has(key)) removals.push({ action: "remove", route });
+  if (ours.size > 0) {
+    const wantedKeys = new Set<RouteKey>();
+    for (const route of wanted) wantedKeys.add(route.key);
+    for (const [key, route] of ours) {
+      if (!wantedKeys.has(key)) removals.push({ action: "remove", route });
+    }
   }
-  // Gateway routes go after the on-link routes they may depend on; removals last (make before break).
-  const onLinkFirst = [...changes.filter((change) => change.route.gateway === undefined), ...changes.filter((change) => change.route.gateway !== undefined)];
-  return { table: options.table, protocol: options.protocol, steps: [...onLinkFirst, ...removals], unchanged, blocked: [...blocked, ...stillBlocked] };
+  // Gateway routes go after the on-link routes they may depend on (pass 1 diffed them first); removals last (make before break).
+  return { table: options.table, protocol: options.protocol, steps: removals.length === 0 ? changes : [...changes, ...removals], unchanged, blocked: stillBlocked.length === 0 ? blocked : [...blocked, ...stillBlocked] };
 }
 
 /** Looks up a route's `dev`: it must exist and be up. */

@@ -17,7 +17,6 @@ import {
   RTM_SETLINK,
 } from "../../src/system/netlink/constants";
 import {
-  routeProblem,
   writeAddressDump,
   writeAddressRequest,
   writeLinkCreate,
@@ -118,14 +117,22 @@ describe("route requests", () => {
     );
   });
 
-  test("routeProblem names the bad field and accepts a good route", () => {
-    expect(routeProblem(viaGateway)).toBeUndefined();
-    expect(routeProblem({ ...viaGateway, dst: "10.1.0" })).toBe('invalid destination address "10.1.0"');
-    expect(routeProblem({ ...viaGateway, gateway: "300.1.1.1" })).toBe('invalid gateway address "300.1.1.1"');
-    expect(routeProblem({ ...viaGateway, prefixLength: 33 })).toBe("invalid prefix length 33");
-    expect(routeProblem({ ...viaGateway, metric: -1 })).toBe("invalid metric -1");
-    expect(routeProblem({ ...viaGateway, oif: 0 })).toBe("invalid interface index 0");
-    expect(routeProblem({ ...viaGateway, table: 0 })).toBe("invalid table 0");
+  test("a route that cannot be encoded writes nothing and names the bad field; a good one is written", () => {
+    const problem = (route: Route) => {
+      const writer = new MessageWriter();
+      const answer = writeRouteRequest(writer, RTM_NEWROUTE, REPLACE, 1, route);
+      // Written exactly when encodable.
+      expect(writer.length > 0).toBe(answer === undefined);
+      return answer;
+    };
+    expect(problem(viaGateway)).toBeUndefined();
+    expect(problem({ ...viaGateway, dst: "10.1.0" })).toBe('invalid destination address "10.1.0"');
+    expect(problem({ ...viaGateway, gateway: "300.1.1.1" })).toBe('invalid gateway address "300.1.1.1"');
+    expect(problem({ ...viaGateway, src: "10.1.1.01" })).toBe('invalid source address "10.1.1.01"');
+    expect(problem({ ...viaGateway, prefixLength: 33 })).toBe("invalid prefix length 33");
+    expect(problem({ ...viaGateway, metric: -1 })).toBe("invalid metric -1");
+    expect(problem({ ...viaGateway, oif: 0 })).toBe("invalid interface index 0");
+    expect(problem({ ...viaGateway, table: 0 })).toBe("invalid table 0");
   });
 });
 

@@ -41,23 +41,6 @@ import type { MessageWriter } from "./writer";
 /** The largest table id that fits rtm_table; larger ids travel in RTA_TABLE only (as iproute2 does). */
 const MAX_HEADER_TABLE = 255;
 
-/**
- * Why a route cannot be encoded (a malformed address, an out-of-range number), or undefined when
- * it can. Checked per request so one bad route fails alone instead of aborting its batch.
- */
-export function routeProblem(route: Route): string | undefined {
-  if (parseIPv4(route.dst) < 0) return `invalid destination address "${route.dst}"`;
-  if (!isInteger(route.prefixLength, 0, 32)) return `invalid prefix length ${route.prefixLength}`;
-  if (route.gateway !== undefined && parseIPv4(route.gateway) < 0) return `invalid gateway address "${route.gateway}"`;
-  if (route.src !== undefined && parseIPv4(route.src) < 0) return `invalid source address "${route.src}"`;
-  if (route.oif !== undefined && !isInteger(route.oif, 1, 0x7fffffff)) return `invalid interface index ${route.oif}`;
-  if (route.metric !== undefined && !isInteger(route.metric, 0, 0xffffffff)) return `invalid metric ${route.metric}`;
-  if (!isInteger(route.protocol, 0, 255)) return `invalid protocol ${route.protocol}`;
-  if (!isInteger(route.table, 1, 0xffffffff)) return `invalid table ${route.table}`;
-  if (!isInteger(route.scope, 0, 255)) return `invalid scope ${route.scope}`;
-  return undefined;
-}
-
 function isInteger(value: number, min: number, max: number): boolean {
   return Number.isInteger(value) && value >= min && value <= max;
 }
@@ -79,8 +62,19 @@ function writeRtmsg(writer: MessageWriter, dstLength: number, table: number, pro
   writer.length = at + RTMSG_LEN;
 }
 
+/** The last gateway parsed: a batch sends thousands of routes through a handful of gateways. */
+let lastGateway = { text: "", value: -1 };
+
+function gatewayValue(text: string): number {
+  if (text !== lastGateway.text) lastGateway = { text, value: parseIPv4(text) };
+  return lastGateway.value;
+}
+
 /**
- * Encodes one RTM_NEWROUTE or RTM_DELROUTE request for an IPv4 route (call `routeProblem` first).
+ * Encodes one RTM_NEWROUTE or RTM_DELROUTE request for an IPv4 route, or, when the route cannot
+ * be encoded (a malformed address, an out-of-range number), writes nothing and says why: checked
+ * per request so one bad route fails alone instead of aborting its batch. Each address is parsed
+ * once (batches of thousands of routes pay for every parse).
  *
  * A new route is a unicast route with the route's protocol, scope and table. A delete matches like
  * `ip route del`: scope RT_SCOPE_NOWHERE and type RTN_UNSPEC are wildcards, while the protocol,
@@ -89,18 +83,32 @@ function writeRtmsg(writer: MessageWriter, dstLength: number, table: number, pro
  *
  * @param type RTM_NEWROUTE or RTM_DELROUTE.
  * @param flags nlmsg_flags (NLM_F_REQUEST | NLM_F_ACK, plus NLM_F_CREATE | NLM_F_REPLACE for replace).
+ * @returns undefined when written, else the problem (e.g. `invalid gateway address "300.1.1.1"`).
  */
-export function writeRouteRequest(writer: MessageWriter, type: number, flags: number, seq: number, route: Route): void {
+export function writeRouteRequest(writer: MessageWriter, type: number, flags: number, seq: number, route: Route): string | undefined {
+  const dst = parseIPv4(route.dst);
+  if (dst < 0) return `invalid destination address "${route.dst}"`;
+  if (!isInteger(route.prefixLength, 0, 32)) return `invalid prefix length ${route.prefixLength}`;
+  const gateway = route.gateway === undefined ? -1 : gatewayValue(route.gateway);
+  if (route.gateway !== undefined && gateway < 0) return `invalid gateway address "${route.gateway}"`;
+  const src = route.src === undefined ? -1 : parseIPv4(route.src);
+  if (route.src !== undefined && src < 0) return `invalid source address "${route.src}"`;
+  if (route.oif !== undefined && !isInteger(route.oif, 1, 0x7fffffff)) return `invalid interface index ${route.oif}`;
+  if (route.metric !== undefined && !isInteger(route.metric, 0, 0xffffffff)) return `invalid metric ${route.metric}`;
+  if (!isInteger(route.protocol, 0, 255)) return `invalid protocol ${route.protocol}`;
+  if (!isInteger(route.table, 1, 0xffffffff)) return `invalid table ${route.table}`;
+  if (!isInteger(route.scope, 0, 255)) return `invalid scope ${route.scope}`;
   const start = writer.begin(type, flags, seq);
   const isDelete = type === RTM_DELROUTE;
   writeRtmsg(writer, route.prefixLength, route.table, route.protocol, isDelete ? RT_SCOPE_NOWHERE : route.scope, isDelete ? RTN_UNSPEC : RTN_UNICAST);
   if (route.table > MAX_HEADER_TABLE) writer.attrU32(RTA_TABLE, route.table);
-  if (route.prefixLength > 0) writer.attrIPv4(RTA_DST, parseIPv4(route.dst));
-  if (route.gateway !== undefined) writer.attrIPv4(RTA_GATEWAY, parseIPv4(route.gateway));
+  if (route.prefixLength > 0) writer.attrIPv4(RTA_DST, dst);
+  if (gateway >= 0) writer.attrIPv4(RTA_GATEWAY, gateway);
   if (route.oif !== undefined) writer.attrU32(RTA_OIF, route.oif);
   if (route.metric !== undefined) writer.attrU32(RTA_PRIORITY, route.metric);
-  if (route.src !== undefined) writer.attrIPv4(RTA_PREFSRC, parseIPv4(route.src));
+  if (src >= 0) writer.attrIPv4(RTA_PREFSRC, src);
   writer.end(start);
+  return undefined;
 }
 
 /**

@@ -24,7 +24,6 @@ import { decodeAddress, decodeError, decodeFdbEntry, decodeLink, decodeRoute, fo
 import { NetlinkError } from "./errors";
 import {
   type LinkChange,
-  routeProblem,
   writeAddressDump,
   writeAddressRequest,
   writeLinkCreate,
@@ -319,12 +318,13 @@ export class Rtnl {
         let last = -1;
         while (next < requests.length && count < maxInFlight && writer.length < maxChunkBytes) {
           const request = requests[next] as RouteRequest;
-          const problem = routeProblem(request.route);
+          const at = writer.length;
+          const replace = request.action === "replace";
+          const problem = writeRouteRequest(writer, replace ? RTM_NEWROUTE : RTM_DELROUTE, replace ? replaceFlags : deleteFlags, base + count, request.route);
           if (problem !== undefined) {
             outcomes[next] = { ok: false, errno: EINVAL, message: problem };
           } else {
-            last = writer.length;
-            writeRouteRequest(writer, request.action === "replace" ? RTM_NEWROUTE : RTM_DELROUTE, request.action === "replace" ? replaceFlags : deleteFlags, base + count, request.route);
+            last = at;
             chunkRequests[count++] = next;
           }
           next += 1;
