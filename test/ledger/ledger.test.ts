@@ -1,11 +1,15 @@
 // The ledger's store (atomic records, versioned schemas, clear errors naming the file) and the run dir's lock (wait, holder named, reuse, never inherited).
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ledger } from "../../src/system/ledger";
 import { withRunLock } from "../../src/system/run-lock";
-import { benito } from "../helpers/binary";
+import { benito, benitoBinary } from "../helpers/binary";
+import { alive, signalPid } from "../helpers/processes";
+import { processStartTime } from "../../src/system/processes";
+import { forwarderPaths } from "../../src/system/vde/forwarder-records";
+import { forwarderState, stopForwarder } from "../../src/system/vde/forwarder-control";
 import { exampleLab } from "../helpers/lab";
 
 const dir = mkdtempSync(join(tmpdir(), "ledger-test-"));
@@ -93,5 +97,28 @@ describe("the run dir's lock", () => {
       const child = Bun.spawnSync(["ls", "-l", "/proc/self/fd"], { stdout: "pipe" });
       expect(child.stdout.toString()).not.toContain(runDir);
     });
+  });
+});
+
+describe("a recorded pid another process reuses", () => {
+  test("stopping the forwarder never signals a benito that took its recorded pid (start time differs): the stale pidfile goes, the process runs on", async () => {
+    const runDir = join(dir, "reused");
+    const paths = forwarderPaths(runDir);
+    mkdirSync(paths.dir, { recursive: true });
+    // A process whose argv[0] is benito (what the pidfile check looks for), not the forwarder.
+    const other = Bun.spawn(["sleep", "30"], { argv0: benitoBinary, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+    try {
+      writeFileSync(paths.pidfile, `${other.pid}\n`);
+      const startTime = processStartTime(other.pid) ?? 0;
+      Ledger.at(runDir).write("forwarder", "shard-0", "done", { shard: 0, pidfile: paths.pidfile, socket: paths.socket, log: paths.log, pid: other.pid, startTime: startTime + 1 });
+      expect(forwarderState(runDir, benitoBinary).alive).toBe(false);
+      await stopForwarder(runDir, benitoBinary);
+      await Bun.sleep(100);
+      expect(alive(other.pid)).toBe(true);
+      expect(existsSync(paths.pidfile)).toBe(false);
+    } finally {
+      signalPid(other.pid, "SIGKILL");
+      await other.exited;
+    }
   });
 });

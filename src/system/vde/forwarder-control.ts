@@ -143,6 +143,17 @@ export function adoptForwarder(runDir: string, shard: number, pid: number): void
   ledger.write("forwarder", ledgerId(shard), "done", { shard, pidfile: paths.pidfile, socket: paths.socket, log: paths.log, pid, startTime: processStartTime(pid) });
 }
 
+/**
+ * Stops forwarder `shard` by its pidfile, only when it is the very process recorded (pid and
+ * start time, see forwarderState): a pid another benito reuses is never signalled, its stale
+ * pidfile only removed.
+ */
+async function stopShard(runDir: string, benito: string, shard: number): Promise<void> {
+  const pidfile = forwarderPaths(runDir, shard).pidfile;
+  if (forwarderState(runDir, benito, shard).alive) await stopByPidfile(pidfile, basename(benito));
+  else removeIfPresent(pidfile);
+}
+
 /** Removes a stopped forwarder's ledger record (when there is one). */
 function forgetForwarder(runDir: string, shard: number): void {
   const ledger = Ledger.at(runDir);
@@ -185,7 +196,7 @@ export async function removeForwarderPort(runDir: string, benito: string, id: st
   const left = readPortRecords(runDir);
   if (left.length === 0) await stopForwarder(runDir, benito);
   else if (!left.some((record) => (record.shard ?? 0) === shard)) {
-    await stopByPidfile(forwarderPaths(runDir, shard).pidfile, basename(benito));
+    await stopShard(runDir, benito, shard);
     forgetForwarder(runDir, shard);
   }
 }
@@ -214,7 +225,7 @@ export async function stopForwarder(runDir: string, benito: string): Promise<boo
   for (let shard = 0; shard < maxShards; shard += 1) {
     const own = forwarderPaths(runDir, shard);
     wasAlive = forwarderState(runDir, benito, shard).alive || wasAlive;
-    await stopByPidfile(own.pidfile, basename(benito));
+    await stopShard(runDir, benito, shard);
     forgetForwarder(runDir, shard);
     removeIfPresent(own.socket);
     removeIfPresent(own.log);
