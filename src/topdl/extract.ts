@@ -153,9 +153,9 @@ export class Scanned {
       const count = counts.get(block.name) ?? 0;
       counts.set(block.name, count + 1);
       this.#ordinals[index] = count;
+      // Blocks holding anything that could write a name in another way than plain text (the scan marks them).
+      if (block.odd) this.#odd.add(index);
     }
-    // Blocks holding anything that could write a name in another way than plain text.
-    for (const needle of ["&", "<!--", "<?", "<![CDATA["]) for (const index of this.#containing(needle)) this.#odd.add(index);
   }
 
   /**
@@ -277,22 +277,6 @@ export class Scanned {
     }
     parts.push("</experiment>");
     return { text: parts.join(""), indexes };
-  }
-
-  /** Indexes of the blocks whose text contains `needle`. */
-  #containing(needle: string): Set<number> {
-    const found = new Set<number>();
-    const text = this.#text;
-    for (let at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
-      const index = this.#blockAt(at);
-      if (index < 0) continue;
-      const block = this.#blocks[index]!;
-      if (at + needle.length > block.end) continue;
-      found.add(index);
-      // The rest of this block cannot add anything: go on after it.
-      at = block.end - 1;
-    }
-    return found;
   }
 
   /**

@@ -66,6 +66,11 @@ export interface Block {
   /** 1-based line and column of its "<". */
   readonly line: number;
   readonly column: number;
+  /**
+   * Whether it holds a reference (in text or an attribute value), a comment, a CDATA section or a
+   * processing instruction: anything that could spell a name otherwise than as plain text.
+   */
+  readonly odd: boolean;
 }
 
 /** XmlOptions interface: how to parse. */
@@ -95,6 +100,15 @@ export interface XmlResult {
 
 /** Elements may nest this deep (TopDL needs about ten; a bound keeps hostile input from recursing). */
 export const maxDepth = 64;
+
+/**
+ * Recently seen names, by length and first character: most tags repeat a few names. Shared by
+ * every parse (an entry is used only when the text holds the same characters): the fast paths
+ * parse hundreds of small blocks, and each would otherwise fill its own cache.
+ */
+const recentNames: (string | undefined)[] = new Array(64 * 128);
+/** Each cached name's local part (after a prefix's ":"), in the same slot. */
+const recentLocals: string[] = new Array(64 * 128);
 
 const noAttributes: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
 const noChildren: readonly XmlNode[] = Object.freeze([]);
@@ -148,8 +162,10 @@ class Parser {
   #streaming = false;
   #doctypeSeen = false;
   readonly #blocks: Block[] = [];
-  /** Recently seen names, by length and first character: most tags repeat a few names. */
-  readonly #names: (string | undefined)[] = new Array(64 * 128);
+  /** scanOnly: whether the block being read is odd (see Block). */
+  #odd = false;
+  /** The local part of the name #name returned last. */
+  #local = "";
 
   constructor(text: string, options: XmlOptions) {
     this.#text = text;
@@ -164,6 +180,10 @@ class Parser {
     if (text.charCodeAt(0) === 0xfeff) this.#i = 1;
     const documentStart = this.#i;
     while (!this.#failed && this.#i < this.#length) {
+      if (!this.#build && this.#depth > 0) {
+        this.#plainScan();
+        if (this.#i >= this.#length) break;
+      }
       this.#textRun();
       if (this.#failed || this.#i >= this.#length) break;
       const at = this.#i;
@@ -183,6 +203,93 @@ class Parser {
     if (this.#failed) return base;
     if (!this.#build) return { ...base, blocks: this.#blocks };
     return { ...base, ...(this.#root !== undefined && { root: this.#root }) };
+  }
+
+  /**
+   * The check-only scan of the usual markup, in one loop with its state in local variables: text
+   * of plain characters (no "&", "]", CR, control character or surrogate), start tags `<name>`
+   * and `<name/>` with an ASCII name and nothing else in them, and end tags `</name>` written
+   * exactly. It stops, with the parser's state as it was before that token, at anything else (and
+   * at the end of the document), which the general code then reads — and reports, when it is an
+   * error. Every token it accepts, the general code would accept with the same effect (a block
+   * it completes is never odd: it meets nothing that would make one odd).
+   */
+  #plainScan(): void {
+    const text = this.#text;
+    const length = this.#length;
+    const frames = this.#frames;
+    let i = this.#i;
+    let line = this.#line;
+    let lineStart = this.#lineStart;
+    let depth = this.#depth;
+    for (;;) {
+      // Text up to the next "<"; line ends counted in local copies, kept only once the tag is read.
+      let k = i;
+      let runLine = line;
+      let runLineStart = lineStart;
+      let c = 0;
+      for (; k < length; k += 1) {
+        c = text.charCodeAt(k);
+        if (c === 0x3c) break;
+        if (c === 0x0a) {
+          runLine += 1;
+          runLineStart = k + 1;
+        } else if (c < 0x20 ? c !== 0x09 : c === 0x26 || c === 0x5d || (c >= 0xd800 && c <= 0xdfff) || c >= 0xfffe) break;
+      }
+      if (c !== 0x3c || k >= length) break;
+      const at = k;
+      const c1 = text.charCodeAt(at + 1);
+      if (c1 === 0x2f /* / */) {
+        // The root's end tag is left to the general code (it completes the document).
+        if (depth === 1) break;
+        const frame = frames[depth - 1]!;
+        const qname = frame.qname;
+        const close = at + 2 + qname.length;
+        if (text.charCodeAt(close) !== 0x3e || !sameAt(text, at + 2, qname)) break;
+        depth -= 1;
+        if (depth === 1) {
+          this.#blocks.push({ name: frame.name, start: frame.start, end: close + 1, line: frame.line, column: frame.column, odd: this.#odd });
+          this.#odd = false;
+        }
+        i = close + 1;
+      } else {
+        if (!isPlainNameStart(c1) || depth >= maxDepth) break;
+        let end = at + 2;
+        while (isPlainNameChar(text.charCodeAt(end))) end += 1;
+        const after = text.charCodeAt(end);
+        const empty = after === 0x2f && text.charCodeAt(end + 1) === 0x3e;
+        if (after !== 0x3e && !empty) break;
+        const qname = this.#name(at + 1, end);
+        frames[depth - 1]!.blankFrom = -1;
+        let frame = frames[depth];
+        if (frame === undefined) frames.push((frame = new Frame()));
+        frame.qname = qname;
+        frame.name = this.#local;
+        frame.line = runLine;
+        frame.start = at;
+        frame.column = at - runLineStart + 1;
+        frame.attributes = noAttributes;
+        frame.children = null;
+        frame.pending = "";
+        frame.blankFrom = -1;
+        if (empty) {
+          if (depth === 1) {
+            this.#blocks.push({ name: frame.name, start: at, end: end + 2, line: runLine, column: frame.column, odd: this.#odd });
+            this.#odd = false;
+          }
+          i = end + 2;
+        } else {
+          depth += 1;
+          i = end + 1;
+        }
+      }
+      line = runLine;
+      lineStart = runLineStart;
+    }
+    this.#i = i;
+    this.#line = line;
+    this.#lineStart = lineStart;
+    this.#depth = depth;
   }
 
   // ---- problems ----
@@ -240,6 +347,42 @@ class Parser {
     return flags;
   }
 
+  /**
+   * #chars from `from` up to the next "<" or the end, in the same pass that looks for the "<"
+   * (most runs are a line end or a short value: one loop beats a search and then a check).
+   * Leaves #i at the "<" and returns the flags (-1 after a failure).
+   */
+  #charsToTag(from: number): number {
+    const text = this.#text;
+    const length = this.#length;
+    let flags = 0;
+    let k = from;
+    for (; k < length; k += 1) {
+      const c = text.charCodeAt(k);
+      if (c < 0x20) {
+        if (c === 0x0a) {
+          this.#line += 1;
+          this.#lineStart = k + 1;
+        } else if (c === 0x0d) {
+          flags |= hasCr;
+          if (text.charCodeAt(k + 1) !== 0x0a) {
+            this.#line += 1;
+            this.#lineStart = k + 1;
+          }
+        } else if (c !== 0x09) return this.#badChar(k, c);
+      } else if (c === 0x3c) break;
+      else if (c === 0x26) flags |= hasAmpersand | nonBlank;
+      else if (c === 0x5d) flags |= hasBracket | nonBlank;
+      else if (c !== 0x20) {
+        flags |= nonBlank;
+        if (c >= 0xd800 && !this.#goodHigh(k, c)) return this.#badChar(k, c);
+        if (c >= 0xd800 && c <= 0xdbff) k += 1;
+      }
+    }
+    this.#i = k;
+    return flags;
+  }
+
   /** For a character at or above U+D800: whether it is a Char (a surrogate only as a pair's first half, checked with its second). */
   #goodHigh(k: number, c: number): boolean {
     if (c <= 0xdbff) {
@@ -261,13 +404,11 @@ class Parser {
   #textRun(): void {
     const text = this.#text;
     const from = this.#i;
-    let lt = text.indexOf("<", from);
-    if (lt < 0) lt = this.#length;
-    this.#i = lt;
-    if (lt === from) return;
+    if (text.charCodeAt(from) === 0x3c) return;
     const line = this.#line;
-    const flags = this.#chars(from, lt);
+    const flags = this.#charsToTag(from);
     if (flags < 0) return;
+    const lt = this.#i;
     if (this.#depth === 0) {
       if ((flags & nonBlank) !== 0) this.#fail(from + firstNonBlank(text, from), "text outside the root element");
       return;
@@ -288,16 +429,19 @@ class Parser {
       if (end >= 0) return this.#fail(from + end, `"]]>" must not appear in text`, true);
     }
     if (!this.#build) {
-      if ((flags & hasAmpersand) !== 0) this.#references(text.slice(from, lt), from);
+      if ((flags & hasAmpersand) !== 0) {
+        if (this.#depth >= 2) this.#odd = true;
+        this.#references(text.slice(from, lt), from);
+      }
       return;
     }
     let piece = text.slice(from, lt);
-    if ((flags & hasCr) !== 0) piece = piece.replace(/\r\n?/g, "\n");
     if ((flags & hasAmpersand) !== 0) {
-      const decoded = this.#references(piece, from);
+      // Decoded from the raw text (an error's column is where it is written), line ends normalized between the references.
+      const decoded = this.#references(piece, from, (flags & hasCr) !== 0 ? textLineEnds : undefined);
       if (decoded === undefined) return;
       piece = decoded;
-    }
+    } else if ((flags & hasCr) !== 0) piece = textLineEnds(piece);
     this.#append(frame, piece, line);
   }
 
@@ -320,7 +464,7 @@ class Parser {
    * entities and character references (which must name a Char). Anything else fails the parse:
    * there is no DTD to define an entity. `at` is the piece's offset, for the position.
    */
-  #references(raw: string, at: number): string | undefined {
+  #references(raw: string, at: number, literal?: (text: string) => string): string | undefined {
     let out = "";
     let last = 0;
     for (let amp = raw.indexOf("&"); amp >= 0; amp = raw.indexOf("&", last)) {
@@ -345,10 +489,10 @@ class Parser {
           return undefined;
         }
       }
-      out += raw.slice(last, amp) + decoded;
+      out += (literal === undefined ? raw.slice(last, amp) : literal(raw.slice(last, amp))) + decoded;
       last = semi + 1;
     }
-    return out + raw.slice(last);
+    return out + (literal === undefined ? raw.slice(last) : literal(raw.slice(last)));
   }
 
   // ---- tags ----
@@ -361,16 +505,24 @@ class Parser {
     return k;
   }
 
-  /** The name text in [from, to), shared with earlier tags of the same name. */
+  /** The name text in [from, to), shared with earlier tags of the same name; its local part is left in #local. */
   #name(from: number, to: number): string {
     const length = to - from;
     const first = this.#text.charCodeAt(from);
-    if (length >= 64 || first >= 128) return this.#text.slice(from, to);
+    if (length >= 64 || first >= 128) {
+      const name = this.#text.slice(from, to);
+      this.#local = localPart(name);
+      return name;
+    }
     const slot = length * 128 + first;
-    const cached = this.#names[slot];
-    if (cached !== undefined && this.#text.startsWith(cached, from)) return cached;
+    const cached = recentNames[slot];
+    if (cached !== undefined && sameAt(this.#text, from, cached)) {
+      this.#local = recentLocals[slot]!;
+      return cached;
+    }
     const name = this.#text.slice(from, to);
-    this.#names[slot] = name;
+    recentNames[slot] = name;
+    this.#local = recentLocals[slot] = localPart(name);
     return name;
   }
 
@@ -380,6 +532,7 @@ class Parser {
     if (!isNameStart(text.charCodeAt(nameStart))) return this.#fail(at, `"<" must be written &lt; in text`, true);
     const nameEnd = this.#nameEnd(nameStart);
     const qname = this.#name(nameStart, nameEnd);
+    const local = this.#local;
     const line = this.#line;
     let attributes = noAttributes;
     let k = nameEnd;
@@ -424,12 +577,14 @@ class Parser {
       const flags = this.#chars(k + 1, close);
       if (flags < 0) return;
       // Attribute-value normalization: each literal line end or tab is a space (references are not).
-      if (/[\t\n\r]/.test(value)) value = value.replace(/\r\n?|[\t\n]/g, " ");
+      const blanks = /[\t\n\r]/.test(value);
       if ((flags & hasAmpersand) !== 0) {
-        const decoded = this.#references(value, k + 1);
+        // In a block's own tag (depth 1 while it is read) or deeper.
+        if (this.#depth >= 1) this.#odd = true;
+        const decoded = this.#references(value, k + 1, blanks ? attributeBlanks : undefined);
         if (decoded === undefined) return;
         value = decoded;
-      }
+      } else if (blanks) value = attributeBlanks(value);
       k = close + 1;
       if (attributes === noAttributes) attributes = Object.create(null) as Record<string, string>;
       const record = attributes as Record<string, string>;
@@ -442,15 +597,13 @@ class Parser {
       record[attributeName] = value;
     }
     this.#i = k;
-    this.#open(at, qname, line, attributes === noAttributes ? noAttributes : localAttributes(attributes));
+    this.#open(at, qname, local, line, attributes === noAttributes ? noAttributes : localAttributes(attributes));
     if (empty) this.#close(k);
   }
 
-  #open(at: number, qname: string, line: number, attributes: Readonly<Record<string, string>>): void {
+  #open(at: number, qname: string, name: string, line: number, attributes: Readonly<Record<string, string>>): void {
     const depth = this.#depth;
     if (depth >= maxDepth) return this.#fail(at, `elements nested more than ${maxDepth} deep`);
-    const colon = qname.indexOf(":");
-    const name = colon < 0 ? qname : qname.slice(colon + 1);
     if (depth === 0) {
       if (this.#rootSeen) return this.#fail(at, `a second root element <${qname}>`);
       this.#rootSeen = true;
@@ -499,7 +652,8 @@ class Parser {
     const frame = this.#frames[depth - 1]!;
     const qname = frame.qname;
     let k = nameStart + qname.length;
-    if (text.startsWith(qname, nameStart) && !isNameChar(text.charCodeAt(k))) {
+    // The open tag's name is in the text at frame.start + 1: compared there, character by character.
+    if (k <= this.#length && sameText(text, frame.start + 1, nameStart, qname.length) && !isNameChar(text.charCodeAt(k))) {
       const spaceFrom = k;
       while (k < this.#length && isSpace(text.charCodeAt(k))) k += 1;
       if (k > spaceFrom && this.#chars(spaceFrom, k) < 0) return;
@@ -521,7 +675,10 @@ class Parser {
     const frame = this.#frames[depth]!;
     this.#depth = depth;
     if (!this.#build) {
-      if (depth === 1) this.#blocks.push({ name: frame.name, start: frame.start, end, line: frame.line, column: frame.column });
+      if (depth === 1) {
+        this.#blocks.push({ name: frame.name, start: frame.start, end, line: frame.line, column: frame.column, odd: this.#odd });
+        this.#odd = false;
+      }
       return;
     }
     let node: XmlNode;
@@ -561,6 +718,7 @@ class Parser {
       if (dashes < end) return this.#fail(dashes, `"--" inside a comment`, true);
       if (this.#chars(at + 4, end) < 0) return;
       this.#i = end + 3;
+      if (this.#depth >= 2) this.#odd = true;
       return;
     }
     if (text.startsWith("<![CDATA[", at)) {
@@ -571,6 +729,7 @@ class Parser {
       const flags = this.#chars(at + 9, end);
       if (flags < 0) return;
       this.#i = end + 3;
+      if (this.#depth >= 2) this.#odd = true;
       if (!this.#build) return;
       const frame = this.#frames[this.#depth - 1]!;
       // CDATA is literal: no references, only line ends normalized.
@@ -618,6 +777,7 @@ class Parser {
     }
     if (this.#chars(nameEnd, end) < 0) return;
     this.#i = end + 2;
+    if (this.#depth >= 2) this.#odd = true;
   }
 }
 
@@ -651,6 +811,16 @@ function isNameStart(c: number): boolean {
   );
 }
 
+/** The ASCII name start characters #plainScan reads itself (":" too: a prefix is split off by #name). */
+function isPlainNameStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a;
+}
+
+/** The ASCII name characters #plainScan reads itself. */
+function isPlainNameChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x3a || c === 0x2d || c === 0x2e;
+}
+
 /** XML NameChar. */
 function isNameChar(c: number): boolean {
   if (c < 0x80) return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x3a || c === 0x2d || c === 0x2e;
@@ -669,6 +839,34 @@ function localAttributes(attributes: Readonly<Record<string, string>>): Readonly
     if (!Object.hasOwn(local, name)) local[name] = attributes[key]!;
   }
   return local;
+}
+
+/** Line ends in text: CRLF and CR read as LF. */
+function textLineEnds(text: string): string {
+  return text.replace(/\r\n?/g, "\n");
+}
+
+/** Attribute-value normalization of literal text: each line end (CRLF as one) and tab is a space. */
+function attributeBlanks(text: string): string {
+  return text.replace(/\r\n?|[\t\n]/g, " ");
+}
+
+/** A name without its namespace prefix ("t:name" → "name"). */
+function localPart(qname: string): string {
+  const colon = qname.indexOf(":");
+  return colon < 0 ? qname : qname.slice(colon + 1);
+}
+
+/** Whether `text` holds `name` at `at` (a loop of charCodeAt, which the JIT inlines; startsWith is a call). */
+function sameAt(text: string, at: number, name: string): boolean {
+  for (let k = 0; k < name.length; k += 1) if (text.charCodeAt(at + k) !== name.charCodeAt(k)) return false;
+  return true;
+}
+
+/** Whether the `length` characters of `text` at `a` and at `b` are the same (`b + length` within the text). */
+function sameText(text: string, a: number, b: number, length: number): boolean {
+  for (let k = 0; k < length; k += 1) if (text.charCodeAt(a + k) !== text.charCodeAt(b + k)) return false;
+  return true;
 }
 
 /** Trims XML whitespace (space, tab, line ends; not U+00A0 or other Unicode spaces) from both ends. */

@@ -8,6 +8,7 @@ import { validateExperiment } from "../../src/plan/validate";
 import { checkTopology } from "../../src/topdl/parse";
 import { formatProblem } from "../../src/topdl/problems";
 import type { Topology } from "../../src/topdl/types";
+import { parseXml } from "../../src/topdl/xml";
 import { random } from "../helpers/random";
 
 
@@ -228,6 +229,29 @@ export function compareLans(document: string, lans: ReadonlySet<string>): Compar
   return difference === undefined ? { partial } : { difference, partial };
 }
 
+/**
+ * The XML parser's check-only scan (what the fast paths choose blocks from; it has a loop of its
+ * own for plain markup) against the parse that builds trees (which the whole read uses): the
+ * same problems, the root's child elements as blocks with the same names and lines, and a block
+ * marked odd exactly when its text holds "&", "<!--", "<?" or "<![CDATA[". Undefined when equal.
+ */
+export function compareScan(document: string): string | undefined {
+  const scan = parseXml(document, { scanOnly: true });
+  const built = parseXml(document);
+  const problems = (result: typeof scan) => result.problems.map((problem) => `${problem.line}: ${problem.severity}: ${problem.message}`).join("\n");
+  if (problems(scan) !== problems(built)) return `scan problems differ:\n--- trees built\n${problems(built)}\n--- scan\n${problems(scan)}`;
+  if (built.root === undefined || scan.blocks === undefined) return undefined;
+  const children = built.root.children.filter((child) => child.name !== "#text").map((child) => `${child.name}@${child.line}`);
+  const blocks = scan.blocks.map((block) => `${block.name}@${block.line}`);
+  if (children.join(" ") !== blocks.join(" ")) return `scan blocks differ:\n--- trees built\n${children.join(" ")}\n--- scan\n${blocks.join(" ")}`;
+  for (const block of scan.blocks) {
+    const raw = document.slice(block.start, block.end);
+    const odd = ["&", "<!--", "<?", "<![CDATA["].some((needle) => raw.includes(needle));
+    if (odd !== block.odd) return `block <${block.name}> on line ${block.line} is ${block.odd ? "" : "not "}marked odd:\n${raw}`;
+  }
+  return undefined;
+}
+
 /** The substrate names a document's interfaces use (for LAN sets to ask about). */
 export function lanNames(document: string): string[] {
   return [...new Set([...document.matchAll(/<substrate>\s*([\w.-]+)\s*<\/substrate>/g)].map((match) => match[1]!))];
@@ -254,6 +278,9 @@ export function fuzz(seeds: readonly string[], count: number, seed: number, dead
     const names = namesOf[which]!;
     const mutant = mutate(seeds[which]!, next, names);
     report.documents += 1;
+    const scanned = compareScan(mutant);
+    report.comparisons += 1;
+    if (scanned !== undefined) report.differences.push(`seed ${seed}, mutant ${k}, scan: ${scanned}\n--- document:\n${mutant.slice(0, 4000)}`);
     const hosts = [pick(next, names.length > 0 ? names : ["a"]), pick(next, names.length > 0 ? names : ["a"]), "ghost"];
     for (const host of hosts) {
       const result = compareHost(mutant, host);

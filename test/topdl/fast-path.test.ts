@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { hasShared, sharedDir } from "../helpers/shared";
-import { compareHost, compareLans, computerNames, fuzz, generateExperiment, lanNames, type GenerateOptions } from "./differential";
+import { compareHost, compareLans, compareScan, computerNames, fuzz, generateExperiment, lanNames, type GenerateOptions } from "./differential";
 
 const corpusDir = resolve(sharedDir, "topdl/corpus");
 const corpus = hasShared
@@ -27,6 +27,8 @@ const generated = shapes.map(generateExperiment);
 function checkDocument(document: string, label: string): void {
   const hosts = computerNames(document);
   expect(hosts.length).toBeGreaterThan(0);
+  const scanned = compareScan(document);
+  if (scanned !== undefined) throw new Error(`${label}: ${scanned}`);
   for (const host of [...hosts, "ghost", `${hosts[0]}.exp.proj`]) {
     const result = compareHost(document, host);
     if (result.difference !== undefined) throw new Error(`${label}, host ${host}: ${result.difference}`);
@@ -70,6 +72,8 @@ describe("fast paths = the whole read", () => {
       base.replace(/\n/g, "\r"),
     ];
     layouts.forEach((document, index) => {
+      const scanned = compareScan(document);
+      if (scanned !== undefined) throw new Error(`layout ${index}: ${scanned}`);
       for (const host of ["vn1", "vn2", "pnode0", "pnode1"]) {
         const result = compareHost(document, host);
         if (result.difference !== undefined) throw new Error(`layout ${index}, host ${host}: ${result.difference}`);

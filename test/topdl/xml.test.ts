@@ -53,6 +53,14 @@ describe("characters", () => {
     expect(errorsOf(named("&#xD800;"))[0]).toContain("is not a character XML allows");
   });
 
+  test("a bad reference after a CRLF in the same text or attribute value is placed where it is written", () => {
+    // Found by the scan/trees differential: the column was counted in the text after CRLF became LF.
+    expect(errorsOf(`<experiment>\r\n<version>\r\n x&#1;</version></experiment>`)).toEqual(["3: character reference &#1; is not a character XML allows (column 3)"]);
+    expect(errorsOf(`<experiment>\r\n<version a="\r\n x&#1;">1.0</version></experiment>`)).toEqual(["3: character reference &#1; is not a character XML allows (column 3)"]);
+    // The text itself still reads CRLF and CR as LF, and a reference to CR as CR.
+    expect(read(named("a&#13;\r\nb\rc")).topology?.elements[0]?.name).toBe("a\r\nb\nc");
+  });
+
   test("control characters XML allows (DEL, C1) are escaped when printed, by the binary too", async () => {
     const file = join(folder, "controls.xml");
     writeFileSync(file, named("a\u009b31mb").replace("<substrate>l</substrate>", "<substrate>\u007fnope</substrate>"));
