@@ -1,5 +1,5 @@
 // Named network namespaces without iproute2: create, delete and exec into them through libc (unshare, mount, setns, execvp).
-import { closeSync, existsSync, mkdirSync, openSync, statfsSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, statfsSync, writeSync } from "node:fs";
 import { ptr } from "bun:ffi";
 import { BenitoError, InputError } from "../errors";
 import { check, cString, errno, libc, SystemCallError } from "./libc";
@@ -30,6 +30,22 @@ function ensureSharedDir(): void {
 }
 
 /**
+ * Returns the calling thread to its own network namespace (the descriptor `home`), or aborts the
+ * process: a thread left in another namespace must not go on (every later link, address, route
+ * and socket would land there), so this is not an error to catch. The reason goes to stderr as
+ * one line first.
+ */
+function returnHome(home: number, name: string): void {
+  if (libc.setns(home, CLONE_NEWNET) === 0) return;
+  const cause = new SystemCallError("setns", errno()).message;
+  try {
+    writeSync(2, `benito: while returning from the network namespace on ${name}: ${cause}; stopping at once (the process must not go on in another namespace)\n`);
+  } finally {
+    process.abort();
+  }
+}
+
+/**
  * Creates the named network namespace (like `ip netns add`): the calling thread unshares into
  * a new namespace, bind-mounts it at /run/netns/NAME, runs inside() there (e.g. to bring
  * loopback up over netlink), and returns to its own namespace.
@@ -52,9 +68,8 @@ export function createNamespace(name: string, inside?: () => void): void {
     failure = error;
   } finally {
     // Back home before anything else runs: the rest of benito must never act in the new namespace.
-    const back = libc.setns(home, CLONE_NEWNET);
+    returnHome(home, name);
     libc.close(home);
-    if (back !== 0) throw new BenitoError("returning from the new network namespace", name, new SystemCallError("setns", errno()).message);
   }
   if (failure !== undefined) {
     libc.umount2(cString(path), MNT_DETACH);
@@ -161,7 +176,7 @@ export function withinNamespace<T>(name: string, fn: () => T): T {
       return fn();
     } finally {
       // Back home before anything else runs: the rest of benito must never act in that namespace.
-      if (libc.setns(home, CLONE_NEWNET) !== 0) throw new BenitoError("returning from the network namespace", name, new SystemCallError("setns", errno()).message);
+      returnHome(home, name);
     }
   } finally {
     libc.close(target);
