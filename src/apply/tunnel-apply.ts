@@ -1,4 +1,4 @@
-// Builds and removes the tunnels joining a LAN's switches across pnodes: VXLAN (or NIC), bridge, TAP and plug, recorded in the run dir.
+// Builds and removes the tunnels joining a LAN across pnodes: VXLAN (or NIC), bridge, TAP and plug on a VDE LAN, the VXLAN link (or NIC) straight on a kernel LAN's bridge; recorded in the run dir.
 import { join } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { tunnelAlias, tunnelFingerprint, tunnelFolder, tunnelMark, vxlanOverhead, type ForwardingDrift, type ObservedTunnel, type TunnelAction, type TunnelSpec } from "../plan/tunnel-plan";
@@ -100,14 +100,34 @@ export function observeTunnels(records: readonly TunnelRecord[]): { observed: Ob
     const recorded = new Set(records.flatMap((record) => record.links));
     const observed = records.map((record) => {
       const missing = record.links.filter((name) => !isMarked(byName.get(name)));
-      const plug = pidfileState(record.plugPidfile, record.plugProgram);
-      const broken = missing.length > 0 ? `link${missing.length === 1 ? "" : "s"} ${missing.join(", ")} missing` : !plug.alive ? "its plug is not running" : undefined;
+      const broken = missing.length > 0 ? `link${missing.length === 1 ? "" : "s"} ${missing.join(", ")} missing` : !plugAlive(record) ? "its plug is not running" : bridgePortProblem(record, byName);
       const forwarding = broken === undefined ? recordFloodDrift(rtnl, record, byName) : undefined;
       return { id: record.id, fingerprint: record.fingerprint, summary: record.summary, ...(broken !== undefined && { broken }), ...(forwarding !== undefined && { forwarding }) };
     });
     const strays = links.filter((link) => isMarked(link) && !recorded.has(link.name)).map((link) => link.name);
     return { observed, strays };
   });
+}
+
+/** Whether a tunnel's plug runs (a kernel LAN's tunnel has none). */
+function plugAlive(record: TunnelRecord): boolean {
+  return record.plugPidfile === undefined || pidfileState(record.plugPidfile, record.plugProgram).alive;
+}
+
+/** The link that joins a tunnel to its LAN: its VXLAN link, or (`lan` mode) the NIC. */
+function uplinkName(record: TunnelRecord): string | undefined {
+  return record.vxlan ?? record.nic;
+}
+
+/** A kernel LAN's tunnel: what is wrong with its uplink as a port of the LAN's bridge (undefined when it is one, and up). */
+function bridgePortProblem(record: TunnelRecord, byName: ReadonlyMap<string, LinkInfo>): string | undefined {
+  if (record.bridge === undefined) return undefined;
+  const uplink = uplinkName(record);
+  const link = uplink === undefined ? undefined : byName.get(uplink);
+  const bridge = byName.get(record.bridge);
+  if (link === undefined) return `its uplink ${uplink ?? "(none)"} is missing`;
+  if (bridge === undefined || link.master !== bridge.index) return `${link.name} is not a port of the LAN's bridge ${record.bridge}`;
+  return link.up ? undefined : `${link.name} is down`;
 }
 
 /**
@@ -124,10 +144,21 @@ function deleteMarkedLinks(rtnl: Rtnl, names: readonly string[], intent = false)
 
 /** Stops a tunnel's plug (by pidfile), deletes its links (bridge first, which releases a NIC), and forgets it. */
 async function removeTunnel(record: TunnelRecord, runDir: string): Promise<void> {
-  await stopByPidfile(record.plugPidfile, record.plugProgram);
-  withRtnl((rtnl) => deleteMarkedLinks(rtnl, record.links, record.intent));
-  removeIfPresent(record.plugLog);
+  if (record.plugPidfile !== undefined) await stopByPidfile(record.plugPidfile, record.plugProgram);
+  withRtnl((rtnl) => {
+    deleteMarkedLinks(rtnl, record.links, record.intent);
+    // A kernel LAN's bridge is the LAN's, not the tunnel's: a NIC (lan mode) is only released from it.
+    if (record.bridge !== undefined && record.nic !== undefined) releaseNic(rtnl, record.nic, record.bridge);
+  });
+  if (record.plugLog !== undefined) removeIfPresent(record.plugLog);
   Ledger.at(runDir).remove("tunnel", record.id);
+}
+
+/** Takes a NIC out of the kernel LAN's bridge, when it is still a port of it (never deletes a NIC). */
+function releaseNic(rtnl: Rtnl, nic: string, bridgeName: string): void {
+  const link = rtnl.linkByName(nic);
+  const bridge = rtnl.linkByName(bridgeName);
+  if (link !== undefined && bridge !== undefined && link.master === bridge.index) rtnl.setLinkMaster(link.index, 0);
 }
 
 /** The ledger's "addresses" record of an underlay address benito added (so `down` removes it, and only it); no host is named so. */
@@ -193,7 +224,8 @@ function underlayDevice(rtnl: Rtnl, spec: TunnelSpec, runDir: string): LinkInfo 
 function ownNic(rtnl: Rtnl, spec: TunnelSpec): LinkInfo {
   const nic = (spec.nic?.mac !== undefined ? rtnl.linkByMac(spec.nic.mac) : undefined) ?? (spec.nic?.ifname !== undefined ? rtnl.linkByName(spec.nic.ifname) : undefined);
   if (nic === undefined) throw new BenitoError("building the tunnel", spec.substrate, `no NIC here has ${spec.nic?.mac !== undefined ? `MAC ${spec.nic.mac}` : `the name ${spec.nic?.ifname}`}`);
-  if (nic.master !== 0) throw new BenitoError("building the tunnel", spec.substrate, `NIC ${nic.name} already belongs to another bridge (index ${nic.master})`);
+  const lanBridge = spec.kernelBridge === undefined ? undefined : rtnl.linkByName(spec.kernelBridge);
+  if (nic.master !== 0 && nic.master !== lanBridge?.index) throw new BenitoError("building the tunnel", spec.substrate, `NIC ${nic.name} already belongs to another bridge (index ${nic.master})`);
   if (nic.mtu < spec.mtu) throw new BenitoError("building the tunnel", spec.substrate, `NIC ${nic.name} has MTU ${nic.mtu}, below the inner MTU ${spec.mtu} (tunnel_mtu)`);
   return nic;
 }
@@ -201,20 +233,21 @@ function ownNic(rtnl: Rtnl, spec: TunnelSpec): LinkInfo {
 /**
  * Creates one tunnel: the VXLAN link with its flood entries (or finds the NIC), the TAP and the
  * bridge joining them, all marked and up, then the plug joining the TAP to the switch; records it.
- * Whatever it made is removed again when a step fails, so a failure leaves nothing half-built.
+ * On a kernel LAN the VXLAN link (or NIC) joins the LAN's bridge straight — no TAP, bridge or
+ * plug of its own — and the bridge takes the tunnel's MTU. Whatever it made is removed again when
+ * a step fails, so a failure leaves nothing half-built.
  */
-async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number> {
+async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number | undefined> {
   makeDir(join(runDir, tunnelFolder));
-  const created = [spec.links.bridge, spec.links.tap, ...(spec.links.vxlan !== undefined ? [spec.links.vxlan] : [])];
+  const created = [spec.links.bridge, spec.links.tap, spec.links.vxlan].filter((name) => name !== undefined);
   const record: LedgerData<"tunnel"> = {
     substrate: spec.substrate,
     summary: spec.summary,
     fingerprint: tunnelFingerprint(spec),
     links: created,
     ...(spec.links.vxlan !== undefined && { vxlan: spec.links.vxlan, remotes: [...spec.remotes], ...(spec.group !== undefined && { group: spec.group }) }),
-    plugPidfile: spec.plug.pidfile,
-    plugProgram: spec.plug.program,
-    plugLog: spec.plug.log,
+    ...(spec.plug !== undefined && { plugPidfile: spec.plug.pidfile, plugProgram: spec.plug.program, plugLog: spec.plug.log }),
+    ...(spec.kernelBridge !== undefined && { bridge: spec.kernelBridge }),
   };
   withRtnl((rtnl) => {
     // Leftovers of an earlier run under these names go first; a foreign link of that name stops us
@@ -240,6 +273,16 @@ async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number> {
         uplink = ownNic(rtnl, spec);
         nicName = uplink.name;
       }
+      if (spec.kernelBridge !== undefined) {
+        const bridge = rtnl.linkByName(spec.kernelBridge);
+        if (bridge === undefined || bridge.kind !== "bridge") throw new BenitoError("building the tunnel", spec.substrate, `the LAN's bridge ${spec.kernelBridge} is missing (switch up makes it before the tunnels)`);
+        if (uplink.master !== bridge.index) rtnl.setLinkMaster(uplink.index, bridge.index);
+        // The bridge carries what the tunnel carries: tunnel_mtu (the kernel cannot fragment a bridged frame).
+        rtnl.setLinkMtu(bridge.index, spec.mtu);
+        rtnl.setLinkUp(uplink.index, true);
+        return;
+      }
+      if (spec.links.tap === undefined || spec.links.bridge === undefined) throw new BenitoError("building the tunnel", spec.substrate, "a VDE LAN's tunnel needs its bridge and TAP");
       createTap(spec.links.tap);
       const tap = rtnl.linkByName(spec.links.tap);
       if (tap === undefined) throw new BenitoError("building the tunnel", spec.substrate, `the TAP ${spec.links.tap} vanished after it was created`);
@@ -254,13 +297,21 @@ async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number> {
       rtnl.setLinkMtu(bridge.index, spec.mtu);
       for (const index of [uplink.index, tap.index, bridge.index]) rtnl.setLinkUp(index, true);
     });
+    const nic = nicName !== undefined && { nic: nicName };
+    if (spec.plug === undefined) {
+      Ledger.at(runDir).confirm("tunnel", spec.id, { ...record, ...nic });
+      return undefined;
+    }
     const pid = await startSelfDaemonizing(spec.plug.argv, spec.plug.pidfile, spec.plug.program, spec.plug.log);
-    Ledger.at(runDir).confirm("tunnel", spec.id, { ...record, ...(nicName !== undefined && { nic: nicName }), pid, startTime: processStartTime(pid) });
+    Ledger.at(runDir).confirm("tunnel", spec.id, { ...record, ...nic, pid, startTime: processStartTime(pid) });
     return pid;
   } catch (error) {
-    await stopByPidfile(spec.plug.pidfile, spec.plug.program);
+    if (spec.plug !== undefined) await stopByPidfile(spec.plug.pidfile, spec.plug.program);
     // Under the intent: a link made but not yet marked when the step failed goes too.
-    withRtnl((rtnl) => deleteMarkedLinks(rtnl, created, true));
+    withRtnl((rtnl) => {
+      deleteMarkedLinks(rtnl, created, true);
+      if (spec.kernelBridge !== undefined && nicName !== undefined) releaseNic(rtnl, nicName, spec.kernelBridge);
+    });
     throw error;
   }
 }
@@ -305,7 +356,7 @@ export async function applyTunnelActions(actions: readonly TunnelAction[], runDi
       }
       if (step.action === "keep" || step.action === "repair") {
         if (step.action === "repair" && step.spec !== undefined) repairFlood(step.spec);
-        outcomes.push({ ...base, ok: true, pid: record === undefined ? undefined : pidfileState(record.plugPidfile).pid });
+        outcomes.push({ ...base, ok: true, pid: record?.plugPidfile === undefined ? undefined : pidfileState(record.plugPidfile).pid });
         continue;
       }
       if (record !== undefined) await removeTunnel(record, runDir);
@@ -330,7 +381,7 @@ export async function tunnelsDown(runDir: string): Promise<ActionOutcome[]> {
   const { strays } = observeTunnels(records);
   const outcomes: ActionOutcome[] = [];
   for (const record of records) {
-    const state = pidfileState(record.plugPidfile, record.plugProgram);
+    const state = record.plugPidfile === undefined ? { alive: true, pid: undefined } : pidfileState(record.plugPidfile, record.plugProgram);
     const base = { action: "stop" as const, id: record.id, summary: record.summary, reason: state.alive ? "was up" : "was not running (cleaned up)" };
     try {
       await removeTunnel(record, runDir);
@@ -365,9 +416,12 @@ export interface TunnelStatus {
   readonly role: "tunnel";
   readonly substrate: string;
   readonly summary: string;
-  /** The plug's pid and whether it runs. */
+  /** The plug's pid (a VDE LAN's tunnel) and whether the tunnel is whole. */
   readonly pid?: number;
   readonly alive: boolean;
+  /** A kernel LAN's tunnel: the LAN's bridge, and what is wrong with its uplink as a port of it (absent when it is one, up). */
+  readonly bridge?: string;
+  readonly bridgeProblem?: string;
   /** Each recorded link and whether it is there with benito's mark. */
   readonly links: readonly { readonly name: string; readonly present: boolean }[];
   /** Its VXLAN link's flood entries that differ from the record (each one a drift). */
@@ -381,10 +435,12 @@ export function tunnelStatus(runDir: string): TunnelStatus[] {
   return withRtnl((rtnl) => {
     const byName = new Map(rtnl.links().map((link) => [link.name, link]));
     return records.map((record) => {
-      const plug = pidfileState(record.plugPidfile, record.plugProgram);
+      const pid = record.plugPidfile === undefined ? undefined : pidfileState(record.plugPidfile, record.plugProgram).pid;
       const links = record.links.map((name) => ({ name, present: isMarked(byName.get(name)) }));
       const forwarding = recordFloodDrift(rtnl, record, byName);
-      return { id: record.id, role: "tunnel" as const, substrate: record.substrate, summary: record.summary, pid: plug.pid, alive: plug.alive && links.every((link) => link.present), links, ...(forwarding !== undefined && { forwarding }) };
+      const bridgeProblem = bridgePortProblem(record, byName);
+      const alive = plugAlive(record) && links.every((link) => link.present) && bridgeProblem === undefined;
+      return { id: record.id, role: "tunnel" as const, substrate: record.substrate, summary: record.summary, pid, alive, links, ...(record.bridge !== undefined && { bridge: record.bridge }), ...(bridgeProblem !== undefined && { bridgeProblem }), ...(forwarding !== undefined && { forwarding }) };
     });
   });
 }

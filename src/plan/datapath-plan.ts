@@ -69,8 +69,9 @@ export function kernelAlias(lan: string): string {
  * - kernel needs every member on a platform that can take a kernel port (one that needs a VDE
  *   socket, like QEMU's own `-netdev vde`, keeps the LAN on VDE);
  * - latency or loss need netem: without site.conf `netem = yes` such a LAN stays on VDE +
- *   wirefilter (the pnode that then lacks netem refuses the LAN when it applies it);
- * - a LAN whose members sit on several pnodes stays on VDE (its VXLAN is bridged to the switch).
+ *   wirefilter (the pnode that then lacks netem refuses the LAN when it applies it).
+ *
+ * A kernel LAN may span pnodes: its VXLAN link joins the LAN's bridge on each (tunnel-plan.ts).
  *
  * @param members Every node with an interface on one of the LANs (all pnodes' members).
  * @param kernelCapable Whether a node's platform can take a kernel port.
@@ -89,11 +90,9 @@ export function decideDatapaths(lanNames: Iterable<string>, lans: ReadonlyMap<st
     const shaping = lan?.shaping ?? {};
     const onLan = members.filter((node) => node.interfaces.some((iface) => iface.substrate === name));
     const refusing = onLan.filter((node) => !kernelCapable(node)).map((node) => node.name);
-    const hosts = new Set(onLan.map((node) => node.host ?? node.name));
     const impaired = (shaping.latencyMs ?? 0) > 0 || (shaping.loss ?? 0) > 0;
     if (refusing.length > 0) decided.set(name, { kind: "vde", reason: `${source} is kernel, but ${refusing.slice(0, 3).join(", ")}${refusing.length > 3 ? ", …" : ""} need${refusing.length === 1 ? "s" : ""} a VDE socket` });
     else if (impaired && !settings.netem) decided.set(name, { kind: "vde", reason: `${source} is kernel, but its latency/loss need netem: VDE + wirefilter unless site.conf says netem = yes` });
-    else if (hosts.size > 1) decided.set(name, { kind: "vde", reason: `${source} is kernel, but it spans pnodes (${[...hosts].sort().join(", ")}): its VXLAN joins the VDE switch` });
     else decided.set(name, { kind: "kernel", reason: `${source} is kernel`, bridge: kernelBridgeName(name, scope), scope, shaping, netem: impaired });
   }
   return decided;

@@ -44,8 +44,13 @@ export interface TunnelSpec {
   readonly substrate: string;
   readonly mode: TunnelSettings["mode"];
   readonly vni: number;
-  /** The links benito creates: a bridge, the TAP it plugs into the switch, and (vxlan) the VXLAN link. */
-  readonly links: { readonly bridge: string; readonly tap: string; readonly vxlan?: string };
+  /**
+   * The links benito creates: on a VDE LAN a bridge and the TAP it plugs into the switch, and
+   * (vxlan) the VXLAN link; on a kernel LAN only the VXLAN link (none in `lan` mode).
+   */
+  readonly links: { readonly bridge?: string; readonly tap?: string; readonly vxlan?: string };
+  /** A kernel LAN: its bridge (made by switch up), which the VXLAN link (or the NIC) joins straight, no TAP or plug. */
+  readonly kernelBridge?: string;
   /** `lan` mode: this pnode's NIC on the substrate (found by MAC, else by name), bridged in. */
   readonly nic?: { readonly mac?: string; readonly ifname?: string };
   /** `vxlan` mode: this pnode's underlay address (outer source). */
@@ -64,12 +69,13 @@ export interface TunnelSpec {
   readonly mtu: number;
   /** The other pnodes on this LAN (for reports). */
   readonly peers: readonly string[];
-  /** The switch daemon it plugs into (the LAN's core switch when it is shaped) and the port. */
+  /** What it joins: the switch daemon it plugs into (the LAN's core switch when it is shaped), or the kernel LAN's bridge. */
   readonly switchId: string;
-  readonly switchDir: string;
-  readonly switchPort: number;
-  /** The `benito vde plug` daemon joining the TAP to the switch. */
-  readonly plug: { readonly argv: readonly string[]; readonly pidfile: string; readonly log: string; readonly program: string };
+  /** A VDE LAN: the switch's folder and the port the plug takes. */
+  readonly switchDir?: string;
+  readonly switchPort?: number;
+  /** A VDE LAN: the `benito vde plug` daemon joining the TAP to the switch. */
+  readonly plug?: { readonly argv: readonly string[]; readonly pidfile: string; readonly log: string; readonly program: string };
   readonly summary: string;
 }
 
@@ -131,7 +137,8 @@ function fnv1a(text: string): number {
 
 /**
  * Derives from the nodes of the experiment which LANs span pnodes and their VNIs. A member is an
- * interface plugged into a switch (`benito:vde_switch`); its pnode is its node's `benito:host`
+ * interface plugged into a switch (`benito:vde_switch`), or a vnode's interface on a LAN of the
+ * kernel datapath (`kernelLans`, which needs no switch); its pnode is its node's `benito:host`
  * (or the node itself when it is a pnode). `nodes` may be a part of the experiment, as long as
  * it holds every member of the LANs that matter and their pnodes (extract-lans.ts reads that).
  *
@@ -139,14 +146,14 @@ function fnv1a(text: string): number {
  * name's FNV-1a hash into [4096, 16777215], and when two names meet, the later one takes the
  * next free number. Every pnode reads the same names, so every pnode computes the same VNIs.
  */
-export function experimentTunnels(nodes: readonly Node[], settings: TunnelSettings, substrateNames: readonly string[]): ExperimentTunnels {
+export function experimentTunnels(nodes: readonly Node[], settings: TunnelSettings, substrateNames: readonly string[], kernelLans: ReadonlySet<string> = new Set()): ExperimentTunnels {
   const hostsOf = new Map<string, Set<string>>();
   const underlay = new Map<string, string>();
   const nics = new Map<string, Map<string, NodeInterface>>();
   for (const node of nodes) {
     const owner = node.host ?? (node.nodeType === "pnode" ? node.name : undefined);
     for (const iface of node.interfaces) {
-      if (iface.vdeSwitch !== undefined) {
+      if (iface.vdeSwitch !== undefined || (node.host !== undefined && kernelLans.has(iface.substrate))) {
         if (owner === undefined || iface.control) continue;
         let hosts = hostsOf.get(iface.substrate);
         if (hosts === undefined) hostsOf.set(iface.substrate, (hosts = new Set()));
@@ -186,12 +193,15 @@ function numberSubstrates(names: readonly string[]): Map<string, number> {
  * The tunnels this pnode makes: one per spanning LAN it hosts members of. The TAP plugs into the
  * LAN's core switch when the LAN is shaped (so a frame is shaped once, by the sender's and the
  * receiver's member wirefilters, whichever pnodes they are on), else into the LAN's switch; on
- * the switch's highest port, which switch-plan keeps free.
+ * the switch's highest port, which switch-plan keeps free. A LAN on the kernel datapath
+ * (`kernelBridges`) has no switch: its VXLAN link (or, in `lan` mode, the NIC) joins the LAN's
+ * bridge straight, and the bridge takes the tunnel's MTU.
  *
  * @param benito The executable that runs `vde plug` (the running binary).
+ * @param kernelBridges The bridge of each LAN on the kernel datapath here.
  * @throws InputError listing every problem at once (no underlay address, no NIC, two switches…).
  */
-export function tunnelLayout(view: HostView, experiment: ExperimentTunnels, switches: SwitchLayout, settings: TunnelSettings, runDir: string, benito: string): TunnelSpec[] {
+export function tunnelLayout(view: HostView, experiment: ExperimentTunnels, switches: SwitchLayout, settings: TunnelSettings, runDir: string, benito: string, kernelBridges: ReadonlyMap<string, string> = new Map()): TunnelSpec[] {
   const self = view.self.name;
   const state = join(runDir, tunnelFolder);
   const problems: string[] = [];
@@ -201,6 +211,15 @@ export function tunnelLayout(view: HostView, experiment: ExperimentTunnels, swit
     if (!lan.pnodes.includes(self)) continue;
     const where = `LAN ${lan.substrate} (on ${lan.pnodes.join(", ")})`;
     const peers = lan.pnodes.filter((pnode) => pnode !== self);
+    const id = lan.vni.toString(16);
+    const kernelBridge = kernelBridges.get(lan.substrate);
+    if (kernelBridge !== undefined) {
+      const uplink = uplinkOf(lan, where, self, peers, view, experiment, settings, problems);
+      if (uplink === undefined) continue;
+      const links = settings.mode === "vxlan" ? { vxlan: `bnx${id}` } : {};
+      specs.push({ id, substrate: lan.substrate, mode: settings.mode, vni: lan.vni, links, kernelBridge, port: settings.port, mtu: settings.innerMtu, peers, switchId: kernelBridge, ...uplink });
+      continue;
+    }
     const serving = switches.daemons.filter((daemon) => daemon.role !== "wirefilter" && daemon.substrates.includes(lan.substrate));
     const core = serving.find((daemon) => daemon.role === "core");
     const target = core ?? (serving.length === 1 ? serving[0] : undefined);
@@ -214,7 +233,8 @@ export function tunnelLayout(view: HostView, experiment: ExperimentTunnels, swit
       continue;
     }
     plugged.set(target.id, lan.substrate);
-    const id = lan.vni.toString(16);
+    const uplink = uplinkOf(lan, where, self, peers, view, experiment, settings, problems);
+    if (uplink === undefined) continue;
     const links = { bridge: `bnb${id}`, tap: `bnt${id}`, ...(settings.mode === "vxlan" && { vxlan: `bnx${id}` }) };
     const pidfile = join(state, `${id}.plug.pid`);
     const log = join(state, `${id}.plug.log`);
@@ -224,31 +244,34 @@ export function tunnelLayout(view: HostView, experiment: ExperimentTunnels, swit
       log,
       program: basename(benito),
     };
-    const common = { id, substrate: lan.substrate, mode: settings.mode, vni: lan.vni, links, port: settings.port, mtu: settings.innerMtu, peers, switchId: target.id, switchDir: target.sockDir, switchPort: target.ports - 1, plug };
-    if (settings.mode === "lan") {
-      const nic = experiment.nics.get(self)?.get(lan.substrate);
-      if (nic === undefined || (nic.mac === undefined && nic.ifname === undefined)) {
-        problems.push(`${where}: tunnel_mode = lan bridges ${self}'s own NIC on ${lan.substrate}, but ${self} has ${nic === undefined ? "no interface" : "an interface without benito:mac_address or benito:ifname"} on that substrate`);
-        continue;
-      }
-      const found = { ...(nic.mac !== undefined && { mac: nic.mac }), ...(nic.ifname !== undefined && { ifname: nic.ifname }) };
-      specs.push({ ...common, nic: found, remotes: [], summary: `tunnel ${lan.substrate} (NIC ${nic.mac ?? nic.ifname} to ${peers.join(", ")})` });
-      continue;
-    }
-    const local = experiment.underlay.get(self);
-    const missing = lan.pnodes.filter((pnode) => !experiment.underlay.has(pnode));
-    if (local === undefined || (settings.group === undefined && missing.length > 0)) {
-      problems.push(`${where}: ${missing.join(", ")} ${missing.length === 1 ? "has" : "have"} no ip4_address on the underlay substrate ${settings.underlaySubstrate} (site.conf underlay_substrate)`);
-      continue;
-    }
-    const remotes = settings.group === undefined ? peers.map((pnode) => experiment.underlay.get(pnode) ?? "") : [];
-    const underlayIface = view.self.interfaces.find((iface) => iface.substrate === settings.underlaySubstrate && iface.ip4?.address === local);
-    const localNic = underlayIface?.ip4 === undefined ? undefined : { prefixLength: underlayIface.ip4.prefixLength, ...(underlayIface.mac !== undefined && { mac: underlayIface.mac }), ...(underlayIface.ifname !== undefined && { ifname: underlayIface.ifname }) };
-    const to = settings.group === undefined ? peers.map((pnode, index) => `${pnode} ${remotes[index]}`).join(", ") : `group ${settings.group}`;
-    specs.push({ ...common, local, ...(localNic !== undefined && { localNic }), remotes, ...(settings.group !== undefined && { group: settings.group }), summary: `tunnel ${lan.substrate} (VXLAN ${lan.vni} from ${local} to ${to})` });
+    specs.push({ id, substrate: lan.substrate, mode: settings.mode, vni: lan.vni, links, port: settings.port, mtu: settings.innerMtu, peers, switchId: target.id, switchDir: target.sockDir, switchPort: target.ports - 1, plug, ...uplink });
   }
   if (problems.length > 0) throw new InputError("laying out the tunnels to other pnodes", self, `${problems.length} problem${problems.length === 1 ? "" : "s"} with LANs that span pnodes`, problems);
   return specs;
+}
+
+/** How this pnode reaches the LAN's other pnodes: its NIC (`lan` mode) or VXLAN endpoints; undefined (with the problem noted) when it cannot. */
+function uplinkOf(lan: SpanningLan, where: string, self: string, peers: readonly string[], view: HostView, experiment: ExperimentTunnels, settings: TunnelSettings, problems: string[]): Pick<TunnelSpec, "nic" | "local" | "localNic" | "remotes" | "group" | "summary"> | undefined {
+  if (settings.mode === "lan") {
+    const nic = experiment.nics.get(self)?.get(lan.substrate);
+    if (nic === undefined || (nic.mac === undefined && nic.ifname === undefined)) {
+      problems.push(`${where}: tunnel_mode = lan bridges ${self}'s own NIC on ${lan.substrate}, but ${self} has ${nic === undefined ? "no interface" : "an interface without benito:mac_address or benito:ifname"} on that substrate`);
+      return undefined;
+    }
+    const found = { ...(nic.mac !== undefined && { mac: nic.mac }), ...(nic.ifname !== undefined && { ifname: nic.ifname }) };
+    return { nic: found, remotes: [], summary: `tunnel ${lan.substrate} (NIC ${nic.mac ?? nic.ifname} to ${peers.join(", ")})` };
+  }
+  const local = experiment.underlay.get(self);
+  const missing = lan.pnodes.filter((pnode) => !experiment.underlay.has(pnode));
+  if (local === undefined || (settings.group === undefined && missing.length > 0)) {
+    problems.push(`${where}: ${missing.join(", ")} ${missing.length === 1 ? "has" : "have"} no ip4_address on the underlay substrate ${settings.underlaySubstrate} (site.conf underlay_substrate)`);
+    return undefined;
+  }
+  const remotes = settings.group === undefined ? peers.map((pnode) => experiment.underlay.get(pnode) ?? "") : [];
+  const underlayIface = view.self.interfaces.find((iface) => iface.substrate === settings.underlaySubstrate && iface.ip4?.address === local);
+  const localNic = underlayIface?.ip4 === undefined ? undefined : { prefixLength: underlayIface.ip4.prefixLength, ...(underlayIface.mac !== undefined && { mac: underlayIface.mac }), ...(underlayIface.ifname !== undefined && { ifname: underlayIface.ifname }) };
+  const to = settings.group === undefined ? peers.map((pnode, index) => `${pnode} ${remotes[index]}`).join(", ") : `group ${settings.group}`;
+  return { local, ...(localNic !== undefined && { localNic }), remotes, ...(settings.group !== undefined && { group: settings.group }), summary: `tunnel ${lan.substrate} (VXLAN ${lan.vni} from ${local} to ${to})` };
 }
 
 /** The alias benito puts on a tunnel's links (its ownership mark, then the LAN for people reading `ip link`). */
@@ -293,7 +316,8 @@ export function describeTunnel(spec: TunnelSpec): string {
     parts.push(`vxlan ${spec.links.vxlan} id ${spec.vni} local ${spec.local}${flood} dstport ${spec.port} mtu ${spec.mtu}`);
     for (const remote of spec.remotes) parts.push(`fdb 00:00:00:00:00:00 dst ${remote}`);
   } else parts.push(`NIC ${spec.nic?.mac ?? spec.nic?.ifname}`);
-  parts.push(`bridge ${spec.links.bridge}`, `tap ${spec.links.tap} mtu ${spec.mtu}`, spec.plug.argv.join(" "));
+  if (spec.kernelBridge !== undefined) parts.push(`master ${spec.kernelBridge} (the LAN's bridge, mtu ${spec.mtu})`);
+  else parts.push(`bridge ${spec.links.bridge}`, `tap ${spec.links.tap} mtu ${spec.mtu}`, spec.plug?.argv.join(" ") ?? "");
   return parts.join("; ");
 }
 

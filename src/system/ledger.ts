@@ -36,7 +36,7 @@ const kinds = {
     joins: strings,
     ...identity,
   }),
-  /** A tunnel joining a LAN's switches across pnodes: its links (VXLAN/bridge/TAP) and its plug. */
+  /** A tunnel joining a LAN across pnodes: its links (VXLAN/bridge/TAP) and its plug, or on a kernel LAN its VXLAN link and the bridge it joins. */
   tunnel: v.object({
     substrate: v.string(),
     summary: v.string(),
@@ -48,9 +48,12 @@ const kinds = {
     remotes: v.optional(strings),
     /** With `tunnel_group`: the multicast group its flood entry points to (instead of remotes). */
     group: v.optional(v.string()),
-    plugPidfile: v.string(),
-    plugProgram: v.string(),
-    plugLog: v.string(),
+    /** A VDE LAN's tunnel: the plug joining its TAP to the switch (a kernel LAN's has none). */
+    plugPidfile: v.optional(v.string()),
+    plugProgram: v.optional(v.string()),
+    plugLog: v.optional(v.string()),
+    /** A kernel LAN's tunnel: the LAN's bridge its VXLAN link (or NIC) is a port of. */
+    bridge: v.optional(v.string()),
     ...identity,
   }),
   /** A forwarder of the pnode's pool (`benito vde forwarder --shard N`); its ports are its own records (RUN_DIR/forwarder/ports). */

@@ -46,8 +46,8 @@ describe("which datapath a LAN uses", () => {
     expect(Object.values(decide(""))).toEqual(Array(7).fill("vde"));
   });
 
-  test("datapath = kernel: latency/loss stay on VDE without netem = yes; benito:datapath, a VDE-socket platform and pnode spans keep VDE", () => {
-    expect(decide("datapath = kernel\n")).toEqual({ plain: "kernel", rate: "kernel", slow: "vde", lossy: "vde", pinned: "vde", mixed: "vde", wide: "vde" });
+  test("datapath = kernel: latency/loss stay on VDE without netem = yes; benito:datapath and a VDE-socket platform keep VDE; a LAN spanning pnodes is a kernel one too", () => {
+    expect(decide("datapath = kernel\n")).toEqual({ plain: "kernel", rate: "kernel", slow: "vde", lossy: "vde", pinned: "vde", mixed: "vde", wide: "kernel" });
   });
 
   test("netem = yes moves latency and loss LANs to the kernel datapath too", () => {

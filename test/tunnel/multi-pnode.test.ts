@@ -8,6 +8,7 @@ import { ip, NamespaceSet, ping, uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { topologyXml, type Pnode, type Vnode } from "./topology";
 import { alive, pidfiles } from "../helpers/processes";
+import { kernelBridgeName } from "../../src/plan/datapath-plan";
 
 const hasVde = Bun.which("vde_switch") !== null && Bun.which("wirefilter") !== null;
 
@@ -31,7 +32,16 @@ if (isRoot && !hasVxlan) console.warn("multi-pnode tunnel tests skipped: this ke
 
 
 
-describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over VXLAN (root, namespaces, real vde_switch)", () => {
+/**
+ * The suite, once per datapath. With `kernel` (site.conf datapath = kernel) lanA and pair are
+ * kernel LANs — each pnode's VXLAN link is a port of the LAN's bridge, no TAP or plug — and
+ * lanB (40 ms) stays on VDE + wirefilter (no netem = yes): both kinds of tunnel side by side.
+ */
+function multiPnode(datapath: "vde" | "kernel"): void {
+describe.skipIf(!isRoot || !hasVde || !hasVxlan)(`LANs across three pnodes over VXLAN, datapath = ${datapath} (root, namespaces, real vde_switch)`, () => {
+  const kernel = datapath === "kernel";
+  /** The site.conf lines this datapath adds (kernel: a tunnel_mtu below 1500, so the bridge taking it shows). */
+  const siteExtra = kernel ? "datapath = kernel\n" : "";
   const set = new NamespaceSet();
   const p = set.prefix;
   const dir = mkdtempSync(join(tmpdir(), `${p}-tun-`));
@@ -64,7 +74,7 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over 
   beforeAll(async () => {
     mkdirSync(join(config, "route"), { recursive: true });
     writeFileSync(join(config, "topo.xml"), topologyXml(pnodes, lans, vnodes));
-    writeFileSync(join(config, "site.conf"), "[benito]\nunderlay_substrate = underlay\n");
+    writeFileSync(join(config, "site.conf"), `[benito]\nunderlay_substrate = underlay\n${siteExtra}${kernel ? "tunnel_mtu = 1450\n" : ""}`);
     for (const name of [`${p}a1`, `${p}a2`, `${p}a3`]) writeFileSync(join(config, "route", name), "10.61.2.0/24 via 10.61.1.254\n");
     for (const name of [`${p}b2`, `${p}b3`]) writeFileSync(join(config, "route", name), "10.61.1.0/24 via 10.61.2.254\n");
     // The underlay: a bridge inside its own namespace, a veth to each pnode, MTU 1550 (VXLAN's 50 bytes over 1500).
@@ -121,6 +131,23 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over 
     expect(fdb).toContain("00:00:00:00:00:00 dst 172.31.0.3");
   });
 
+  test.skipIf(!kernel)("kernel LANs: the VXLAN link is a port of the LAN's bridge (no TAP, bridge or plug of its own), and the bridge takes tunnel_mtu", async () => {
+    type Link = { ifname: string; ifalias?: string; master?: string; mtu: number; flags: string[] };
+    const links = JSON.parse((await run(["ip", "-n", hostNs(1), "-j", "link", "show"])).stdout) as Link[];
+    const vxlan = (lan: string) => links.find((link) => link.ifalias === `benito tunnel ${lan}`);
+    for (const lan of ["lanA", "pair"]) {
+      const bridge = links.find((link) => link.ifname === kernelBridgeName(lan, runDir(1)));
+      expect({ lan, master: vxlan(lan)?.master, up: vxlan(lan)?.flags.includes("UP"), bridgeMtu: bridge?.mtu }).toEqual({ lan, master: bridge?.ifname, up: true, bridgeMtu: 1450 });
+    }
+    // Only lanB (delayed, on VDE) has the VDE tunnel's bridge and TAP; every tunnel link is marked.
+    const tunnelLinks = links.filter((link) => link.ifalias?.startsWith("benito tunnel") === true).map((link) => link.ifalias ?? "").sort();
+    expect(tunnelLinks).toEqual(["benito tunnel lanA", "benito tunnel lanB", "benito tunnel lanB", "benito tunnel lanB", "benito tunnel pair"]);
+    expect(pidfiles(join(runDir(1), "tunnel")).length).toBe(1);
+    const status = await inPnode(1, ["switch", "status", "--run-dir", runDir(1)]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`a port of the LAN's bridge ${kernelBridgeName("lanA", runDir(1))}`);
+  });
+
   test("every vnode pings every other vnode's addresses, across pnodes and through the router", async () => {
     const failures: string[] = [];
     for (const source of vnodes) {
@@ -167,8 +194,9 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over 
     expect(drift[0]).toContain(`${lanA} (missing)`);
     expect((await boot(1)).code).toBe(0);
     expect((await inPnode(1, ["status", "--run-dir", runDir(1), config, pn(1)])).code).toBe(0);
-    // Only the lanA tunnel's plug was restarted.
-    expect(plugs().filter((entry) => !before.includes(entry)).length).toBe(1);
+    // Only the lanA tunnel's plug was restarted (a kernel LAN's tunnel has none: no plug changed).
+    expect(plugs().filter((entry) => !before.includes(entry)).length).toBe(kernel ? 0 : 1);
+    if (kernel) expect((await run(["ip", "-n", hostNs(1), "-j", "link", "show", "dev", lanA])).stdout).toContain(`"master":"${kernelBridgeName("lanA", runDir(1))}"`);
     expect((await ping(vnodeNamespace(`${p}a1`), "10.61.1.2")).ok).toBe(true);
   });
 
@@ -220,7 +248,8 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over 
   test("a pnode removed from the config: switch up on the others removes its tunnel endpoints and the tunnels it alone shared", async () => {
     const kept = vnodes.filter((node) => node.host !== pn(3));
     // x3 goes away first (with the config it was booted from), then the config forgets it.
-    expect((await inPnode(3, ["down", "--run-dir", runDir(3), "--log-file", join(dir, "boot3.log"), config, pn(3)], 60_000)).code).toBe(0);
+    const downed = await inPnode(3, ["down", "--run-dir", runDir(3), "--log-file", join(dir, "boot3.log"), config, pn(3)], 60_000);
+    expect({ code: downed.code, out: downed.code === 0 ? "" : `${downed.stdout}${downed.stderr}` }).toEqual({ code: 0, out: "" });
     expect((await run(["ip", "-n", hostNs(3), "link", "show", "type", "vxlan"])).stdout).toBe("");
     writeFileSync(join(config, "topo.xml"), topologyXml(pnodes.slice(0, 2), lans, kept));
     for (const n of [1, 2]) {
@@ -239,7 +268,7 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over 
   }, 120_000);
 
   test("with tunnel_group the tunnels are rebuilt to flood through a multicast group instead", async () => {
-    writeFileSync(join(config, "site.conf"), "[benito]\nunderlay_substrate = underlay\ntunnel_group = 239.1.1.1\n");
+    writeFileSync(join(config, "site.conf"), `[benito]\nunderlay_substrate = underlay\ntunnel_group = 239.1.1.1\n${siteExtra}`);
     for (const n of [1, 2]) {
       const result = await inPnode(n, ["switch", "up", "--json", "--run-dir", runDir(n), config, pn(n)]);
       expect(result.code).toBe(0);
@@ -256,7 +285,7 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over 
 
   test("switch down removes every tunnel link and plug", async () => {
     const plugs = pidfiles(join(runDir(1), "tunnel")).map((file) => Number(readFileSync(file, "utf8").trim()));
-    expect(plugs.length).toBe(2);
+    expect(plugs.length).toBe(kernel ? 1 : 2);
     expect((await inPnode(1, ["switch", "down", "--run-dir", runDir(1)])).code).toBe(0);
     expect((await run(["ip", "-n", hostNs(1), "link", "show", "type", "vxlan"])).stdout).toBe("");
     expect((await run(["ip", "-n", hostNs(1), "link", "show", "type", "bridge"])).stdout).toBe("");
@@ -275,3 +304,7 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("LANs across three pnodes over 
     expect((await inPnode(1, ["switch", "down", "--run-dir", runDir(1)])).code).toBe(0);
   });
 });
+}
+
+multiPnode("vde");
+multiPnode("kernel");

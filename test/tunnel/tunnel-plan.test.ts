@@ -118,8 +118,27 @@ describe("tunnelLayout", () => {
     expect(lan0.links).toEqual({ bridge: `bnb${lan0.id}`, tap: `bnt${lan0.id}`, vxlan: `bnx${lan0.id}` });
     expect(lan0.switchDir).toBe("/s/lan0");
     expect(lan0.switchPort).toBe(31);
-    expect(lan0.plug.argv).toEqual(["/usr/bin/benito", "vde", "plug", "--switch", "/s/lan0", "--port", "31", "--tap", `bnt${lan0.id}`, "--reconnect", "--daemon", "--pidfile", `${run}/tunnel/${lan0.id}.plug.pid`]);
+    expect(lan0.plug?.argv).toEqual(["/usr/bin/benito", "vde", "plug", "--switch", "/s/lan0", "--port", "31", "--tap", `bnt${lan0.id}`, "--reconnect", "--daemon", "--pidfile", `${run}/tunnel/${lan0.id}.plug.pid`]);
     for (const name of Object.values(lan0.links)) expect(Buffer.byteLength(name)).toBeLessThanOrEqual(15);
+  });
+
+  test("a kernel LAN (no switch attributes needed): its VXLAN link joins the LAN's bridge straight; no TAP, bridge or plug of its own; the VDE LAN beside it unchanged", () => {
+    const nodes = experimentNodes().map((node) => ({ ...node, interfaces: node.interfaces.map((iface) => (iface.substrate === "lan0" ? { name: iface.name, substrate: iface.substrate, control: false } : iface)) }));
+    const kernelLans = new Set(["lan0"]);
+    const layout = (host: string) => {
+      const view = viewOf(nodes, host);
+      return tunnelLayout(view, experimentTunnels(nodes, vxlan, names(nodes), kernelLans), switchLayout(view, run, kernelLans), vxlan, run, "/usr/bin/benito", new Map([["lan0", "bkbfeedf00d"]]));
+    };
+    // Without kernelLans a switchless member is no member: lan0 would span nothing.
+    expect([...experimentTunnels(nodes, vxlan, names(nodes)).lans.keys()]).toEqual(["slow"]);
+    const specs = layout("p1");
+    const lan0 = specs.find((spec) => spec.substrate === "lan0") as TunnelSpec;
+    expect(lan0.links).toEqual({ vxlan: `bnx${lan0.id}` });
+    expect({ kernelBridge: lan0.kernelBridge, switchId: lan0.switchId, plug: lan0.plug, switchDir: lan0.switchDir, remotes: lan0.remotes }).toEqual({ kernelBridge: "bkbfeedf00d", switchId: "bkbfeedf00d", plug: undefined, switchDir: undefined, remotes: ["172.31.0.2", "172.31.0.3"] });
+    expect(renderTunnelPlan(planTunnelUp([lan0], [], [], new Set()))[0]).toContain(`master bkbfeedf00d (the LAN's bridge, mtu 1500)`);
+    expect(specs.find((spec) => spec.substrate === "slow")?.plug).toBeDefined();
+    // The same VNI on every pnode, so the ends meet.
+    expect(layout("p3").find((spec) => spec.substrate === "lan0")?.vni).toBe(lan0.vni);
   });
 
   test("a shaped LAN's tunnel plugs into its core switch, past the member wirefilters (shaped once per path)", () => {

@@ -34,7 +34,9 @@ up    starts the vde_switch daemons this pnode must run: one per benito:vde_swit
       A LAN whose members sit on several pnodes is joined to the other pnodes' switches by a
       tunnel: a VXLAN link (or, with tunnel_mode = lan, this pnode's own NIC on that LAN)
       bridged with a TAP that a benito vde plug joins to the LAN's switch (its core switch when
-      shaped). site.conf: tunnel_mode, underlay_substrate, tunnel_group, tunnel_port, tunnel_mtu.
+      shaped); on a LAN of the kernel datapath (site.conf datapath = kernel) the VXLAN link (or
+      NIC) is a port of the LAN's Linux bridge, which takes tunnel_mtu, with no TAP or plug.
+      site.conf: tunnel_mode, underlay_substrate, tunnel_group, tunnel_port, tunnel_mtu.
       Idempotent: daemons and tunnels as wanted are kept, dead or changed ones are (re)made, ones
       benito made that are no longer wanted are removed; each is reported. A VXLAN link whose
       flood entries differ from the recorded remotes is repaired in place (plug kept).
@@ -103,8 +105,11 @@ async function up(positionals: readonly string[], runDir: string, dryRun: boolea
   const kernel = [...datapaths].flatMap(([lan, datapath]) => (datapath.kind === "kernel" ? [{ lan, datapath }] : []));
   const layout = switchLayout(view, runDir, new Set(kernel.map((entry) => entry.lan)));
   const settings = tunnelSettings(await loadSiteConf(configDir));
-  const lans = lanNodesFromDocument(bytes, file, switchedLans(view));
-  const tunnels = tunnelLayout(view, experimentTunnels(lans.nodes, settings, lans.substrateNames), layout, settings, runDir, process.execPath);
+  // A kernel LAN's members need no switch: its members are read too, and a spanning one's VXLAN joins its bridge.
+  const kernelLans = new Set(kernel.map((entry) => entry.lan));
+  const lans = lanNodesFromDocument(bytes, file, new Set([...switchedLans(view), ...kernelLans]));
+  const kernelBridges = new Map(kernel.map(({ lan, datapath }) => [lan, datapath.bridge]));
+  const tunnels = tunnelLayout(view, experimentTunnels(lans.nodes, settings, lans.substrateNames, kernelLans), layout, settings, runDir, process.execPath, kernelBridges);
   const actions = planSwitchUp(layout, observe(readRecords(runDir)));
   // A switch pointed into a folder benito did not make is refused before anything starts.
   const foreign = actions.flatMap((step) => (step.spec?.sockDir !== undefined && (step.action === "start" || step.action === "restart") && switchFolderOwner(step.spec.sockDir) === "foreign" ? [step.spec.sockDir] : []));
@@ -132,7 +137,7 @@ async function up(positionals: readonly string[], runDir: string, dryRun: boolea
   const bridgeOutcomes = [...refusals, ...kernelBridgesUp(runDir, bridges.filter((bridge) => !refused.has(bridge.id)).map(({ id, lan }) => ({ id, lan })))];
   const outcomes = await applySwitchActions(actions, runDir);
   // A tunnel whose switch was (re)started (or failed to) is rebuilt, so its plug holds a fresh port.
-  const restarted = new Set(outcomes.filter((outcome) => outcome.action === "start" || outcome.action === "restart" || !outcome.ok).map((outcome) => outcome.id));
+  const restarted = new Set([...outcomes, ...bridgeOutcomes].filter((outcome) => outcome.action === "start" || outcome.action === "restart" || !outcome.ok).map((outcome) => outcome.id));
   // A wirefilter (re)started comes back with the topology's values: a live override (benito link set) is given back.
   const overrides = await restoreLinkOverrides(view, layout, runDir, new Set(outcomes.filter((outcome) => outcome.ok && outcome.action !== "keep").map((outcome) => outcome.id)));
   const tunnelOutcomes = await applyTunnelActions(planTunnelUp(tunnels, observed, strays, restarted), runDir);
@@ -162,7 +167,7 @@ async function status(runDir: string, json: boolean, ctx: CommandContext): Promi
     if (entry.portsError !== undefined) ctx.io.out(`  ports unknown: ${entry.portsError}`);
   }
   for (const tunnel of tunnels) {
-    const plug = tunnel.pid === undefined ? "plug not running" : `plug pid ${tunnel.pid}`;
+    const plug = tunnel.bridge !== undefined ? `${tunnel.bridgeProblem ?? `a port of the LAN's bridge ${tunnel.bridge}`}` : tunnel.pid === undefined ? "plug not running" : `plug pid ${tunnel.pid}`;
     ctx.io.out(`${tunnel.alive ? "" : "DRIFT "}${tunnel.summary}: ${tunnel.alive ? "up" : "broken"}, ${plug}; links ${tunnel.links.map((link) => `${link.name}${link.present ? "" : " (missing)"}`).join(", ")}`);
     // Each flood entry that differs is a drift of its own (boot re-adds or removes exactly it).
     for (const line of tunnel.forwarding === undefined ? [] : describeForwarding(tunnel.forwarding)) ctx.io.out(`  DRIFT ${tunnel.summary}: ${line}`);

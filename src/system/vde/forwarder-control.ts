@@ -184,10 +184,15 @@ export async function addForwarderPort(runDir: string, benito: string, wanted: P
 
 /**
  * Has the forwarder (when it runs) close a port, and removes its record. The last port's removal
- * stops the forwarder and removes its folder: a `vm stop` of the last vnode leaves nothing.
+ * stops the forwarder and removes its folder: a `vm stop` of the last vnode leaves nothing. A
+ * port without a record is left alone (records are written before a port opens).
  */
 export async function removeForwarderPort(runDir: string, benito: string, id: string): Promise<void> {
-  const shard = readPortRecord(runDir, id)?.shard ?? 0;
+  // Never recorded (a kernel datapath NIC's stop unports too): no forwarder can hold it, and none is
+  // asked — a stop of another vnode at the same moment may be stopping the forwarder.
+  const recorded = readPortRecord(runDir, id);
+  if (recorded === undefined) return;
+  const shard = recorded.shard ?? 0;
   if (forwarderState(runDir, benito, shard).alive) {
     const answer = await forwarderRequest(runDir, { op: "remove", id }, shard);
     if (!answer.ok) throw new BenitoError("unplugging the port", id, answer.error ?? "the forwarder refused");
