@@ -1,6 +1,6 @@
 // Reads one host's view straight from a TopDL document: the boot-time path, reading only what that host needs.
 import { InputError } from "../errors";
-import { extractHostTopology } from "../topdl/extract";
+import { extractHostTopology, TopdlDocument } from "../topdl/extract";
 import type { ParseOptions } from "../topdl/parse";
 import { formatProblem } from "../topdl/problems";
 import type { Problem, Topology } from "../topdl/types";
@@ -24,10 +24,12 @@ export interface HostViewResult {
  * @throws InputError for a document problem that concerns this host, or a host not in the document.
  */
 export function hostViewFromDocument(input: Uint8Array | string, file: string, hostName: string, options: ParseOptions = {}): HostViewResult {
-  let result = extractHostTopology(input, file, hostName, options);
+  // Asked twice for `node.eid.pid`: decoded, scanned and read whole once.
+  const document = new TopdlDocument(input, file, options);
+  let result = extractHostTopology(document, file, hostName, options);
   const dot = hostName.indexOf(".");
   if (result.partial === false && result.topology !== undefined && dot > 0 && !mentions(result.topology, hostName)) {
-    result = extractHostTopology(input, file, hostName.slice(0, dot), options);
+    result = extractHostTopology(document, file, hostName.slice(0, dot), options);
   }
   const topology = result.topology;
   if (topology === undefined || result.errors.length > 0) throw invalid(file, result.errors);

@@ -1,6 +1,6 @@
 // The tunnel plan's fast path: reads only the elements on given LANs, the pnodes hosting them, and every substrate.
-import { hostKeys, partitionKeys, partitionNeedles, plainName, Scanned } from "./extract";
-import { checkTopology, type CheckResult, type ParseOptions } from "./parse";
+import { addPlacement, plainName, TopdlDocument } from "./extract";
+import type { CheckResult, ParseOptions } from "./parse";
 
 /** LanExtractResult interface: a partial topology (or problems), every substrate name, and whether the fast path was taken. */
 export interface LanExtractResult extends CheckResult {
@@ -19,24 +19,18 @@ export interface LanExtractResult extends CheckResult {
  * other top-level block; blocks holding references, comments, CDATA or processing instructions
  * are always read. The same superset rule and block scan as extractHostTopology (extract.ts).
  */
-export function extractLanTopology(input: Uint8Array | string, file: string, lans: ReadonlySet<string>, options: ParseOptions = {}): LanExtractResult {
+export function extractLanTopology(input: Uint8Array | string | TopdlDocument, file: string, lans: ReadonlySet<string>, options: ParseOptions = {}): LanExtractResult {
+  const document = input instanceof TopdlDocument ? input : new TopdlDocument(input, file, options);
   const whole = (): LanExtractResult => {
-    const result = checkTopology(input, file, options);
+    const result = document.whole();
     return { ...result, partial: false, substrateNames: result.topology?.substrates.map((substrate) => substrate.name) ?? [] };
   };
   if ([...lans].some((name) => !plainName.test(name))) return whole();
-  const scanned = Scanned.of(input, options);
+  const scanned = document.scanned();
   if (scanned === undefined) return whole();
   const chosen = new Set([...scanned.elementsContaining([...lans]), ...scanned.oddBlocks("elements")]);
-  const hosts = new Set<string>();
-  const partitions = new Set<string>();
-  for (const index of chosen) {
-    for (const value of scanned.attributeValues(index, hostKeys)) hosts.add(value);
-    for (const value of scanned.attributeValues(index, partitionKeys)) partitions.add(value);
-  }
-  const needles = partitionNeedles(partitions);
-  if (needles === undefined || [...hosts].some((value) => !plainName.test(value))) return whole();
-  for (const index of scanned.elementsContaining([...hosts, ...needles])) chosen.add(index);
+  // Where the LANs' members are placed: the same rule as the host path's.
+  if (!addPlacement(scanned, chosen, [])) return whole();
   const result = scanned.check(chosen, file, options, true);
   if (result === undefined) return whole();
   return { ...result, partial: true, substrateNames: result.topology?.substrates.map((substrate) => substrate.name) ?? [] };

@@ -1,6 +1,7 @@
 // The boot-time fast path: reads only the top-level blocks of a large TopDL document that one host's view depends on.
 import { decodeDocument } from "./decode";
-import { checkTopology, defaultMaxBytes, type CheckResult, type ParseOptions } from "./parse";
+import { hostKeys, partitionKeys } from "./keys";
+import { checkDecoded, checkTopology, defaultMaxBytes, inputBytes, type CheckResult, type ParseOptions } from "./parse";
 import type { Topology } from "./types";
 import { parseXml, type Block, type XmlNode } from "./xml";
 
@@ -28,10 +29,11 @@ export interface ExtractResult extends CheckResult {
  * only the time. When the host is not found that way, or the document is not a plain
  * `<experiment>` (--top, an envelope), the whole document is read instead.
  */
-export function extractHostTopology(input: Uint8Array | string, file: string, hostName: string, options: ParseOptions = {}): ExtractResult {
-  const whole = (): ExtractResult => ({ ...checkTopology(input, file, options), partial: false });
+export function extractHostTopology(input: Uint8Array | string | TopdlDocument, file: string, hostName: string, options: ParseOptions = {}): ExtractResult {
+  const document = input instanceof TopdlDocument ? input : new TopdlDocument(input, file, options);
+  const whole = (): ExtractResult => ({ ...document.whole(), partial: false });
   if (!plainName.test(hostName)) return whole();
-  const scanned = Scanned.of(input, options);
+  const scanned = document.scanned();
   if (scanned === undefined) return whole();
   const named = scanned.elementsContaining([hostName]);
   if (named.size === 0) return whole();
@@ -65,10 +67,60 @@ export function extractHostTopology(input: Uint8Array | string, file: string, ho
 }
 
 /**
+ * TopdlDocument class: one document asked several questions (a host, then its `node` part), and
+ * the fast path's fallback: decoded at most once, scanned at most once, read whole at most once.
+ */
+export class TopdlDocument {
+  readonly #input: Uint8Array | string;
+  readonly #file: string;
+  readonly #options: ParseOptions;
+  /** The text within the size limit, decoded; null when it is over the limit or cannot be decoded. */
+  #text: string | null | undefined;
+  #scanned: Scanned | null | undefined;
+  #whole: CheckResult | undefined;
+
+  constructor(input: Uint8Array | string, file: string, options: ParseOptions = {}) {
+    this.#input = input;
+    this.#file = file;
+    this.#options = options;
+  }
+
+  /** The document scanned for the fast paths (see Scanned.of); undefined when they cannot read it. */
+  scanned(): Scanned | undefined {
+    if (this.#scanned === undefined) {
+      const text = this.#decoded();
+      this.#scanned = text === undefined ? null : (Scanned.of(text, this.#options) ?? null);
+    }
+    return this.#scanned ?? undefined;
+  }
+
+  /** The whole read (checkTopology's answer), from the decoded text when there is one. */
+  whole(): CheckResult {
+    const text = this.#decoded();
+    this.#whole ??= text !== undefined ? checkDecoded(text, this.#file, this.#options) : checkTopology(this.#input, this.#file, this.#options);
+    return this.#whole;
+  }
+
+  /** The text, when within the size limit (as the whole read counts it) and decodable. */
+  #decoded(): string | undefined {
+    if (this.#text === undefined) {
+      const input = this.#input;
+      if (inputBytes(input) > (this.#options.maxBytes ?? defaultMaxBytes)) this.#text = null;
+      else if (typeof input === "string") this.#text = input;
+      else {
+        const decoded = decodeDocument(input);
+        this.#text = "text" in decoded ? decoded.text : null;
+      }
+    }
+    return this.#text ?? undefined;
+  }
+}
+
+/**
  * What to look for to find the blocks of the partitions' members and pnodes: each value, and the
  * pnode-NNNN name a numeric one maps to. Undefined when a value cannot be searched for.
  */
-export function partitionNeedles(partitions: ReadonlySet<string>): string[] | undefined {
+function partitionNeedles(partitions: ReadonlySet<string>): string[] | undefined {
   const needles: string[] = [];
   for (const value of partitions) {
     if (!plainNeedle(value)) return undefined;
@@ -113,12 +165,6 @@ function plainNeedle(value: string): boolean {
 /** The control network's substrate (src/model/resolve.ts): every node is on it, so it selects nothing. */
 const controlSubstrate = "control_net";
 
-/** The attribute keys naming a vnode's pnode (src/model/resolve.ts reads the same). */
-export const hostKeys: readonly string[] = ["benito:host", "containers:host"];
-
-/** The attribute keys of Containers placement (src/model/resolve.ts reads the same). */
-export const partitionKeys: readonly string[] = ["benito:partition", "containers:partition"];
-
 /** Whether the topology has a computer named `name` (by name or localname): then the partial read found the host. */
 function hasHost(topology: Topology, name: string): boolean {
   return topology.elements.some((element) => element.kind === "computer" && (element.name === name || element.localnames.includes(name)));
@@ -159,24 +205,20 @@ export class Scanned {
   }
 
   /**
-   * The document scanned, when the fast paths can read it: within the size limit, decodable,
-   * well-formed, with an `<experiment>` root and no --top. Undefined otherwise (the caller reads
-   * the whole document, which reports any problem exactly as it would anyway).
+   * The document (within the size limit and decoded: TopdlDocument) scanned, when the fast paths
+   * can read it: well-formed, with an `<experiment>` root, no --top and no text of the root's own.
+   * Undefined otherwise (the caller reads the whole document, which reports any problem exactly as
+   * it would anyway).
    */
-  static of(input: Uint8Array | string, options: ParseOptions): Scanned | undefined {
+  static of(text: string, options: ParseOptions): Scanned | undefined {
     if ((options.top ?? "experiment") !== "experiment") return undefined;
-    if (input.length > (options.maxBytes ?? defaultMaxBytes)) return undefined;
-    let text: string;
-    if (typeof input === "string") text = input;
-    else {
-      const decoded = decodeDocument(input);
-      if (!("text" in decoded)) return undefined;
-      text = decoded.text;
-    }
     const scan = parseXml(text, { scanOnly: true });
     if (scan.blocks === undefined || scan.rootName !== "experiment" || scan.problems.length > 0) return undefined;
+    // Text of the root's own is a warning of the whole read that no block carries (an error with --strict).
+    if (scan.textInRoot === true) return undefined;
     return new Scanned(text, scan.blocks, scan.rootLine);
   }
+
 
   /** The `<elements>` blocks whose text contains one of the needles. */
   elementsContaining(needles: readonly string[]): Set<number> {

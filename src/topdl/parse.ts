@@ -43,7 +43,24 @@ export interface CheckResult {
  * @param file The file name used in problems.
  */
 export function checkTopology(input: Uint8Array | string, file: string, options: ParseOptions = {}): CheckResult {
-  const result = read(input, file, options);
+  return strictly(read(input, file, options), options);
+}
+
+/**
+ * checkTopology for a document already within the size limit and decoded (the fast paths'
+ * fallback: the scan has done both, and a decoded text's UTF-8 length is not its size).
+ */
+export function checkDecoded(text: string, file: string, options: ParseOptions = {}): CheckResult {
+  return strictly(readText(text, file, options), options);
+}
+
+/** The size checked against --max-bytes: the bytes, or a string's length in UTF-8 (not in UTF-16 units). */
+export function inputBytes(input: Uint8Array | string): number {
+  return typeof input === "string" ? Buffer.byteLength(input) : input.length;
+}
+
+/** With `strict`, warnings are reported as errors. */
+function strictly(result: CheckResult, options: ParseOptions): CheckResult {
   if (!options.strict || result.warnings.length === 0) return result;
   const omitted = result.omitted?.map((kind) => ({ ...kind, severity: "error" as const }));
   return { errors: byLine([...result.errors, ...result.warnings]), warnings: [], ...(omitted !== undefined && { omitted }) };
@@ -66,18 +83,18 @@ export function parseTopology(input: Uint8Array | string, file: string, options:
 function read(input: Uint8Array | string, file: string, options: ParseOptions): CheckResult {
   const problem = (line: number, message: string): Problem => ({ file, line, path: "", message });
   const maxBytes = options.maxBytes ?? defaultMaxBytes;
-  const size = typeof input === "string" ? Buffer.byteLength(input) : input.length;
+  const size = inputBytes(input);
   if (size > maxBytes) {
     return { errors: [problem(0, `file is ${size} bytes, larger than the limit of ${maxBytes} (raise it with --max-bytes)`)], warnings: [] };
   }
-  let text: string;
-  if (typeof input === "string") text = input;
-  else {
-    const decoded = decodeDocument(input);
-    if ("error" in decoded) return { errors: [problem(decoded.line, decoded.error)], warnings: [] };
-    text = decoded.text;
-  }
+  if (typeof input === "string") return readText(input, file, options);
+  const decoded = decodeDocument(input);
+  if ("error" in decoded) return { errors: [problem(decoded.line, decoded.error)], warnings: [] };
+  return readText(decoded.text, file, options);
+}
 
+function readText(text: string, file: string, options: ParseOptions): CheckResult {
+  const problem = (line: number, message: string): Problem => ({ file, line, path: "", message });
   const top = options.top ?? "experiment";
   const errorList = new ProblemList("error");
   const warningList = new ProblemList("warning");

@@ -96,6 +96,12 @@ export interface XmlResult {
   readonly root?: XmlNode;
   /** scanOnly: the root's child elements. */
   readonly blocks?: readonly Block[];
+  /**
+   * scanOnly: whether the root holds text of its own (not whitespace) among its child elements:
+   * a warning for the whole read that no block carries, so the fast paths leave such a document
+   * to the whole read.
+   */
+  readonly textInRoot?: boolean;
 }
 
 /** Elements may nest this deep (TopDL needs about ten; a bound keeps hostile input from recursing). */
@@ -164,6 +170,8 @@ class Parser {
   readonly #blocks: Block[] = [];
   /** scanOnly: whether the block being read is odd (see Block). */
   #odd = false;
+  /** scanOnly: see XmlResult.textInRoot. */
+  #textInRoot = false;
   /** The local part of the name #name returned last. */
   #local = "";
 
@@ -201,7 +209,7 @@ class Parser {
     }
     const base = { problems: this.#problems, rootName: this.#rootName, rootLine: this.#rootLine };
     if (this.#failed) return base;
-    if (!this.#build) return { ...base, blocks: this.#blocks };
+    if (!this.#build) return { ...base, blocks: this.#blocks, textInRoot: this.#textInRoot };
     return { ...base, ...(this.#root !== undefined && { root: this.#root }) };
   }
 
@@ -228,6 +236,7 @@ class Parser {
       let runLine = line;
       let runLineStart = lineStart;
       let c = 0;
+      let blank = true;
       for (; k < length; k += 1) {
         c = text.charCodeAt(k);
         if (c === 0x3c) break;
@@ -235,8 +244,10 @@ class Parser {
           runLine += 1;
           runLineStart = k + 1;
         } else if (c < 0x20 ? c !== 0x09 : c === 0x26 || c === 0x5d || (c >= 0xd800 && c <= 0xdfff) || c >= 0xfffe) break;
+        else if (c !== 0x20 && c !== 0x09) blank = false;
       }
-      if (c !== 0x3c || k >= length) break;
+      // Text of the root's own is left to the general code, which notes it (XmlResult.textInRoot).
+      if (c !== 0x3c || k >= length || (!blank && depth === 1)) break;
       const at = k;
       const c1 = text.charCodeAt(at + 1);
       if (c1 === 0x2f /* / */) {
@@ -429,6 +440,7 @@ class Parser {
       if (end >= 0) return this.#fail(from + end, `"]]>" must not appear in text`, true);
     }
     if (!this.#build) {
+      if (this.#depth === 1) this.#textInRoot = true;
       if ((flags & hasAmpersand) !== 0) {
         if (this.#depth >= 2) this.#odd = true;
         this.#references(text.slice(from, lt), from);
@@ -730,7 +742,10 @@ class Parser {
       if (flags < 0) return;
       this.#i = end + 3;
       if (this.#depth >= 2) this.#odd = true;
-      if (!this.#build) return;
+      if (!this.#build) {
+        if (this.#depth === 1 && (flags & nonBlank) !== 0) this.#textInRoot = true;
+        return;
+      }
       const frame = this.#frames[this.#depth - 1]!;
       // CDATA is literal: no references, only line ends normalized.
       if ((flags & nonBlank) === 0) {

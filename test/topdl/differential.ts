@@ -5,7 +5,7 @@ import { lanNodesFromDocument } from "../../src/model/lan-nodes";
 import type { HostView, Node } from "../../src/model/node";
 import { checkNodes, resolveHostView, resolveNodes } from "../../src/model/resolve";
 import { validateExperiment } from "../../src/plan/validate";
-import { checkTopology } from "../../src/topdl/parse";
+import { checkTopology, type ParseOptions } from "../../src/topdl/parse";
 import { formatProblem } from "../../src/topdl/problems";
 import type { Topology } from "../../src/topdl/types";
 import { parseXml } from "../../src/topdl/xml";
@@ -101,6 +101,10 @@ const mutations: readonly ((document: string, next: () => number, names: readonl
   (d, next) => insertAt(d, next, pick(next, ["\u0001", "\u001b", "&#1;", "&bogus;", "&", "]]>", "\u0085"])),
   // A value out of range.
   (d, next) => replaceOne(d, next, /<rate>[^<]*<\/rate>/g, () => pick(next, ["<rate>1e400</rate>", "<rate>-1</rate>", "<rate>1e-400</rate>"])),
+  // Text of the root's own, between blocks (a warning of the whole read; an error with --strict).
+  (d, next) => replaceOne(d, next, /<\/(elements|substrates)>/g, (tag) => `${tag}${pick(next, ["stray", "<![CDATA[x]]>", "&#120;"])}`),
+  // A name with letters outside ASCII (more UTF-8 bytes than UTF-16 units: the size limit counts bytes).
+  (d, next) => replaceOne(d, next, /<name>[\w.-]+<\/name>/g, (match) => match.replace("</name>", "\u00e9\u4e16</name>")),
 ];
 
 function insertAt(document: string, next: () => number, text: string): string {
@@ -148,12 +152,22 @@ interface Checked {
   readonly topology: Topology;
 }
 
-/** What a host's boot reads from its view: itself, its children, the LANs they use, and the validator's problems. */
+/**
+ * What a host's boot reads from its view: itself, its children, the LANs they use, the
+ * validator's problems, and the warnings about the document as a whole (not inside a
+ * `<substrates>` or `<elements>` block: the fast path reads all of those parts too).
+ */
 function viewJson({ view, topology }: Checked): string {
   const used = new Set([view.self, ...view.children].flatMap((node) => node.interfaces.map((iface) => iface.substrate)));
   const lans = [...view.lans.values()].filter((lan) => used.has(lan.name));
   const validation = validateExperiment({ topology, nodes: checkNodes(topology).nodes, view });
-  return JSON.stringify({ self: nodeJson(view.self), children: view.children.map(nodeJson), lans, problems: validation.errors.map(formatProblem) }, undefined, 1);
+  const documentWarnings = topology.warnings.filter((warning) => !inBlock(warning.path)).map(formatProblem);
+  return JSON.stringify({ self: nodeJson(view.self), children: view.children.map(nodeJson), lans, problems: validation.errors.map(formatProblem), documentWarnings }, undefined, 1);
+}
+
+/** Whether a problem's path is inside a top-level `<substrates>` or `<elements>` block (the parts a fast path may leave unread). */
+function inBlock(path: string): boolean {
+  return path.startsWith("elements[") || path.startsWith("substrates[");
 }
 
 function nodeJson(node: Node): unknown {
@@ -163,7 +177,9 @@ function nodeJson(node: Node): unknown {
 /**
  * Compares answers: equal when both have a value; both errors with the fast one's details among
  * the whole read's (a document problem in the parts read); or the whole read failing over a
- * problem in parts the fast path rightly did not read (then the fast answer stands alone).
+ * problem in blocks the fast path rightly did not read (then the fast answer stands alone) —
+ * never over a problem of the document as a whole (its size, its XML, text of the root's own,
+ * the version), which the fast path must see too.
  */
 function differs<T>(whole: Answer<T>, fast: Answer<T>, show: (value: T) => string): string | undefined {
   if ("value" in whole) {
@@ -171,7 +187,10 @@ function differs<T>(whole: Answer<T>, fast: Answer<T>, show: (value: T) => strin
     const [a, b] = [show(whole.value), show(fast.value)];
     return a === b ? undefined : `answers differ:\n--- whole\n${a}\n--- fast\n${b}`;
   }
-  if ("value" in fast) return undefined;
+  if ("value" in fast) {
+    const documentLevel = whole.details.filter((detail) => !inBlock(detail.replace(/^d\.xml(?::\d+)?: /, "")));
+    return documentLevel.length === 0 ? undefined : `the whole read fails over the document as a whole, the fast path answers:\n${documentLevel.join("\n")}`;
+  }
   const known = new Set(whole.details);
   const extra = fast.details.filter((detail) => !known.has(detail));
   if (extra.length > 0 || (fast.details.length === 0 && fast.error !== whole.error)) {
@@ -181,10 +200,11 @@ function differs<T>(whole: Answer<T>, fast: Answer<T>, show: (value: T) => strin
 }
 
 /** The whole read of the last document asked about (a document is compared for many hosts). */
-let last: { document: string; result: ReturnType<typeof checkTopology> } | undefined;
+let last: { document: string; options: string; result: ReturnType<typeof checkTopology> } | undefined;
 
-function wholeRead(document: string): Topology {
-  if (last?.document !== document) last = { document, result: checkTopology(document, "d.xml") };
+function wholeRead(document: string, options: ParseOptions): Topology {
+  const key = JSON.stringify(options);
+  if (last?.document !== document || last.options !== key) last = { document, options: key, result: checkTopology(document, "d.xml", options) };
   const result = last.result;
   if (result.topology === undefined || result.errors.length > 0) {
     throw new BenitoError("reading the topology", "d.xml", `${result.errors.length} problem${result.errors.length === 1 ? "" : "s"} found`, 3, result.errors.map(formatProblem));
@@ -192,16 +212,16 @@ function wholeRead(document: string): Topology {
   return result.topology;
 }
 
-/** One host's view by the fast path (hostViewFromDocument) and by the whole read. */
-export function compareHost(document: string, host: string): Compared {
+/** One host's view by the fast path (hostViewFromDocument) and by the whole read (both with `options`: --strict, --max-bytes). */
+export function compareHost(document: string, host: string, options: ParseOptions = {}): Compared {
   let partial = false;
   const fast = answer(() => {
-    const result = hostViewFromDocument(document, "d.xml", host);
+    const result = hostViewFromDocument(document, "d.xml", host, options);
     partial = result.partial;
     return { view: result.view, topology: result.topology };
   });
   const whole = answer(() => {
-    const topology = wholeRead(document);
+    const topology = wholeRead(document, options);
     return { view: resolveHostView(topology, host), topology };
   });
   const difference = differs(whole, fast, viewJson);
@@ -222,7 +242,7 @@ export function compareLans(document: string, lans: ReadonlySet<string>): Compar
     return { nodes: relevant(result.nodes), substrateNames: result.substrateNames };
   });
   const whole = answer(() => {
-    const topology = wholeRead(document);
+    const topology = wholeRead(document, {});
     return { nodes: relevant(resolveNodes(topology)), substrateNames: topology.substrates.map((substrate) => substrate.name) };
   });
   const difference = differs(whole, fast, (value) => JSON.stringify(value, undefined, 1));
@@ -282,11 +302,16 @@ export function fuzz(seeds: readonly string[], count: number, seed: number, dead
     report.comparisons += 1;
     if (scanned !== undefined) report.differences.push(`seed ${seed}, mutant ${k}, scan: ${scanned}\n--- document:\n${mutant.slice(0, 4000)}`);
     const hosts = [pick(next, names.length > 0 ? names : ["a"]), pick(next, names.length > 0 ? names : ["a"]), "ghost"];
-    for (const host of hosts) {
-      const result = compareHost(mutant, host);
+    // The first host also with --strict, and with a size limit between the text's UTF-16 length
+    // and its UTF-8 size when they differ (the limit counts bytes).
+    const variants: [string, ParseOptions][] = [...hosts.map((host): [string, ParseOptions] => [host, {}]), [hosts[0]!, { strict: true }]];
+    const bytes = Buffer.byteLength(mutant);
+    if (bytes > mutant.length) variants.push([hosts[0]!, { maxBytes: mutant.length + Math.floor(next() * (bytes - mutant.length)) }]);
+    for (const [host, options] of variants) {
+      const result = compareHost(mutant, host, options);
       report.comparisons += 1;
       if (result.partial) report.partial += 1;
-      if (result.difference !== undefined) report.differences.push(`seed ${seed}, mutant ${k}, host ${host}: ${result.difference}\n--- document:\n${mutant.slice(0, 4000)}`);
+      if (result.difference !== undefined) report.differences.push(`seed ${seed}, mutant ${k}, host ${host} ${JSON.stringify(options)}: ${result.difference}\n--- document:\n${mutant.slice(0, 4000)}`);
     }
     const lans = lanNames(mutant);
     if (lans.length > 0) {

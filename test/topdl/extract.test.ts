@@ -1,5 +1,7 @@
 // The single-host fast path reads only one host's blocks, yet answers exactly as reading the whole document would.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, spyOn, test } from "bun:test";
+import { hostViewFromDocument } from "../../src/model/host-view";
+import * as decode from "../../src/topdl/decode";
 import { extractHostTopology } from "../../src/topdl/extract";
 import { checkTopology } from "../../src/topdl/parse";
 
@@ -58,5 +60,43 @@ describe("extractHostTopology", () => {
     const commented = chain(5, "<!-- node3 -->");
     expect(extractHostTopology(commented, "t.xml", "node3")).toMatchObject({ partial: true });
     expect(extractHostTopology(chain(5), "t.xml", "ghost")).toMatchObject({ partial: false });
+  });
+
+  test("a string's size is counted in UTF-8 bytes, as the whole read counts it", () => {
+    const text = chain(5).replace("<name>node3</name>", "<name>node3</name>\n<localname>\u00e9\u00e9\u00e9\u4e16</localname>");
+    const options = { maxBytes: text.length + 2 };
+    expect(Buffer.byteLength(text)).toBeGreaterThan(options.maxBytes);
+    const fast = extractHostTopology(text, "t.xml", "node3", options);
+    expect(fast.partial).toBe(false);
+    expect(fast.errors).toEqual(checkTopology(text, "t.xml", options).errors);
+    expect(fast.errors[0]?.message).toContain("larger than the limit");
+  });
+
+  test("text of the root's own (a warning of the whole read, an error with --strict) is seen: the whole read answers", () => {
+    for (const stray of ["stray", "<![CDATA[x]]>", "&#120;"]) {
+      const text = chain(5).replace("</elements>", `</elements>${stray}`);
+      for (const strict of [false, true]) {
+        const fast = extractHostTopology(text, "t.xml", "node3", { strict });
+        const whole = checkTopology(text, "t.xml", { strict });
+        expect(fast.errors).toEqual(whole.errors);
+        expect(fast.warnings).toEqual(whole.warnings);
+      }
+      expect(checkTopology(text, "t.xml", { strict: true }).errors.map((problem) => problem.message)).toEqual(["text inside the topology element ignored"]);
+    }
+    // Whitespace between blocks is not text of the root's own: the fast path is taken.
+    expect(extractHostTopology(chain(5).replace("</elements>", "</elements> \t "), "t.xml", "node3", { strict: true }).partial).toBe(true);
+  });
+
+  test("a document is decoded once, scanned once and read whole once, even when node.eid.pid falls back to node", () => {
+    const bytes = new TextEncoder().encode(chain(8).replace("<name>node3</name>", "<name>node3</name>\n<localname>node3.exp.proj.other</localname>"));
+    const decoded = spyOn(decode, "decodeDocument");
+    try {
+      // "node5.exp.proj" is no name or localname: the first ask falls back to the whole read, the second finds node5.
+      const result = hostViewFromDocument(bytes, "t.xml", "node5.exp.proj");
+      expect(result.view.self.name).toBe("node5");
+      expect(decoded).toHaveBeenCalledTimes(1);
+    } finally {
+      decoded.mockRestore();
+    }
   });
 });
