@@ -41,7 +41,7 @@ test: build debian-deps check
 test-crash: build
 	BENITO_CRASH_ALL=1 $(BUN) test test/boot/crash-resume.test.ts
 
-# `make demo DEMO_ARGS=--with-vm` adds a QEMU VM to the lab; DEMO_ARGS=--kernel runs it on the kernel datapath.
+# `make demo` runs the lab on the VDE datapath, then on the kernel one; DEMO_ARGS=--vde or --kernel runs one; --with-vm adds a QEMU VM to the lab.
 demo: build
 	$(BUN) scripts/demo.ts $(DEMO_ARGS)
 

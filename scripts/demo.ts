@@ -6,14 +6,22 @@ import { buildGuest } from "./build-guest";
 const root = resolve(import.meta.dir, "..");
 const benito = join(root, "build/benito");
 const withVm = process.argv.includes("--with-vm");
-/** --kernel: the same lab with site.conf datapath = kernel (Linux bridges and veths; the delayed LAN stays on VDE + wirefilter). */
-const kernel = process.argv.includes("--kernel");
+/**
+ * The datapaths shown, one after the other (each booted, shown and taken down): by default both,
+ * VDE then kernel; --vde or --kernel shows one. The kernel run is the same lab with site.conf
+ * datapath = kernel (Linux bridges and veths — a QEMU VM's NIC a TAP on the bridge; the delayed
+ * LAN stays on VDE + wirefilter).
+ */
+const datapaths: readonly ("vde" | "kernel")[] = process.argv.includes("--kernel") ? ["kernel"] : process.argv.includes("--vde") ? ["vde"] : ["vde", "kernel"];
 const runDir = "/run/benito-demo";
 const logFile = join(runDir, "benito.log");
 /** With --with-vm the lab is copied here and gains a QEMU vnode. */
-const vmConfig = join(runDir, "config-with-vm");
+/** The demo's own files (config copies, the guest), outside the run dir so `down` finds only benito's there; removed at the end. */
+const demoFiles = "/run/benito-demo-files";
+const vmConfig = join(demoFiles, "config-with-vm");
 const labConfig = withVm ? vmConfig : join(root, "examples/lab");
-const config = kernel ? join(runDir, "config-kernel") : labConfig;
+/** The kernel run's copy of the lab config (site.conf gains datapath = kernel). */
+const kernelConfig = join(demoFiles, "config-kernel");
 /** The Debian packages the lab needs on the host (vde2 for vde_switch and wirefilter; QEMU and the guest's parts for --with-vm). */
 const packages = ["vde2", "iproute2", "iputils-ping", ...(withVm ? ["qemu-system-x86", "qemu-utils", "linux-image-cloud-amd64", "busybox-static"] : [])];
 
@@ -52,18 +60,18 @@ function ping(namespace: string, address: string, count = 1): { ok: boolean; rtt
 if (process.getuid?.() !== 0) {
   console.log("The demo lab creates network namespaces, TAP devices and VDE switches: it needs root.");
   console.log("Run `sudo make demo` to see it work. Meanwhile, here is what benito boot would do for the pnode:\n");
-  const plan = sh([benito, "boot", "--dry-run", "--run-dir", runDir, config, "pnode0"]);
+  const plan = sh([benito, "boot", "--dry-run", "--run-dir", runDir, labConfig, "pnode0"]);
   console.log(plan.out);
   process.exit(plan.code);
 }
 
 ensurePackages();
 if (withVm) prepareVm();
-if (kernel) {
-  rmSync(config, { recursive: true, force: true });
-  mkdirSync(runDir, { recursive: true });
-  cpSync(labConfig, config, { recursive: true });
-  writeFileSync(join(config, "site.conf"), `${readFileSync(join(config, "site.conf"), "utf8")}datapath = kernel\n`);
+if (datapaths.includes("kernel")) {
+  rmSync(kernelConfig, { recursive: true, force: true });
+  mkdirSync(demoFiles, { recursive: true });
+  cpSync(labConfig, kernelConfig, { recursive: true });
+  writeFileSync(join(kernelConfig, "site.conf"), `${readFileSync(join(kernelConfig, "site.conf"), "utf8")}datapath = kernel\n`);
 }
 
 /**
@@ -74,10 +82,10 @@ if (kernel) {
 function prepareVm(): void {
   step("--with-vm: building the guest (cloud kernel + busybox initramfs carrying build/benito) and the lab with VM v on lan1");
   rmSync(vmConfig, { recursive: true, force: true });
-  mkdirSync(runDir, { recursive: true });
+  mkdirSync(demoFiles, { recursive: true });
   cpSync(join(root, "examples/lab"), vmConfig, { recursive: true });
-  const guest = buildGuest({ benito, outDir: runDir });
-  const image = join(runDir, "base.qcow2");
+  const guest = buildGuest({ benito, outDir: demoFiles });
+  const image = join(demoFiles, "base.qcow2");
   if (sh(["qemu-img", "create", "-q", "-f", "qcow2", image, "16M"]).code !== 0) throw new Error("qemu-img create failed");
   const attr = (key: string, value: string) => `<attribute><attribute>${key}</attribute><value>${value}</value></attribute>`;
   const vm = `  <elements>
@@ -117,9 +125,20 @@ async function showCapture(where: readonly string[]): Promise<void> {
   console.log(said.trimEnd());
 }
 
+/** The links benito's datapaths mark as theirs (kernel LAN links, tunnels) still in this namespace. */
+function markedLinks(): string[] {
+  const parsed: unknown = JSON.parse(sh(["ip", "-j", "link", "show"], true).out || "[]");
+  if (!Array.isArray(parsed)) return [];
+  return parsed.flatMap((link: { ifname?: unknown; ifalias?: unknown }) => (typeof link.ifalias === "string" && (link.ifalias.startsWith("benito-dp") || link.ifalias.startsWith("benito tunnel")) && typeof link.ifname === "string" ? [link.ifname] : []));
+}
+
+/** Boots the lab on one datapath, shows it working, takes it down; 0 when every check held. */
+async function runLab(datapath: "vde" | "kernel"): Promise<number> {
+const kernel = datapath === "kernel";
+const config = kernel ? kernelConfig : labConfig;
 let exitCode = 0;
 try {
-  step(`benito boot ${config} pnode0 (a pnode hosting six process vnodes on ${kernel ? "two Linux bridges and one VDE switch (the delayed LAN)" : "three VDE switches, their TAPs moved by one forwarder"})`);
+  step(`[datapath = ${datapath}] benito boot ${config} pnode0 (a pnode hosting six process vnodes on ${kernel ? "two Linux bridges and one VDE switch (the delayed LAN)" : "three VDE switches, their TAPs moved by one forwarder"})`);
   const boot = sh([benito, "boot", "--timings", "--run-dir", runDir, "--log-file", logFile, config, "pnode0"]);
   console.log(boot.out);
   if (boot.code !== 0) throw new Error(`benito boot exited ${boot.code}; see ${join(runDir, "status.json")}`);
@@ -184,9 +203,16 @@ try {
   step("benito down (children first, then switches); nothing is left behind");
   const down = sh([benito, "down", "--run-dir", runDir, "--log-file", logFile, config, "pnode0"]);
   console.log(down.out);
-  const left = sh(["ip", "netns", "list"], true).out.split("\n").filter((line) => nodes.some((node) => line.startsWith(`bn-${node.name} `) || line === `bn-${node.name}`));
-  console.log(left.length === 0 ? "no namespaces, switches or plugs left" : `left behind: ${left.join(", ")}`);
+  const left = [...sh(["ip", "netns", "list"], true).out.split("\n").filter((line) => nodes.some((node) => line.startsWith(`bn-${node.name} `) || line === `bn-${node.name}`)), ...markedLinks()];
+  console.log(left.length === 0 ? `no namespaces, switches, plugs${kernel ? ", bridges, veths or IFBs" : ""} left` : `left behind: ${left.join(", ")}`);
   if (down.code !== 0 || left.length > 0) exitCode = 1;
   if (existsSync(join(runDir, "status.json"))) console.log(`last boot record: ${join(runDir, "status.json")} (${readFileSync(join(runDir, "status.json")).length} bytes)`);
 }
+return exitCode;
+}
+
+let exitCode = 0;
+for (const datapath of datapaths) exitCode = Math.max(exitCode, await runLab(datapath));
+rmSync(demoFiles, { recursive: true, force: true });
+if (datapaths.length > 1) step(exitCode === 0 ? "both datapaths: every check held" : "some check failed (see above)");
 process.exit(exitCode);

@@ -68,7 +68,28 @@ describe.skipIf(!isRoot || !hasTools)("demo lab on the kernel datapath (root)", 
       }
     }
     expect(failures).toEqual([]);
-    expect((await ping(lab.namespace("d"), "10.0.3.2", 3)).rtt).toBeGreaterThanOrEqual(40);
+  });
+
+  test("the shaped link d–e has the configured delay (20 ms each way) and the LAN a–b does not (the same bounds as on VDE)", async () => {
+    const slow = await ping(lab.namespace("d"), "10.0.3.2", 5);
+    const fast = await ping(lab.namespace("a"), "10.0.1.2", 5);
+    expect(slow.rtt).toBeGreaterThanOrEqual(40);
+    expect(slow.rtt).toBeLessThan(200);
+    expect(fast.rtt).toBeLessThan(20);
+  });
+
+  test("boot again converges: every stage ok, no bridge port, namespace or process remade", async () => {
+    const before = pidfiles(lab.runDir).map((file) => `${file}=${readFileSync(file, "utf8").trim()}`).sort();
+    const port = async () => (await run(["ip", "-j", "link", "show", kernelPortName(lab.name("a"), "inf000", lab.runDir)])).stdout;
+    const portBefore = await port();
+    const result = await boot();
+    expect(result.code).toBe(0);
+    expect(pidfiles(lab.runDir).map((file) => `${file}=${readFileSync(file, "utf8").trim()}`).sort()).toEqual(before);
+    // The same link (same ifindex): the vnode was left alone, not relaunched.
+    expect(await port()).toBe(portBefore);
+    const status = JSON.parse(readFileSync(join(lab.runDir, "status.json"), "utf8"));
+    const child = status.stages.find((stage: { id: string }) => stage.id === `child:${lab.name("a")}`);
+    expect(child.output[0]).toContain("already running");
   });
 
   test("lan0's capacity is a tbf on each member's bridge port and on its IFB (the member's ingress)", async () => {
