@@ -8,8 +8,8 @@ import { forwarderPaths } from "../src/system/vde/forwarder-records";
 import { kernelAlias, kernelBridgeName, kernelMemberSteps, kernelPortName, kernelIfbName } from "../src/plan/datapath-plan";
 
 const binary = process.env.BENITO_BIN ?? resolve(import.meta.dir, "../build/benito");
-/** Measurement rounds per plug kind (kinds alternate; the best round counts: the machine is shared). */
-const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+/** Measurement rounds per plug kind (kinds alternate; each figure is the median of the rounds: the machine is shared). */
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const tcpSeconds = 4;
 const udpSeconds = 3;
 const pingCount = 20_000;
@@ -208,16 +208,25 @@ async function measureRound(kind: Kind, sockDir: string, folder: string, a: stri
   }
 }
 
-function best(list: readonly Figures[]): Figures {
+/** The median of one figure over the rounds. */
+function median(list: readonly Figures[], value: (f: Figures) => number): number {
+  const sorted = list.map(value).sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+/** Each figure's median over the rounds (a figure of its own, not one round's). */
+function medianOf(list: readonly Figures[]): Figures {
+  const of = (value: (f: Figures) => number) => median(list, value);
   return {
-    tcpGbps: Math.max(...list.map((f) => f.tcpGbps)),
-    udpFramesPerSecond: Math.max(...list.map((f) => f.udpFramesPerSecond)),
-    pingFramesPerSecond: Math.max(...list.map((f) => f.pingFramesPerSecond)),
-    plugCpuSeconds: Math.min(...list.map((f) => f.plugCpuSeconds)),
-    cpuPerGB: Math.min(...list.map((f) => f.cpuPerGB)),
-    machineCpuPerGB: Math.min(...list.map((f) => f.machineCpuPerGB)),
-    plugRssMB: Math.max(...list.map((f) => f.plugRssMB)),
-    plugPeakMB: Math.max(...list.map((f) => f.plugPeakMB)),
+    tcpGbps: of((f) => f.tcpGbps),
+    udpFramesPerSecond: of((f) => f.udpFramesPerSecond),
+    pingFramesPerSecond: of((f) => f.pingFramesPerSecond),
+    plugCpuSeconds: of((f) => f.plugCpuSeconds),
+    cpuPerGB: of((f) => f.cpuPerGB),
+    machineCpuPerGB: of((f) => f.machineCpuPerGB),
+    plugRssMB: of((f) => f.plugRssMB),
+    plugPeakMB: of((f) => f.plugPeakMB),
   };
 }
 
@@ -241,14 +250,14 @@ async function measureCondition(condition: "quiet" | "loaded", sockDir: string, 
       console.error(`${condition} round ${round + 1} ${kind}: ${figures.tcpGbps.toFixed(2)} Gbit/s TCP, ${Math.round(figures.udpFramesPerSecond)} UDP frames/s, ${Math.round(figures.pingFramesPerSecond)} ping frames/s, ${figures.plugCpuSeconds.toFixed(2)} CPU s, ${figures.plugRssMB.toFixed(1)} MB RSS`);
     }
   }
-  const bestOf = new Map([...results].map(([kind, list]) => [kind, best(list)]));
-  const reference = bestOf.get("vde_plug2tap");
+  const medians = new Map([...results].map(([kind, list]) => [kind, medianOf(list)]));
+  const reference = medians.get("vde_plug2tap");
   const load = condition === "loaded" ? "two CPU-bound processes beside it" : "no other load from the bench";
-  console.log(`\nbench-vde (${condition}: ${load}; load average ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}): two namespaces through one vde_switch; best of ${rounds} rounds (TCP ${tcpSeconds} s, UDP ${udpSeconds} s, ping -f ${pingCount})`);
+  console.log(`\nbench-vde (${condition}: ${load}; load average ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}): two namespaces through one vde_switch; medians of ${rounds} alternating rounds (TCP ${tcpSeconds} s, UDP ${udpSeconds} s, ping -f ${pingCount})`);
   console.log(`${"".padEnd(34)} ${kinds.map((kind) => kind.padStart(12)).join(" ")}   ratios to vde_plug2tap`);
   const row = (label: string, value: (f: Figures) => number, digits: number, unit: string) => {
-    const cells = kinds.map((kind) => value(bestOf.get(kind) as Figures).toFixed(digits).padStart(12)).join(" ");
-    const ratios = reference === undefined ? "" : kinds.filter((kind) => kind !== "vde_plug2tap").map((kind) => `${kind} ${(value(bestOf.get(kind) as Figures) / value(reference)).toFixed(2)}x`).join(", ");
+    const cells = kinds.map((kind) => value(medians.get(kind) as Figures).toFixed(digits).padStart(12)).join(" ");
+    const ratios = reference === undefined ? "" : kinds.filter((kind) => kind !== "vde_plug2tap").map((kind) => `${kind} ${(value(medians.get(kind) as Figures) / value(reference)).toFixed(2)}x`).join(", ");
     console.log(`${label.padEnd(34)} ${cells}  ${unit.padEnd(9)} ${ratios}`);
   };
   row("TCP throughput (iperf3)", (f) => f.tcpGbps, 2, "Gbit/s");

@@ -29,16 +29,6 @@ const pendingLimitMs = 100;
 const sliceMs = 20;
 /** Longest wait in epoll when idle: bounds how long a signal waits to be noticed. */
 const idleWaitMs = 100;
-/**
- * After a wake-up that moved frames, how long to keep looking (epoll_wait with no timeout)
- * before sleeping. A frame sent to the switch usually comes back to another of the loop's ports
- * (or as the answer) within tens of microseconds; catching it without sleeping saves two
- * context switches, which is most of a round trip's cost (see docs/datapath.md, "Latency").
- */
-const spinMs = Number(process.env.BENITO_SPIN_MS ?? 0.05);
-/** Spins that found nothing before spinning stops; one in {@link spinProbeEvery} busy wake-ups tries again. */
-const spinCredit = 4;
-const spinProbeEvery = 32;
 /** Which fd of a port an epoll tag names (tag = slot × 4 + role). */
 const roleTap = 0;
 const roleData = 1;
@@ -184,10 +174,6 @@ export class Forwarder<Key> {
   /** Ports whose frames wait for their switch (their deadlines bound the epoll wait). */
   readonly #waiting = new Set<Port<Key>>();
   #stopRequested = false;
-  /** Whether the last wake-up moved frames, and how much credit spinning has left. */
-  #lastBusy = false;
-  #spinLeft = spinCredit;
-  #busyWakes = 0;
 
   constructor(hooks: ForwarderHooks<Key>) {
     this.#hooks = hooks;
@@ -288,7 +274,7 @@ export class Forwarder<Key> {
     this.#hooks.ended(port.key, end, port.stats);
   }
 
-  /** One epoll_wait (after a short spin when that has been paying off) and the work it reports; false when idle. */
+  /** One epoll_wait and the work it reports; false when idle. */
   #wake(): boolean {
     let wait = this.#hooks.tick?.() ?? idleWaitMs;
     wait = Math.max(0, Math.min(wait, idleWaitMs));
@@ -301,9 +287,7 @@ export class Forwarder<Key> {
         else wait = Math.min(wait, Math.ceil(left));
       }
     }
-    let ready = this.#lastBusy && wait > 0 ? this.#spin() : 0;
-    if (ready === 0) ready = this.#epoll.wait(wait);
-    this.#lastBusy = ready > 0;
+    const ready = this.#epoll.wait(wait);
     for (let index = 0; index < ready; index += 1) {
       const tag = this.#epoll.tag(index);
       const events = this.#epoll.events(index);
@@ -336,22 +320,6 @@ export class Forwarder<Key> {
       if (this.#ports[port.slot] === port) this.#updateInterest(port);
     }
     return ready > 0;
-  }
-
-  /** Looks for events without sleeping for up to {@link spinMs}, while that keeps finding some. */
-  #spin(): number {
-    this.#busyWakes += 1;
-    if (this.#spinLeft === 0 && this.#busyWakes % spinProbeEvery !== 0) return 0;
-    const end = performance.now() + spinMs;
-    do {
-      const ready = this.#epoll.wait(0);
-      if (ready > 0) {
-        this.#spinLeft = spinCredit;
-        return ready;
-      }
-    } while (performance.now() < end);
-    if (this.#spinLeft > 0) this.#spinLeft -= 1;
-    return 0;
   }
 
   /** While frames wait for the switch, stop reading the TAP and wait for the switch to drain. */
