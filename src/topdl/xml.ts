@@ -37,14 +37,11 @@ class ElementNode implements XmlNode {
 }
 
 /**
- * EmptyElement class: an element with no attribute, child or text (`<x/>`), in two fields: a
- * hostile document can hold millions of them, and each costs a fraction of an ElementNode.
+ * The parts every empty element shares (no attributes, children or text), on a base class:
+ * JavaScriptCore makes instances of a class with accessors of its own larger (48 bytes each
+ * instead of 32 for EmptyElement, measured), and a hostile document can hold millions of them.
  */
-class EmptyElement implements XmlNode {
-  constructor(
-    readonly name: string,
-    readonly line: number,
-  ) {}
+abstract class Empty {
   get attributes(): Readonly<Record<string, string>> {
     return noAttributes;
   }
@@ -53,6 +50,19 @@ class EmptyElement implements XmlNode {
   }
   get text(): string {
     return "";
+  }
+}
+
+/**
+ * EmptyElement class: an element with no attribute, child or text (`<x/>`), in two fields: a
+ * hostile document can hold millions of them, and each costs a fraction of an ElementNode.
+ */
+class EmptyElement extends Empty implements XmlNode {
+  constructor(
+    readonly name: string,
+    readonly line: number,
+  ) {
+    super();
   }
 }
 

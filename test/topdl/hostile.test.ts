@@ -162,6 +162,9 @@ describe("memory on hostile layouts (compiled binary, peak RSS at most 12x the f
     ["a 50 MB attribute value", () => `${head}<attribute><attribute>k</attribute><value>${"x".repeat(50_000_000)}</value></attribute>${tail}`, "valid (0 errors, 0 warnings)"],
     ["a million attributes (every key repeated)", () => `${head}${Array.from({ length: 1_000_000 }, (_, k) => `<attribute><attribute>k${k % 1000}</attribute><value>v</value></attribute>`).join("")}${tail}`, "valid (0 errors, 999000 warnings)"],
     ["a million sibling elements", () => `${head}${`${"<frob/>".repeat(1000)}\n`.repeat(1000)}${tail}`, "valid (0 errors, 1000000 warnings)"],
+    // One per line, no two share a node (a run on one line does): 157 MB against a 152 MiB bound before EmptyElement shrank.
+    ["a million sibling elements, one per line", () => `${head}${"<frob/>\n".repeat(1_000_000)}${tail}`, "valid (0 errors, 1000000 warnings)"],
+    ["a million sibling elements with text, one per line", () => `${head}${"<frob>x</frob>\n".repeat(1_000_000)}${tail}`, "valid (0 errors, 1000000 warnings)"],
   ];
   for (const [label, make, summary] of cases) {
     test(label, async () => {
