@@ -1,5 +1,6 @@
 // Turns a normalized TopDL topology into benito's nodes and one host's view (pure; TopDL attribute words end here).
 import { InputError } from "../errors";
+import { keepOutOfFtl } from "../topdl/jit";
 import { formatProblem } from "../topdl/problems";
 import type { Attribute, Computer, Problem, Substrate, Topology, TopdlInterface } from "../topdl/types";
 import { hostKeys, ifnameKeys, macKeys, nodeTypeKeys, partitionKeys, portKeys, switchKeys, type KeyPair } from "../topdl/keys";
@@ -27,6 +28,9 @@ class Problems {
 function mapValue(attributes: ReadonlyMap<string, string>, keys: KeyPair): string | undefined {
   return attributes.get(keys[0]) ?? attributes.get(keys[1]);
 }
+
+// Run once per computer and interface of a document: not worth the FTL's compiling (see jit.ts).
+keepOutOfFtl([resolveNode, resolveInterfaces, resolveInterface, normalizeMac, attributeMap, hostOf]);
 
 /** Every computer of the topology as a Node (all values checked; every problem reported at once). */
 export function resolveNodes(topology: Topology): Node[] {

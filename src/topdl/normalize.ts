@@ -4,6 +4,7 @@ import type { Attribute, Capacity, Computer, Element, Latency, OtherElement, Pro
 import { checkStructure, grammar, type Grouped } from "./grammar";
 import type { XmlNode } from "./xml";
 import type { GenericSchema, InferOutput } from "valibot";
+import { keepOutOfFtl } from "./jit";
 import { count, kind, paramType, persistence, quantity, read, shortcut, status, whole } from "./values";
 
 /** The original index of each top-level block of a partial document. */
@@ -88,8 +89,15 @@ export class TopologyReader {
   #fragmentNames = new Set<string>();
   #regionRefs: { name: string; path: string; line: number }[] = [];
 
+  /** Whether the per-element methods were kept out of the FTL tier (jit.ts; done once, at the first reader). */
+  static #tuned = false;
+
   constructor(sink: Sink) {
     this.#sink = sink;
+    if (!TopologyReader.#tuned) {
+      TopologyReader.#tuned = true;
+      keepOutOfFtl([this.#interfaces, this.#measure, this.#attributes, this.#group, this.#element, this.#elements, this.#addElements, this.#substrate, this.#value, this.#cpus]);
+    }
   }
 
   /** Reads one child of the topology element (substrates and elements at once; the rest is kept for finish). */
