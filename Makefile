@@ -39,7 +39,7 @@ test: build debian-deps check
 
 # Crash-resume over every failpoint of a lab boot and 24 random-time kills (CI runs a fixed-seed sample; docs/ledger.md).
 test-crash: build
-	BENITO_CRASH_ALL=1 $(BUN) test test/boot/crash-resume.test.ts
+	BENITO_CRASH_ALL=1 $(BUN) test --timeout=900000 --parallel=2 test/boot/crash-resume-
 
 # `make demo` runs the lab on the VDE datapath, then on the kernel one; DEMO_ARGS=--vde or --kernel runs one; --with-vm adds a QEMU VM to the lab.
 demo: build

@@ -1,0 +1,4 @@
+// Crash-resume, shard 1 of 4 (the shards run in parallel processes; see test/helpers/crash-resume.ts and docs/ledger.md).
+import { crashResumeShard } from "../helpers/crash-resume";
+
+crashResumeShard(1, 4);
