@@ -1,5 +1,6 @@
 // TopDL's element grammar (v1 and v2, after ../shared/topdl/schema/topdl-v2.xsd) as data, and the valibot schemas built from it.
 import * as v from "valibot";
+import { keepOutOfFtl } from "./jit";
 
 /** How often a child may occur: XSD minOccurs/maxOccurs. */
 interface Occurs {
@@ -154,3 +155,6 @@ function conforms(type: string, grouped: Grouped<unknown>): boolean {
   }
   return true;
 }
+
+// Run once per element of a document: not worth the FTL's compiling (jit.ts).
+keepOutOfFtl([conforms]);

@@ -186,7 +186,7 @@ class Parser {
   /** The local part of the name #name returned last. */
   #local = "";
 
-  /** Whether #plainScan was kept out of the FTL tier (done once, at the first parse). */
+  /** Whether the per-token methods were kept out of the FTL tier (done once, at the first parse). */
   static #tuned = false;
 
   constructor(text: string, options: XmlOptions) {
@@ -196,9 +196,11 @@ class Parser {
     this.#build = options.scanOnly !== true;
     if (!Parser.#tuned) {
       Parser.#tuned = true;
-      // One long call over the whole document: the FTL compiled it in 81 ms for on-stack entry
-      // (then 48 ms more) while the scan itself took 39 ms; the DFG compiles it in 7 ms (jit.ts).
-      keepOutOfFtl([this.#plainScan]);
+      // #plainScan is one long call over the whole document: the FTL compiled it in 81 ms for
+      // on-stack entry (then 48 ms more) while the scan took 39 ms; the DFG compiles it in 7 ms.
+      // The per-token methods of the tree-building parse: FTL compiles of ~70 ms CPU for no
+      // shorter main thread in a one-shot read of the 9 MB document (jit.ts).
+      keepOutOfFtl([this.#plainScan, this.run, this.#textRun, this.#charsToTag, this.#startTag, this.#nameEnd, this.#name, this.#open, this.#endTag, this.#close, this.#append]);
     }
   }
 
