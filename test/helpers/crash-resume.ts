@@ -15,7 +15,7 @@ const all = process.env.BENITO_CRASH_ALL === "1";
 /** How many failpoints one CI run crashes at, over all shards (a fixed-seed sample); BENITO_CRASH_ALL=1 (make test-crash) takes every one. */
 const sampleSize = all ? Infinity : Number(process.env.BENITO_CRASH_SAMPLE ?? 40);
 /** How many random-time kill -9 points of boot, switch up and down one run tries, over all shards. */
-const randomKills = all ? 24 : Number(process.env.BENITO_CRASH_RANDOM ?? 12);
+const randomKills = all ? 24 : Number(process.env.BENITO_CRASH_RANDOM ?? 20);
 const seed = Number(process.env.BENITO_CRASH_SEED ?? 11);
 
 /** A Fisher-Yates sample of `size` items, by the seeded generator. */
