@@ -28,6 +28,11 @@ export function readRecord(runDir: string): ControlBridgeRecord | undefined {
   return Ledger.at(runDir).get("control-bridge", recordId)?.data;
 }
 
+/** True when the record is only an intent: an `up` was cut short in the middle of the move. */
+export function moveCutShort(runDir: string): boolean {
+  return Ledger.at(runDir).get("control-bridge", recordId)?.phase === "intent";
+}
+
 /** Options of the transactional move. */
 export interface MoveOptions {
   /** How long the gateway has to answer after the move (ms). */

@@ -83,6 +83,9 @@ describe.skipIf(!isRoot)("control-bridge (root, namespaces)", () => {
     const crashAt = { BENITO_FAILPOINT: "control-bridge:control:step:attach eth0 to br-ctl" };
     expect((await up(crashAt)).code).not.toBe(0);
     expect(await ip("-n", pnode, "-d", "link", "show", "eth0")).toContain("master br-ctl");
+    const status = await inNamespace(pnode, [binary(), "control-bridge", "status", config, "pnode0", "--run-dir", runDir]);
+    expect(status.code).toBe(1);
+    expect(status.stdout).toContain("DRIFT control-bridge: the move of eth0 under br-ctl was cut short");
     const down = await inNamespace(pnode, [binary(), "control-bridge", "down", "--run-dir", runDir]);
     expect({ code: down.code, err: down.code === 0 ? "" : down.stderr }).toEqual({ code: 0, err: "" });
     expect(await netState(pnode)).toBe(pristine);

@@ -6,7 +6,7 @@ import { hasControlNic } from "../../model/control-allocation";
 import { hostViewFromDocument } from "../../model/host-view";
 import type { HostView } from "../../model/node";
 import { renderMove, renderTap, type ControlBridgePlan, type ControlBridgeWanted } from "../../plan/control-bridge-plan";
-import { controlBridgeDown, controlBridgeUp, planControlBridgeHere, readRecord } from "../../apply/control-bridge-apply";
+import { controlBridgeDown, controlBridgeUp, moveCutShort, planControlBridgeHere, readRecord } from "../../apply/control-bridge-apply";
 import { controlTapName } from "../../platforms/names";
 import { defaultLockWaitSeconds, readFileBytes, withRunLock } from "../os";
 import { integerOption, parseCommandArgs } from "../args";
@@ -41,7 +41,8 @@ down    put back the state before up (addresses and routes on the NIC), delete t
         in the ledger, DIR/ledger/control-bridge.control.json (DIR = --run-dir, default
         ${defaultRunDir}), so down restores the NIC even after a crash in the middle of up;
         up after such a crash undoes the half-done move first, then moves afresh.
-status  print the bridge, its NIC and TAPs; exit 1 when the bridge benito set up is missing.
+status  print the bridge, its NIC and TAPs; exit 1 when the bridge benito set up is missing,
+        or when its move was cut short (a crash in the middle of up).
 
 up and down take the run dir's lock, waiting up to --lock-wait S seconds (default 120) for
 another benito holding it (docs/ledger.md); status and --dry-run never wait.
@@ -130,6 +131,7 @@ async function down(runDir: string, dryRun: boolean, ctx: CommandContext, log: (
 
 function status(plan: ControlBridgePlan, runDir: string, json: boolean, ctx: CommandContext): ExitCode {
   const record = readRecord(runDir);
+  const cutShort = moveCutShort(runDir);
   const bridged = plan.state === "bridged";
   const result = {
     bridged,
@@ -137,10 +139,14 @@ function status(plan: ControlBridgePlan, runDir: string, json: boolean, ctx: Com
     nic: bridged ? plan.nic.name : plan.state === "move" ? plan.move.nic.name : undefined,
     missingTaps: bridged ? plan.missingTaps : [],
     recorded: record !== undefined,
+    cutShort,
     ...(plan.state === "refused" ? { problem: plan.reason } : {}),
   };
   if (json) ctx.io.out(JSON.stringify(result));
-  else ctx.io.out(bridged ? `control-bridge: ${result.bridge} bridges ${result.nic}; missing TAPs: ${result.missingTaps.join(", ") || "none"}` : `control-bridge: not bridged${result.problem ? ` (${result.problem})` : ""}`);
-  // Drift: benito set it up (record present) but it is not (fully) there any more.
-  return record !== undefined && (!bridged || result.missingTaps.length > 0) ? ExitCode.failed : ExitCode.ok;
+  else {
+    ctx.io.out(bridged ? `control-bridge: ${result.bridge} bridges ${result.nic}; missing TAPs: ${result.missingTaps.join(", ") || "none"}` : `control-bridge: not bridged${result.problem ? ` (${result.problem})` : ""}`);
+    if (cutShort) ctx.io.out(`DRIFT control-bridge: the move of ${record?.nic.name ?? "the control NIC"} under ${record?.bridge ?? "the bridge"} was cut short (its intent is in the ledger); up (or boot) undoes and redoes it, down restores the NIC`);
+  }
+  // Drift: benito set it up (record present) but it is not (fully) there any more, or its move was cut short.
+  return record !== undefined && (cutShort || !bridged || result.missingTaps.length > 0) ? ExitCode.failed : ExitCode.ok;
 }
