@@ -343,10 +343,17 @@ function kernelTap(step: Extract<Step, { kind: "kernel.tap" }>): StepOutcome {
     let link = markedLink(rtnl, step.name, "creating the TAP");
     const made = link === undefined;
     if (link === undefined) {
-      createTap(step.name);
+      // Marked while only this call's fd holds it: a crash before it is persistent leaves no TAP, never an unmarked one.
+      createTap(step.name, {
+        beforePersist: () => {
+          const fresh = rtnl.linkByName(step.name);
+          if (fresh === undefined) throw new BenitoError("creating the TAP", step.name, "it vanished after it was created");
+          failpoint(`kernel-tap:${step.name}:made`);
+          rtnl.setLinkAlias(fresh.index, step.alias);
+        },
+      });
       link = rtnl.linkByName(step.name);
       if (link === undefined) throw new BenitoError("creating the TAP", step.name, "it vanished after it was created");
-      rtnl.setLinkAlias(link.index, step.alias);
     }
     if (link.master !== bridge.index) rtnl.setLinkMaster(link.index, bridge.index);
     if (!link.up) rtnl.setLinkUp(link.index, true);

@@ -25,6 +25,11 @@ export interface TapOptions {
   readonly group?: number;
   /** MAC address, six bytes. */
   readonly mac?: Uint8Array;
+  /**
+   * Work done while a new TAP exists only through this call's fd, before it is made persistent
+   * (e.g. marking it as benito's): a crash in between leaves no TAP, never an unmarked one.
+   */
+  readonly beforePersist?: () => void;
 }
 
 /** Throws an InputError (exit 3) unless the name is a valid interface name. */
@@ -108,6 +113,7 @@ export function createTap(name: string, options: TapOptions = {}): "created" | "
       request.set(options.mac, 18);
       check("ioctl(SIOCSIFHWADDR)", libc.ioctl(fd, SIOCSIFHWADDR, request));
     }
+    options.beforePersist?.();
     check("ioctl(TUNSETPERSIST)", libc.ioctl(fd, TUNSETPERSIST, 1));
     return existed ? "updated" : "created";
   } catch (error) {

@@ -108,6 +108,16 @@ describe.skipIf(!isRoot || missing.length > 0)("a QEMU vnode on the kernel datap
     rmSync(base, { recursive: true, force: true });
   }, 120_000);
 
+  test("killed between making the VM's TAP and marking it (failpoint): no TAP is left, so the next boot is not refused", async () => {
+    expect((await inPnode(["switch", "up", "--run-dir", runDir, config, "pnode0"])).code).toBe(0);
+    const crashed = await run(["nsenter", `--net=/run/netns/${pnodeNs}`, benitoBinary, "vm", "launch", vm, config, "--run-dir", runDir, "--accel", "tcg"], { env: { BENITO_FAILPOINT: `kernel-tap:${tap()}:made`, BENITO_FAILPOINT_TRACE: join(base, "trace") }, timeoutMs: 60_000 });
+    expect(crashed.code).not.toBe(0);
+    // It died there: the last failpoint it reached is the armed one.
+    expect(readFileSync(join(base, "trace"), "utf8").trim().split("\n").at(-1)).toBe(`kernel-tap:${tap()}:made`);
+    expect(await link(tap())).toBeUndefined();
+    expect(qemuPid()).toBeUndefined();
+  });
+
   test("boot: the VM's NIC is a marked TAP on the LAN's bridge, up and shaped; the guest and a process vnode ping each other; the ledger records the TAP", async () => {
     const booted = await boot();
     expect(`${booted.stdout}${booted.stderr}`).not.toContain("internal error");
