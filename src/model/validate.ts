@@ -36,18 +36,20 @@ export function semanticProblems(topology: Topology, nodes: readonly Node[]): Fi
   const names = new Set(computers.map((computer) => computer.name));
   const placed: Placed[] = [];
 
-  nodes.forEach((node, index) => {
+  for (let index = 0; index < nodes.length; index += 1) {
+    const node = nodes[index]!;
     const computer = computers[index];
-    if (computer === undefined) return;
+    if (computer === undefined) continue;
     const nameProblem = nodeNameProblem(node.name);
     if (nameProblem !== undefined) add(computer.line, `${computer.path}.name`, `computer name ${JSON.stringify(node.name)} cannot be a host, namespace or file name: ${nameProblem}`, [node.name]);
     if (node.host !== undefined && !names.has(node.host)) {
       const lans = node.interfaces.map((iface) => iface.substrate);
       add(computer.line, computer.path, `vnode ${node.name} is placed on pnode ${JSON.stringify(node.host)} (benito:host), which is no computer of the topology`, [node.name, node.host], lans);
     }
-    node.interfaces.forEach((iface, position) => {
+    for (let position = 0; position < node.interfaces.length; position += 1) {
+      const iface = node.interfaces[position]!;
       const element = computer.interfaces[position];
-      if (element === undefined) return;
+      if (element === undefined) continue;
       placed.push({ node, computer, iface, element });
       if (iface.ifname !== undefined) {
         const problems = interfaceNameProblems(iface.ifname);
@@ -57,33 +59,43 @@ export function semanticProblems(topology: Topology, nodes: readonly Node[]): Fi
         const problem = switchPathProblem(iface.vdeSwitch);
         if (problem !== undefined) add(element.line, element.path, `benito:vde_switch ${JSON.stringify(iface.vdeSwitch)}: ${problem}`, [node.name]);
       }
-    });
-  });
+    }
+  }
 
   const where = (entry: Placed) => `${entry.node.name}.${entry.iface.name} (line ${entry.element.line})`;
-  const twice = (key: (entry: Placed) => string | undefined, message: (first: Placed, entry: Placed) => string) => {
-    const seen = new Map<string, Placed>();
-    for (const entry of placed) {
-      const value = key(entry);
-      if (value === undefined) continue;
-      const first = seen.get(value);
-      if (first === undefined) seen.set(value, entry);
-      else add(entry.element.line, entry.element.path, message(first, entry), [first.node.name, entry.node.name], [first.iface.substrate, entry.iface.substrate]);
-    }
-  };
+  const again = (first: Placed, entry: Placed, message: string) =>
+    add(entry.element.line, entry.element.path, message, [first.node.name, entry.node.name], [first.iface.substrate, entry.iface.substrate]);
+  // Each check is its own pass (findings of one line keep this order), with plain loops and Maps
+  // keyed by the values themselves: tens of thousands of interfaces, no key strings built.
   // A switch folder is local to the pnode that runs it: the same path on two pnodes is two switches.
-  twice(
-    (entry) => (entry.iface.vdeSwitch === undefined || entry.iface.vdePort === undefined ? undefined : `${entry.node.host ?? entry.node.name}\0${entry.iface.vdeSwitch}\0${entry.iface.vdePort}`),
-    (first, entry) => `port ${entry.iface.vdePort} of switch ${entry.iface.vdeSwitch} is already taken by ${where(first)}`,
-  );
-  twice(
-    (entry) => (entry.iface.mac === undefined || entry.iface.substrate === "" ? undefined : `${entry.iface.substrate}\0${entry.iface.mac}`),
-    (first, entry) => `MAC ${entry.iface.mac} is used twice on LAN ${entry.iface.substrate}: also by ${where(first)}`,
-  );
-  twice(
-    (entry) => entry.iface.ip4?.address,
-    (first, entry) => `IPv4 address ${entry.iface.ip4?.address} is also on ${where(first)}`,
-  );
+  const ports = new Map<string, Map<string, Map<number, Placed>>>();
+  for (const entry of placed) {
+    const { vdeSwitch, vdePort } = entry.iface;
+    if (vdeSwitch === undefined || vdePort === undefined) continue;
+    const pnode = entry.node.host ?? entry.node.name;
+    const switches = ports.get(pnode) ?? ports.set(pnode, new Map()).get(pnode)!;
+    const taken = switches.get(vdeSwitch) ?? switches.set(vdeSwitch, new Map()).get(vdeSwitch)!;
+    const first = taken.get(vdePort);
+    if (first === undefined) taken.set(vdePort, entry);
+    else again(first, entry, `port ${vdePort} of switch ${vdeSwitch} is already taken by ${where(first)}`);
+  }
+  const macs = new Map<string, Map<string, Placed>>();
+  for (const entry of placed) {
+    const { mac, substrate } = entry.iface;
+    if (mac === undefined || substrate === "") continue;
+    const onLan = macs.get(substrate) ?? macs.set(substrate, new Map()).get(substrate)!;
+    const first = onLan.get(mac);
+    if (first === undefined) onLan.set(mac, entry);
+    else again(first, entry, `MAC ${mac} is used twice on LAN ${substrate}: also by ${where(first)}`);
+  }
+  const addresses = new Map<string, Placed>();
+  for (const entry of placed) {
+    const address = entry.iface.ip4?.address;
+    if (address === undefined) continue;
+    const first = addresses.get(address);
+    if (first === undefined) addresses.set(address, entry);
+    else again(first, entry, `IPv4 address ${address} is also on ${where(first)}`);
+  }
   for (const entry of placed) {
     const ip4 = entry.iface.ip4;
     if (ip4 === undefined || ip4.prefixLength >= 31) continue;
