@@ -86,7 +86,10 @@ export function planBoot(view: HostView, ctx: BootContext): BootPlan {
     stages.push({ id: "control-bridge", command: "control-bridge", args: ["up", ...pnodeArgs], after: [] });
     childAfter.push("control-net");
   }
-  stages.push(...removals(view, ctx));
+  const removed = removals(view, ctx);
+  stages.push(...removed);
+  // A control bridge benito made that no child needs any more: the NIC gets its addresses and routes back (after the removed VMs leave their TAPs).
+  if (!view.children.some(hasControlNic) && ctx.hasControlBridgeRecord === true) stages.push({ id: "control-bridge", command: "control-bridge", args: ["down", "--run-dir", ctx.runDir], after: removed.map((stage) => stage.id) });
   for (const child of view.children) stages.push(childStage(child, "launch", ctx, childAfter));
   return { host, role: "pnode", stages };
 }
@@ -104,7 +107,8 @@ export function planStatus(view: HostView, ctx: BootContext): BootPlan {
   const host = view.self.name;
   if (!isPnode(view)) return { host, role: "node", stages: [] };
   const stages: Stage[] = [{ id: "switch", command: "switch", args: ["status", "--run-dir", ctx.runDir, ctx.configDir, host], after: [] }];
-  if (view.children.some(hasControlNic)) stages.push({ id: "control-bridge", command: "control-bridge", args: ["status", "--run-dir", ctx.runDir, ctx.configDir, host], after: [] });
+  // Also when only the ledger holds it: a move cut short shows there.
+  if (view.children.some(hasControlNic) || ctx.hasControlBridgeRecord === true) stages.push({ id: "control-bridge", command: "control-bridge", args: ["status", "--run-dir", ctx.runDir, ctx.configDir, host], after: [] });
   for (const child of view.children) stages.push(childStage(child, "status", ctx, []));
   return { host, role: "pnode", stages };
 }

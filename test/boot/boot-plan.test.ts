@@ -49,6 +49,15 @@ describe("boot plan", () => {
     expect(ids(plan.stages)).toEqual(["ifaces", "routes", "switch", "control-net", "control-bridge", "child:vm"]);
     expect(plan.stages.at(-1)?.after).toEqual(["switch", "control-net"]);
   });
+
+  test("a control bridge the ledger holds that no child needs any more is taken down (after the removed VMs), and status looks at it", () => {
+    const recorded = { ...ctx, recordedVnodes: ["vm"], hasControlBridgeRecord: true };
+    const plan = planBoot(view(node("p", "pnode"), [node("a", "process", "p")]), recorded);
+    expect(ids(plan.stages)).toEqual(["ifaces", "routes", "switch", "remove:vm", "control-bridge", "child:a"]);
+    expect(plan.stages.find((stage) => stage.id === "control-bridge")).toMatchObject({ args: ["down", "--run-dir", "/run/b"], after: ["remove:vm"] });
+    expect(ids(planStatus(view(node("p", "pnode"), [node("a", "process", "p")]), recorded).stages)).toEqual(["switch", "control-bridge", "status:a"]);
+    expect(ids(planBoot(view(node("p", "pnode"), [node("a", "process", "p")]), ctx).stages)).not.toContain("control-bridge");
+  });
 });
 
 describe("status and down plans", () => {
