@@ -72,12 +72,13 @@ export function kernelBridgesUp(runDir: string, wanted: readonly BridgeSpec[]): 
       try {
         const link = rtnl.linkByName(spec.id);
         if (link !== undefined) {
-          const intent = records.some((record) => record.id === spec.id && record.intent);
-          if (!isOurs(link, intent)) throw new Error(`a link named ${spec.id} exists and is not benito's bridge: left alone`);
+          const record = records.find((entry) => entry.id === spec.id);
+          if (!isOurs(link, record?.intent === true)) throw new Error(`a link named ${spec.id} exists and is not benito's bridge: left alone`);
           // Made by a run that died before marking it: the mark now.
           if (link.alias?.startsWith(kernelMark) !== true) rtnl.setLinkAlias(link.index, kernelAlias(spec.lan));
           if (!link.up) rtnl.setLinkUp(link.index, true);
-          writeBridgeRecord(runDir, spec);
+          // A confirmed record of this LAN stays as it is (a boot that changes nothing writes nothing).
+          if (record === undefined || record.intent || record.lan !== spec.lan) writeBridgeRecord(runDir, spec);
           outcomes.push({ ...base, action: "keep", reason: link.alias === undefined ? "present (made by a run that crashed before marking it)" : "present", ok: true });
           continue;
         }

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { fingerprint, stateFolder, type DaemonSpec, type Observed, type SwitchAction } from "../plan/switch-plan";
-import { isSameProcess, pidfileState, processesWithArgv, processStartTime, removeIfPresent, startSelfDaemonizing, stopByPidfile, writePidfile } from "../system/processes";
+import { isSameProcess, pidfileState, ProcessIndex, processStartTime, removeIfPresent, startSelfDaemonizing, stopByPidfile, writePidfile } from "../system/processes";
 import { mgmtCommand, parsePortPrint, type PortInUse } from "../system/vde/mgmt";
 import { Ledger, type LedgerData } from "../system/ledger";
 import { exists, makeDir, removeEmptyDir, writeWholeFile } from "../system/paths";
@@ -77,8 +77,8 @@ function confirmDaemon(runDir: string, spec: DaemonSpec, pid: number): void {
  * record `down` and the next `up` act on. A daemon of the same argv that runs already (started
  * by a run whose record or pidfile was lost) is adopted, not refused.
  */
-async function startDaemon(spec: DaemonSpec, runDir: string): Promise<{ pid: number; adopted: boolean }> {
-  const orphan = processesWithArgv(spec.argv)[0];
+async function startDaemon(spec: DaemonSpec, runDir: string, processes: ProcessIndex): Promise<{ pid: number; adopted: boolean }> {
+  const orphan = processes.withArgv(spec.argv)[0];
   if (orphan !== undefined && (spec.sockDir === undefined || (await socketAnswers(join(spec.sockDir, "ctl"))))) {
     Ledger.at(runDir).intend("daemon", spec.id, recordOf(spec));
     writePidfile(spec.pidfile, orphan);
@@ -128,6 +128,8 @@ async function stopDaemon(record: DaemonRecord, runDir: string): Promise<void> {
  */
 export async function applySwitchActions(actions: readonly SwitchAction[], runDir: string): Promise<ActionOutcome[]> {
   const records = new Map(readRecords(runDir).map((record) => [record.id, record]));
+  // One /proc scan for every daemon started here (orphans of a lost record are adopted).
+  const processes = new ProcessIndex();
   const failed = new Set<string>();
   const outcomes: ActionOutcome[] = [];
   for (const step of actions) {
@@ -155,7 +157,7 @@ export async function applySwitchActions(actions: readonly SwitchAction[], runDi
       if (step.spec === undefined) throw new Error(`no configuration for ${step.id}`);
       // A dead daemon's leftovers (sockets, stale pidfile) go before it starts again.
       if (step.action === "start" && record !== undefined) await stopDaemon(record, runDir);
-      const started = await startDaemon(step.spec, runDir);
+      const started = await startDaemon(step.spec, runDir, processes);
       outcomes.push({ ...base, ok: true, pid: started.pid, ...(started.adopted && { reason: `${step.reason}; adopted the running one of the same command line` }) });
     } catch (error) {
       failed.add(step.id);

@@ -1,6 +1,6 @@
 // Decides the datapath of the LANs some nodes are on, from the topology and site.conf (what every pnode reads alike).
 import { datapathSettings } from "../config/datapath-conf";
-import { loadSiteConf } from "../config/config-dir";
+import type { SiteConf } from "../config/site-conf";
 import { lanNodesFromDocument } from "../model/lan-nodes";
 import type { HostView, Node } from "../model/node";
 import { decideDatapaths, type LanDatapath } from "../plan/datapath-plan";
@@ -9,10 +9,11 @@ import { findPlatform } from "../platforms/registry";
 
 /**
  * The datapath of every LAN the given nodes have an experimental interface on. Reads the other
- * members of those LANs (on any pnode) only when some LAN may be a kernel one.
+ * members of those LANs (on any pnode) only when some LAN may be a kernel one. The caller passes
+ * the site.conf it read (it needs it for its own settings too: one read per command).
  */
-export async function lanDatapaths(configDir: string, bytes: Uint8Array, file: string, view: HostView, nodes: readonly Node[], runDir: string): Promise<Map<string, LanDatapath>> {
-  const settings = datapathSettings(await loadSiteConf(configDir));
+export function lanDatapaths(site: SiteConf, bytes: Uint8Array, file: string, view: HostView, nodes: readonly Node[], runDir: string): Map<string, LanDatapath> {
+  const settings = datapathSettings(site);
   const names = new Set(nodes.flatMap((node) => experimentalInterfaces(node).map((nic) => nic.substrate)));
   const maybeKernel = [...names].some((name) => (view.lans.get(name)?.datapath ?? settings.datapath) === "kernel");
   // Hosts (pnodes, untyped computers) are not members a platform plugs in.

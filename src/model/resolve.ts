@@ -44,7 +44,7 @@ export function checkNodes(topology: Topology): { nodes: Node[]; problems: Probl
   const problems = new Problems(topology.file);
   const computers = topology.elements.filter((element): element is Computer => element.kind === "computer");
   const hosts = partitionHosts(computers);
-  const nodes = computers.map((computer) => resolveNode(computer, hosts, problems));
+  const nodes = computers.map((computer) => resolveOnce(topology, computer, hosts, problems));
   return { nodes, problems: problems.list };
 }
 
@@ -68,12 +68,12 @@ export function resolveHostView(topology: Topology, hostName: string): HostView 
   }
   const problems = new Problems(topology.file);
   const hosts = partitionHosts(computers);
-  const selfNode = resolveNode(self, hosts, problems);
+  const selfNode = resolveOnce(topology, self, hosts, problems);
   const children: Node[] = [];
   for (const computer of computers) {
     if (computer === self) continue;
     const host = hostOf(attributeMap(computer.attributes), hosts);
-    if (host === self.name) children.push(resolveNode(computer, hosts, problems));
+    if (host === self.name) children.push(resolveOnce(topology, computer, hosts, problems));
   }
   // A bad loss value stops this host only when one of its own LANs carries it.
   const used = new Set([selfNode, ...children].flatMap((node) => node.interfaces.map((iface) => iface.substrate)));
@@ -86,6 +86,30 @@ export function resolveHostView(topology: Topology, hostName: string): HostView 
   }
   problems.throwIfAny(topology.file);
   return { self: selfNode, children, lans };
+}
+
+/**
+ * Each computer of a topology resolved once, with the problems found: boot resolves this host's
+ * view and then, to validate, every node of the same (immutable) topology; the second pass
+ * reuses the first's nodes and reports the same problems. The placement (`hosts`) is a function
+ * of the topology, so it is the same for both.
+ */
+const resolvedByTopology = new WeakMap<Topology, Map<Computer, { readonly node: Node; readonly problems: readonly Problem[] }>>();
+
+function resolveOnce(topology: Topology, computer: Computer, hosts: ReadonlyMap<string, string>, problems: Problems): Node {
+  let resolved = resolvedByTopology.get(topology);
+  if (resolved === undefined) {
+    resolved = new Map();
+    resolvedByTopology.set(topology, resolved);
+  }
+  let known = resolved.get(computer);
+  if (known === undefined) {
+    const own = new Problems(topology.file);
+    known = { node: resolveNode(computer, hosts, own), problems: own.list };
+    resolved.set(computer, known);
+  }
+  problems.list.push(...known.problems);
+  return known.node;
 }
 
 function findHost(computers: readonly Computer[], name: string): Computer | undefined {

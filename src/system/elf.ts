@@ -29,7 +29,7 @@ export function archOfNodeArch(arch: string): ElfArch {
  *
  * @param read Reads length bytes at offset (short reads at the end are fine).
  */
-export function parseElf(read: (offset: number, length: number) => Uint8Array): ElfFacts | undefined {
+function parseElf(read: (offset: number, length: number) => Uint8Array): ElfFacts | undefined {
   const header = read(0, 64);
   if (header.length < 64 || header[0] !== 0x7f || header[1] !== 0x45 || header[2] !== 0x4c || header[3] !== 0x46) return undefined;
   // EI_CLASS 2 = 64-bit, EI_DATA 1 = little-endian.

@@ -1,5 +1,5 @@
 // Reads an image root (a mounted disk image, a staging folder, or /) for `benito install`: its init system, libc, mounts and package database.
-import { chmodSync, copyFileSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import { join, posix } from "node:path";
 import { writeFileAtomic } from "./state-files";
 
@@ -197,12 +197,9 @@ export function writeFileInRoot(hostPath: string, data: string | Uint8Array, mod
   writeFileAtomic(hostPath, data, { mode, makeFolder: false });
 }
 
-/** Copies a file by a temporary file and rename, with its mode. */
+/** Copies a file by a temporary file and rename, with its mode (the copy is made by the kernel, never read into memory). */
 export function copyFileInRoot(source: string, hostPath: string, mode: number): void {
-  const temporary = `${hostPath}.benito-${process.pid}.tmp`;
-  copyFileSync(source, temporary);
-  chmodSync(temporary, mode);
-  renameSync(temporary, hostPath);
+  writeFileAtomic(hostPath, { copyOf: source }, { mode, makeFolder: false });
 }
 
 /** Makes (or re-points) a symlink. */

@@ -1,15 +1,16 @@
 // The ledger: benito's one record of what it made under a run dir — intent written before each change, confirmed after — read through versioned valibot schemas.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { BenitoError, ExitCode, messageOf } from "../errors";
 import { stepSchema } from "../plan/step-schema";
 import { failpoint } from "./failpoints";
+import { writeFileAtomic } from "./state-files";
 
 /** The record format this benito writes and reads. A record of another format is reported, never guessed at. */
-export const ledgerFormat = 1;
+const ledgerFormat = 1;
 /** The ledger's folder inside the run dir. */
-export const ledgerFolder = "ledger";
+const ledgerFolder = "ledger";
 
 const strings = v.array(v.string());
 /** The identity of a running process: its pid and its start time (clock ticks since boot, /proc/PID/stat field 22), so a reused pid is never taken for it. */
@@ -132,25 +133,6 @@ function fileName(kind: LedgerKind, id: string): string {
   return `${kind}.${encodeURIComponent(id).replaceAll(".", "%2E")}.json`;
 }
 
-/** Writes a file atomically and durably: temp file, fsync, rename, fsync of the folder. */
-export function writeDurably(path: string, folder: string, content: string): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  const fd = openSync(temporary, "w", 0o644);
-  try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
-  const dir = openSync(folder, "r");
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
-}
-
 /**
  * Ledger class: the records under RUN_DIR/ledger. Every change benito makes to the machine is
  * written here as an intent first (so a crash leaves a record of what may be half made) and
@@ -189,7 +171,8 @@ export class Ledger {
     const path = join(this.dir, fileName(kind, id));
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o755 });
-      writeDurably(path, this.dir, `${JSON.stringify({ format: ledgerFormat, kind, id, phase, updatedAt: new Date().toISOString(), data })}\n`);
+      // Temp file, fsync, rename, fsync of the folder: a record survives a crash of the machine too.
+      writeFileAtomic(path, `${JSON.stringify({ format: ledgerFormat, kind, id, phase, updatedAt: new Date().toISOString(), data })}\n`, { durable: true, makeFolder: false });
     } catch (error) {
       throw new BenitoError("writing benito's ledger", path, messageOf(error));
     }

@@ -77,19 +77,45 @@ export function isSameProcess(pid: number | undefined, startTime: number | undef
 }
 
 /**
- * The live processes whose argv is exactly argv (a daemon benito started whose record or pidfile
- * was lost: same program, same arguments, same socket path). Never matched by name alone.
+ * ProcessIndex class: the live processes by exact argv, from one scan of /proc made when first
+ * asked (a daemon benito started whose record or pidfile was lost: same program, same arguments,
+ * same socket path; never matched by name alone). `switch up` asks once per daemon it starts; one
+ * scan serves them all. Each candidate is checked again when asked, so a process that exited (or
+ * was stopped by the same run) since the scan is not returned.
  */
-export function processesWithArgv(argv: readonly string[]): number[] {
-  const wanted = argv.join("\0");
-  const found: number[] = [];
+export class ProcessIndex {
+  #byArgv: Map<string, number[]> | undefined;
+
+  /** The live processes whose argv is exactly argv (other than this one and pid 1). */
+  withArgv(argv: readonly string[]): number[] {
+    const wanted = argv.join("\0");
+    const candidates = (this.#byArgv ??= scanArgv()).get(wanted) ?? [];
+    return candidates.filter((pid) => processCommandLine(pid)?.join("\0") === wanted);
+  }
+}
+
+/** Every process's argv (NUL-joined, as processCommandLine reads it) → its pids. */
+function scanArgv(): Map<string, number[]> {
+  const byArgv = new Map<string, number[]>();
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
     if (pid <= 1 || pid === process.pid) continue;
-    if (processCommandLine(pid)?.join("\0") === wanted) found.push(pid);
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      continue;
+    }
+    // A zombie or kernel thread has an empty cmdline: never a daemon's.
+    if (cmdline === "") continue;
+    // As processCommandLine reads it: the arguments before the last NUL.
+    const key = cmdline.slice(0, Math.max(0, cmdline.lastIndexOf("\0")));
+    const pids = byArgv.get(key);
+    if (pids === undefined) byArgv.set(key, [pid]);
+    else pids.push(pid);
   }
-  return found;
+  return byArgv;
 }
 
 /**

@@ -26,7 +26,7 @@ export interface LockHolder {
 }
 
 /** The process holding an flock on the file with this inode, from /proc/locks (undefined when not found). */
-export function lockHolder(path: string): LockHolder | undefined {
+function lockHolder(path: string): LockHolder | undefined {
   let inode: number;
   let table: string;
   try {

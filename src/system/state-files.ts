@@ -1,5 +1,5 @@
 // Writes benito's records: the status file (atomically, by rename) and the size-rotated log file.
-import { appendFileSync, chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, chmodSync, closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BenitoError, ExitCode, messageOf } from "../errors";
 
@@ -9,6 +9,16 @@ export interface AtomicWriteOptions {
   readonly mode?: number;
   /** Make the folder (and its parents) when absent; default true. */
   readonly makeFolder?: boolean;
+  /**
+   * Sync the new file before the rename and the folder after it, so the content survives a crash
+   * of the machine, not only of benito (the ledger); default false.
+   */
+  readonly durable?: boolean;
+}
+
+/** FileCopy interface: content that is another file's, copied by the kernel and never read into memory (benito's own binary). */
+export interface FileCopy {
+  readonly copyOf: string;
 }
 
 /**
@@ -18,17 +28,38 @@ export interface AtomicWriteOptions {
  * fails the temporary file is removed before the error is passed on: nothing is left behind as
  * `*.tmp`. The one atomic write of benito (records, pidfiles, status, image files, /etc/hosts).
  */
-export function writeFileAtomic(path: string, content: string | Uint8Array, options: AtomicWriteOptions = {}): void {
+export function writeFileAtomic(path: string, content: string | Uint8Array | FileCopy, options: AtomicWriteOptions = {}): void {
   const mode = options.mode ?? 0o644;
   if (options.makeFolder !== false) mkdirSync(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(temporary, content, { mode });
+    if (typeof content !== "string" && !(content instanceof Uint8Array)) copyFileSync(content.copyOf, temporary);
+    else if (options.durable !== true) writeFileSync(temporary, content, { mode });
+    else {
+      const fd = openSync(temporary, "w", mode);
+      try {
+        writeFileSync(fd, content);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
     chmodSync(temporary, mode);
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });
     throw error;
+  }
+  if (options.durable === true) syncFolder(dirname(path));
+}
+
+/** fsync(2) of a folder: a rename in it is on disk once this returns. */
+function syncFolder(folder: string): void {
+  const fd = openSync(folder, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -6,6 +6,7 @@ import type { Node, NodeInterface } from "../../model/node";
 import { experimentalInterfaces, type NicDevice } from "../../platforms/platform";
 import { platformOf } from "../../platforms/registry";
 import { ByteSink, hostLinkName, PacketSocket, readFileBytes, retireMs, snapLength, watchInterrupts } from "../os";
+import { loadSiteConf } from "../../config/config-dir";
 import { lanDatapaths } from "../datapaths";
 import type { LanDatapath } from "../../plan/datapath-plan";
 import { integerOption, parseCommandArgs } from "../args";
@@ -92,14 +93,14 @@ async function resolveTarget(experiment: Experiment, target: string): Promise<Ca
   const { view, file } = experiment;
   const isNode = [view.self, ...view.children].some((node) => node.name === name || node.localnames.includes(name));
   if (!isNode && colon < 0 && view.lans.has(target)) {
-    const datapath = (await lanDatapaths(experiment.configDir, await readFileBytes(file, "reading the topology"), file, view, view.children, experiment.runDir)).get(target);
+    const datapath = lanDatapaths(await loadSiteConf(experiment.configDir), await readFileBytes(file, "reading the topology"), file, view, view.children, experiment.runDir).get(target);
     if (datapath?.kind === "kernel") return { device: datapath.bridge, label: `LAN ${target}`, promiscuous: true };
     throw new InputError("choosing what to capture", target, `LAN ${target} is on the VDE datapath, which has no one device carrying the whole LAN: capture a member (NODE:IFACE), or put the LAN on the kernel datapath (site.conf datapath = kernel)`);
   }
   const node = findLocalNode(experiment, name);
   const nic = pickInterface(node, colon < 0 ? undefined : target.slice(colon + 1));
   // A VM NIC on a kernel LAN is a TAP on its bridge; on VDE, where the platform put it.
-  const datapath = node === view.self ? undefined : (await lanDatapaths(experiment.configDir, await readFileBytes(file, "reading the topology"), file, view, [node], experiment.runDir)).get(nic.substrate);
+  const datapath = node === view.self ? undefined : lanDatapaths(await loadSiteConf(experiment.configDir), await readFileBytes(file, "reading the topology"), file, view, [node], experiment.runDir).get(nic.substrate);
   return { ...deviceOf(experiment, node, nic, datapath), label: `${node.name}:${nic.name}`, promiscuous: false };
 }
 

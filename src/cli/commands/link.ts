@@ -7,6 +7,7 @@ import { controlSubstrate } from "../../model/resolve";
 import { describeParams, effectiveParams, figure, kernelCommands, overriddenNames, paramNames, paramWords, shapedMembers, wirefilterCommands, withReset, withSet, type KernelLan, type LinkMember, type LinkOverrides, type LinkParams, type ParamName, type ParamOverride } from "../../plan/link-plan";
 import { switchLayout } from "../../plan/switch-plan";
 import { defaultLockWaitSeconds, readFileBytes, readLinkOverrides, withRunLock, writeLinkOverrides } from "../os";
+import { loadSiteConf } from "../../config/config-dir";
 import { lanDatapaths } from "../datapaths";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
@@ -118,7 +119,7 @@ function parameter(name: ParamName, text: string): number {
 async function select(experiment: Experiment, lan: string | undefined, node: string | undefined): Promise<LinkMember[]> {
   const { view, file } = experiment;
   // LANs on the kernel datapath are shaped by tc on their members' veths, the others by wirefilters (decided as switch up decides).
-  const datapaths = await lanDatapaths(experiment.configDir, await readFileBytes(file, "reading the topology"), file, view, view.children, experiment.runDir);
+  const datapaths = lanDatapaths(await loadSiteConf(experiment.configDir), await readFileBytes(file, "reading the topology"), file, view, view.children, experiment.runDir);
   const kernel = new Map([...datapaths].flatMap(([name, datapath]): [string, KernelLan][] => (datapath.kind === "kernel" ? [[name, datapath]] : [])));
   const all = shapedMembers(view, switchLayout(view, experiment.runDir, new Set(kernel.keys())), kernel);
   if (lan === undefined) return all;

@@ -100,11 +100,12 @@ async function up(positionals: readonly string[], runDir: string, dryRun: boolea
   const bytes = await readFileBytes(file, "reading the topology");
   // Only this host's parts of a large topo.xml are read, and for its tunnels only the members of its LANs and their pnodes.
   const { view } = hostViewFromDocument(bytes, file, host);
+  const site = await loadSiteConf(configDir);
   // LANs on the kernel datapath get a bridge here instead of a switch (decided from the topology and site.conf).
-  const datapaths = await lanDatapaths(configDir, bytes, file, view, view.children, runDir);
+  const datapaths = lanDatapaths(site, bytes, file, view, view.children, runDir);
   const kernel = [...datapaths].flatMap(([lan, datapath]) => (datapath.kind === "kernel" ? [{ lan, datapath }] : []));
   const layout = switchLayout(view, runDir, new Set(kernel.map((entry) => entry.lan)));
-  const settings = tunnelSettings(await loadSiteConf(configDir));
+  const settings = tunnelSettings(site);
   // A kernel LAN's members need no switch: its members are read too, and a spanning one's VXLAN joins its bridge.
   const kernelLans = new Set(kernel.map((entry) => entry.lan));
   const lans = lanNodesFromDocument(bytes, file, new Set([...switchedLans(view), ...kernelLans]));

@@ -129,15 +129,16 @@ async function prepare(action: string, name: string, configArgument: string | un
   const configDir = resolve(await resolveConfigDir(configArgument));
   const loaded = await loadNode(configDir, name);
   const file = loaded.file;
+  const site = await loadSiteConf(configDir);
   // site.conf's qemu_binary/qemu_cpu apply where the node gives none (validated with site.conf).
-  const node = withQemuDefaults(withControlLease(loaded.node, runDir), await loadSiteConf(configDir));
+  const node = withQemuDefaults(withControlLease(loaded.node, runDir), site);
   const platform = validatedPlatform(node, file);
   const platformContext: PlatformContext = {
     runDir,
     configDir,
     benito: process.execPath,
     routeHosts: new Set((await hasRouteFile(configDir, node.name)) ? [node.name] : []),
-    datapaths: await lanDatapaths(configDir, loaded.bytes, file, loaded.view, [node], runDir),
+    datapaths: lanDatapaths(site, loaded.bytes, file, loaded.view, [node], runDir),
     // Only a qemu launch needs the answer; the probe only reads, so a dry run shows what a launch would use.
     kvm: action === "launch" && platform.names.includes("qemu") ? await accelerator(accel, ctx) : false,
   };

@@ -5,7 +5,7 @@ import * as v from "valibot";
 import { removeFile, writeFileAtomic } from "../state-files";
 
 /** The folder under the run dir that holds the forwarder's pidfile, log, control socket and port records. */
-export const forwarderFolder = "forwarder";
+const forwarderFolder = "forwarder";
 
 /** ForwarderPaths interface: the forwarder's files under one run dir. */
 export interface ForwarderPaths {
@@ -36,7 +36,7 @@ const portId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
 const interfaceName = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,15}$/, "an interface name of at most 15 bytes"));
 
 /** The schema of one port record (version 1). */
-export const PortRecordSchema = v.object({
+const PortRecordSchema = v.object({
   version: v.literal(1),
   kind: v.literal("forwarder-port"),
   id: portId,
@@ -59,7 +59,7 @@ export const PortRecordSchema = v.object({
 export type PortRecord = v.InferOutput<typeof PortRecordSchema>;
 
 /** Parses a record read from disk (or a request); undefined when it is not a valid version-1 port record. */
-export function parsePortRecord(value: unknown): PortRecord | undefined {
+function parsePortRecord(value: unknown): PortRecord | undefined {
   const parsed = v.safeParse(PortRecordSchema, value);
   return parsed.success ? parsed.output : undefined;
 }
