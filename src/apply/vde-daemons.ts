@@ -1,6 +1,7 @@
 // The work behind `benito vde forwarder`, `vde plug` and `vde ports`: pidfiles, detaching, running the forwarder or one plug until it stops.
 import { basename } from "node:path";
 import { BenitoError } from "../errors";
+import { optimizeFromNow } from "../system/jit";
 import { announceReadyAndDetach, pidfileState, removePidfile, spawnDetachedSelf, takeDaemonChildMark, writePidfile, type DetachedChild } from "../system/processes";
 import type { VdeConnection, VdeConnectError } from "../system/vde/connect";
 import { forwarderPorts, forwarderState, knownShards } from "../system/vde/forwarder-control";
@@ -33,6 +34,8 @@ function isDetachedChild(mode: DaemonMode): boolean {
  * @throws BenitoError when a forwarder already runs for this shard, or it cannot start.
  */
 export async function runForwarder(runDir: string, shard: number, mode: DaemonMode): Promise<DaemonRun<undefined>> {
+  // A daemon: its frame loop is optimized at once (benito's short runs are not, see optimizeFromNow).
+  optimizeFromNow();
   const paths = forwarderPaths(runDir, shard);
   const detachedChild = isDetachedChild(mode);
   // Only a process of this program counts: a stale pidfile whose pid was reused by another is no reason to refuse.
@@ -90,6 +93,8 @@ export interface PlugReports {
  * @throws BenitoError when the pidfile names a running process or the first connection fails.
  */
 export async function runPlugDaemon(options: PlugOptions, pidfile: string | undefined, mode: DaemonMode, reports: PlugReports): Promise<DaemonRun<PlugOutcome>> {
+  // A daemon: its frame loop is optimized at once (benito's short runs are not, see optimizeFromNow).
+  optimizeFromNow();
   const detachedChild = isDetachedChild(mode);
   if (pidfile !== undefined) {
     const state = pidfileState(pidfile, basename(process.execPath));

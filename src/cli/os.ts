@@ -14,6 +14,7 @@ export { defaultStateDir, readAddressRecords, writeAddressRecords } from "../sys
 export { debianPackageOwnsBenito, detectInit, readTextInRoot } from "../system/image-root";
 export type { InitKind } from "../system/image-root";
 export { watchInterrupts } from "../system/interrupts";
+export { optimizeFromNow } from "../system/jit";
 export { probeKvm } from "../system/kvm";
 export { Ledger } from "../system/ledger";
 export { forgetLinkOverrides, readLinkOverrides, writeLinkOverrides } from "../system/link-overrides";

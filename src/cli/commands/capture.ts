@@ -5,7 +5,7 @@ import { BenitoError, ExitCode, InputError, UsageError } from "../../errors";
 import type { Node, NodeInterface } from "../../model/node";
 import { experimentalInterfaces, type NicDevice } from "../../platforms/platform";
 import { platformOf } from "../../platforms/registry";
-import { ByteSink, hostLinkName, PacketSocket, readFileBytes, retireMs, snapLength, watchInterrupts } from "../os";
+import { ByteSink, hostLinkName, optimizeFromNow, PacketSocket, readFileBytes, retireMs, snapLength, watchInterrupts } from "../os";
 import { loadSiteConf } from "../../config/config-dir";
 import { lanDatapaths } from "../datapaths";
 import type { LanDatapath } from "../../plan/datapath-plan";
@@ -68,6 +68,8 @@ export const captureCommand: Command = {
     const experiment = await loadExperiment(values);
     const { device, netns, label, promiscuous } = await resolveTarget(experiment, target);
     const socket = PacketSocket.open(device, netns, promiscuous);
+    // Frames for as long as it runs: the loop is optimized at once (benito's short runs are not).
+    optimizeFromNow();
     // Said once the socket is open, so a script knows that from here on nothing is missed.
     ctx.io.err(`benito capture ${label}: listening on ${device}${netns === undefined ? "" : ` in network namespace ${netns}`}${promiscuous ? " (promiscuous while the capture runs)" : ""}`);
     return captureLoop(socket, { label, write: values.write, count, durationMs: duration * 1000 }, ctx);
