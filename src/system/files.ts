@@ -1,6 +1,7 @@
 // File access for the upper layers: bounded reads with errors that name the file.
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from "node:fs";
 import { BenitoError, ExitCode, messageOf } from "../errors";
+import { optimizeForInput } from "./jit";
 
 /** Default upper bound for input files (TopDL, route files): 64 MiB. */
 export const defaultMaxBytes = 64 * 1024 * 1024;
@@ -17,6 +18,12 @@ export const defaultMaxBytes = 64 * 1024 * 1024;
  * @param maxBytes The size limit.
  */
 export async function readFileBytes(path: string, doing: string, maxBytes = defaultMaxBytes): Promise<Uint8Array> {
+  const bytes = await readBytes(path, doing, maxBytes);
+  optimizeForInput(bytes.length);
+  return bytes;
+}
+
+async function readBytes(path: string, doing: string, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = (size: string): BenitoError =>
     new BenitoError(doing, path, `file is ${size} bytes, larger than the limit of ${maxBytes} (raise it with --max-bytes)`, ExitCode.input);
   if (path === "-") return readStandardInput(maxBytes, () => tooLarge(`more than ${maxBytes}`));
