@@ -101,6 +101,30 @@ describe.skipIf(!isRoot)("control-bridge (root, namespaces)", () => {
     expect(await netState(pnode)).toBe(pristine);
   });
 
+  test("up killed at every failpoint of the move: down restores the pnode exactly; up after such a crash ends as a clean up does", async () => {
+    const up = (env: Record<string, string> = {}) => inNamespace(pnode, [binary(), "control-bridge", "up", config, "pnode0", "--run-dir", runDir], { env });
+    const down = () => inNamespace(pnode, [binary(), "control-bridge", "down", "--run-dir", runDir]);
+    // The bridge is made afresh each time: its interface index differs, nothing else may.
+    const bridgedState = async () => (await netState(pnode)).replace(/"ifindex":\d+/g, '"ifindex":0');
+    const trace = join(dir, "control-bridge-failpoints");
+    expect((await up({ BENITO_FAILPOINT_TRACE: trace })).code).toBe(0);
+    const bridged = await bridgedState();
+    expect((await down()).code).toBe(0);
+    const points = [...new Set(readFileSync(trace, "utf8").split("\n").filter((line) => line.startsWith("control-bridge:")))];
+    expect(points.length).toBeGreaterThanOrEqual(8);
+    const failures: string[] = [];
+    for (const point of points) {
+      if ((await up({ BENITO_FAILPOINT: point })).code === 0) failures.push(`${point}: up was not killed there`);
+      const restored = await down();
+      if (restored.code !== 0 || (await netState(pnode)) !== pristine) failures.push(`${point}: down exited ${restored.code} and left ${await netState(pnode)}`);
+      await up({ BENITO_FAILPOINT: point });
+      const again = await up();
+      if (again.code !== 0 || (await bridgedState()) !== bridged) failures.push(`${point}: up after the crash exited ${again.code}: ${again.stderr.trim().split("\n").at(-1)}`);
+      if ((await down()).code !== 0 || (await netState(pnode)) !== pristine) failures.push(`${point}: down after that left ${await netState(pnode)}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
   test("dry run prints the move and changes nothing", async () => {
     const result = await inNamespace(pnode, [binary(), "control-bridge", "up", "--dry-run", config, "pnode0", "--run-dir", runDir]);
     expect(result.code).toBe(0);
