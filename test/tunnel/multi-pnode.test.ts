@@ -245,6 +245,31 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)(`LANs across three pnodes over 
     expect((await ping(vnodeNamespace(`${p}a1`), "10.61.1.2")).ok).toBe(true);
   });
 
+  test("switch up killed at every failpoint of a tunnel's rebuild: the next switch up converges (links marked, plug running, switch status clean)", async () => {
+    const ledger = join(runDir(1), "ledger");
+    const records = readdirSync(ledger).filter((file) => file.startsWith("tunnel.")).map((file) => JSON.parse(readFileSync(join(ledger, file), "utf8")) as { id: string; data: { substrate: string; vxlan?: string } });
+    const record = records.find((entry) => entry.data.substrate === "lanA");
+    const name = record?.data.vxlan ?? "none";
+    const switchUp = (env: Record<string, string>) => run(["nsenter", `--net=/run/netns/${hostNs(1)}`, benitoBinary, "switch", "up", "--run-dir", runDir(1), config, pn(1)], { env, timeoutMs: 90_000 });
+    // The VXLAN link deleted behind benito's back makes switch up rebuild that tunnel: its failpoints, traced.
+    const trace = join(dir, `tunnel-failpoints-${datapath}`);
+    expect((await run(["ip", "-n", hostNs(1), "link", "del", name])).code).toBe(0);
+    expect((await switchUp({ BENITO_FAILPOINT_TRACE: trace })).code).toBe(0);
+    const points = [...new Set(readFileSync(trace, "utf8").split("\n").filter((line) => line.startsWith(`tunnel:${record?.id}:`)))];
+    expect(points).toContain(`tunnel:${record?.id}:link:${name}`);
+    const failures: string[] = [];
+    for (const point of points) {
+      await run(["ip", "-n", hostNs(1), "link", "del", name]);
+      if ((await switchUp({ BENITO_FAILPOINT: point })).code === 0) failures.push(`${point}: switch up was not killed there`);
+      const again = await switchUp({});
+      const status = await inPnode(1, ["switch", "status", "--run-dir", runDir(1)]);
+      if (again.code !== 0 || status.code !== 0) failures.push(`${point}: switch up after the crash exited ${again.code}, switch status ${status.code}: ${[...again.stdout.split("\n"), ...status.stdout.split("\n")].filter((line) => line.includes("FAILED") || line.includes("DRIFT")).join(" / ")}`);
+    }
+    expect(failures).toEqual([]);
+    expect((await inPnode(1, ["status", "--run-dir", runDir(1), config, pn(1)])).code).toBe(0);
+    expect((await ping(vnodeNamespace(`${p}a1`), "10.61.1.2")).ok).toBe(true);
+  });
+
   test("a pnode removed from the config: switch up on the others removes its tunnel endpoints and the tunnels it alone shared", async () => {
     const kept = vnodes.filter((node) => node.host !== pn(3));
     // x3 goes away first (with the config it was booted from), then the config forgets it.
