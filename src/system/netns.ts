@@ -47,8 +47,8 @@ function returnHome(home: number, name: string): void {
 
 /**
  * Creates the named network namespace (like `ip netns add`): the calling thread unshares into
- * a new namespace, bind-mounts it at /run/netns/NAME, runs inside() there (e.g. to bring
- * loopback up over netlink), and returns to its own namespace.
+ * a new namespace, runs inside() there (e.g. to bring loopback up over netlink), bind-mounts it
+ * at /run/netns/NAME (so it appears only once set up), and returns to its own namespace.
  */
 export function createNamespace(name: string, inside?: () => void): void {
   const path = validate(name);
@@ -62,8 +62,10 @@ export function createNamespace(name: string, inside?: () => void): void {
   let failure: unknown;
   try {
     check("unshare(CLONE_NEWNET)", libc.unshare(CLONE_NEWNET));
-    check(`mount(${path}, MS_BIND)`, libc.mount(cString("/proc/thread-self/ns/net"), cString(path), cString("none"), MS_BIND, null));
+    // Set up before it is mounted: killed in between, the namespace dies with this thread and
+    // leaves only the empty file ensureNamespace clears, never a mounted one without its loopback.
     inside?.();
+    check(`mount(${path}, MS_BIND)`, libc.mount(cString("/proc/thread-self/ns/net"), cString(path), cString("none"), MS_BIND, null));
   } catch (error) {
     failure = error;
   } finally {
