@@ -6,6 +6,7 @@ import { alive, pidIn, signalPid } from "../test/helpers/processes";
 import { addForwarderPort, knownShards, removeForwarderPort } from "../src/system/vde/forwarder-control";
 import { forwarderPaths } from "../src/system/vde/forwarder-records";
 import { kernelAlias, kernelBridgeName, kernelMemberSteps, kernelPortName, kernelIfbName } from "../src/plan/datapath-plan";
+import { runSteps } from "../src/apply/run-steps";
 
 const binary = process.env.BENITO_BIN ?? resolve(import.meta.dir, "../build/benito");
 /** Measurement rounds per plug kind (kinds alternate; each figure is the median of the rounds: the machine is shared). */
@@ -112,9 +113,7 @@ async function kernelJoin(namespaces: readonly string[], capacityKbps?: number):
   await run(["ip", "link", "set", bridge, "alias", kernelAlias(kernelLan), "up"]);
   const datapath = { kind: "kernel" as const, reason: "bench", bridge, scope: "", shaping: capacityKbps === undefined ? {} : { capacityKbps }, netem: false };
   for (const [index, namespace] of namespaces.entries()) {
-    for (const step of kernelMemberSteps({ node: `${prefix}${index}`, iface: "inf000", lan: kernelLan, ifname: "bt0", placement: { netns: namespace } }, datapath)) {
-      if (step.kind === "command.run") await run(step.argv);
-    }
+    await runSteps(kernelMemberSteps({ node: `${prefix}${index}`, iface: "inf000", lan: kernelLan, ifname: "bt0", placement: { netns: namespace } }, datapath), { benito: binary, mode: "setup" });
   }
 }
 

@@ -36,6 +36,13 @@ export interface RunOptions {
   readonly converge?: boolean;
   /** Failpoints are named `step:PREFIX:ID` (PREFIX: the node). */
   readonly failpointPrefix?: string;
+  /**
+   * The steps run under a ledger intent that names every link they make (a vnode's record, not
+   * yet confirmed): an unmarked kernel-datapath link of the kind a step makes, under its exact
+   * derived name, is one a crash left between making and marking it — setup marks and keeps it,
+   * teardown deletes it — instead of refusing it as someone else's.
+   */
+  readonly underIntent?: boolean;
   /** Filled with each command step's exit and last output line, by step id (the ledger keeps them). */
   readonly results?: Record<string, { code: number; detail: string }>;
 }
@@ -228,7 +235,8 @@ async function runStep(step: Step, options: RunOptions, changed: ReadonlySet<str
       try {
         const link = rtnl.linkByName(step.name);
         if (link === undefined) return kept();
-        if (link.alias?.startsWith(kernelMark) !== true) throw new BenitoError("deleting the link", step.name, "it does not carry benito's mark: left alone");
+        const crashLeft = options.underIntent === true && link.alias === undefined && kernelLinkKinds.has(link.kind);
+        if (link.alias?.startsWith(kernelMark) !== true && !crashLeft) throw new BenitoError("deleting the link", step.name, "it does not carry benito's mark: left alone");
         rtnl.deleteLink(link.index);
       } finally {
         rtnl.close();
@@ -240,8 +248,10 @@ async function runStep(step: Step, options: RunOptions, changed: ReadonlySet<str
       break;
     case "kernel.tap":
       return kernelTap(step);
+    case "kernel.veth":
+      return kernelVeth(step, options.underIntent === true);
     case "kernel.shape":
-      await kernelShape(step);
+      await kernelShape(step, options.underIntent === true);
       break;
     case "command.run": {
       const result = await runProgram(placed(options.benito, step.argv, step.placement));
@@ -323,11 +333,56 @@ function deleteBridge(name: string): void {
   }
 }
 
-/** A link of that name that must carry benito's kernel datapath mark (undefined when absent). */
-function markedLink(rtnl: Rtnl, name: string, doing: string): LinkInfo | undefined {
+/** The kinds of link the kernel datapath's vnode steps make (veth host ends, IFBs, VM TAPs). */
+const kernelLinkKinds = new Set(["veth", "ifb", "tun"]);
+
+/**
+ * A link of that name that must carry benito's kernel datapath mark (undefined when absent). With
+ * `adopt` (a kind, under an intent that names the link), an unmarked link of that kind is one a
+ * crash left between making and marking it: it is returned for the caller to mark.
+ */
+function markedLink(rtnl: Rtnl, name: string, doing: string, adopt?: string): LinkInfo | undefined {
   const link = rtnl.linkByName(name);
-  if (link !== undefined && link.alias?.startsWith(kernelMark) !== true) throw new BenitoError(doing, name, "a link of that name exists and does not carry benito's mark: left alone");
-  return link;
+  if (link === undefined || link.alias?.startsWith(kernelMark) === true) return link;
+  if (adopt !== undefined && link.alias === undefined && link.kind === adopt) return link;
+  throw new BenitoError(doing, name, "a link of that name exists and does not carry benito's mark: left alone");
+}
+
+/** The LAN's bridge a member joins; it must be there (switch up makes it before the vnodes). */
+function lanBridge(rtnl: Rtnl, name: string, member: string): LinkInfo {
+  const bridge = rtnl.linkByName(name);
+  if (bridge === undefined || bridge.kind !== "bridge") throw new BenitoError("joining the NIC to its LAN", `${member} to ${name}`, `the LAN's bridge ${name} is missing (switch up makes it)`);
+  return bridge;
+}
+
+/**
+ * A process NIC's veth pair on a kernel LAN (see the kernel.veth step): a host end that is there
+ * is kept (marked when a crash left it unmarked, set back on the bridge and up); else the pair is
+ * made (`ip link add … netns`), then the host end marked, enslaved and set up.
+ */
+async function kernelVeth(step: Extract<Step, { kind: "kernel.veth" }>, underIntent: boolean): Promise<StepOutcome> {
+  const doing = "joining the vnode's NIC to its LAN";
+  const rtnl = Rtnl.open();
+  try {
+    const bridge = lanBridge(rtnl, step.bridge, step.name);
+    let link = markedLink(rtnl, step.name, doing, underIntent ? "veth" : undefined);
+    const made = link === undefined;
+    if (link === undefined) {
+      await mustSucceed(["ip", "link", "add", step.name, "type", "veth", "peer", "name", step.peer, ...(step.mac === undefined ? [] : ["address", step.mac]), "netns", step.netns], doing, step.name);
+      link = rtnl.linkByName(step.name);
+      if (link === undefined) throw new BenitoError(doing, step.name, "it vanished after it was created");
+      failpoint(`kernel-veth:${step.name}:made`);
+    }
+    const adopted = link.alias === undefined;
+    if (adopted) rtnl.setLinkAlias(link.index, step.alias);
+    const moved = link.master !== bridge.index || !link.up;
+    if (link.master !== bridge.index) rtnl.setLinkMaster(link.index, bridge.index);
+    if (!link.up) rtnl.setLinkUp(link.index, true);
+    if (made) return { changed: true };
+    return { changed: false, note: adopted ? `marked ${step.name}, left unmarked by a crash` : moved ? `set ${step.name} back on ${step.bridge} and up` : undefined };
+  } finally {
+    rtnl.close();
+  }
 }
 
 /**
@@ -338,8 +393,7 @@ function markedLink(rtnl: Rtnl, name: string, doing: string): LinkInfo | undefin
 function kernelTap(step: Extract<Step, { kind: "kernel.tap" }>): StepOutcome {
   const rtnl = Rtnl.open();
   try {
-    const bridge = rtnl.linkByName(step.bridge);
-    if (bridge === undefined || bridge.kind !== "bridge") throw new BenitoError("joining the TAP to its LAN", `${step.name} to ${step.bridge}`, `the LAN's bridge ${step.bridge} is missing (switch up makes it)`);
+    const bridge = lanBridge(rtnl, step.bridge, step.name);
     let link = markedLink(rtnl, step.name, "creating the TAP");
     const made = link === undefined;
     if (link === undefined) {
@@ -364,19 +418,20 @@ function kernelTap(step: Extract<Step, { kind: "kernel.tap" }>): StepOutcome {
 }
 
 /** A kernel member's shaping, applied whole (see the kernel.shape step); an IFB of that name that is not benito's stops it. */
-async function kernelShape(step: Extract<Step, { kind: "kernel.shape" }>): Promise<void> {
+async function kernelShape(step: Extract<Step, { kind: "kernel.shape" }>, underIntent: boolean): Promise<void> {
   const doing = "shaping the kernel LAN member";
   if (step.egress !== undefined) await mustSucceed(["tc", "qdisc", "replace", "dev", step.port, "root", ...step.egress], doing, step.port);
   const rtnl = Rtnl.open();
   try {
-    if (markedLink(rtnl, step.ifb, doing) === undefined) {
+    let ifb = markedLink(rtnl, step.ifb, doing, underIntent ? "ifb" : undefined);
+    if (ifb === undefined) {
       await mustSucceed(["ip", "link", "add", step.ifb, "type", "ifb"], doing, step.ifb);
-      const ifb = rtnl.linkByName(step.ifb);
+      ifb = rtnl.linkByName(step.ifb);
       if (ifb === undefined) throw new BenitoError(doing, step.ifb, "it vanished after it was created");
-      rtnl.setLinkAlias(ifb.index, step.alias);
+      failpoint(`kernel-ifb:${step.ifb}:made`);
     }
-    const ifb = rtnl.linkByName(step.ifb);
-    if (ifb !== undefined && !ifb.up) rtnl.setLinkUp(ifb.index, true);
+    if (ifb.alias === undefined) rtnl.setLinkAlias(ifb.index, step.alias);
+    if (!ifb.up) rtnl.setLinkUp(ifb.index, true);
   } finally {
     rtnl.close();
   }

@@ -39,8 +39,9 @@ export async function launchVnode(platform: Platform, node: Node, ctx: PlatformC
   ledger.intend("vnode", node.name, { ...recorded, ...(previous?.data.results !== undefined && { results: previous.data.results }) });
   const results: Record<string, { code: number; detail: string }> = {};
   try {
-    if (orphans.length > 0) await runSteps(orphans, { benito: ctx.benito, mode: "teardown", failpointPrefix: node.name, progress });
-    await runSteps(steps, { benito: ctx.benito, mode: "setup", converge: true, failpointPrefix: node.name, results, progress });
+    if (orphans.length > 0) await runSteps(orphans, { benito: ctx.benito, mode: "teardown", underIntent: previous?.phase === "intent", failpointPrefix: node.name, progress });
+    // Under the intent just written, which names every link the launch makes.
+    await runSteps(steps, { benito: ctx.benito, mode: "setup", converge: true, underIntent: true, failpointPrefix: node.name, results, progress });
   } catch (error) {
     ledger.write("vnode", node.name, "intent", { ...recorded, results });
     throw error;
@@ -87,7 +88,8 @@ export async function stopVnode(runDir: string, nodeName: string, planned: (() =
   const record = ledger.get("vnode", nodeName);
   const steps = record?.data.teardown ?? planned?.().steps;
   if (steps === undefined) throw new BenitoError("stopping the vnode", nodeName, "it is neither in the topology nor in benito's ledger");
-  await runSteps(steps, { benito, mode: "teardown", failpointPrefix: nodeName, progress });
+  // A launch that never finished (its record still an intent) may have left a link unmarked: its own, named by the record.
+  await runSteps(steps, { benito, mode: "teardown", underIntent: record?.phase === "intent", failpointPrefix: nodeName, progress });
   ledger.remove("addresses", nodeName);
   ledger.remove("vnode", nodeName);
   ledger.removeIfEmpty();

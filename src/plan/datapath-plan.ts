@@ -139,29 +139,14 @@ export interface KernelMember {
  * shaping: capacity as tbf on the host end (LAN → member) and, through an IFB the host end's
  * ingress is redirected to, on the member → LAN direction too; with netem the IFB carries the
  * delay and loss (member → LAN, as wirefilter does, so a member-to-member frame is delayed once).
+ * Both steps converge, so a relaunch keeps a vnode whose veth is there.
  */
 export function kernelMemberSteps(member: KernelMember, datapath: Extract<LanDatapath, { kind: "kernel" }>): Step[] {
   const host = kernelPortName(member.node, member.iface, datapath.scope);
-  const ifb = kernelIfbName(member.node, member.iface, datapath.scope);
   const alias = kernelAlias(member.lan);
-  const id = (what: string) => `${what}-${member.ifname}`;
-  const netns = member.placement.netns ?? "";
-  const steps: Step[] = [
-    { kind: "command.run", id: id("veth"), argv: ["ip", "link", "add", host, "type", "veth", "peer", "name", member.ifname, ...(member.mac === undefined ? [] : ["address", member.mac]), "netns", netns] },
-    { kind: "command.run", id: id("port"), argv: ["ip", "link", "set", host, "alias", alias, "master", datapath.bridge, "up"] },
-  ];
-  const capacity = datapath.shaping.capacityKbps ?? 0;
-  if (capacity > 0) steps.push({ kind: "command.run", id: id("egress"), argv: ["tc", "qdisc", "replace", "dev", host, "root", ...tbf(capacity)] });
-  if (capacity > 0 || datapath.netem) {
-    steps.push(
-      { kind: "command.run", id: id("ifb"), argv: ["ip", "link", "add", ifb, "type", "ifb"] },
-      { kind: "command.run", id: id("ifb-up"), argv: ["ip", "link", "set", ifb, "alias", alias, "up"] },
-      { kind: "command.run", id: id("ingress"), argv: ["tc", "qdisc", "add", "dev", host, "handle", "ffff:", "ingress"] },
-      { kind: "command.run", id: id("redirect"), argv: ["tc", "filter", "add", "dev", host, "parent", "ffff:", "protocol", "all", "u32", "match", "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev", ifb] },
-      { kind: "command.run", id: id("ifb-shape"), argv: ["tc", "qdisc", "replace", "dev", ifb, "root", ...(datapath.netem ? netem(datapath.shaping) : tbf(capacity))] },
-    );
-  }
-  return steps;
+  const veth: Step = { kind: "kernel.veth", id: `veth-${member.ifname}`, name: host, peer: member.ifname, ...(member.mac !== undefined && { mac: member.mac }), netns: member.placement.netns ?? "", bridge: datapath.bridge, alias };
+  const shaping = portShaping(host, kernelIfbName(member.node, member.iface, datapath.scope), alias, datapath, `shape-${member.ifname}`);
+  return shaping === undefined ? [veth] : [veth, shaping];
 }
 
 /** KernelTap interface: a VM NIC on a kernel LAN, whose hypervisor opens a TAP by name (QEMU's `-netdev tap`). */
@@ -202,10 +187,10 @@ export function kernelTapSteps(member: KernelTap, datapath: Extract<LanDatapath,
   return [{ kind: "kernel.tap", id: `ktap-${member.id}`, name: port, bridge: datapath.bridge, alias }, ...(shaping === undefined ? [] : [shaping])];
 }
 
-/** The steps that remove a NIC's kernel links (whichever exist and carry benito's mark): the veth pair and the IFB. */
+/** The steps that remove a NIC's kernel links (whichever exist and carry benito's mark), in reverse order of making: the IFB, then the veth pair (or VM TAP). */
 export function kernelMemberRemoval(node: string, iface: string, ifname: string, scope: string): Step[] {
   return [
-    { kind: "link.delete", id: `veth-${ifname}`, name: kernelPortName(node, iface, scope) },
     { kind: "link.delete", id: `ifb-${ifname}`, name: kernelIfbName(node, iface, scope) },
+    { kind: "link.delete", id: `veth-${ifname}`, name: kernelPortName(node, iface, scope) },
   ];
 }

@@ -50,5 +50,6 @@ export const stepSchema: v.GenericSchema<Step> = v.variant("kind", [
   v.object({ kind: v.literal("forwarder.unport"), id, runDir: text, port: text }),
   v.object({ kind: v.literal("link.delete"), id, name: text }),
   v.object({ kind: v.literal("kernel.tap"), id, name: text, bridge: text, alias: text }),
+  v.object({ kind: v.literal("kernel.veth"), id, name: text, peer: text, mac: v.optional(text), netns: text, bridge: text, alias: text }),
   v.object({ kind: v.literal("kernel.shape"), id, port: text, alias: text, egress: v.optional(v.array(text)), ifb: text, ingress: v.array(text) }),
 ]);

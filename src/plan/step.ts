@@ -84,6 +84,12 @@ export type Step =
    */
   | { readonly kind: "kernel.tap"; readonly id: string; readonly name: string; readonly bridge: string; readonly alias: string }
   /**
+   * A process NIC on a kernel LAN: a veth pair, peer (with mac) in namespace netns, the host end
+   * name marked with alias, a port of bridge and up. Convergent: a host end that is there is kept
+   * (re-enslaved, set up); one a crash left unmarked (a veth of this derived name) is marked.
+   */
+  | { readonly kind: "kernel.veth"; readonly id: string; readonly name: string; readonly peer: string; readonly mac?: string; readonly netns: string; readonly bridge: string; readonly alias: string }
+  /**
    * A kernel LAN member's shaping, applied whole and idempotently (so a relaunch can run it again):
    * egress (tc qdisc args) as the port's root qdisc (LAN → member); the port's ingress qdisc made
    * afresh and redirected to the IFB (made and marked when absent), whose root qdisc is ingress
@@ -145,12 +151,15 @@ export function renderStep(step: Step): string {
       return `${inNs(step.placement)}${step.argv.map(quoteWord).join(" ")}`;
     case "forwarder.port":
       return `forwarder port ${quoteWord(step.port)}: ${step.placement?.netns ? `${quoteWord(step.placement.netns)}/` : ""}${quoteWord(step.tap)} <-> ${quoteWord(step.switchDir)} port ${step.switchPort} --reconnect  # ${quoteWord(step.runDir)}/forwarder`;
+    case "kernel.veth":
+      return `ip link add ${quoteWord(step.name)} type veth peer name ${quoteWord(step.peer)}${step.mac === undefined ? "" : ` address ${step.mac}`} netns ${quoteWord(step.netns)}; ip link set ${quoteWord(step.name)} alias ${quoteWord(step.alias)} master ${quoteWord(step.bridge)} up`;
     case "kernel.tap":
       return `benito tap create ${quoteWord(step.name)}; ip link set ${quoteWord(step.name)} alias ${quoteWord(step.alias)} master ${quoteWord(step.bridge)} up`;
     case "kernel.shape":
       return [
         ...(step.egress === undefined ? [] : [`tc qdisc replace dev ${quoteWord(step.port)} root ${step.egress.map(quoteWord).join(" ")}`]),
-        `ip link add ${quoteWord(step.ifb)} type ifb alias ${quoteWord(step.alias)}`,
+        `ip link add ${quoteWord(step.ifb)} type ifb`,
+        `ip link set ${quoteWord(step.ifb)} alias ${quoteWord(step.alias)} up`,
         `tc qdisc del dev ${quoteWord(step.port)} ingress`,
         `tc qdisc add dev ${quoteWord(step.port)} handle ffff: ingress`,
         `tc filter add dev ${quoteWord(step.port)} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${quoteWord(step.ifb)}`,

@@ -105,7 +105,11 @@ describe.skipIf(!isRoot || !hasTools)("demo lab on the kernel datapath (root)", 
     const drift = await benito(["status", "--json", "--run-dir", lab.runDir, lab.config, "pnode0"]);
     expect(drift.code).toBe(1);
     expect(JSON.parse(drift.stdout).checks.filter((check: { ok: boolean }) => !check.ok).map((check: { id: string }) => check.id)).toEqual([`status:${lab.name("c")}`]);
-    expect((await boot()).code).toBe(0);
+    const namespaceBefore = (await run(["ip", "netns", "exec", lab.namespace("c"), "stat", "-L", "-c", "%i", "/proc/self/ns/net"])).stdout;
+    const repaired = await boot();
+    expect(repaired.code).toBe(0);
+    // Repaired in place: the veth made again, the namespace kept (not taken down and launched afresh).
+    expect((await run(["ip", "netns", "exec", lab.namespace("c"), "stat", "-L", "-c", "%i", "/proc/self/ns/net"])).stdout).toBe(namespaceBefore);
     expect((await ping(lab.namespace("c"), "10.0.2.2")).ok).toBe(true);
     expect((await benito(["status", "--run-dir", lab.runDir, lab.config, "pnode0"])).code).toBe(0);
   });
@@ -131,6 +135,25 @@ describe.skipIf(!isRoot || !hasTools)("demo lab on the kernel datapath (root)", 
     const again = await boot();
     expect({ code: again.code, err: again.code === 0 ? "" : again.stderr }).toEqual({ code: 0, err: "" });
     expect((await run(["ip", "-d", "-o", "link", "show", bridge])).stdout).toContain("benito-dp lan1");
+    expect((await ping(lab.namespace("c"), "10.0.2.2")).ok).toBe(true);
+    expect((await benito(["status", "--run-dir", lab.runDir, lab.config, "pnode0"])).code).toBe(0);
+  });
+
+  test("a launch killed between making a veth and marking it: vm stop removes it (the vnode's intent names it); killed again, the next boot takes it as benito's", async () => {
+    const node = lab.name("c");
+    const veth = kernelPortName(node, "inf000", lab.runDir);
+    const launch = (failpoint: string) => benito(["vm", "launch", node, lab.config, "--run-dir", lab.runDir], { env: { BENITO_FAILPOINT: failpoint } });
+    const marked = async () => (await run(["ip", "-d", "-o", "link", "show", veth])).stdout;
+    expect((await benito(["vm", "stop", node, lab.config, "--run-dir", lab.runDir])).code).toBe(0);
+    expect((await launch(`kernel-veth:${veth}:made`)).code).not.toBe(0);
+    expect(await marked()).not.toContain("benito-dp");
+    expect(await marked()).toContain(veth);
+    expect((await benito(["vm", "stop", node, lab.config, "--run-dir", lab.runDir])).code).toBe(0);
+    expect((await run(["ip", "-o", "link", "show", veth])).code).not.toBe(0);
+    expect((await launch(`kernel-veth:${veth}:made`)).code).not.toBe(0);
+    const again = await boot();
+    expect({ code: again.code, err: again.code === 0 ? "" : again.stderr }).toEqual({ code: 0, err: "" });
+    expect(await marked()).toContain("benito-dp lan1");
     expect((await ping(lab.namespace("c"), "10.0.2.2")).ok).toBe(true);
     expect((await benito(["status", "--run-dir", lab.runDir, lab.config, "pnode0"])).code).toBe(0);
   });

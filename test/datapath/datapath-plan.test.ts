@@ -79,11 +79,11 @@ describe("the kernel datapath plan (golden)", () => {
     expect(text).toBe(golden("kernel-member.plan"));
   });
 
-  test("each member step's argv has no shell and names only derived links", () => {
+  test("a member is two convergent steps (no helper command, so a relaunch keeps a vnode whose veth is there) naming only derived links", () => {
     const steps = kernelMemberSteps({ node: "a", iface: "inf000", lan: "slow", ifname: "inf000", placement: { netns: "bn-a" } }, kernel("slow", true));
-    for (const step of steps) {
-      expect(step.kind).toBe("command.run");
-      if (step.kind === "command.run") expect(["ip", "tc"]).toContain(step.argv[0] ?? "");
-    }
+    expect(steps.map((step) => step.kind)).toEqual(["kernel.veth", "kernel.shape"]);
+    const [veth, shape] = steps;
+    expect(veth?.kind === "kernel.veth" ? [veth.name, veth.peer, veth.netns] : []).toEqual([kernelPortName("a", "inf000", "/run/benito"), "inf000", "bn-a"]);
+    expect(shape?.kind === "kernel.shape" ? [shape.port, shape.ifb] : []).toEqual([kernelPortName("a", "inf000", "/run/benito"), kernelIfbName("a", "inf000", "/run/benito")]);
   });
 });

@@ -26,6 +26,7 @@ function created(step: Step): string | undefined {
     case "bridge.create":
       return `bridge:${step.name}`;
     case "kernel.tap":
+    case "kernel.veth":
       return `link:${step.name}`;
     case "kernel.shape":
       return `link:${step.ifb}`;
@@ -61,6 +62,7 @@ function removed(step: Step): string | undefined {
 function interfaceNames(step: Step): string[] {
   if (step.kind === "bridge.create") return [step.name, ...step.members];
   if (step.kind === "kernel.tap") return [step.name, step.bridge];
+  if (step.kind === "kernel.veth") return [step.name, step.peer, step.bridge];
   if (step.kind === "kernel.shape") return [step.port, step.ifb];
   if (step.kind === "link.delete") return [step.name];
   return step.kind === "tap.create" || step.kind === "tap.delete" || step.kind === "bridge.delete" ? [step.name] : [];
@@ -156,9 +158,8 @@ export function conformance(platform: Platform, samples: readonly Node[], ctx: P
 
         test("every experimental NIC has a capture device the plan makes, or a reason it has none", () => {
           const steps = platform.plan(node, ctx).steps;
-          // A process NIC on a kernel LAN is the vnode end of a veth pair (`ip link add HOST type veth peer name NIC`).
-          const vethPeer = (argv: readonly string[]) => (argv[0] === "ip" && argv.includes("veth") ? argv[argv.indexOf("name") + 1] : undefined);
-          const taps = new Set(steps.flatMap((step) => (step.kind === "tap.create" || step.kind === "kernel.tap" ? [step.name] : step.kind === "command.run" ? [vethPeer(step.argv) ?? ""] : [])));
+          // A process NIC on a kernel LAN is the vnode end of a veth pair.
+          const taps = new Set(steps.flatMap((step) => (step.kind === "tap.create" || step.kind === "kernel.tap" ? [step.name] : step.kind === "kernel.veth" ? [step.peer] : [])));
           const namespaces = new Set(steps.flatMap((step) => (step.kind === "netns.create" ? [step.name] : [])));
           for (const nic of node.interfaces.filter((candidate) => !candidate.control)) {
             const where = platform.nicDevice(node, nic, ctx.datapaths?.get(nic.substrate));

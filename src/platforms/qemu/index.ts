@@ -187,7 +187,7 @@ function stop(node: Node, ctx: PlatformContext): Plan {
       ...[layout.qmp, layout.serialSocket, layout.pidfile, layout.configDisk, layout.overlay, layout.serialLog, layout.log].map((path, index) => ({ kind: "file.delete" as const, id: `rm-${index}`, path })),
       ...tapNicTeardown(node, ctx, layout.dir),
       // Every NIC's kernel links, whichever datapath it used (site.conf may have changed since): each removal is a no-op when absent.
-      ...experimentalInterfaces(node).flatMap((nic, index) => kernelMemberRemoval(node.name, nic.name, `net${index}`, ctx.runDir)).reverse(),
+      ...experimentalInterfaces(node).map((nic, index) => kernelMemberRemoval(node.name, nic.name, `net${index}`, ctx.runDir)).reverse().flat(),
       { kind: "dir.delete", id: "vm-dir", path: layout.dir },
     ],
   };
