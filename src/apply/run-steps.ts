@@ -11,7 +11,7 @@ import { failpoint } from "../system/failpoints";
 import { deleteNamespace, ensureNamespace, namespaceDir, namespaceExists, withinNamespace } from "../system/netns";
 import { appendToFile, exists, makeDir, removeEmptyDir, removeFile, writeWholeFile } from "../system/paths";
 import { deviceExists, findProgram } from "../system/presence";
-import { isRunning, pidfileState, runProgram, startDetached, startSelfDaemonizing, stopByPidfile } from "../system/processes";
+import { isRunning, pidfileState, runProgram, startDetached, startSelfDaemonizing, stopByPidfile, type ProgramResult } from "../system/processes";
 import { qmpCommand } from "../system/qmp";
 import { createTap, deleteTap, interfaceExists, parseMac } from "../system/tap";
 import { addForwarderPort, removeForwarderPort } from "../system/vde/forwarder-control";
@@ -45,6 +45,23 @@ export interface RunOptions {
   readonly underIntent?: boolean;
   /** Filled with each command step's exit and last output line, by step id (the ledger keeps them). */
   readonly results?: Record<string, { code: number; detail: string }>;
+  /**
+   * Runs one of benito's own commands in this process (its arguments after the executable). A
+   * command step of the benito executable that can act on a namespace from outside (`ifaces`,
+   * `routes` with `--netns`) is run so instead of as a helper program: each helper is a Bun
+   * start-up, which was most of the CPU of booting a pnode with many process vnodes.
+   */
+  readonly runOwn?: (args: readonly string[]) => Promise<ProgramResult>;
+}
+
+/** benito's own commands that take `--netns NAME` to act on a namespace from outside. */
+const ownNamespaceCommands: ReadonlySet<string> = new Set(["ifaces", "routes"]);
+
+/** A command step's arguments as one of benito's own commands run in this process, or undefined when it must run as a program. */
+function ownCommandArgs(step: Extract<Step, { kind: "command.run" }>, benito: string): string[] | undefined {
+  const [program, command, ...rest] = step.argv;
+  if (program !== benito || command === undefined || !ownNamespaceCommands.has(command) || step.placement?.netns === undefined) return undefined;
+  return [command, ...rest, "--netns", step.placement.netns];
 }
 
 /** The outcome of one step: a note worth printing, and whether it changed anything. */
@@ -254,7 +271,8 @@ async function runStep(step: Step, options: RunOptions, changed: ReadonlySet<str
       await kernelShape(step, options.underIntent === true);
       break;
     case "command.run": {
-      const result = await runProgram(placed(options.benito, step.argv, step.placement));
+      const own = options.runOwn === undefined ? undefined : ownCommandArgs(step, options.benito);
+      const result = own !== undefined && options.runOwn !== undefined ? await options.runOwn(own) : await runProgram(placed(options.benito, step.argv, step.placement));
       if (step.log !== undefined) appendToFile(step.log, `${result.stdout}${result.stderr}`);
       if (options.results !== undefined) {
         const lines = `${result.stderr}\n${result.stdout}`.split("\n").map((line) => line.trim()).filter((line) => line !== "");

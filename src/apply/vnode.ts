@@ -11,7 +11,7 @@ import { BenitoError, messageOf } from "../errors";
 import { forwarderRequest, forwarderState } from "../system/vde/forwarder-control";
 import type { PortStatus } from "../system/vde/forwarder-daemon";
 import { readPortRecord } from "../system/vde/forwarder-records";
-import { runSteps } from "./run-steps";
+import { runSteps, type RunOptions } from "./run-steps";
 import type { Step } from "../plan/step";
 
 /**
@@ -21,7 +21,7 @@ import type { Step } from "../plan/step";
  * is confirmed with each helper's result. A failed helper leaves the record unconfirmed, with
  * its result, so status reports it until a boot succeeds.
  */
-export async function launchVnode(platform: Platform, node: Node, ctx: PlatformContext, progress: (line: string) => void): Promise<void> {
+export async function launchVnode(platform: Platform, node: Node, ctx: PlatformContext, progress: (line: string) => void, runOwn?: RunOptions["runOwn"]): Promise<void> {
   const ledger = Ledger.at(ctx.runDir);
   const name = platform.names[0] ?? "";
   const data = { node: node.name, platform: name, ...(name === "process" && { netns: namespaceName(node.name) }), teardown: [...platform.stop(node, ctx).steps] };
@@ -41,7 +41,7 @@ export async function launchVnode(platform: Platform, node: Node, ctx: PlatformC
   try {
     if (orphans.length > 0) await runSteps(orphans, { benito: ctx.benito, mode: "teardown", underIntent: previous?.phase === "intent", failpointPrefix: node.name, progress });
     // Under the intent just written, which names every link the launch makes.
-    await runSteps(steps, { benito: ctx.benito, mode: "setup", converge: true, underIntent: true, failpointPrefix: node.name, results, progress });
+    await runSteps(steps, { benito: ctx.benito, mode: "setup", converge: true, underIntent: true, failpointPrefix: node.name, results, progress, runOwn });
   } catch (error) {
     ledger.write("vnode", node.name, "intent", { ...recorded, results });
     throw error;

@@ -163,6 +163,26 @@ async function status(name: string, configArgument: string | undefined, runDir: 
 }
 
 /**
+ * Runs one of benito's own commands in this process with its output captured (a process vnode's
+ * ifaces and routes with --netns: no helper program per vnode).
+ */
+async function runOwn(args: readonly string[], ctx: CommandContext): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [name = "", ...rest] = args;
+  const command = findCommand(name);
+  if (command === undefined) return { code: ExitCode.usage, stdout: "", stderr: `benito: no command ${name}` };
+  const out: string[] = [];
+  const err: string[] = [];
+  let code: number;
+  try {
+    code = await command.run(rest, { ...ctx, io: { out: (text) => out.push(text), err: (text) => err.push(text) } });
+  } catch (error) {
+    code = error instanceof BenitoError ? error.exitCode : ExitCode.failed;
+    err.push(messageOf(error));
+  }
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+/**
  * Runs a dry run (ifaces, routes) looking into a vnode's namespace, in this process (--netns: no
  * helper program, so status of many vnodes stays fast), and judges its summary.
  */
@@ -207,7 +227,7 @@ async function change(action: "launch" | "stop", name: string, configArgument: s
   // Checked before the lock (which makes the run dir): a host that cannot run the node is left untouched.
   checkRequirements(platform.names[0] ?? "", [...platform.requirements, ...(platform.nodeRequirements?.(node) ?? [])]);
   return locked(async () => {
-    await launchVnode(platform, node, platformContext, (line) => ctx.io.out(line));
+    await launchVnode(platform, node, platformContext, (line) => ctx.io.out(line), (args) => runOwn(args, ctx));
     // Its kernel-datapath qdiscs came up with the topology's values: a live override (benito link set) is given back.
     for (const line of await restoreKernelOverrides(node, platformContext.datapaths ?? new Map(), runDir)) ctx.io.out(line);
     ctx.io.out(`${node.name}: launched (${platform.names[0] ?? ""})`);

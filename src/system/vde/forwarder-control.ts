@@ -1,6 +1,6 @@
 // Talks to the per-pnode forwarder: starts it when absent, adds and removes ports, lists them, stops it.
 import { existsSync, readdirSync, rmdirSync } from "node:fs";
-import { basename } from "node:path";
+import { basename, resolve } from "node:path";
 import * as v from "valibot";
 import { BenitoError } from "../../errors";
 import { Ledger } from "../ledger";
@@ -160,11 +160,39 @@ function forgetForwarder(runDir: string, shard: number): void {
   if (ledger.get("forwarder", ledgerId(shard)) !== undefined) ledger.remove("forwarder", ledgerId(shard));
 }
 
+/**
+ * Recorded ports per pool member, by run dir, as this process knows them: read from the records
+ * once, then kept up to date by this process's own adds and removes, so a boot adding 200 ports
+ * no longer reads every record for each one (that was quadratic). Another benito's changes
+ * meanwhile only skew the balance; a removal that leaves a member empty checks the records before
+ * stopping it.
+ */
+const shardLoads = new Map<string, number[]>();
+
+function loadsOf(runDir: string): number[] {
+  const key = resolve(runDir);
+  let loads = shardLoads.get(key);
+  if (loads === undefined) {
+    const counted = Array.from({ length: shardCount() }, () => 0);
+    for (const record of readPortRecords(runDir)) {
+      const shard = record.shard ?? 0;
+      if (shard < counted.length) counted[shard] = (counted[shard] ?? 0) + 1;
+    }
+    loads = counted;
+    shardLoads.set(key, loads);
+  }
+  return loads;
+}
+
+function countPort(runDir: string, shard: number, delta: 1 | -1): void {
+  const loads = loadsOf(runDir);
+  if (shard < loads.length) loads[shard] = Math.max(0, (loads[shard] ?? 0) + delta);
+}
+
 /** The pool member with the fewest recorded ports (the lowest on a tie), for a new port. */
 function leastLoadedShard(runDir: string): number {
-  const load = Array.from({ length: shardCount() }, () => 0);
-  for (const record of readPortRecords(runDir)) if ((record.shard ?? 0) < load.length) load[record.shard ?? 0] = (load[record.shard ?? 0] ?? 0) + 1;
-  return load.indexOf(Math.min(...load));
+  const loads = loadsOf(runDir);
+  return loads.indexOf(Math.min(...loads));
 }
 
 /**
@@ -173,9 +201,13 @@ function leastLoadedShard(runDir: string): number {
  * when the port does not open.
  */
 export async function addForwarderPort(runDir: string, benito: string, wanted: PortRecord): Promise<PortStatus | undefined> {
-  const shard = wanted.shard ?? readPortRecord(runDir, wanted.id)?.shard ?? leastLoadedShard(runDir);
+  const existing = readPortRecord(runDir, wanted.id);
+  // Counted before the record is written, so a first count from the records does not see it twice.
+  const shard = wanted.shard ?? existing?.shard ?? leastLoadedShard(runDir);
+  loadsOf(runDir);
   const record = { ...wanted, shard };
   writePortRecord(runDir, record);
+  if (existing === undefined) countPort(runDir, shard, 1);
   await ensureForwarder(runDir, benito, shard);
   const answer = await forwarderRequest(runDir, { op: "add", id: record.id }, shard);
   if (!answer.ok) throw new BenitoError("plugging the TAP into its switch", `${record.tap}${record.netns === undefined ? "" : ` in ${record.netns}`}`, answer.error ?? "the forwarder refused the port");
@@ -198,6 +230,10 @@ export async function removeForwarderPort(runDir: string, benito: string, id: st
     if (!answer.ok) throw new BenitoError("unplugging the port", id, answer.error ?? "the forwarder refused");
   }
   removePortRecord(runDir, id);
+  countPort(runDir, shard, -1);
+  // Others left on its forwarder (as this process counts): nothing to stop, no records to read.
+  if ((loadsOf(runDir)[shard] ?? 0) > 0) return;
+  shardLoads.delete(resolve(runDir));
   const left = readPortRecords(runDir);
   if (left.length === 0) await stopForwarder(runDir, benito);
   else if (!left.some((record) => (record.shard ?? 0) === shard)) {
@@ -225,6 +261,7 @@ export async function syncForwarder(runDir: string, shard = 0): Promise<readonly
  * @returns whether one was running.
  */
 export async function stopForwarder(runDir: string, benito: string): Promise<boolean> {
+  shardLoads.delete(resolve(runDir));
   const paths = forwarderPaths(runDir);
   let wasAlive = false;
   for (let shard = 0; shard < maxShards; shard += 1) {
