@@ -135,7 +135,8 @@ async function runStep(step: Step, options: RunOptions, changed: ReadonlySet<str
   const kept = (note?: string): StepOutcome => ({ note, changed: false });
   switch (step.kind) {
     case "netns.create":
-      if (converge && namespaceExists(step.name)) return kept();
+      // Kept when it is there; its loopback set up when a create cut short left it down.
+      if (converge && namespaceExists(step.name)) return kept(ensureNamespace(step.name) ? "its loopback was down: set up" : undefined);
       ensureNamespace(step.name);
       break;
     case "netns.delete":

@@ -3,7 +3,7 @@ import type { Node } from "../model/node";
 import type { Platform, PlatformContext, StatusCheck } from "../platforms/platform";
 import { namespaceName } from "../platforms/names";
 import { Ledger, type LedgerRecord } from "../system/ledger";
-import { namespaceExists } from "../system/netns";
+import { namespaceExists, namespaceReady } from "../system/netns";
 import { Rtnl } from "../system/netlink/rtnl";
 import { pidfileState } from "../system/processes";
 import { qmpCommand } from "../system/qmp";
@@ -137,8 +137,10 @@ export async function describeCheck(check: StatusCheck): Promise<CheckResult> {
       return { ok: state.alive, line: `${check.label}: ${state.alive ? `running (pid ${state.pid})` : state.pid === undefined ? "not running" : `not running (pid ${state.pid} is gone)`}` };
     }
     case "netns": {
-      const ok = namespaceExists(check.name);
-      return { ok, line: `${check.label}: ${check.name} ${ok ? "exists" : "absent"}` };
+      if (!namespaceExists(check.name)) return { ok: false, line: `${check.label}: ${check.name} absent` };
+      // A create cut short can leave it without its loopback up.
+      const ready = namespaceReady(check.name);
+      return { ok: ready, line: `${check.label}: ${check.name} ${ready ? "exists" : "exists, its loopback is down"}` };
     }
     case "link": {
       const rtnl = Rtnl.open();

@@ -4,6 +4,7 @@ import { ptr } from "bun:ffi";
 import { BenitoError, InputError } from "../errors";
 import { check, cString, errno, libc, SystemCallError } from "./libc";
 import { Rtnl } from "./netlink/rtnl";
+import { failpoint } from "./failpoints";
 import { CLONE_NEWNET, EINVAL, F_GETFL, F_SETFL, MNT_DETACH, MS_BIND, MS_REC, MS_SHARED, O_CLOEXEC, O_NONBLOCK, O_RDONLY, SIGPIPE } from "./libc-constants";
 
 /** Where named namespaces live: the same place `ip netns` uses, so both tools see the same namespaces. */
@@ -80,16 +81,41 @@ export function createNamespace(name: string, inside?: () => void): void {
   }
 }
 
-/** Creates the named namespace (when absent) with its loopback up, as `ip netns add` + `ip link set lo up`. */
-export function ensureNamespace(name: string): void {
-  if (namespaceExists(name)) return;
+/** Sets the loopback of the current namespace up when it is down; says whether it was down. */
+function loopbackUpHere(): boolean {
+  const rtnl = Rtnl.open();
+  try {
+    const lo = rtnl.linkByName("lo");
+    if (lo === undefined || lo.up) return false;
+    rtnl.setLinkUp(lo.index, true);
+    return true;
+  } finally {
+    rtnl.close();
+  }
+}
+
+/**
+ * Creates the named namespace (when absent) with its loopback up, as `ip netns add` + `ip link
+ * set lo up`. An existing one gets its loopback up when it is down (a create cut short between
+ * mounting the namespace and that step leaves it so). Returns whether anything changed.
+ */
+export function ensureNamespace(name: string): boolean {
+  if (namespaceExists(name)) return withinNamespace(name, loopbackUpHere);
   // A file left by a create or delete cut short (not a mounted namespace) goes first.
   if (existsSync(validate(name))) check(`unlink(${validate(name)})`, libc.unlink(cString(validate(name))));
   createNamespace(name, () => {
+    failpoint(`netns:${name}:mounted`);
+    loopbackUpHere();
+  });
+  return true;
+}
+
+/** True when the named namespace exists and its loopback is up (what benito's namespaces have). */
+export function namespaceReady(name: string): boolean {
+  return namespaceExists(name) && withinNamespace(name, () => {
     const rtnl = Rtnl.open();
     try {
-      const lo = rtnl.linkByName("lo");
-      if (lo !== undefined) rtnl.setLinkUp(lo.index, true);
+      return rtnl.linkByName("lo")?.up === true;
     } finally {
       rtnl.close();
     }

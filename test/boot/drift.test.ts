@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import { join } from "node:path";
 import { benito, run } from "../helpers/binary";
 import { makeLab, type Lab } from "../helpers/lab";
-import { cleanLab, labLeftovers, labPids } from "../helpers/lab-state";
+import { benitoEnded, cleanLab, labLeftovers, labPids } from "../helpers/lab-state";
 import { ping, uniquePrefix } from "../helpers/netns";
 import { pidfiles, pidIn, signalPid } from "../helpers/processes";
 import { isRoot } from "../helpers/root";
@@ -123,6 +123,20 @@ describe.skipIf(!isRoot || !hasVde)("drift behind benito's back: status sees it,
       writeFileSync(routeFile, good);
     }
     expect((await boot()).code).toBe(0);
+    await expectNoDrift();
+  });
+
+  test("boot killed after a vnode's namespace is mounted and before its loopback is up: status names it; the next boot sets it up", async () => {
+    const ns = lab.namespace("e");
+    await sh("ip", "netns", "del", ns);
+    const crashed = await benitoEnded(["boot", ...common(), lab.config, "pnode0"], { BENITO_FAILPOINT: `netns:${ns}:mounted` });
+    expect(crashed.signal).toBe("SIGKILL");
+    expect((await run(["ip", "-n", ns, "link", "show", "lo"])).stdout).not.toContain(",UP");
+    const seen = await status();
+    expect(seen.code).toBe(1);
+    expect(seen.stdout).toContain(`${ns} exists, its loopback is down`);
+    expect((await boot()).code).toBe(0);
+    expect((await run(["ip", "-n", ns, "link", "show", "lo"])).stdout).toContain(",UP");
     await expectNoDrift();
   });
 
