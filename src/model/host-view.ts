@@ -47,12 +47,17 @@ interface KnownDocument {
 const documents = new Map<string, KnownDocument>();
 /** A pnode with hundreds of children keeps each child's (small, partial) view; beyond this, start over. */
 const maxViewsPerDocument = 1024;
+/** Files remembered at once (a run reads one topo.xml; a test process reads many). */
+const maxDocuments = 4;
 
 /** The entry for this file's content: the one kept when the content is unchanged, else a fresh one. */
 function sameDocument(file: string, input: Uint8Array | string): KnownDocument {
   const known = documents.get(file);
   if (known !== undefined && sameContent(known.input, input)) return known;
   const fresh: KnownDocument = { input, views: new Map() };
+  documents.delete(file);
+  // The oldest file is forgotten first (a Map iterates in insertion order).
+  if (documents.size >= maxDocuments) documents.delete(documents.keys().next().value ?? "");
   documents.set(file, fresh);
   return fresh;
 }
