@@ -93,6 +93,11 @@ export interface XmlOptions {
   readonly stream?: { readonly name: string; child(node: XmlNode): void };
   /** Build nothing: check well-formedness and list the root's child elements as blocks. */
   readonly scanOnly?: boolean;
+  /**
+   * Read everything with the general code, without the loops for plain markup (#plainScan,
+   * #plainBuild): the reference the differential test compares them with.
+   */
+  readonly general?: boolean;
 }
 
 /** XmlResult interface: the problems, the root, and (scanOnly) the root's child elements. */
@@ -165,6 +170,7 @@ class Parser {
   readonly #length: number;
   readonly #stream: XmlOptions["stream"];
   readonly #build: boolean;
+  readonly #plain: boolean;
   #i = 0;
   #line = 1;
   #lineStart = 0;
@@ -194,13 +200,14 @@ class Parser {
     this.#length = text.length;
     this.#stream = options.stream;
     this.#build = options.scanOnly !== true;
+    this.#plain = options.general !== true;
     if (!Parser.#tuned) {
       Parser.#tuned = true;
       // #plainScan is one long call over the whole document: the FTL compiled it in 81 ms for
       // on-stack entry (then 48 ms more) while the scan took 39 ms; the DFG compiles it in 7 ms.
       // The per-token methods of the tree-building parse: FTL compiles of ~70 ms CPU for no
       // shorter main thread in a one-shot read of the 9 MB document (jit.ts).
-      keepOutOfFtl([this.#plainScan, this.run, this.#textRun, this.#charsToTag, this.#startTag, this.#nameEnd, this.#name, this.#open, this.#endTag, this.#close, this.#append]);
+      keepOutOfFtl([this.#plainScan, this.#plainBuild, this.run, this.#textRun, this.#charsToTag, this.#startTag, this.#nameEnd, this.#name, this.#open, this.#endTag, this.#close, this.#append]);
     }
   }
 
@@ -210,8 +217,9 @@ class Parser {
     if (text.charCodeAt(0) === 0xfeff) this.#i = 1;
     const documentStart = this.#i;
     while (!this.#failed && this.#i < this.#length) {
-      if (!this.#build && this.#depth > 0) {
-        this.#plainScan();
+      if (this.#plain && this.#depth > 0) {
+        if (this.#build) this.#plainBuild();
+        else this.#plainScan();
         if (this.#i >= this.#length) break;
       }
       this.#textRun();
@@ -319,6 +327,108 @@ class Parser {
       line = runLine;
       lineStart = runLineStart;
     }
+    this.#i = i;
+    this.#line = line;
+    this.#lineStart = lineStart;
+    this.#depth = depth;
+  }
+
+  /**
+   * #plainScan for the tree-building parse: the same plain markup (and the same stops) read in
+   * one loop, with what #textRun and #open do for it inline; completed elements still go
+   * through #close. Text of the root's own stops it (the general code reads it, for streaming).
+   */
+  #plainBuild(): void {
+    const text = this.#text;
+    const length = this.#length;
+    const frames = this.#frames;
+    let i = this.#i;
+    let line = this.#line;
+    let lineStart = this.#lineStart;
+    let depth = this.#depth;
+    for (;;) {
+      let k = i;
+      let runLine = line;
+      let runLineStart = lineStart;
+      let c = 0;
+      let blank = true;
+      for (; k < length; k += 1) {
+        c = text.charCodeAt(k);
+        if (c === 0x3c) break;
+        if (c === 0x0a) {
+          runLine += 1;
+          runLineStart = k + 1;
+        } else if (c < 0x20 ? c !== 0x09 : c === 0x26 || c === 0x5d || (c >= 0xd800 && c <= 0xdfff) || c >= 0xfffe) break;
+        else if (c !== 0x20 && c !== 0x09) blank = false;
+      }
+      if (c !== 0x3c || k >= length || (!blank && depth === 1)) break;
+      const at = k;
+      const c1 = text.charCodeAt(at + 1);
+      let close = -1;
+      let opened: Frame | undefined;
+      let empty = false;
+      if (c1 === 0x2f /* / */) {
+        if (depth === 1) break;
+        const qname = frames[depth - 1]!.qname;
+        close = at + 2 + qname.length;
+        if (text.charCodeAt(close) !== 0x3e || !sameAt(text, at + 2, qname)) break;
+        close += 1;
+      } else {
+        if (!isPlainNameStart(c1) || depth >= maxDepth) break;
+        let end = at + 2;
+        while (isPlainNameChar(text.charCodeAt(end))) end += 1;
+        const after = text.charCodeAt(end);
+        empty = after === 0x2f && text.charCodeAt(end + 1) === 0x3e;
+        if (after !== 0x3e && !empty) break;
+        const qname = this.#name(at + 1, end);
+        opened = frames[depth];
+        if (opened === undefined) frames.push((opened = new Frame()));
+        opened.qname = qname;
+        opened.name = this.#local;
+        opened.line = runLine;
+        opened.start = at;
+        opened.column = at - runLineStart + 1;
+        close = empty ? end + 2 : end + 1;
+      }
+      // The tag is read: the text before it takes effect (as #textRun), then the tag.
+      const frame = frames[depth - 1]!;
+      if (k > i) {
+        if (!blank) this.#append(frame, text.slice(i, k), line);
+        else if (frame.pending !== "") {
+          frame.blankFrom = i;
+          frame.blankTo = k;
+          frame.blankCdata = false;
+        }
+      }
+      line = runLine;
+      lineStart = runLineStart;
+      i = close;
+      if (opened === undefined) {
+        this.#commit(i, line, lineStart, depth);
+        this.#close(i);
+        depth = this.#depth;
+        continue;
+      }
+      // As #open does for a child element (the root is never opened here).
+      if (frame.pending !== "") this.#flushText(frame, depth - 1);
+      frame.children ??= [];
+      frame.blankFrom = -1;
+      opened.attributes = noAttributes;
+      opened.children = null;
+      opened.pending = "";
+      opened.blankFrom = -1;
+      depth += 1;
+      if (empty) {
+        this.#commit(i, line, lineStart, depth);
+        this.#close(i);
+        depth = this.#depth;
+      }
+    }
+    this.#commit(i, line, lineStart, depth);
+  }
+
+  /** The position and depth a plain loop reached, written back to the parser. */
+  #commit(i: number, line: number, lineStart: number, depth: number): void {
     this.#i = i;
     this.#line = line;
     this.#lineStart = lineStart;

@@ -8,7 +8,7 @@ import { validateExperiment } from "../../src/plan/validate";
 import { checkTopology, type ParseOptions } from "../../src/topdl/parse";
 import { formatProblem } from "../../src/topdl/problems";
 import type { Topology } from "../../src/topdl/types";
-import { parseXml } from "../../src/topdl/xml";
+import { parseXml, type XmlNode, type XmlResult } from "../../src/topdl/xml";
 import { random } from "../helpers/random";
 
 
@@ -250,18 +250,23 @@ export function compareLans(document: string, lans: ReadonlySet<string>): Compar
 }
 
 /**
- * The XML parser's check-only scan (what the fast paths choose blocks from; it has a loop of its
- * own for plain markup) against the parse that builds trees (which the whole read uses): the
- * same problems, the root's child elements as blocks with the same names and lines, and a block
- * marked odd exactly when its text holds "&", "<!--", "<?" or "<![CDATA[". Undefined when equal.
+ * The XML parser's loops for plain markup (#plainScan in the check-only scan the fast paths choose
+ * blocks from, #plainBuild in the tree-building parse the whole read uses) against its general
+ * code alone (`general: true`): the same problems, the same trees (names, lines, attributes,
+ * text), the root's child elements as the scan's blocks with the same names and lines, and a
+ * block marked odd exactly when its text holds "&", "<!--", "<?" or "<![CDATA[". Undefined when equal.
  */
 export function compareScan(document: string): string | undefined {
-  const scan = parseXml(document, { scanOnly: true });
+  const general = parseXml(document, { general: true });
   const built = parseXml(document);
-  const problems = (result: typeof scan) => result.problems.map((problem) => `${problem.line}: ${problem.severity}: ${problem.message}`).join("\n");
-  if (problems(scan) !== problems(built)) return `scan problems differ:\n--- trees built\n${problems(built)}\n--- scan\n${problems(scan)}`;
-  if (built.root === undefined || scan.blocks === undefined) return undefined;
-  const children = built.root.children.filter((child) => child.name !== "#text").map((child) => `${child.name}@${child.line}`);
+  const scan = parseXml(document, { scanOnly: true });
+  const problems = (result: XmlResult) => result.problems.map((problem) => `${problem.line}: ${problem.severity}: ${problem.message}`).join("\n");
+  if (problems(built) !== problems(general)) return `parse problems differ:\n--- general code\n${problems(general)}\n--- plain loop\n${problems(built)}`;
+  if (problems(scan) !== problems(general)) return `scan problems differ:\n--- general code\n${problems(general)}\n--- scan\n${problems(scan)}`;
+  const tree = (node: XmlNode | undefined): string => JSON.stringify(node === undefined ? null : plainTree(node));
+  if (tree(built.root) !== tree(general.root)) return `trees differ:\n--- general code\n${tree(general.root).slice(0, 3000)}\n--- plain loop\n${tree(built.root).slice(0, 3000)}`;
+  if (general.root === undefined || scan.blocks === undefined) return undefined;
+  const children = general.root.children.filter((child) => child.name !== "#text").map((child) => `${child.name}@${child.line}`);
   const blocks = scan.blocks.map((block) => `${block.name}@${block.line}`);
   if (children.join(" ") !== blocks.join(" ")) return `scan blocks differ:\n--- trees built\n${children.join(" ")}\n--- scan\n${blocks.join(" ")}`;
   for (const block of scan.blocks) {
@@ -270,6 +275,11 @@ export function compareScan(document: string): string | undefined {
     if (odd !== block.odd) return `block <${block.name}> on line ${block.line} is ${block.odd ? "" : "not "}marked odd:\n${raw}`;
   }
   return undefined;
+}
+
+/** A node as plain data (its accessors read), for comparing trees. */
+function plainTree(node: XmlNode): unknown {
+  return { name: node.name, line: node.line, attributes: { ...node.attributes }, text: node.text, children: node.children.map(plainTree) };
 }
 
 /** The substrate names a document's interfaces use (for LAN sets to ask about). */
