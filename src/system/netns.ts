@@ -104,7 +104,7 @@ export function ensureNamespace(name: string): boolean {
   // A file left by a create or delete cut short (not a mounted namespace) goes first.
   if (existsSync(validate(name))) check(`unlink(${validate(name)})`, libc.unlink(cString(validate(name))));
   createNamespace(name, () => {
-    failpoint(`netns:${name}:mounted`);
+    failpoint(`netns:${name}:setup`);
     loopbackUpHere();
   });
   return true;

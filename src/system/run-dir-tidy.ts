@@ -1,5 +1,5 @@
 // The run dir after `down`: benito's empty folders and derived files removed; whatever is left (apart from status.json) is listed.
-import { readdirSync, rmdirSync, statSync, unlinkSync } from "node:fs";
+import { existsSync, readdirSync, rmdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { Ledger } from "./ledger";
 
@@ -31,11 +31,34 @@ function removeEmptyFolders(dir: string): void {
 }
 
 /**
+ * Removes the writability probes (`.benito-probe.PID`, see checkWritableFolder) a boot killed in
+ * the moment it held one left behind; a probe whose process still runs is its own business.
+ */
+function sweepProbes(runDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(runDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = /^\.benito-probe\.(\d+)$/.exec(name)?.[1];
+    if (pid === undefined || existsSync(`/proc/${pid}`)) continue;
+    try {
+      unlinkSync(join(runDir, name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}
+
+/**
  * Tidies the run dir after everything benito made was taken down: derived files and empty
  * folders go. Returns what is left besides status.json (relative paths), which `down` reports.
  */
 export function tidyRunDir(runDir: string): string[] {
   Ledger.at(runDir).sweepTemporaryFiles();
+  sweepProbes(runDir);
   for (const name of derivedFiles) {
     try {
       unlinkSync(join(runDir, name));

@@ -1,4 +1,5 @@
 // Writes benito's records: the status file (atomically, by rename) and the size-rotated log file.
+import { failpoint } from "./failpoints";
 import { appendFileSync, chmodSync, closeSync, copyFileSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statfsSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { BenitoError, ExitCode, messageOf } from "../errors";
@@ -95,6 +96,8 @@ export function checkWritableFolder(dir: string, doing: string): void {
     try {
       writeSync(fd, new Uint8Array(4096));
       fsyncSync(fd);
+      // A crash here leaves the probe: down's tidy removes a probe whose process is gone.
+      failpoint("run-dir:probe");
     } finally {
       closeSync(fd);
     }

@@ -45,6 +45,7 @@ const table: DriftCase[] = [
   // The pnode's forwarder is every process vnode's plug (one process, a port per TAP).
   { kind: "plug (forwarder) killed", make: async (lab) => void kill(join(lab.runDir, "forwarder", "forwarder.pid")), check: () => "switch", says: "forwarder", replaced: () => /\/forwarder\/forwarder\.pid$/ },
   { kind: "TAP deleted", make: (lab) => sh("ip", "-n", lab.namespace("c"), "link", "del", "inf000"), check: (lab) => `status:${lab.name("c")}`, says: "addresses: drift", replaced: () => undefined },
+  { kind: "a vnode's loopback set down", make: (lab) => sh("ip", "-n", lab.namespace("b"), "link", "set", "lo", "down"), check: (lab) => `status:${lab.name("b")}`, says: "exists, its loopback is down", replaced: () => undefined },
   { kind: "namespace deleted", make: (lab) => sh("ip", "netns", "del", lab.namespace("e")), check: (lab) => `status:${lab.name("e")}`, says: `namespace: bn-`, replaced: () => undefined },
 ];
 
@@ -126,15 +127,14 @@ describe.skipIf(!isRoot || !hasVde)("drift behind benito's back: status sees it,
     await expectNoDrift();
   });
 
-  test("boot killed after a vnode's namespace is mounted and before its loopback is up: status names it; the next boot sets it up", async () => {
+  test("boot killed while it sets up a vnode's new namespace (before it is mounted): status says it is absent; the next boot makes it with its loopback up", async () => {
     const ns = lab.namespace("e");
     await sh("ip", "netns", "del", ns);
-    const crashed = await benitoEnded(["boot", ...common(), lab.config, "pnode0"], { BENITO_FAILPOINT: `netns:${ns}:mounted` });
+    const crashed = await benitoEnded(["boot", ...common(), lab.config, "pnode0"], { BENITO_FAILPOINT: `netns:${ns}:setup` });
     expect(crashed.signal).toBe("SIGKILL");
-    expect((await run(["ip", "-n", ns, "link", "show", "lo"])).stdout).not.toContain(",UP");
     const seen = await status();
     expect(seen.code).toBe(1);
-    expect(seen.stdout).toContain(`${ns} exists, its loopback is down`);
+    expect(seen.stdout).toContain(`${ns} absent`);
     expect((await boot()).code).toBe(0);
     expect((await run(["ip", "-n", ns, "link", "show", "lo"])).stdout).toContain(",UP");
     await expectNoDrift();
@@ -178,6 +178,12 @@ describe.skipIf(!isRoot || !hasVde)("drift behind benito's back: status sees it,
     expect(existsSync(join(lab.runDir, "forwarder", "ports", `ns-${lab.name("d")}.inf001.json`))).toBe(false);
     expect((await ping(lab.namespace("d"), "10.0.3.2")).ok).toBe(true);
     await expectNoDrift();
+  });
+
+  test("boot killed while it probes the run dir's writability: its probe file is left (down, next, must remove it)", async () => {
+    const crashed = await benitoEnded(["boot", ...common(), lab.config, "pnode0"], { BENITO_FAILPOINT: "run-dir:probe" });
+    expect(crashed.signal).toBe("SIGKILL");
+    expect(readdirSync(lab.runDir).filter((name) => name.startsWith(".benito-probe."))).toEqual([`.benito-probe.${crashed.pid}`]);
   });
 
   test("down after the topology change leaves nothing, and nothing was written outside the run dir and the log", async () => {

@@ -71,10 +71,10 @@ export function labPids(lab: Lab): number[] {
 }
 
 /** Runs benito and reports how it ended, including death by a signal (a failpoint's SIGKILL). */
-export async function benitoEnded(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 90_000): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+export async function benitoEnded(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 90_000): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; pid: number }> {
   const child = Bun.spawn([benitoBinary, ...args], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs, killSignal: "SIGKILL" });
   const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  return { code: child.exitCode, signal: child.signalCode === null ? null : String(child.signalCode), stdout, stderr };
+  return { code: child.exitCode, signal: child.signalCode === null ? null : String(child.signalCode), stdout, stderr, pid: child.pid };
 }
 
 /** Removes whatever a lab test left: down first, then each pidfile's process, then the namespaces by their exact names. */
