@@ -118,7 +118,7 @@ describe.skipIf(!isRoot || missing.length > 0)("a QEMU vnode on the kernel datap
     expect(qemuPid()).toBeUndefined();
   });
 
-  test("boot: the VM's NIC is a marked TAP on the LAN's bridge, up and shaped; the guest and a process vnode ping each other; the ledger records the TAP", async () => {
+  test("boot: the VM's NIC is a marked TAP on the LAN's bridge, up and shaped; the guest and a process vnode ping each other; capture reads the TAP; the ledger records it", async () => {
     const booted = await boot();
     expect(`${booted.stdout}${booted.stderr}`).not.toContain("internal error");
     expect({ code: booted.code, status: booted.code === 0 ? "" : readFileSync(join(runDir, "status.json"), "utf8") }).toEqual({ code: 0, status: "" });
@@ -137,6 +137,20 @@ describe.skipIf(!isRoot || missing.length > 0)("a QEMU vnode on the kernel datap
     expect(serial).toContain(`BENITO-GUEST configured as ${vm}`);
     expect(serial).toContain("BENITO-PING-OK 10.216.0.2");
     expect((await ping(namespaceName(proc), "10.216.0.1", 2)).ok).toBe(true);
+    // benito capture finds the VM's NIC on the kernel LAN: its TAP on the bridge.
+    const capture = Bun.spawn(["nsenter", `--net=/run/netns/${pnodeNs}`, benitoBinary, "capture", "--config", config, "--run-dir", runDir, "--host", "pnode0", `${vm}:inf000`, "-c", "2", "--duration", "20"], { stdout: "pipe", stderr: "pipe" });
+    const reader = capture.stderr.getReader();
+    let said = "";
+    while (!said.includes("listening on")) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      said += new TextDecoder().decode(chunk.value);
+    }
+    expect(said).toContain(`listening on ${tap()}`);
+    await ping(namespaceName(proc), "10.216.0.1", 2);
+    const frames = await new Response(capture.stdout).text();
+    await capture.exited;
+    expect(frames).toContain("10.216.0.2 > 10.216.0.1 ICMP echo request");
     // The ledger's vnode record carries the TAP's (and IFB's) removal: down works from it, whatever topo.xml says later.
     const record = readdirSync(join(runDir, "ledger")).find((name) => name.startsWith("vnode.") && name.includes(vm));
     const teardown = (JSON.parse(readFileSync(join(runDir, "ledger", record ?? "none"), "utf8")) as { data: { teardown: { kind: string; name?: string }[] } }).data.teardown;
