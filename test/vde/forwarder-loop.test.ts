@@ -1,7 +1,7 @@
 // The forwarding loop in process, with the switch's side of each port played by the test (socket pairs): a reused port slot ignores the old port's events, frames larger than VDE carries are dropped whole, and a slow control client holds only its own connection.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createConnection, type Socket } from "node:net";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ptr } from "bun:ffi";
@@ -11,8 +11,8 @@ import { withinNamespace } from "../../src/system/netns";
 import { attachTap } from "../../src/system/tap";
 import type { VdeConnection } from "../../src/system/vde/connect";
 import { Forwarder, maxFrameBytes, type PortEnd } from "../../src/system/vde/forwarder";
-import { forwarderPaths } from "../../src/system/vde/forwarder-records";
-import { stopForwarder } from "../../src/system/vde/forwarder-control";
+import { forwarderPaths, writePortRecord } from "../../src/system/vde/forwarder-records";
+import { forwarderRequest, stopForwarder } from "../../src/system/vde/forwarder-control";
 import { benito, benitoBinary } from "../helpers/binary";
 import { inNamespace, ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
@@ -159,6 +159,8 @@ describe.skipIf(!isRoot)("the forwarder's control socket", () => {
   const runDir = join(dir, "run");
   const paths = forwarderPaths(runDir);
   const sockets: Socket[] = [];
+  const namespaces = new NamespaceSet();
+  let silentSwitch: Server | undefined;
   /** Connects to the control socket; resolves with the client and a promise of everything it reads until the server closes. */
   const connect = async (): Promise<{ socket: Socket; text: () => string; closed: Promise<string> }> => {
     const socket = createConnection({ path: paths.socket });
@@ -171,16 +173,21 @@ describe.skipIf(!isRoot)("the forwarder's control socket", () => {
     return { socket, text: () => text, closed };
   };
 
+  beforeAll(async () => {
+    // A forwarder with no ports yet (its folder is made by the first port record otherwise).
+    mkdirSync(paths.dir, { recursive: true });
+    const started = await benito(["vde", "forwarder", "--run-dir", runDir, "--daemon"]);
+    if (started.code !== 0) throw new Error(`benito vde forwarder: ${started.stderr}`);
+  }, 30_000);
   afterAll(async () => {
     for (const socket of sockets) socket.destroy();
     await stopForwarder(runDir, benitoBinary);
+    silentSwitch?.close();
+    await namespaces.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
   test("a client that has not sent its request holds only its own connection: others are answered meanwhile, and so is it once it sends", async () => {
-    mkdirSync(paths.dir, { recursive: true });
-    const started = await benito(["vde", "forwarder", "--run-dir", runDir, "--daemon"]);
-    expect(started.code).toBe(0);
     const slow = await connect();
     // Give the forwarder the slow client first (before the change it then waited for its line).
     slow.socket.write('{"op":');
@@ -191,5 +198,31 @@ describe.skipIf(!isRoot)("the forwarder's control socket", () => {
     expect(slow.text()).toBe("");
     slow.socket.write('"list"}\n');
     expect(JSON.parse(await slow.closed)).toEqual({ ok: true, ports: [] });
+  }, 30_000);
+
+  test("a switch that does not answer a port request holds only that port: the forwarder answers others meanwhile, then fails the port", async () => {
+    // A "switch" whose control socket takes connections and never answers them.
+    const switchDir = join(dir, "silent");
+    mkdirSync(switchDir);
+    const held: Socket[] = [];
+    silentSwitch = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silentSwitch?.listen(join(switchDir, "ctl"), resolve));
+    const ns = await namespaces.add("silent");
+    await ip("-n", ns, "tuntap", "add", "vt0", "mode", "tap");
+    writePortRecord(runDir, { version: 1, kind: "forwarder-port", id: "hung", netns: ns, tap: "vt0", switchDir, port: 0, reconnect: false, shard: 0 });
+    const order: string[] = [];
+    const adding = forwarderRequest(runDir, { op: "add", id: "hung" }).then((answer) => {
+      order.push("add");
+      return answer;
+    });
+    await waitFor(() => held.length > 0, 10_000);
+    const listed = await forwarderRequest(runDir, { op: "list" });
+    order.push("list");
+    expect(listed.ports?.map((port) => [port.id, port.state])).toEqual([["hung", "connecting"]]);
+    const added = await adding;
+    expect(order).toEqual(["list", "add"]);
+    expect(added.ok).toBe(false);
+    expect(added.error).toContain("did not answer the port request");
+    for (const socket of held) socket.destroy();
   }, 30_000);
 });

@@ -4,7 +4,7 @@ import { ptr } from "bun:ffi";
 import { BenitoError, ExitCode } from "../../errors";
 import { check, cString, errno, libc, strerror } from "../libc";
 import { AF_UNIX, decodeSockaddrUn, encodeSockaddrUn, maxSocketPathBytes, sockaddrUnSize } from "./sockaddr";
-import { EADDRINUSE, EINTR, POLLIN, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM } from "../libc-constants";
+import { EADDRINUSE, EAGAIN, EINTR, MSG_DONTWAIT, POLLIN, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM } from "../libc-constants";
 
 /** The switch's protocol constants (domain notes §5). */
 const switchMagic = 0xfeedface;
@@ -72,46 +72,34 @@ function buildRequest(port: number, ownPath: string, description: string): Uint8
   return request;
 }
 
-/** Waits for the switch's answer (a whole sockaddr_un) on the control stream, with a timeout. */
-function readAnswer(controlFd: number, switchDir: string, port: number): Uint8Array {
-  const answer = new Uint8Array(sockaddrUnSize);
-  const pollfd = new Int32Array(2);
-  pollfd[0] = controlFd;
-  pollfd[1] = POLLIN;
-  let received = 0;
-  const deadline = performance.now() + answerTimeoutMs;
-  while (received < sockaddrUnSize) {
-    const left = Math.ceil(deadline - performance.now());
-    if (left <= 0) fail(switchDir, `the switch did not answer the port request within ${answerTimeoutMs} ms`);
-    const ready = libc.poll(ptr(pollfd), 1, left);
-    if (ready < 0 && errno() === EINTR) continue;
-    if (ready <= 0) continue;
-    const count = Number(libc.recv(controlFd, ptr(answer, received), sockaddrUnSize - received, 0));
-    if (count < 0) {
-      const code = errno();
-      if (code === EINTR) continue;
-      fail(switchDir, `reading the switch's answer: ${strerror(code)}`);
-    }
-    if (count === 0) {
-      const which = port === 0 ? "a free port (all ports in use?)" : `port ${port} (in use or beyond the switch's port count?)`;
-      fail(switchDir, `the switch closed the control connection instead of granting ${which}`);
-    }
-    received += count;
-  }
-  return answer;
+/**
+ * PendingPort interface: a port request sent to a switch whose answer has not been read yet
+ * ({@link requestPort}, then {@link finishPort} whenever the control stream is readable).
+ */
+export interface PendingPort {
+  readonly switchDir: string;
+  readonly port: number;
+  /** The control stream: watch it for input (the answer, or the switch closing it). */
+  readonly controlFd: number;
+  readonly dataFd: number;
+  /** When the switch's answer is overdue (performance.now() time). */
+  readonly deadline: number;
+  /** The data socket's own path, unlinked once the switch has connected to it. */
+  ownPath: string | undefined;
+  readonly answer: Uint8Array;
+  received: number;
 }
 
 /**
- * Opens a port on the switch whose control socket is SWITCHDIR/ctl.
- *
- * The datagram socket's own path is unlinked as soon as the switch has connected to it (the
- * association survives the name), so no socket file is left behind even if the plug is killed.
+ * Asks the switch whose control socket is SWITCHDIR/ctl for a port, without waiting for its
+ * answer: the forwarder opens many ports at once and keeps forwarding meanwhile.
  *
  * @param switchDir The switch's socket folder (`vde_switch -s`).
  * @param port The port to ask for; 0 = any free port.
  * @param description What the switch's `port/print` shows for this port.
+ * @throws VdeConnectError when the switch cannot be reached.
  */
-export function connectSwitch(switchDir: string, port: number, description: string): VdeConnection {
+export function requestPort(switchDir: string, port: number, description: string): PendingPort {
   const controlPath = join(switchDir, "ctl");
   if (Buffer.byteLength(controlPath) > maxSocketPathBytes) fail(switchDir, `${controlPath} is too long for a unix socket path`, false);
   const controlFd = check("socket(AF_UNIX, SOCK_STREAM)", libc.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -128,19 +116,72 @@ export function connectSwitch(switchDir: string, port: number, description: stri
     ownPath = bindDataSocket(dataFd, switchDir);
     const request = buildRequest(port, ownPath, description);
     if (Number(libc.send(controlFd, ptr(request), request.length, 0)) !== request.length) fail(switchDir, `sending the port request: ${strerror(errno())}`);
-    const answer = readAnswer(controlFd, switchDir, port);
-    const switchDataPath = decodeSockaddrUn(answer);
-    if (switchDataPath === undefined || switchDataPath === "") fail(switchDir, "the switch answered with something that is not a unix socket address");
-    if (libc.connect(dataFd, ptr(answer), answer.length) < 0) fail(switchDir, `connecting to the switch's data socket ${switchDataPath}: ${strerror(errno())}`);
-    libc.unlink(cString(ownPath));
-    ownPath = undefined;
-    const granted = /\/(\d+)\.\d+$/.exec(switchDataPath);
-    return { controlFd, dataFd, port: granted ? Number(granted[1]) : port, switchDataPath };
+    return { switchDir, port, controlFd, dataFd, deadline: performance.now() + answerTimeoutMs, ownPath, answer: new Uint8Array(sockaddrUnSize), received: 0 };
   } catch (error) {
     if (ownPath !== undefined) libc.unlink(cString(ownPath));
     if (dataFd >= 0) libc.close(dataFd);
     libc.close(controlFd);
     throw error;
+  }
+}
+
+/**
+ * Reads what has come of the switch's answer without waiting: the open port once it is whole,
+ * undefined while more is to come. On failure (refused, closed, overdue) the pending port is
+ * abandoned (its sockets closed) and a VdeConnectError thrown.
+ */
+export function finishPort(pending: PendingPort): VdeConnection | undefined {
+  try {
+    while (pending.received < sockaddrUnSize) {
+      const count = Number(libc.recv(pending.controlFd, ptr(pending.answer, pending.received), sockaddrUnSize - pending.received, MSG_DONTWAIT));
+      if (count < 0) {
+        const code = errno();
+        if (code === EINTR) continue;
+        if (code !== EAGAIN) fail(pending.switchDir, `reading the switch's answer: ${strerror(code)}`);
+        if (performance.now() >= pending.deadline) fail(pending.switchDir, `the switch did not answer the port request within ${answerTimeoutMs} ms`);
+        return undefined;
+      }
+      if (count === 0) {
+        const which = pending.port === 0 ? "a free port (all ports in use?)" : `port ${pending.port} (in use or beyond the switch's port count?)`;
+        fail(pending.switchDir, `the switch closed the control connection instead of granting ${which}`);
+      }
+      pending.received += count;
+    }
+    const switchDataPath = decodeSockaddrUn(pending.answer);
+    if (switchDataPath === undefined || switchDataPath === "") fail(pending.switchDir, "the switch answered with something that is not a unix socket address");
+    if (libc.connect(pending.dataFd, ptr(pending.answer), pending.answer.length) < 0) fail(pending.switchDir, `connecting to the switch's data socket ${switchDataPath}: ${strerror(errno())}`);
+    if (pending.ownPath !== undefined) libc.unlink(cString(pending.ownPath));
+    pending.ownPath = undefined;
+    const granted = /\/(\d+)\.\d+$/.exec(switchDataPath);
+    return { controlFd: pending.controlFd, dataFd: pending.dataFd, port: granted ? Number(granted[1]) : pending.port, switchDataPath };
+  } catch (error) {
+    abandonPort(pending);
+    throw error;
+  }
+}
+
+/** Gives up a pending port: its sockets are closed (the switch frees what it granted) and its socket file removed. */
+export function abandonPort(pending: PendingPort): void {
+  if (pending.ownPath !== undefined) libc.unlink(cString(pending.ownPath));
+  pending.ownPath = undefined;
+  libc.close(pending.dataFd);
+  libc.close(pending.controlFd);
+}
+
+/**
+ * Opens a port on the switch whose control socket is SWITCHDIR/ctl, waiting (up to 5 s) for its
+ * answer: {@link requestPort} and {@link finishPort} in one call (the plug's way).
+ *
+ * The datagram socket's own path is unlinked as soon as the switch has connected to it (the
+ * association survives the name), so no socket file is left behind even if the plug is killed.
+ */
+export function connectSwitch(switchDir: string, port: number, description: string): VdeConnection {
+  const pending = requestPort(switchDir, port, description);
+  const pollfd = new Int32Array([pending.controlFd, POLLIN]);
+  for (;;) {
+    const connection = finishPort(pending);
+    if (connection !== undefined) return connection;
+    libc.poll(ptr(pollfd), 1, Math.max(1, Math.ceil(pending.deadline - performance.now())));
   }
 }
 

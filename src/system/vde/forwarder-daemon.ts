@@ -6,7 +6,7 @@ import { AF_UNIX, EAGAIN, EINTR, EPOLLOUT, MSG_DONTWAIT, MSG_NOSIGNAL, PRIO_PROC
 import { withinNamespace } from "../netns";
 import { appendLogLine } from "../state-files";
 import { attachTap, describeTapError, interfaceExists } from "../tap";
-import { closeConnection, connectSwitch, VdeConnectError, type VdeConnection } from "./connect";
+import { abandonPort, closeConnection, finishPort, requestPort, VdeConnectError, type PendingPort, type VdeConnection } from "./connect";
 import { addStats, emptyStats, Forwarder, type ForwardStats, type PortEnd } from "./forwarder";
 import { forwarderPaths, isPortId, readPortRecord, readPortRecords, type PortRecord } from "./forwarder-records";
 import { encodeSockaddrUn } from "./sockaddr";
@@ -22,6 +22,8 @@ const maxBackoffMs = 5000;
  */
 const clientTimeoutMs = 5000;
 const maxRequestBytes = 4096;
+/** How long an add or sync may wait for switches' answers (connect.ts gives each switch 5 s). */
+const answerWaitMs = 5000;
 /** Control connections served at once; more wait in the listen backlog. */
 const maxClients = 64;
 /**
@@ -69,6 +71,10 @@ interface Live {
   error?: string;
   retryAt: number;
   backoff: number;
+  /** The switch's answer to this port's request, while it is awaited (the loop goes on meanwhile). */
+  pending?: PendingPort;
+  /** Called once the pending request is settled (opened, or failed): `add` requests waiting to be answered. */
+  waiters?: (() => void)[];
   /** Counters of earlier connections of this port. */
   readonly stats: ForwardStats;
 }
@@ -76,7 +82,7 @@ interface Live {
 /** One control connection: its request line as it arrives, then its answer as it leaves. */
 interface ControlClient {
   readonly fd: number;
-  readonly deadline: number;
+  deadline: number;
   readonly request: Uint8Array;
   received: number;
   answer?: Uint8Array;
@@ -124,6 +130,10 @@ export class ForwarderDaemon {
   readonly #loop: Forwarder<string>;
   #listenFd = -1;
   readonly #clients = new Map<number, ControlClient>();
+  /** Ports whose switch has not answered yet. */
+  readonly #handshaking = new Set<Live>();
+  /** Called once no port's switch answer is awaited (sync requests, the start-up's ready). */
+  #whenSettled: (() => void)[] = [];
 
   /** @param shard Which forwarder of the pool this is: it holds the records that name it. */
   constructor(runDir: string, shard = 0) {
@@ -132,7 +142,7 @@ export class ForwarderDaemon {
     this.#paths = forwarderPaths(runDir, shard);
     this.#loop = new Forwarder<string>({
       ended: (id, end, stats) => this.#ended(id, end, stats),
-      tick: () => Math.min(this.#retryDue(), this.#clientsDue()),
+      tick: () => Math.min(this.#retryDue(), this.#handshakesDue(), this.#clientsDue()),
     });
   }
 
@@ -146,8 +156,11 @@ export class ForwarderDaemon {
     try {
       this.#sync();
       this.#log(`started: ${this.#live.size} port(s) recorded`);
-      events.ready(this.#live.size);
-      trimResidentSet();
+      // Ready once every recorded port was tried: its switch answered, refused, or did not in time.
+      this.#afterSettling(() => {
+        events.ready(this.#live.size);
+        trimResidentSet();
+      });
       await this.#loop.run();
     } finally {
       for (const signal of stopSignals) process.off(signal, onSignal);
@@ -211,7 +224,9 @@ export class ForwarderDaemon {
       const newline = client.request.indexOf(10, client.received);
       client.received += count;
       if (newline >= 0) {
-        this.#reply(client, this.#answerSafely(Buffer.from(client.request.subarray(0, newline)).toString("utf8")));
+        // An add or sync may wait for switches' answers (each at most 5 s): the client waits with it.
+        client.deadline = performance.now() + clientTimeoutMs + answerWaitMs;
+        this.#answerSafely(Buffer.from(client.request.subarray(0, newline)).toString("utf8"), (answer) => this.#reply(client, answer));
         return;
       }
       if (client.received === maxRequestBytes) {
@@ -221,16 +236,18 @@ export class ForwarderDaemon {
     }
   }
 
-  #answerSafely(line: string): ControlAnswer {
+  #answerSafely(line: string, reply: (answer: ControlAnswer) => void): void {
     try {
-      return this.#answer(line);
+      this.#answer(line, reply);
     } catch (error) {
       this.#log(`control request failed: ${messageOf(error)}`);
-      return { ok: false, error: messageOf(error) };
+      reply({ ok: false, error: messageOf(error) });
     }
   }
 
   #reply(client: ControlClient, answer: ControlAnswer): void {
+    // Already answered (its deadline passed while a switch was awaited) or gone.
+    if (client.answer !== undefined || this.#clients.get(client.fd) !== client) return;
     client.answer = Buffer.from(`${JSON.stringify(answer)}\n`);
     this.#sendAnswer(client);
   }
@@ -271,34 +288,65 @@ export class ForwarderDaemon {
     return next;
   }
 
-  #answer(line: string): ControlAnswer {
+  /** Answers one request line through reply: at once, or (add, sync) once the switches concerned have answered. */
+  #answer(line: string, reply: (answer: ControlAnswer) => void): void {
     let request: unknown;
     try {
       request = JSON.parse(line);
     } catch {
-      return { ok: false, error: "the request is not JSON" };
+      reply({ ok: false, error: "the request is not JSON" });
+      return;
     }
-    if (typeof request !== "object" || request === null || !("op" in request)) return { ok: false, error: "the request has no op" };
+    if (typeof request !== "object" || request === null || !("op" in request)) {
+      reply({ ok: false, error: "the request has no op" });
+      return;
+    }
     const op = request.op;
     const id = "id" in request && typeof request.id === "string" ? request.id : undefined;
-    if (op === "list") return { ok: true, ports: this.#statuses() };
+    if (op === "list") {
+      reply({ ok: true, ports: this.#statuses() });
+      return;
+    }
     if (op === "sync") {
       this.#sync();
-      return { ok: true, ports: this.#statuses() };
+      this.#afterSettling(() => reply({ ok: true, ports: this.#statuses() }));
+      return;
     }
-    if ((op !== "add" && op !== "remove") || id === undefined || !isPortId(id)) return { ok: false, error: "expected op add|remove with a port id, list or sync" };
+    if ((op !== "add" && op !== "remove") || id === undefined || !isPortId(id)) {
+      reply({ ok: false, error: "expected op add|remove with a port id, list or sync" });
+      return;
+    }
     if (op === "remove") {
       const known = this.#live.has(id);
       this.#close(id);
       if (known) this.#log(`port ${id} removed`);
-      return { ok: true };
+      reply({ ok: true });
+      return;
     }
     const record = readPortRecord(this.#runDir, id);
-    if (record === undefined) return { ok: false, error: `no valid record for port ${id} in ${this.#paths.ports}` };
-    if ((record.shard ?? 0) !== this.#shard) return { ok: false, error: `port ${id} is forwarder ${record.shard ?? 0}'s, not ${this.#shard}'s` };
+    if (record === undefined) {
+      reply({ ok: false, error: `no valid record for port ${id} in ${this.#paths.ports}` });
+      return;
+    }
+    if ((record.shard ?? 0) !== this.#shard) {
+      reply({ ok: false, error: `port ${id} is forwarder ${record.shard ?? 0}'s, not ${this.#shard}'s` });
+      return;
+    }
     this.#open(record);
-    const status = this.#status(id);
-    return { ok: status?.state === "open", error: status?.error, ports: status === undefined ? [] : [status] };
+    const answer = () => {
+      const status = this.#status(id);
+      if (status === undefined) reply({ ok: false, error: "the port was removed before its switch answered", ports: [] });
+      else reply({ ok: status.state === "open", error: status.error, ports: [status] });
+    };
+    const live = this.#live.get(id);
+    if (live?.pending === undefined) answer();
+    else (live.waiters ??= []).push(answer);
+  }
+
+  /** Runs then once no switch answer is awaited (at once when none is). */
+  #afterSettling(then: () => void): void {
+    if (this.#handshaking.size === 0) then();
+    else this.#whenSettled.push(then);
   }
 
   /** Converges on the records: new ones are opened, failed ones retried, ones no longer recorded closed. */
@@ -318,7 +366,8 @@ export class ForwarderDaemon {
   /** Opens (or reopens) a port: its TAP, then its switch port; a switch not there yet is retried when the record says reconnect. */
   #open(record: PortRecord): void {
     const existing = this.#live.get(record.id);
-    if (existing !== undefined && existing.state === "open" && JSON.stringify(existing.record) === JSON.stringify(record)) return;
+    // Open, or its switch's answer awaited: the same record needs nothing more.
+    if (existing !== undefined && (existing.state === "open" || existing.pending !== undefined) && JSON.stringify(existing.record) === JSON.stringify(record)) return;
     this.#close(record.id);
     let tapFd;
     try {
@@ -334,32 +383,97 @@ export class ForwarderDaemon {
     this.#connect(live);
   }
 
+  /** Asks the port's switch for a port; the answer is read by the loop when it comes ({@link #handshake}). */
   #connect(live: Live): void {
     const record = live.record;
+    this.#retrying.delete(live);
     try {
-      const connection = connectSwitch(record.switchDir, record.port, `benito forwarder tap=${record.tap}${record.netns === undefined ? "" : ` ns=${record.netns}`} pid=${libc.getpid()}`);
-      live.connection = connection;
-      this.#loop.add(record.id, live.tapFd, connection);
-      live.state = "open";
-      live.error = undefined;
-      live.backoff = firstBackoffMs;
-      this.#log(`port ${record.id}: ${tapWhere(record)} on ${record.switchDir} port ${connection.port}`);
+      const pending = requestPort(record.switchDir, record.port, `benito forwarder tap=${record.tap}${record.netns === undefined ? "" : ` ns=${record.netns}`} pid=${libc.getpid()}`);
+      live.pending = pending;
+      this.#handshaking.add(live);
+      this.#loop.watch(pending.controlFd, () => this.#handshake(live));
     } catch (error) {
-      if (live.connection !== undefined) closeConnection(live.connection);
-      live.connection = undefined;
-      const reason = error instanceof BenitoError ? error.reason : messageOf(error);
-      live.error = reason;
-      if (record.reconnect && error instanceof VdeConnectError && error.retryable) {
-        live.state = "connecting";
-        live.retryAt = performance.now() + live.backoff;
-        this.#retrying.add(live);
-        this.#log(`port ${record.id}: ${reason}; next try in ${live.backoff} ms`);
-        live.backoff = Math.min(maxBackoffMs, live.backoff * 2);
-      } else {
-        live.state = "failed";
-        this.#log(`port ${record.id}: ${reason}`);
-      }
+      this.#connectFailed(live, error);
     }
+  }
+
+  /** Reads the switch's answer (or notices it is overdue); once settled, the port opens or fails, and whoever waited is answered. */
+  #handshake(live: Live): void {
+    const pending = live.pending;
+    if (pending === undefined) return;
+    let connection: VdeConnection | undefined;
+    try {
+      connection = finishPort(pending);
+      if (connection === undefined) return;
+    } catch (error) {
+      this.#unpend(live);
+      this.#connectFailed(live, error);
+      this.#settled(live);
+      return;
+    }
+    this.#unpend(live);
+    const record = live.record;
+    try {
+      this.#loop.add(record.id, live.tapFd, connection);
+    } catch (error) {
+      closeConnection(connection);
+      this.#connectFailed(live, error);
+      this.#settled(live);
+      return;
+    }
+    live.connection = connection;
+    live.state = "open";
+    live.error = undefined;
+    live.backoff = firstBackoffMs;
+    this.#log(`port ${record.id}: ${tapWhere(record)} on ${record.switchDir} port ${connection.port}`);
+    this.#settled(live);
+  }
+
+  /** Stops watching a port's pending request (its sockets are the connection's now, or closed). */
+  #unpend(live: Live): void {
+    if (live.pending !== undefined) this.#loop.unwatch(live.pending.controlFd);
+    live.pending = undefined;
+    this.#handshaking.delete(live);
+  }
+
+  /** Answers whoever waited for this port, then whoever waited for every port. */
+  #settled(live: Live): void {
+    const waiters = live.waiters ?? [];
+    live.waiters = undefined;
+    for (const waiter of waiters) waiter();
+    if (this.#handshaking.size > 0) return;
+    const settled = this.#whenSettled;
+    this.#whenSettled = [];
+    for (const then of settled) then();
+  }
+
+  #connectFailed(live: Live, error: unknown): void {
+    const record = live.record;
+    const reason = error instanceof BenitoError ? error.reason : messageOf(error);
+    live.error = reason;
+    if (record.reconnect && error instanceof VdeConnectError && error.retryable) {
+      live.state = "connecting";
+      live.retryAt = performance.now() + live.backoff;
+      this.#retrying.add(live);
+      this.#log(`port ${record.id}: ${reason}; next try in ${live.backoff} ms`);
+      live.backoff = Math.min(maxBackoffMs, live.backoff * 2);
+    } else {
+      live.state = "failed";
+      this.#log(`port ${record.id}: ${reason}`);
+    }
+  }
+
+  /** Overdue switch answers: their ports fail or wait to retry; returns how long until the next is due. */
+  #handshakesDue(): number {
+    if (this.#handshaking.size === 0) return Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const live of [...this.#handshaking]) {
+      const deadline = live.pending?.deadline ?? now;
+      if (deadline <= now) this.#handshake(live);
+      else next = Math.min(next, deadline - now);
+    }
+    return next;
   }
 
   /** Reconnects ports whose wait is over; returns how long until the next one is due. */
@@ -369,10 +483,10 @@ export class ForwarderDaemon {
     const now = performance.now();
     for (const live of [...this.#retrying]) {
       if (live.retryAt <= now) this.#connect(live);
-      if (live.state === "connecting") next = Math.min(next, live.retryAt - now);
-      else this.#retrying.delete(live);
+      // Still waiting to retry (not asking its switch now, not failed): when its next try is due.
+      if (this.#retrying.has(live)) next = Math.min(next, live.retryAt - now);
     }
-    return next;
+    return Math.max(0, next);
   }
 
   /** A port left the loop: its switch closed it (reconnect or fail) or its TAP went away (fail). */
@@ -410,9 +524,17 @@ export class ForwarderDaemon {
     const stats = this.#loop.remove(id);
     if (stats !== undefined) addStats(live.stats, stats);
     if (live.connection !== undefined) closeConnection(live.connection);
+    const pending = live.pending;
+    this.#unpend(live);
+    if (pending !== undefined) abandonPort(pending);
     if (live.tapFd >= 0) libc.close(live.tapFd);
     this.#live.delete(id);
     this.#retrying.delete(live);
+    if (live.waiters !== undefined) {
+      live.state = "failed";
+      live.error = "removed before its switch answered";
+      this.#settled(live);
+    } else if (pending !== undefined) this.#settled(live);
   }
 
   #status(id: string): PortStatus | undefined {
