@@ -167,9 +167,10 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)(`LANs across three pnodes over 
     const across = await ping(vnodeNamespace(`${p}b2`), "10.61.2.3", 5);
     const routed = await ping(vnodeNamespace(`${p}a2`), "10.61.2.3", 5);
     const plain = await ping(vnodeNamespace(`${p}a2`), "10.61.1.3", 5);
-    expect(across.rtt).toBeGreaterThanOrEqual(80);
+    // The smallest RTT (the ping helper): wirefilter's timers round a little under 2 × 40 ms.
+    expect(across.rtt).toBeGreaterThanOrEqual(79);
     expect(across.rtt).toBeLessThan(140);
-    expect(routed.rtt).toBeGreaterThanOrEqual(80);
+    expect(routed.rtt).toBeGreaterThanOrEqual(79);
     expect(routed.rtt).toBeLessThan(140);
     expect(plain.rtt).toBeLessThan(40);
   }, 30_000);
