@@ -249,17 +249,20 @@ async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number | u
     ...(spec.plug !== undefined && { plugPidfile: spec.plug.pidfile, plugProgram: spec.plug.program, plugLog: spec.plug.log }),
     ...(spec.kernelBridge !== undefined && { bridge: spec.kernelBridge }),
   };
+  // tunnel_mode = lan: the NIC this tunnel puts on a bridge, named in the intent so that down and
+  // the next up release it even when a crash comes right after it was enslaved.
+  let nicName: string | undefined;
   withRtnl((rtnl) => {
     // Leftovers of an earlier run under these names go first; a foreign link of that name stops us
     // before the intent is written (an intent vouches that its unmarked links are benito's).
     deleteMarkedLinks(rtnl, created);
     const clash = created.find((name) => rtnl.linkByName(name) !== undefined);
     if (clash !== undefined) throw new BenitoError("building the tunnel", spec.substrate, `a link named ${clash} exists and is not benito's`);
+    if (spec.links.vxlan === undefined) nicName = ownNic(rtnl, spec).name;
   });
   // The intent first: a crash from here on leaves a record that down and the next up act on.
-  Ledger.at(runDir).intend("tunnel", spec.id, record);
+  Ledger.at(runDir).intend("tunnel", spec.id, { ...record, ...(nicName !== undefined && { nic: nicName }) });
   const alias = tunnelAlias(spec.substrate);
-  let nicName: string | undefined;
   try {
     withRtnl((rtnl) => {
       let uplink: LinkInfo;
@@ -277,6 +280,7 @@ async function buildTunnel(spec: TunnelSpec, runDir: string): Promise<number | u
         const bridge = rtnl.linkByName(spec.kernelBridge);
         if (bridge === undefined || bridge.kind !== "bridge") throw new BenitoError("building the tunnel", spec.substrate, `the LAN's bridge ${spec.kernelBridge} is missing (switch up makes it before the tunnels)`);
         if (uplink.master !== bridge.index) rtnl.setLinkMaster(uplink.index, bridge.index);
+        if (nicName !== undefined) failpoint(`tunnel:${spec.id}:nic:${nicName}`);
         // The bridge carries what the tunnel carries: tunnel_mtu (the kernel cannot fragment a bridged frame).
         rtnl.setLinkMtu(bridge.index, spec.mtu);
         rtnl.setLinkUp(uplink.index, true);

@@ -63,18 +63,30 @@ function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 10) / 10;
 }
 
-async function runOne(stage: Stage, args: readonly string[], ctx: CommandContext, commands: CommandLookup): Promise<StageResult> {
+/** CapturedRun interface: what one in-process command printed and how it ended. */
+export interface CapturedRun {
+  readonly code: number;
+  /** Every error or warning line ("benito: …"), a typed error's detail lines (file:line problems) after its headline. */
+  readonly errors: readonly string[];
+  /** Everything else it printed. */
+  readonly output: readonly string[];
+}
+
+/**
+ * Runs one of benito's own commands in this process with its output captured; never throws. A
+ * failure is reported as the command line would print it (headline, then its detail lines), and a
+ * failure without an error line still gets one naming `what`.
+ */
+export async function runCaptured(command: Command | undefined, name: string, args: readonly string[], ctx: CommandContext, what: string): Promise<CapturedRun> {
   const errors: string[] = [];
   const output: string[] = [];
   const io: Io = {
     out: (text) => output.push(...text.split("\n")),
     err: (text) => (text.startsWith("benito") ? errors : output).push(...text.split("\n")),
   };
-  const started = performance.now();
   let code: number;
-  const command = commands(stage.command);
   try {
-    if (command === undefined) throw new BenitoError("running a stage", stage.id, `no command "${stage.command}"`);
+    if (command === undefined) throw new BenitoError("running", what, `no command "${name}"`);
     code = await command.run(args, { ...ctx, io });
   } catch (error) {
     const typed = error instanceof BenitoError ? error : osError(error);
@@ -82,15 +94,21 @@ async function runOne(stage: Stage, args: readonly string[], ctx: CommandContext
       errors.push(headline(typed), ...typed.details.map((line) => `  ${line}`));
       code = typed.exitCode;
     } else {
-      errors.push(`benito: internal error in ${stage.id}: ${messageOf(error)}`);
+      errors.push(`benito: internal error in ${what}: ${messageOf(error)}`);
       code = ExitCode.failed;
     }
   }
   // A command that failed without an error line still gets one: errors[] never hides a failure.
   if (code !== ExitCode.ok && errors.length === 0) {
     const last = output.filter((line) => line.trim() !== "").at(-1);
-    errors.push(`benito: ${stage.id} failed (exit ${code})${last === undefined ? "" : `: ${last.trim()}`}`);
+    errors.push(`benito: ${what} failed (exit ${code})${last === undefined ? "" : `: ${last.trim()}`}`);
   }
+  return { code, errors, output };
+}
+
+async function runOne(stage: Stage, args: readonly string[], ctx: CommandContext, commands: CommandLookup): Promise<StageResult> {
+  const started = performance.now();
+  const { code, errors, output } = await runCaptured(commands(stage.command), stage.command, args, ctx, stage.id);
   return { id: stage.id, command: ["benito", stage.command, ...args].join(" "), outcome: outcomeOf(code), exitCode: code, ms: elapsed(started), errors, output };
 }
 

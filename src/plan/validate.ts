@@ -5,6 +5,7 @@ import { checkDatapathSettings } from "../config/datapath-conf";
 import { checkQemuSettings } from "../config/qemu-conf";
 import type { SiteConfCheck } from "../config/site-conf";
 import type { HostView, Node } from "../model/node";
+import type { LanDatapath } from "./datapath-plan";
 import { findingsFor, semanticProblems } from "../model/validate";
 import { platformProblems } from "../platforms/planning";
 import type { Problem, Topology } from "../topdl/types";
@@ -22,6 +23,8 @@ export interface ValidationInput {
   readonly view?: HostView;
   /** The run folder the switches' sockets go under (with view). */
   readonly runDir?: string;
+  /** The datapath of the view's LANs, when decided (with view): checks of the vnodes' NICs that depend on it. */
+  readonly datapaths?: ReadonlyMap<string, LanDatapath>;
 }
 
 /** Validation interface: errors stop boot (exit 3); warnings are printed (errors with --strict). */
@@ -44,7 +47,7 @@ export function validateExperiment(input: ValidationInput): Validation {
   const errors: Problem[] = concerning.map(({ file: where, line, path, message }) => ({ file: where, line, path, message }));
   // A vnode's platform attributes matter to the pnode that launches it (a document using a
   // platform benito refuses is still valid TopDL for `topdl validate`).
-  if (view !== undefined) errors.push(...platformProblems(view.children, file));
+  if (view !== undefined) errors.push(...platformProblems(view.children, file, input.datapaths));
   if (view !== undefined && input.runDir !== undefined && errors.length === 0) {
     // The switch layout's own checks (socket path lengths, shaped substrates sharing a switch),
     // once the checks above pass (it repeats some of them, e.g. a port used twice).

@@ -1,6 +1,7 @@
 // Picks a node's platform and validates the node against it (input errors carry every problem); lists every platform problem of a topology.
 import { InputError } from "../errors";
 import type { Node } from "../model/node";
+import type { LanDatapath } from "../plan/datapath-plan";
 import { formatProblem } from "../topdl/problems";
 import type { Problem } from "../topdl/types";
 import { nodeProblems, type Platform } from "./platform";
@@ -24,9 +25,9 @@ export function validatedPlatform(node: Node, file = "topo.xml"): Platform {
 /**
  * Every platform problem of a topology's nodes, for reporting with the TopDL's other input
  * problems: an unknown or refused `benito:node_type`, and each platform's attribute problems.
- * Nodes without a type, and pnodes (hosts, not vnodes), have none.
+ * Nodes without a type, and pnodes (hosts, not vnodes), have none. `datapaths`: see Platform.checkNode.
  */
-export function platformProblems(nodes: readonly Node[], file: string): Problem[] {
+export function platformProblems(nodes: readonly Node[], file: string, datapaths?: ReadonlyMap<string, LanDatapath>): Problem[] {
   const problems: Problem[] = [];
   for (const node of nodes) {
     if (node.nodeType === "" || node.nodeType === "pnode") continue;
@@ -40,7 +41,7 @@ export function platformProblems(nodes: readonly Node[], file: string): Problem[
       }
       continue;
     }
-    for (const problem of nodeProblems(platform, node)) problems.push({ file, ...problem });
+    for (const problem of nodeProblems(platform, node, datapaths)) problems.push({ file, ...problem });
   }
   return problems;
 }

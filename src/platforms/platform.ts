@@ -83,8 +83,12 @@ export interface Platform {
   readonly kernelDatapath?: boolean;
   /** What one node needs besides {@link requirements} (e.g. the emulator its attributes choose). */
   readonly nodeRequirements?: (node: Node) => readonly HostRequirement[];
-  /** Problems the schema cannot see (e.g. per-interface values); empty when the node is fine. */
-  checkNode(node: Node): readonly AttributeProblem[];
+  /**
+   * Problems the schema cannot see (e.g. per-interface values); empty when the node is fine.
+   * `datapaths` (each LAN's decided datapath, when the caller knows them: boot's validation, a
+   * launch) lets it check what depends on them, such as a VDE switch for a NIC on a VDE LAN.
+   */
+  checkNode(node: Node, datapaths?: ReadonlyMap<string, LanDatapath>): readonly AttributeProblem[];
   /** The steps that bring the node up. Pure: same node and context, same plan. Call only on a node with no problems. */
   plan(node: Node, ctx: PlatformContext): Plan;
   /** The steps that take it down again (the inverse of {@link plan}, reverse order). */
@@ -112,7 +116,7 @@ export function attributeRecord(node: Node): AttributeRecord {
 }
 
 /** Every problem of a node for a platform: schema issues (one per attribute) and the platform's own checks. */
-export function nodeProblems(platform: Platform, node: Node): AttributeProblem[] {
+export function nodeProblems(platform: Platform, node: Node, datapaths?: ReadonlyMap<string, LanDatapath>): AttributeProblem[] {
   const problems: AttributeProblem[] = [];
   const result = v.safeParse(platform.attributes, attributeRecord(node));
   if (!result.success) {
@@ -121,7 +125,7 @@ export function nodeProblems(platform: Platform, node: Node): AttributeProblem[]
       problems.push({ line: node.line, path: `${node.path}.attribute[${key}]`, message: `${key}: ${issue.message}` });
     }
   }
-  problems.push(...platform.checkNode(node));
+  problems.push(...platform.checkNode(node, datapaths));
   return problems;
 }
 

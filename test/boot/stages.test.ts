@@ -1,7 +1,7 @@
 // The stage runner: order, bounded parallel groups, skipping after a failed dependency, convergence, exit codes.
 import { describe, expect, test } from "bun:test";
 import type { Command, CommandContext } from "../../src/cli/command";
-import { overallExit, runStages } from "../../src/cli/stages";
+import { overallExit, runCaptured, runStages } from "../../src/cli/stages";
 import { InputError } from "../../src/errors";
 import type { Stage } from "../../src/plan/boot-plan";
 
@@ -81,5 +81,20 @@ describe("runStages", () => {
     expect(results[0]?.output[0]).toContain("left alone");
     expect(f.calls).toEqual(["ok status", "slow status", "slow launch"]);
     expect(results.map((r) => r.outcome)).toEqual(["ok", "ok"]);
+  });
+});
+
+describe("runCaptured (a command run in this process, as vm launch runs a process vnode's ifaces and routes)", () => {
+  test("a typed error keeps its detail lines (file:line problems) after its headline, with its exit code", async () => {
+    const { commands } = fakes();
+    const run = await runCaptured(commands("bad"), "bad", [], ctx, "benito bad");
+    expect(run.code).toBe(3);
+    expect(run.errors).toEqual(["benito: while reading on f: bad line", "  f:3: nonsense"]);
+  });
+
+  test("an unknown command is an error in benito's form, never a silent success", async () => {
+    const run = await runCaptured(undefined, "nope", [], ctx, "benito nope");
+    expect(run.code).toBe(1);
+    expect(run.errors).toEqual(['benito: while running on benito nope: no command "nope"']);
   });
 });

@@ -111,6 +111,8 @@ describe("qemu input errors", () => {
   test("a NIC on a VDE LAN without its switch port is refused when planning, naming the LAN's datapath", () => {
     const bad = node("vm6", "qemu", { "benito:qemu_image": "/i/base.qcow2" }, [nic(0, { vdePort: undefined }), nic(1, { vdeSwitch: undefined })]);
     expect(nodeProblems(qemuPlatform, bad)).toEqual([]);
+    // With the LANs' datapaths known (boot's validation), the same two are listed with line and path.
+    expect(nodeProblems(qemuPlatform, bad, new Map()).map((problem) => problem.path)).toEqual([`${bad.path}.interface[inf000]`, `${bad.path}.interface[inf001]`]);
     let error: unknown;
     try {
       qemuPlatform.plan(bad, testContext);

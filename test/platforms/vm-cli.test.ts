@@ -60,6 +60,21 @@ describe("benito vm (no root)", () => {
     expect(result.stdout).toContain(`rmdir ${join(dir, "run", "vm", "vm1")}`);
   });
 
+  test("boot finds a QEMU NIC on a VDE LAN without its switch port before any change (exit 3, file:line, path)", async () => {
+    const folder = join(dir, "noport");
+    mkdirSync(folder, { recursive: true });
+    const vnode = { name: "vm1", type: "qemu" as const, address: "10.0.0.1", mac: "02:00:0a:00:00:01", port: 1, attributes: { "benito:qemu_image": "/images/base.qcow2" } };
+    const port = "<attribute><attribute>benito:vde_port</attribute><value>1</value></attribute>";
+    const xml = topology("/run/vde/lan0", [vnode]);
+    expect(xml).toContain(port);
+    writeFileSync(join(folder, "topo.xml"), xml.replace(port, ""));
+    const runDir = join(dir, "noport-run");
+    const result = await benito(["boot", "--dry-run", folder, "pnode0", "--run-dir", runDir]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/topo\.xml:\d+: \S+\.interface\[inf000\]: LAN lan0 uses the VDE datapath \(.*\): benito:vde_switch and benito:vde_port are required/);
+    expect(existsSync(runDir)).toBe(false);
+  });
+
   test("a qemu node without an image is exit 3 with the file, line and attribute", async () => {
     const result = await benito(["vm", "launch", "noimage", configDir, "--dry-run"]);
     expect(result.code).toBe(3);

@@ -78,6 +78,29 @@ describe.skipIf(!isRoot || !hasVde)("LANs across two pnodes over their own NICs 
     expect(result.code).toBe(0);
   });
 
+  test("kernel datapath: switch up killed right after the NIC joined the LAN's bridge leaves an intent naming the NIC; switch down releases it", async () => {
+    writeFileSync(join(config, "site.conf"), "[benito]\ntunnel_mode = lan\ndatapath = kernel\n");
+    const switchUp = (env: Record<string, string>) => run(["nsenter", `--net=/run/netns/${hostNs.get(2)}`, benitoBinary, "switch", "up", "--run-dir", runDir(2), config, `${p}x2`], { env, timeoutMs: 90_000 });
+    const switchDown = () => inPnode(2, ["switch", "down", "--run-dir", runDir(2)]);
+    try {
+      expect((await switchDown()).code).toBe(0);
+      const trace = join(dir, "trace2");
+      expect((await switchUp({ BENITO_FAILPOINT_TRACE: trace })).code).toBe(0);
+      const point = readFileSync(trace, "utf8").split("\n").find((line) => /^tunnel:.*:nic:eth1$/.test(line));
+      expect(point).toBeDefined();
+      expect((await switchDown()).code).toBe(0);
+      const crashed = await switchUp({ BENITO_FAILPOINT: point ?? "" });
+      expect(crashed.code).not.toBe(0);
+      const records = readdirSync(join(runDir(2), "ledger")).filter((name) => name.startsWith("tunnel."));
+      expect(records.map((name) => JSON.parse(readFileSync(join(runDir(2), "ledger", name), "utf8")).data?.nic)).toEqual(["eth1"]);
+      expect((await switchDown()).code).toBe(0);
+      const links = JSON.parse((await run(["ip", "-n", hostNs.get(2) ?? "", "-j", "link", "show"])).stdout) as { ifname: string; master?: string }[];
+      expect(links.map((link) => `${link.ifname}${link.master === undefined ? "" : ` in ${link.master}`}`).sort()).toEqual(["eth1", "lo"]);
+    } finally {
+      writeFileSync(join(config, "site.conf"), "[benito]\ntunnel_mode = lan\n");
+    }
+  });
+
   test("switch down releases the NIC (it stays, out of the bridge) and deletes only benito's links", async () => {
     expect((await inPnode(1, ["switch", "down", "--run-dir", runDir(1)])).code).toBe(0);
     const links = JSON.parse((await run(["ip", "-n", hostNs.get(1) ?? "", "-j", "link", "show"])).stdout) as { ifname: string; master?: string }[];

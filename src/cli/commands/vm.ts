@@ -4,10 +4,11 @@ import { checkRequirements } from "../../apply/run-steps";
 import { describeCheck, dryRunCheck, launchVnode, ledgerChecks, recordedVnodes, stopVnode, type CheckResult } from "../../apply/vnode";
 import { restoreKernelOverrides } from "../../apply/link-apply";
 import { findCommand } from "../registry";
+import { runCaptured } from "../stages";
 import { integerOption, parseCommandArgs } from "../args";
 import { loadSiteConf, resolveConfigDir, topologyPath } from "../../config/config-dir";
 import { withQemuDefaults } from "../../config/qemu-conf";
-import { BenitoError, ExitCode, messageOf, UsageError } from "../../errors";
+import { BenitoError, ExitCode, UsageError } from "../../errors";
 import type { HostView, Node } from "../../model/node";
 import type { ControlLease } from "../../model/control-allocation";
 import { hostViewFromDocument } from "../../model/host-view";
@@ -164,22 +165,14 @@ async function status(name: string, configArgument: string | undefined, runDir: 
 
 /**
  * Runs one of benito's own commands in this process with its output captured (a process vnode's
- * ifaces and routes with --netns: no helper program per vnode).
+ * ifaces and routes with --netns: no helper program per vnode); errors as the command line prints them.
  */
 async function runOwn(args: readonly string[], ctx: CommandContext): Promise<{ code: number; stdout: string; stderr: string }> {
   const [name = "", ...rest] = args;
-  const command = findCommand(name);
-  if (command === undefined) return { code: ExitCode.usage, stdout: "", stderr: `benito: no command ${name}` };
-  const out: string[] = [];
-  const err: string[] = [];
-  let code: number;
-  try {
-    code = await command.run(rest, { ...ctx, io: { out: (text) => out.push(text), err: (text) => err.push(text) } });
-  } catch (error) {
-    code = error instanceof BenitoError ? error.exitCode : ExitCode.failed;
-    err.push(messageOf(error));
-  }
-  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+  const run = await runCaptured(findCommand(name), name, rest, ctx, `benito ${name}`);
+  // Lines end as a helper program's would: the step's log appends stdout then stderr.
+  const text = (lines: readonly string[]) => (lines.length === 0 ? "" : `${lines.join("\n")}\n`);
+  return { code: run.code, stdout: text(run.output), stderr: text(run.errors) };
 }
 
 /**
@@ -188,18 +181,8 @@ async function runOwn(args: readonly string[], ctx: CommandContext): Promise<{ c
  */
 async function lookInside(check: Extract<StatusCheck, { kind: "dry-run" }>, ctx: CommandContext): Promise<CheckResult> {
   if (!namespaceExists(check.netns)) return { ok: false, line: `${check.label}: not checked (namespace ${check.netns} absent)` };
-  const command = findCommand(check.command);
-  if (command === undefined) return { ok: false, line: `${check.label}: no command ${check.command}` };
-  const out: string[] = [];
-  const err: string[] = [];
-  let code: number;
-  try {
-    code = await command.run([...check.args, "--netns", check.netns], { ...ctx, io: { out: (text) => out.push(text), err: (text) => err.push(text) } });
-  } catch (error) {
-    code = error instanceof BenitoError ? error.exitCode : ExitCode.failed;
-    err.push(messageOf(error));
-  }
-  return dryRunCheck(check, code, out.join("\n"), err.join("\n"));
+  const run = await runCaptured(findCommand(check.command), check.command, [...check.args, "--netns", check.netns], ctx, check.label);
+  return dryRunCheck(check, run.code, run.output.join("\n"), run.errors.join("\n"));
 }
 
 /** `vm launch` / `vm stop` (and their dry runs). */

@@ -7,6 +7,7 @@ import { vmNicLinkNames } from "../names";
 import { attribute, experimentalInterfaces, wholeNumberText, type AttributeProblem, type Platform, type PlatformContext, type StatusCheck } from "../platform";
 import { kernelMemberRemoval, kernelPortName, kernelTapSteps, type LanDatapath } from "../../plan/datapath-plan";
 import { InputError } from "../../errors";
+import { formatProblem } from "../../topdl/problems";
 import { hostNamePattern } from "../../guest/config-disk";
 import { baseImageFormat, nicMode, qemuArgv } from "./argv";
 import { cpuFloorProblem, qemuBinary, qemuTarget } from "./cpu";
@@ -38,8 +39,8 @@ const attributes = v.looseObject({
 
 const macPattern = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
-/** Interface checks: every experimental NIC needs a unicast MAC, a switch folder and a port. */
-function checkNode(node: Node): AttributeProblem[] {
+/** Interface checks: every experimental NIC needs a unicast MAC, and one on a VDE LAN a switch folder and a port. */
+function checkNode(node: Node, datapaths?: ReadonlyMap<string, LanDatapath>): AttributeProblem[] {
   const problems: AttributeProblem[] = [];
   const nics = experimentalInterfaces(node);
   const where = (name: string) => `${node.path}.interface[${name}]`;
@@ -52,9 +53,10 @@ function checkNode(node: Node): AttributeProblem[] {
   }
   for (const nic of nics) {
     if (nic.mac === undefined) problems.push({ line: node.line, path: where(nic.name), message: "benito:mac_address is required: the guest finds its interfaces by MAC" });
-    // A switch and port are needed on a VDE LAN only: whether a LAN is one is known when planning (checked there).
     if (nic.vdeSwitch !== undefined && !nic.vdeSwitch.startsWith("/")) problems.push({ line: node.line, path: where(nic.name), message: "benito:vde_switch must be the switch's absolute socket folder" });
   }
+  // A switch and port are needed on a VDE LAN only: checked when the LANs' datapaths are known.
+  if (datapaths !== undefined) problems.push(...vdeNicProblems(node, datapaths));
   const cpu = attribute(node, "qemu_cpu");
   const cpuProblem = cpu === undefined ? undefined : cpuFloorProblem(cpu, qemuTarget(node));
   if (cpuProblem !== undefined) problems.push({ line: node.line, path: node.path, message: cpuProblem });
@@ -91,15 +93,19 @@ function kernelNicSteps(node: Node, ctx: PlatformContext): Step[] {
   });
 }
 
-/** Every NIC on a VDE LAN needs its switch and port; all such problems at once. */
+/** Each NIC on a VDE LAN without its switch and port (a NIC on a kernel LAN needs neither). */
+function vdeNicProblems(node: Node, datapaths: ReadonlyMap<string, LanDatapath> | undefined): AttributeProblem[] {
+  return experimentalInterfaces(node).flatMap((nic) => {
+    const datapath = datapaths?.get(nic.substrate);
+    if (datapath?.kind === "kernel" || (nic.vdeSwitch !== undefined && nic.vdePort !== undefined)) return [];
+    return [{ line: node.line, path: `${node.path}.interface[${nic.name}]`, message: `LAN ${nic.substrate} uses the VDE datapath (${datapath?.reason ?? "the default"}): benito:vde_switch and benito:vde_port are required` }];
+  });
+}
+
+/** Every NIC on a VDE LAN needs its switch and port; all such problems at once (boot's validation lists them before any change). */
 function checkVdeNics(node: Node, ctx: PlatformContext): void {
-  const kernel = kernelNics(node, ctx);
-  const missing = experimentalInterfaces(node).flatMap((nic, index) =>
-    kernel.has(index) || (nic.vdeSwitch !== undefined && nic.vdePort !== undefined)
-      ? []
-      : [`${node.path}.interface[${nic.name}]: LAN ${nic.substrate} uses the VDE datapath (${ctx.datapaths?.get(nic.substrate)?.reason ?? "the default"}): benito:vde_switch and benito:vde_port are required`],
-  );
-  if (missing.length > 0) throw new InputError("planning the qemu vnode", node.name, `${missing.length} interface${missing.length === 1 ? "" : "s"} without a VDE switch`, missing);
+  const missing = vdeNicProblems(node, ctx.datapaths);
+  if (missing.length > 0) throw new InputError("planning the qemu vnode", node.name, `${missing.length} interface${missing.length === 1 ? "" : "s"} without a VDE switch`, missing.map((problem) => formatProblem({ file: join(ctx.configDir, "topo.xml"), ...problem })));
 }
 
 /**
