@@ -176,14 +176,10 @@ export const NDA_DST = 1;
 export const NDA_LLADDR = 2;
 /** A VXLAN entry's VNI when it differs from the link's own. */
 export const NDA_VNI = 7;
-/** A VXLAN entry's outgoing underlay device (in dumps); in a dump request, the device whose entries are wanted. */
-export const NDA_IFINDEX = 8;
 /** ndm_state: a permanent entry (never aged out). */
 export const NUD_PERMANENT = 0x80;
 /** ndm_flags: the entry belongs to the device itself (a VXLAN link's own table), not its master's. */
 export const NTF_SELF = 0x02;
-/** ndm_flags: the entry is in the device's master's (the bridge's) table. */
-export const NTF_MASTER = 0x04;
 /** struct ndmsg. */
 export const NDMSG_LEN = 12;
 
