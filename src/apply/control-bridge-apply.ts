@@ -18,6 +18,8 @@ export interface ControlBridgeRecord {
   readonly routes: readonly Route[];
   /** The control TAPs benito created (only these are deleted by `down`). */
   readonly taps: readonly string[];
+  /** The NIC was found bridged with no record: benito did not move it, only its TAPs are benito's. */
+  readonly adopted?: boolean;
 }
 
 /** The id of the control bridge's ledger record (one per run dir). */
@@ -171,11 +173,16 @@ function rollback(rtnl: Rtnl, journal: JournalEntry[], createdTaps: string[], mo
   return failures;
 }
 
-/** Creates (when absent) a control TAP, attaches it to the bridge and sets it up. */
-export function attachControlTap(rtnl: Rtnl, tap: string, bridgeIndex: number, createdTaps: string[], log: (line: string) => void): void {
+/**
+ * Creates (when absent) a control TAP, attaches it to the bridge and sets it up. `record`, when
+ * given, is called with the TAP's name before it is made, so the ledger names it first.
+ */
+export function attachControlTap(rtnl: Rtnl, tap: string, bridgeIndex: number, createdTaps: string[], log: (line: string) => void, record?: (tap: string) => void): void {
   if (!interfaceExists(tap)) {
     log(`create control TAP ${tap}`);
+    record?.(tap);
     createTap(tap);
+    failpoint(`control-bridge:${recordId}:tap:${tap}`);
     createdTaps.push(tap);
   }
   const link = linkNamed(rtnl, tap, "attaching a control TAP");
@@ -193,6 +200,7 @@ export function attachControlTap(rtnl: Rtnl, tap: string, bridgeIndex: number, c
  */
 export function restoreFromRecord(rtnl: Rtnl, record: ControlBridgeRecord, log: (line: string) => void): string[] {
   const failures: string[] = [];
+  if (record.adopted === true) return deleteTaps(record.taps, log);
   const nic = rtnl.linkByName(record.nic.name);
   const bridge = rtnl.linkByName(record.bridge);
   if (nic === undefined) return [`the control interface ${record.nic.name} no longer exists`];
@@ -203,7 +211,18 @@ export function restoreFromRecord(rtnl: Rtnl, record: ControlBridgeRecord, log: 
   log(`give ${nic.name} back its addresses and routes`);
   failures.push(...restoreNic(rtnl, nic, record.addresses, record.routes));
   if (record.nic.up !== nic.up) rtnl.setLinkUp(nic.index, record.nic.up);
-  for (const tap of record.taps) {
+  failures.push(...deleteTaps(record.taps, log));
+  if (bridge !== undefined && bridge.kind === "bridge") {
+    log(`delete bridge ${record.bridge}`);
+    rtnl.deleteLink(bridge.index);
+  }
+  return failures;
+}
+
+/** Deletes the control TAPs benito made (those still there); returns what failed. */
+function deleteTaps(taps: readonly string[], log: (line: string) => void): string[] {
+  const failures: string[] = [];
+  for (const tap of taps) {
     if (!interfaceExists(tap)) continue;
     log(`delete control TAP ${tap}`);
     try {
@@ -211,10 +230,6 @@ export function restoreFromRecord(rtnl: Rtnl, record: ControlBridgeRecord, log: 
     } catch (error) {
       failures.push(`deleting ${tap}: ${messageOf(error)}`);
     }
-  }
-  if (bridge !== undefined && bridge.kind === "bridge") {
-    log(`delete bridge ${record.bridge}`);
-    rtnl.deleteLink(bridge.index);
   }
   return failures;
 }
@@ -276,10 +291,18 @@ export function controlBridgeUp(wanted: ControlBridgeWanted, runDir: string, opt
     const plan = planControlBridge(snapshot(rtnl), wanted);
     if (plan.state === "refused") throw new BenitoError("planning the control bridge", wanted.bridge, plan.reason);
     if (plan.state === "bridged") {
-      const record = readRecord(runDir);
+      // Each TAP's name goes into the record before the TAP is made, so a crash in between leaves
+      // a TAP `down` deletes. With no record (the bridge was there before benito, or its record is
+      // lost) the record made says so: only the TAPs are benito's, the NIC and bridge are left alone.
+      const nic = plan.nic;
+      let record: ControlBridgeRecord = readRecord(runDir) ?? { bridge: plan.bridge.name, nic: { name: nic.name, mac: nic.mac, up: nic.up }, addresses: [], routes: [], taps: [], adopted: true };
       const created: string[] = [];
-      for (const tap of plan.missingTaps) attachControlTap(rtnl, tap, plan.bridge.index, created, options.log);
-      if (record !== undefined && created.length > 0) saveRecord(runDir, { ...record, taps: [...record.taps, ...created] });
+      const recordTap = (tap: string) => {
+        if (record.taps.includes(tap)) return;
+        record = { ...record, taps: [...record.taps, tap] };
+        saveRecord(runDir, record);
+      };
+      for (const tap of plan.missingTaps) attachControlTap(rtnl, tap, plan.bridge.index, created, options.log, recordTap);
       return { bridge: plan.bridge.name, nic: plan.nic.name, changed: created.length > 0, tapsAdded: created };
     }
     // The intent first: what the NIC looks like now and the TAPs the move will make, so `down`

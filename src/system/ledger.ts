@@ -95,6 +95,11 @@ const kinds = {
       }),
     ),
     taps: strings,
+    /**
+     * True when benito found the NIC bridged already and no record of its own: only the control
+     * TAPs it made are its own (`down` deletes those and leaves the NIC and the bridge alone).
+     */
+    adopted: v.optional(v.boolean()),
   }),
   /** The addresses `benito ifaces` set on one host (a re-run replaces its own and leaves others alone). */
   addresses: v.object({

@@ -125,6 +125,39 @@ describe.skipIf(!isRoot)("control-bridge (root, namespaces)", () => {
     expect(failures).toEqual([]);
   });
 
+  test("up killed between making a control TAP and recording it: down still deletes it, with or without an earlier record", async () => {
+    const up = (env: Record<string, string> = {}) => inNamespace(pnode, [binary(), "control-bridge", "up", config, "pnode0", "--run-dir", runDir], { env });
+    const down = () => inNamespace(pnode, [binary(), "control-bridge", "down", "--run-dir", runDir]);
+    const hasTap = async () => (await ip("-n", pnode, "-o", "link", "show")).includes("bc-vm1");
+    const crashAt = { BENITO_FAILPOINT: "control-bridge:control:tap:bc-vm1" };
+    // The TAP is the operator's at the move (not recorded); gone later, so the next up makes it.
+    await ip("-n", pnode, "tuntap", "add", "bc-vm1", "mode", "tap");
+    expect((await up()).code).toBe(0);
+    await ip("-n", pnode, "link", "del", "bc-vm1");
+    expect((await up(crashAt)).code).not.toBe(0);
+    expect(await hasTap()).toBe(true);
+    // The record lost as well (the bridge in place, no record): what up makes is still recorded.
+    const recordFile = join(runDir, "ledger", "control-bridge.control.json");
+    const kept = readFileSync(recordFile, "utf8");
+    rmSync(recordFile);
+    await ip("-n", pnode, "link", "del", "bc-vm1");
+    expect((await up(crashAt)).code).not.toBe(0);
+    expect(await hasTap()).toBe(true);
+    const adoptedDown = await down();
+    expect({ code: adoptedDown.code, err: adoptedDown.code === 0 ? "" : adoptedDown.stderr }).toEqual({ code: 0, err: "" });
+    expect(await hasTap()).toBe(false);
+    expect(await ip("-n", pnode, "-d", "link", "show", "eth0")).toContain("master br-ctl");
+    // The move's own record back: a TAP made and killed before its record was updated.
+    mkdirSync(join(runDir, "ledger"), { recursive: true });
+    writeFileSync(recordFile, kept);
+    expect((await up(crashAt)).code).not.toBe(0);
+    const restored = await down();
+    expect({ code: restored.code, err: restored.code === 0 ? "" : restored.stderr }).toEqual({ code: 0, err: "" });
+    expect(await hasTap()).toBe(false);
+    expect(await netState(pnode)).toBe(pristine);
+    expect(existsSync(join(runDir, "ledger"))).toBe(false);
+  });
+
   test("dry run prints the move and changes nothing", async () => {
     const result = await inNamespace(pnode, [binary(), "control-bridge", "up", "--dry-run", config, "pnode0", "--run-dir", runDir]);
     expect(result.code).toBe(0);

@@ -120,6 +120,15 @@ async function down(runDir: string, dryRun: boolean, ctx: CommandContext, log: (
     ctx.io.out("control-bridge: no control bridge set up by benito here; nothing to do");
     return ExitCode.ok;
   }
+  if (record.adopted === true) {
+    // benito found the bridge in place: only the control TAPs it made are its own.
+    if (dryRun) ctx.io.out(record.taps.map((tap) => `benito tap delete ${tap}`).join("\n"));
+    else {
+      controlBridgeDown(runDir, log);
+      ctx.io.out(`control-bridge: ${record.taps.length} control TAP(s) deleted; ${record.nic.name} and ${record.bridge} left as benito found them`);
+    }
+    return ExitCode.ok;
+  }
   if (dryRun) {
     ctx.io.out([`ip link set ${record.nic.name} nomaster`, ...record.addresses.map((a) => `ip addr add ${a.address}/${a.prefixLength} dev ${record.nic.name}`), ...record.taps.map((tap) => `benito tap delete ${tap}`), `ip link del ${record.bridge}`].join("\n"));
     return ExitCode.ok;
