@@ -208,8 +208,13 @@ export function restoreFromRecord(rtnl: Rtnl, record: ControlBridgeRecord, log: 
     log(`release ${nic.name} from ${record.bridge}`);
     rtnl.setLinkMaster(nic.index, 0);
   }
-  log(`give ${nic.name} back its addresses and routes`);
-  failures.push(...restoreNic(rtnl, nic, record.addresses, record.routes));
+  // A move cut short before it touched the NIC leaves nothing to give back; re-adding the
+  // addresses would delete the primary first, and that flushes every route through it (DHCP's, an
+  // operator's), not only the recorded ones.
+  if (nic.master !== 0 || !nicAsRecorded(rtnl, nic, record)) {
+    log(`give ${nic.name} back its addresses and routes`);
+    failures.push(...restoreNic(rtnl, nic, record.addresses, record.routes));
+  }
   if (record.nic.up !== nic.up) rtnl.setLinkUp(nic.index, record.nic.up);
   failures.push(...deleteTaps(record.taps, log));
   if (bridge !== undefined && bridge.kind === "bridge") {
@@ -217,6 +222,16 @@ export function restoreFromRecord(rtnl: Rtnl, record: ControlBridgeRecord, log: 
     rtnl.deleteLink(bridge.index);
   }
   return failures;
+}
+
+/** True when the NIC still has every address and route the record holds (the move never changed it). */
+function nicAsRecorded(rtnl: Rtnl, nic: LinkInfo, record: ControlBridgeRecord): boolean {
+  const addresses = rtnl.addresses(nic.index);
+  const routes = rtnl.routes().filter((route) => route.oif === nic.index);
+  const hasAddress = (want: AddressInfo) => addresses.some((have) => have.address === want.address && have.prefixLength === want.prefixLength);
+  const hasRoute = (want: Route) =>
+    routes.some((have) => have.dst === want.dst && have.prefixLength === want.prefixLength && have.table === want.table && have.gateway === want.gateway && (have.metric ?? 0) === (want.metric ?? 0));
+  return record.addresses.every(hasAddress) && record.routes.every(hasRoute);
 }
 
 /** Deletes the control TAPs benito made (those still there); returns what failed. */

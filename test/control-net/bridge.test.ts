@@ -125,6 +125,26 @@ describe.skipIf(!isRoot)("control-bridge (root, namespaces)", () => {
     expect(failures).toEqual([]);
   });
 
+  test("up killed before the move touched the NIC: down and up leave the NIC's addresses and other routes alone", async () => {
+    const up = (env: Record<string, string> = {}) => inNamespace(pnode, [binary(), "control-bridge", "up", config, "pnode0", "--run-dir", runDir], { env });
+    const down = () => inNamespace(pnode, [binary(), "control-bridge", "down", "--run-dir", runDir]);
+    const crashAt = { BENITO_FAILPOINT: "control-bridge:control:intent" };
+    // An operator's route added after the crash: not in the record, and the NIC was never moved.
+    const operatorRoute = ["10.79.0.0/16", "via", "10.77.0.1", "dev", "eth0"];
+    for (const finish of ["down", "up"] as const) {
+      expect((await up(crashAt)).code).not.toBe(0);
+      await ip("-n", pnode, "route", "add", ...operatorRoute);
+      const result = finish === "down" ? await down() : await up();
+      expect({ finish, code: result.code, err: result.code === 0 ? "" : result.stderr }).toEqual({ finish, code: 0, err: "" });
+      expect({ finish, log: result.stderr }).toEqual({ finish, log: expect.not.stringContaining("give eth0 back") });
+      if (finish === "up") expect((await down()).code).toBe(0);
+      expect(await ip("-n", pnode, "route", "show", "10.79.0.0/16")).toContain("via 10.77.0.1 dev eth0");
+      await ip("-n", pnode, "route", "del", ...operatorRoute);
+      expect(await netState(pnode)).toBe(pristine);
+    }
+    expect(existsSync(join(runDir, "ledger"))).toBe(false);
+  });
+
   test("up killed between making a control TAP and recording it: down still deletes it, with or without an earlier record", async () => {
     const up = (env: Record<string, string> = {}) => inNamespace(pnode, [binary(), "control-bridge", "up", config, "pnode0", "--run-dir", runDir], { env });
     const down = () => inNamespace(pnode, [binary(), "control-bridge", "down", "--run-dir", runDir]);
