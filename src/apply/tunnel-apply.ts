@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { tunnelAlias, tunnelFingerprint, tunnelFolder, tunnelMark, vxlanOverhead, type ForwardingDrift, type ObservedTunnel, type TunnelAction, type TunnelSpec } from "../plan/tunnel-plan";
 import { Rtnl } from "../system/netlink/rtnl";
-import type { LinkInfo } from "../system/netlink/types";
+import type { AddressInfo, LinkInfo } from "../system/netlink/types";
 import { pidfileState, processStartTime, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../system/processes";
 import { createTap } from "../system/tap";
 import type { ActionOutcome } from "./switch-apply";
@@ -177,6 +177,16 @@ function underlayLink(rtnl: Rtnl, nic: NonNullable<TunnelSpec["localNic"]>): Lin
 }
 
 /**
+ * The address benito added, where the record says it put it: on a link with the recorded MAC (the
+ * NIC, or the control bridge that took the NIC and its MAC). The same address on any other link is
+ * someone else's and is left alone.
+ */
+function recordedHolder(rtnl: Rtnl, added: { readonly mac: string; readonly address: string; readonly prefixLength: number }): AddressInfo | undefined {
+  const onMac = new Set(rtnl.links().filter((link) => link.mac.toLowerCase() === added.mac.toLowerCase()).map((link) => link.index));
+  return rtnl.addresses().find((entry) => entry.address === added.address && entry.prefixLength === added.prefixLength && onMac.has(entry.index));
+}
+
+/**
  * The device holding this pnode's underlay address, checked to carry the inner MTU plus VXLAN's
  * overhead. When no device holds it, it is added (as TopDL gives it) to the underlay NIC, next to
  * whatever addresses are there (e.g. from DHCP), and recorded so `down` removes it.
@@ -193,7 +203,7 @@ function underlayDevice(rtnl: Rtnl, spec: TunnelSpec, runDir: string): LinkInfo 
       const added = { mac: link.mac, address: spec.local, prefixLength: spec.localNic.prefixLength };
       Ledger.at(runDir).intend("addresses", underlayRecordId, { addresses: [...earlier.filter((entry) => entry.address !== spec.local), added] });
       for (const stale of earlier) {
-        const holder = rtnl.addresses().find((entry) => entry.address === stale.address && entry.prefixLength === stale.prefixLength);
+        const holder = recordedHolder(rtnl, stale);
         if (holder !== undefined && stale.address !== spec.local) rtnl.deleteAddress(holder.index, stale.address, stale.prefixLength);
       }
       rtnl.addAddress(link.index, spec.local, spec.localNic.prefixLength);
@@ -330,7 +340,7 @@ function removeUnderlayAddresses(runDir: string, reason: string): ActionOutcome[
     const base = { action: "stop" as const, id: underlayRecordId, summary: `underlay address ${added.address}/${added.prefixLength}`, reason };
     try {
       withRtnl((rtnl) => {
-        const holder = rtnl.addresses().find((entry) => entry.address === added.address && entry.prefixLength === added.prefixLength);
+        const holder = recordedHolder(rtnl, added);
         if (holder !== undefined) rtnl.deleteAddress(holder.index, added.address, added.prefixLength);
       });
       left = left.filter((entry) => entry !== added);

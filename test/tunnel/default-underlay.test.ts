@@ -150,4 +150,30 @@ describe.skipIf(!isRoot || !hasVde || !hasVxlan)("multi-pnode LAN with the defau
     expect(await addressesOf(hostNs(1), "br-ctl")).toEqual([]);
     expect(await addressesOf(hostNs(2), "ctl0")).toEqual(["192.168.250.2/24"]);
   });
+
+  test("an underlay address benito added, since moved by the operator to another link: neither boot's stale cleanup nor down removes it there", async () => {
+    const ns = hostNs(2);
+    const moveTo = async (address: string) => {
+      await ip("-n", ns, "addr", "del", address, "dev", "ctl0");
+      await ip("-n", ns, "addr", "add", address, "dev", "op0");
+    };
+    // The topology of the test before names 172.30.0.12 for y2.
+    for (const n of [1, 2]) expect((await inPnode(n, ["boot", ...stateArgs(n)])).code).toBe(0);
+    await ip("-n", ns, "link", "add", "op0", "type", "veth", "peer", "name", "op1");
+    try {
+      await moveTo("172.30.0.12/24");
+      // The address back to .2 in topo.xml: the recorded .12 is stale, but the operator's now.
+      writeFileSync(join(config, "topo.xml"), topologyXml(pnodes, [{ name: "lanA" }], vnodes).replaceAll("<name>underlay</name>", "<name>control_net</name>").replaceAll("<substrate>underlay</substrate>", "<substrate>control_net</substrate>"));
+      const result = await inPnode(2, ["boot", ...stateArgs(2)]);
+      expect({ code: result.code, out: result.code === 0 ? "" : `${result.stdout}${result.stderr}` }).toEqual({ code: 0, out: "" });
+      expect(await addressesOf(ns, "op0")).toEqual(["172.30.0.12/24"]);
+      expect(await addressesOf(ns, "ctl0")).toEqual(["172.30.0.2/24", "192.168.250.2/24"]);
+      await moveTo("172.30.0.2/24");
+      for (const n of [1, 2]) expect((await inPnode(n, ["down", ...stateArgs(n)])).code).toBe(0);
+      expect(await addressesOf(ns, "op0")).toEqual(["172.30.0.12/24", "172.30.0.2/24"]);
+      expect(await addressesOf(ns, "ctl0")).toEqual(["192.168.250.2/24"]);
+    } finally {
+      await ip("-n", ns, "link", "del", "op0");
+    }
+  });
 });
