@@ -1,6 +1,6 @@
-// The forwarding loop in process, with the switch's side of each port played by the test (socket pairs): a reused port slot ignores the old port's events, frames larger than VDE carries are dropped whole, and a slow control client holds only its own connection.
+// The forwarding loop in process, with the switch's side of each port played by the test (socket pairs): a reused port slot ignores the old port's events, frames larger than VDE carries are dropped whole, a slow control client holds only its own connection, and a full set of control clients does not make it spin.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +16,15 @@ import { forwarderRequest, stopForwarder } from "../../src/system/vde/forwarder-
 import { benito, benitoBinary } from "../helpers/binary";
 import { inNamespace, ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
-import { waitFor } from "./fixtures";
+import { pidIn, waitFor } from "./fixtures";
+
+/** CPU time (user + system, all threads) a process has used, in seconds (/proc/PID/stat counts in USER_HZ = 100 ticks a second on Linux). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces, so split after its closing parenthesis): utime is field 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 /** A socket pair: [the loop's end, the test's end]. */
 function socketPair(type: number): [number, number] {
@@ -198,6 +206,30 @@ describe.skipIf(!isRoot)("the forwarder's control socket", () => {
     expect(slow.text()).toBe("");
     slow.socket.write('"list"}\n');
     expect(JSON.parse(await slow.closed)).toEqual({ ok: true, ports: [] });
+  }, 30_000);
+
+  test("with every client slot taken and more clients waiting, the forwarder does not spin; the waiting ones are served once slots free", async () => {
+    const pid = pidIn(paths.pidfile) ?? 0;
+    expect(pid).toBeGreaterThan(1);
+    const openFds = () => readdirSync(`/proc/${pid}/fd`).length;
+    const fdsBefore = openFds();
+    // 64 silent clients take every slot (each stays until it goes or its 5 s deadline).
+    const held = [];
+    for (let index = 0; index < 64; index += 1) held.push(await connect());
+    expect(await waitFor(() => openFds() >= fdsBefore + 64, 3000)).toBe(true);
+    // One more waits in the listen backlog: the listening socket is readable from now on.
+    const waiting = await connect();
+    waiting.socket.write('{"op":"list"}\n');
+    await Bun.sleep(100);
+    // Before the fix the listening socket stayed in the level-triggered epoll set: epoll_wait
+    // returned at once on every pass, about a second of CPU over this second.
+    const before = cpuSeconds(pid);
+    await Bun.sleep(1000);
+    const used = cpuSeconds(pid) - before;
+    expect(used).toBeLessThan(0.15);
+    for (const client of held) client.socket.destroy();
+    expect(JSON.parse(await waiting.closed)).toEqual({ ok: true, ports: [] });
+    expect(await forwarderRequest(runDir, { op: "list" })).toEqual({ ok: true, ports: [] });
   }, 30_000);
 
   test("a switch that does not answer a port request holds only that port: the forwarder answers others meanwhile, then fails the port", async () => {

@@ -24,7 +24,11 @@ const clientTimeoutMs = 5000;
 const maxRequestBytes = 4096;
 /** How long an add or sync may wait for switches' answers (connect.ts gives each switch 5 s). */
 const answerWaitMs = 5000;
-/** Control connections served at once; more wait in the listen backlog. */
+/**
+ * Control connections served at once; more wait in the listen backlog, with the listening socket
+ * out of the epoll set meanwhile (it stays readable, and level-triggered epoll would return at
+ * once on every pass: a spin until a client leaves).
+ */
 const maxClients = 64;
 /**
  * The forwarding thread's nice value. The forwarder does the work of every port's plug in one
@@ -129,6 +133,10 @@ export class ForwarderDaemon {
   readonly #retrying = new Set<Live>();
   readonly #loop: Forwarder<string>;
   #listenFd = -1;
+  /** Whether the listening socket is in the loop's epoll set (not while maxClients are served). */
+  #accepting = false;
+  /** Set once the loop ended: dropped clients no longer bring the listening socket back. */
+  #stopping = false;
   readonly #clients = new Map<number, ControlClient>();
   /** Ports whose switch has not answered yet. */
   readonly #handshaking = new Set<Live>();
@@ -164,6 +172,7 @@ export class ForwarderDaemon {
       await this.#loop.run();
     } finally {
       for (const signal of stopSignals) process.off(signal, onSignal);
+      this.#stopping = true;
       for (const client of [...this.#clients.values()]) this.#drop(client);
       for (const id of [...this.#live.keys()]) this.#close(id);
       this.#loop.close();
@@ -190,7 +199,14 @@ export class ForwarderDaemon {
       throw error;
     }
     this.#listenFd = fd;
-    this.#loop.watch(fd, () => this.#accept());
+    this.#resumeAccepting();
+  }
+
+  /** Puts the listening socket back in the loop's epoll set (a client slot is free). */
+  #resumeAccepting(): void {
+    if (this.#accepting || this.#listenFd < 0) return;
+    this.#accepting = true;
+    this.#loop.watch(this.#listenFd, () => this.#accept());
   }
 
   /**
@@ -205,6 +221,9 @@ export class ForwarderDaemon {
       this.#clients.set(fd, client);
       this.#loop.watch(fd, () => this.#serve(client));
     }
+    // Full: connections wait in the backlog, unwatched, until #drop frees a slot.
+    this.#accepting = false;
+    this.#loop.unwatch(this.#listenFd);
   }
 
   /** Reads what the client sent; once its line is complete, answers it. */
@@ -273,6 +292,7 @@ export class ForwarderDaemon {
     this.#loop.unwatch(client.fd);
     libc.close(client.fd);
     this.#clients.delete(client.fd);
+    if (!this.#stopping) this.#resumeAccepting();
   }
 
   /** Answers clients that sent no request line in time, and drops those that did not read their answer; returns how long until the next deadline. */
