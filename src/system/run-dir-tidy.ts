@@ -53,11 +53,35 @@ function sweepProbes(runDir: string): void {
 }
 
 /**
+ * Removes the temporary files of atomic writes (`NAME.PID.tmp`, see writeFileAtomic) whose writer
+ * is gone, anywhere under dir: a boot killed between writing one and renaming it (a forwarder's
+ * port record, a pidfile) leaves it behind. A writer still running finishes its own.
+ */
+function sweepAtomicTemporaries(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir, { recursive: true }).map(String);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const writer = /\.(\d+)\.tmp$/.exec(name)?.[1];
+    if (writer === undefined || existsSync(`/proc/${writer}`)) continue;
+    try {
+      if (statSync(join(dir, name)).isFile()) unlinkSync(join(dir, name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}
+
+/**
  * Tidies the run dir after everything benito made was taken down: derived files and empty
  * folders go. Returns what is left besides status.json (relative paths), which `down` reports.
  */
 export function tidyRunDir(runDir: string): string[] {
   Ledger.at(runDir).sweepTemporaryFiles();
+  sweepAtomicTemporaries(runDir);
   sweepProbes(runDir);
   for (const name of derivedFiles) {
     try {
