@@ -356,6 +356,25 @@ function deleteBridge(name: string): void {
 const kernelLinkKinds = new Set(["veth", "ifb", "tun"]);
 
 /**
+ * The kernel-datapath links (host veth ends, IFBs, VM TAPs) the steps make whose names are held
+ * now by links without benito's mark. Checked before a launch writes its intent: an intent may
+ * only name links that were free (or benito's), since steps under an intent adopt unmarked ones.
+ */
+export function unmarkedKernelLinks(steps: readonly Step[]): string[] {
+  const names = steps.flatMap((step) => (step.kind === "kernel.veth" || step.kind === "kernel.tap" ? [step.name] : step.kind === "kernel.shape" ? [step.ifb] : []));
+  if (names.length === 0) return [];
+  const rtnl = Rtnl.open();
+  try {
+    return names.filter((name) => {
+      const link = rtnl.linkByName(name);
+      return link !== undefined && link.alias?.startsWith(kernelMark) !== true;
+    });
+  } finally {
+    rtnl.close();
+  }
+}
+
+/**
  * A link of that name that must carry benito's kernel datapath mark (undefined when absent). With
  * `adopt` (a kind, under an intent that names the link), an unmarked link of that kind is one a
  * crash left between making and marking it: it is returned for the caller to mark.

@@ -11,7 +11,7 @@ import { BenitoError, messageOf } from "../errors";
 import { forwarderRequest, forwarderState } from "../system/vde/forwarder-control";
 import type { PortStatus } from "../system/vde/forwarder-daemon";
 import { readPortRecord } from "../system/vde/forwarder-records";
-import { runSteps, type RunOptions } from "./run-steps";
+import { runSteps, unmarkedKernelLinks, type RunOptions } from "./run-steps";
 import type { Step } from "../plan/step";
 
 /**
@@ -36,6 +36,13 @@ export async function launchVnode(platform: Platform, node: Node, ctx: PlatformC
   // launch needs, such as the switch port of a renamed NIC).
   const orphans = convergent ? orphanSteps(previous?.data.teardown ?? [], data.teardown) : [];
   const recorded = { ...data, teardown: [...orphans, ...data.teardown] };
+  // The launch adopts unmarked links its intent names (a crash left them between making and
+  // marking), so a fresh intent may only name links that are free now or benito's. After an
+  // intent (a crashed or failed launch) they were checked when the first one was written.
+  if (previous?.phase !== "intent") {
+    const taken = unmarkedKernelLinks(steps);
+    if (taken.length > 0) throw new BenitoError("launching the vnode", node.name, `the link(s) ${taken.join(", ")} exist and do not carry benito's mark: left alone (remove them, or rename what holds the name)`);
+  }
   ledger.intend("vnode", node.name, { ...recorded, ...(previous?.data.results !== undefined && { results: previous.data.results }) });
   const results: Record<string, { code: number; detail: string }> = {};
   try {

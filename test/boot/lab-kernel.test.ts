@@ -159,6 +159,29 @@ describe.skipIf(!isRoot || !hasTools)("demo lab on the kernel datapath (root)", 
     expect((await benito(["status", "--run-dir", lab.runDir, lab.config, "pnode0"])).code).toBe(0);
   });
 
+  test("a launch finding an unmarked link under a name it would make refuses it before writing its intent; it is never adopted or deleted", async () => {
+    const node = lab.name("c");
+    const veth = kernelPortName(node, "inf000", lab.runDir);
+    const peer = `${uniquePrefix()}op`;
+    expect((await benito(["vm", "stop", node, lab.config, "--run-dir", lab.runDir])).code).toBe(0);
+    // Someone else's veth under the name the launch derives (no crash of benito's made it).
+    expect((await run(["ip", "link", "add", veth, "type", "veth", "peer", "name", peer])).code).toBe(0);
+    try {
+      const launch = await benito(["vm", "launch", node, lab.config, "--run-dir", lab.runDir]);
+      expect(launch.code).not.toBe(0);
+      expect(launch.stderr).toContain(`${veth} exist and do not carry benito's mark: left alone`);
+      expect((await run(["ip", "-d", "-o", "link", "show", veth])).stdout).not.toContain("benito-dp");
+      // No record: stop falls back to the topology's teardown, which leaves the unmarked veth alone.
+      expect((await benito(["vm", "stop", node, lab.config, "--run-dir", lab.runDir])).stderr).toContain(`on ${veth}: it does not carry benito's mark: left alone`);
+      expect((await run(["ip", "-o", "link", "show", veth])).code).toBe(0);
+    } finally {
+      await run(["ip", "link", "del", veth]);
+    }
+    const again = await boot();
+    expect({ code: again.code, err: again.code === 0 ? "" : again.stderr }).toEqual({ code: 0, err: "" });
+    expect((await ping(lab.namespace("c"), "10.0.2.2")).ok).toBe(true);
+  });
+
   test("down leaves no bridge, veth, IFB, namespace or forwarder", async () => {
     const result = await benito(["down", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"], { timeoutMs: 60_000 });
     expect(result.code).toBe(0);
