@@ -1,12 +1,12 @@
-// The per-pnode forwarder against a real vde_switch: ports added and removed live, a deleted TAP fails alone, per-port reconnect, nothing left after the last port.
+// The per-pnode forwarder against a real vde_switch: ports added and removed live, a deleted TAP fails alone, per-port reconnect, nothing left after the last port (also when two processes remove the last two at once).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { benito, benitoBinary } from "../helpers/binary";
+import { benito, benitoBinary, run } from "../helpers/binary";
 import { ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { addForwarderPort, forwarderPorts, removeForwarderPort, stopForwarder } from "../../src/system/vde/forwarder-control";
-import { forwarderPaths, shardCount } from "../../src/system/vde/forwarder-records";
+import { forwarderPaths, readPortRecords, shardCount } from "../../src/system/vde/forwarder-records";
 import { address, alive, hasVde, Lab, pidIn, ping, waitFor } from "./fixtures";
 
 describe.skipIf(!isRoot || !hasVde)("the forwarder through a real vde_switch (root)", () => {
@@ -90,4 +90,45 @@ describe.skipIf(!isRoot || !hasVde)("the forwarder through a real vde_switch (ro
     expect(existsSync(paths.dir)).toBe(false);
     expect(lab.strayFiles(sw)).toEqual([]);
   }, 30_000);
+});
+
+describe.skipIf(!isRoot || !hasVde)("two processes removing a forwarder's last two ports at once (root)", () => {
+  const namespaces = new NamespaceSet();
+  const lab = new Lab();
+  const runDir = join(lab.dir, "run");
+  const paths = forwarderPaths(runDir);
+  const go = join(lab.dir, "go");
+
+  afterAll(async () => {
+    await stopForwarder(runDir, benitoBinary);
+    await lab.cleanup();
+    await namespaces.cleanup();
+  }, 60_000);
+
+  test("the forwarder stops: no process, socket or record left", async () => {
+    const sw = await lab.startSwitch("sw");
+    mkdirSync(runDir, { recursive: true });
+    lab.track(paths.pidfile);
+    // Both on one forwarder: each removal sees the other port there when its process counted.
+    for (const id of ["r0", "r1"]) {
+      const namespace = await namespaces.add(id);
+      await ip("-n", namespace, "tuntap", "add", "vt0", "mode", "tap");
+      await addForwarderPort(runDir, benitoBinary, { version: 1, kind: "forwarder-port", id, netns: namespace, tap: "vt0", switchDir: sw, port: 0, reconnect: true, shard: 0 });
+    }
+    const pool = await benito(["vde", "ports", "--json", "--run-dir", runDir]);
+    const pids = (JSON.parse(pool.stdout) as { pids: number[] }).pids;
+    expect(pids.length).toBe(1);
+    const child = (id: string) => run([process.execPath, join(import.meta.dir, "remove-port-child.ts"), runDir, benitoBinary, id, go], { timeoutMs: 60_000 });
+    const removals = [child("r0"), child("r1")];
+    // Both have counted (re-added their port) before either removes: then they remove at once.
+    expect(await waitFor(() => existsSync(`${go}.r0.ready`) && existsSync(`${go}.r1.ready`), 30_000)).toBe(true);
+    writeFileSync(go, "");
+    const results = await Promise.all(removals);
+    expect(results.map((result) => (result.code === 0 ? "" : `${result.code}: ${result.stderr}`))).toEqual(["", ""]);
+    // Before the fix each process's cached count said one port was left: neither stopped it.
+    expect(await waitFor(() => pids.every((pid) => !alive(pid)), 10_000)).toBe(true);
+    expect(readPortRecords(runDir)).toEqual([]);
+    expect(existsSync(paths.socket)).toBe(false);
+    expect(existsSync(paths.dir)).toBe(false);
+  }, 90_000);
 });

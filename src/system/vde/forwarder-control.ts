@@ -4,6 +4,7 @@ import { basename, resolve } from "node:path";
 import * as v from "valibot";
 import { BenitoError } from "../../errors";
 import { Ledger } from "../ledger";
+import { defaultLockWaitSeconds, withRunLock } from "../run-lock";
 import { connectUnix } from "../unix-socket";
 import { pidfileState, processStartTime, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../processes";
 import type { ControlAnswer, ControlRequest, PortStatus } from "./forwarder-daemon";
@@ -31,6 +32,7 @@ const AnswerSchema = v.object({
       }),
     ),
   ),
+  left: v.optional(v.number()),
 });
 
 /** Sends one request to forwarder `shard` of runDir and returns its answer. */
@@ -163,9 +165,9 @@ function forgetForwarder(runDir: string, shard: number): void {
 /**
  * Recorded ports per pool member, by run dir, as this process knows them: read from the records
  * once, then kept up to date by this process's own adds and removes, so a boot adding 200 ports
- * no longer reads every record for each one (that was quadratic). Another benito's changes
- * meanwhile only skew the balance; a removal that leaves a member empty checks the records before
- * stopping it.
+ * no longer reads every record for each one (that was quadratic). It only chooses the least
+ * loaded member for a new port (another benito's changes meanwhile only skew the balance); whether
+ * a member is empty and stops is never taken from it (see removeForwarderPort).
  */
 const shardLoads = new Map<string, number[]>();
 
@@ -184,9 +186,10 @@ function loadsOf(runDir: string): number[] {
   return loads;
 }
 
+/** Counts this process's own add or remove in its cached counts (not yet read: the records will tell, as they are now). */
 function countPort(runDir: string, shard: number, delta: 1 | -1): void {
-  const loads = loadsOf(runDir);
-  if (shard < loads.length) loads[shard] = Math.max(0, (loads[shard] ?? 0) + delta);
+  const loads = shardLoads.get(resolve(runDir));
+  if (loads !== undefined && shard < loads.length) loads[shard] = Math.max(0, (loads[shard] ?? 0) + delta);
 }
 
 /** The pool member with the fewest recorded ports (the lowest on a tie), for a new port. */
@@ -218,28 +221,37 @@ export async function addForwarderPort(runDir: string, benito: string, wanted: P
  * Has the forwarder (when it runs) close a port, and removes its record. The last port's removal
  * stops the forwarder and removes its folder: a `vm stop` of the last vnode leaves nothing. A
  * port without a record is left alone (records are written before a port opens).
+ *
+ * All of it runs under the run dir's lock (the caller's, when it holds it: boot, vm stop), and
+ * whether the forwarder is now empty comes from the forwarder's own count and the records, not
+ * from this process's cached counts: two processes removing the last two ports at once each
+ * cached "one left" before, and neither stopped the forwarder.
  */
 export async function removeForwarderPort(runDir: string, benito: string, id: string): Promise<void> {
-  // Never recorded (a kernel datapath NIC's stop unports too): no forwarder can hold it, and none is
-  // asked — a stop of another vnode at the same moment may be stopping the forwarder.
-  const recorded = readPortRecord(runDir, id);
-  if (recorded === undefined) return;
-  const shard = recorded.shard ?? 0;
-  if (forwarderState(runDir, benito, shard).alive) {
-    const answer = await forwarderRequest(runDir, { op: "remove", id }, shard);
-    if (!answer.ok) throw new BenitoError("unplugging the port", id, answer.error ?? "the forwarder refused");
-  }
-  removePortRecord(runDir, id);
-  countPort(runDir, shard, -1);
-  // Others left on its forwarder (as this process counts): nothing to stop, no records to read.
-  if ((loadsOf(runDir)[shard] ?? 0) > 0) return;
-  shardLoads.delete(resolve(runDir));
-  const left = readPortRecords(runDir);
-  if (left.length === 0) await stopForwarder(runDir, benito);
-  else if (!left.some((record) => (record.shard ?? 0) === shard)) {
-    await stopShard(runDir, benito, shard);
-    forgetForwarder(runDir, shard);
-  }
+  await withRunLock(runDir, defaultLockWaitSeconds, async () => {
+    // Never recorded (a kernel datapath NIC's stop unports too): no forwarder can hold it, and none is
+    // asked — a stop of another vnode at the same moment may be stopping the forwarder.
+    const recorded = readPortRecord(runDir, id);
+    if (recorded === undefined) return;
+    const shard = recorded.shard ?? 0;
+    let left: number | undefined;
+    if (forwarderState(runDir, benito, shard).alive) {
+      const answer = await forwarderRequest(runDir, { op: "remove", id }, shard);
+      if (!answer.ok) throw new BenitoError("unplugging the port", id, answer.error ?? "the forwarder refused");
+      left = answer.left;
+    }
+    removePortRecord(runDir, id);
+    countPort(runDir, shard, -1);
+    // The forwarder still holds other ports (each recorded): nothing to stop, no records to read.
+    if (left !== undefined && left > 0) return;
+    // It says it is empty, or is not running, or is older and did not say: the records decide.
+    const records = readPortRecords(runDir);
+    if (records.length === 0) await stopForwarder(runDir, benito);
+    else if (!records.some((record) => (record.shard ?? 0) === shard)) {
+      await stopShard(runDir, benito, shard);
+      forgetForwarder(runDir, shard);
+    }
+  });
 }
 
 /** Every port the running forwarders hold (undefined when none runs). */

@@ -64,6 +64,8 @@ export interface ControlAnswer {
   readonly ok: boolean;
   readonly error?: string;
   readonly ports?: readonly PortStatus[];
+  /** After a remove: how many ports this forwarder still holds (whoever removed its last one stops it). */
+  readonly left?: number;
 }
 
 /** One port's live state in the daemon. */
@@ -340,7 +342,7 @@ export class ForwarderDaemon {
       const known = this.#live.has(id);
       this.#close(id);
       if (known) this.#log(`port ${id} removed`);
-      reply({ ok: true });
+      reply({ ok: true, left: this.#live.size });
       return;
     }
     const record = readPortRecord(this.#runDir, id);
