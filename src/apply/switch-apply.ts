@@ -85,6 +85,8 @@ async function startDaemon(spec: DaemonSpec, runDir: string, processes: ProcessI
     confirmDaemon(runDir, spec, orphan);
     return { pid: orphan, adopted: true };
   }
+  // A record from before this run vouches for its switch folder even when a crash left it unmarked.
+  const recorded = spec.sockDir !== undefined && Ledger.at(runDir).get("daemon", spec.id)?.data.sockDir === spec.sockDir;
   Ledger.at(runDir).intend("daemon", spec.id, recordOf(spec));
   makeDir(join(runDir, stateFolder));
   if (spec.sockDir !== undefined) {
@@ -92,8 +94,8 @@ async function startDaemon(spec: DaemonSpec, runDir: string, processes: ProcessI
       throw new BenitoError("starting the switch", spec.sockDir, "a switch that benito did not start (its command line differs) already listens there; stop it first");
     }
     // A dead switch's sockets go; a folder benito did not make is refused, never taken over.
-    clearSwitchFolder(spec.sockDir);
-    makeSwitchFolder(spec.sockDir, spec.id);
+    clearSwitchFolder(spec.sockDir, recorded);
+    makeSwitchFolder(spec.sockDir, spec.id, recorded);
   }
   removeIfPresent(spec.mgmt);
   if (spec.rc !== undefined) writeWholeFile(spec.rc.path, spec.rc.content);
@@ -115,7 +117,7 @@ async function stopDaemon(record: DaemonRecord, runDir: string): Promise<void> {
   // Only the process recorded (same pid and start time) is signalled; a stranger in a reused pid is not.
   if (daemonState(record).alive) await stopByPidfile(record.pidfile, record.program);
   removeIfPresent(record.mgmt);
-  if (record.sockDir !== undefined) clearSwitchFolder(record.sockDir);
+  if (record.sockDir !== undefined) clearSwitchFolder(record.sockDir, true);
   if (record.rcPath !== undefined) removeIfPresent(record.rcPath);
   removeIfPresent(record.log);
   removeIfPresent(record.pidfile);

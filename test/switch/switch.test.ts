@@ -190,4 +190,20 @@ describe.skipIf(!isRoot || !hasVde)("benito switch with real vde_switch and wire
     expect(readdirSync(runDir)).toEqual([]);
     expect(await status()).toEqual([]);
   }, 60_000);
+
+  test("killed between making a switch folder and marking it, or between unmarking and removing it: the empty folder its record names is benito's, up and down converge", async () => {
+    const flat = join(switchRoot, "flat");
+    const killedUp = await benito(["switch", "up", "--run-dir", runDir, configDir, "pn"], { timeoutMs: 60_000, env: { BENITO_FAILPOINT: `switch-folder:${flat}:made` } });
+    expect(killedUp.code).not.toBe(0);
+    expect(readdirSync(flat)).toEqual([]);
+    const again = await up();
+    expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(readdirSync(flat)).toContain(".benito-switch");
+    const killedDown = await benito(["switch", "down", "--run-dir", runDir], { timeoutMs: 60_000, env: { BENITO_FAILPOINT: `switch-folder:${flat}:unmarked` } });
+    expect(killedDown.code).not.toBe(0);
+    expect(readdirSync(flat)).toEqual([]);
+    expect((await benito(["switch", "down", "--run-dir", runDir])).code).toBe(0);
+    expect(existsSync(flat)).toBe(false);
+    expect(readdirSync(runDir)).toEqual([]);
+  }, 60_000);
 });

@@ -111,9 +111,12 @@ async function up(positionals: readonly string[], runDir: string, dryRun: boolea
   const lans = lanNodesFromDocument(bytes, file, new Set([...switchedLans(view), ...kernelLans]));
   const kernelBridges = new Map(kernel.map(({ lan, datapath }) => [lan, datapath.bridge]));
   const tunnels = tunnelLayout(view, experimentTunnels(lans.nodes, settings, lans.substrateNames, kernelLans), layout, settings, runDir, process.execPath, kernelBridges);
-  const actions = planSwitchUp(layout, observe(readRecords(runDir)));
-  // A switch pointed into a folder benito did not make is refused before anything starts.
-  const foreign = actions.flatMap((step) => (step.spec?.sockDir !== undefined && (step.action === "start" || step.action === "restart") && switchFolderOwner(step.spec.sockDir) === "foreign" ? [step.spec.sockDir] : []));
+  const records = readRecords(runDir);
+  const actions = planSwitchUp(layout, observe(records));
+  // A switch pointed into a folder benito did not make is refused before anything starts (a
+  // recorded switch's folder left empty and unmarked by a crash is benito's: see switchFolderOwner).
+  const recordedFolders = new Set(records.flatMap((record) => (record.sockDir === undefined ? [] : [record.sockDir])));
+  const foreign = actions.flatMap((step) => (step.spec?.sockDir !== undefined && (step.action === "start" || step.action === "restart") && switchFolderOwner(step.spec.sockDir, recordedFolders.has(step.spec.sockDir)) === "foreign" ? [step.spec.sockDir] : []));
   if (foreign.length > 0) {
     const first = foreignFolder(foreign[0] ?? "");
     if (foreign.length === 1) throw first;
