@@ -8,6 +8,7 @@ import { makeLab, type Lab } from "../helpers/lab";
 import { inNamespace, uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { pidfiles, pidIn, signalPid } from "../helpers/processes";
+import { drain, readUntil } from "../helpers/streams";
 
 // Real namespaces, switches and processes: every wait inside is bounded.
 setDefaultTimeout(120_000);
@@ -15,32 +16,6 @@ setDefaultTimeout(120_000);
 const hasVde = Bun.which("vde_switch") !== null && Bun.which("wirefilter") !== null;
 const hasTcpdump = Bun.which("tcpdump") !== null;
 if (!hasTcpdump) console.warn("SKIPPED: the capture tests of test/tools read pcap files with tcpdump, which is not installed (apt-get install tcpdump)");
-
-/** What is left of a stream after readUntil. */
-interface ChunkReader {
-  read(): Promise<{ done: boolean; value?: Uint8Array }>;
-}
-
-/** Reads a stream until a line containing `text` has arrived (bounded by the test's timeout); returns everything read. */
-async function readUntil(stream: ReadableStream<Uint8Array>, text: string): Promise<{ seen: string; rest: ChunkReader }> {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let seen = "";
-  while (!seen.includes(text)) {
-    const chunk = await reader.read();
-    if (chunk.done) break;
-    seen += decoder.decode(chunk.value);
-  }
-  return { seen, rest: reader };
-}
-
-/** Reads what is left of a stream as text. */
-async function drain(reader: ChunkReader): Promise<string> {
-  const decoder = new TextDecoder();
-  let text = "";
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value);
-  return text;
-}
 
 describe.skipIf(!isRoot || !hasVde)("tools on the running example lab (root, namespaces, real vde_switch)", () => {
   let lab: Lab;

@@ -8,6 +8,7 @@ import { makeLab, labNodes, type Lab } from "../helpers/lab";
 import { inNamespace, ping, uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { kernelBridgeName, kernelIfbName, kernelPortName } from "../../src/plan/datapath-plan";
+import { readUntil } from "../helpers/streams";
 
 setDefaultTimeout(120_000);
 
@@ -98,13 +99,7 @@ describe.skipIf(!isRoot || !hasTools)("link and capture on the kernel datapath (
   test("capture LAN: the bridge's frames between members, promiscuous only while it runs; a VDE LAN is refused", async () => {
     const bridge = kernelBridgeName("lan1", lab.runDir);
     const capture = Bun.spawn([benitoBinary, "capture", ...where(), "lan1", "--duration", "20"], { stdout: "pipe", stderr: "pipe", timeout: 60_000, killSignal: "SIGKILL" });
-    const reader = capture.stderr.getReader();
-    let said = "";
-    while (!said.includes("listening on")) {
-      const chunk = await reader.read();
-      if (chunk.done) break;
-      said += new TextDecoder().decode(chunk.value);
-    }
+    const { seen: said } = await readUntil(capture.stderr, "listening on");
     expect(said).toContain(`listening on ${bridge} (promiscuous while the capture runs)`);
     const promiscuity = async () => Number(/promiscuity (\d+)/.exec((await run(["ip", "-d", "link", "show", bridge])).stdout)?.[1] ?? Number.NaN);
     expect(await promiscuity()).toBe(1);

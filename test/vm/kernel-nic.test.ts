@@ -11,6 +11,7 @@ import { NamespaceSet, ping } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { alive, pidfiles, pidIn, signalPid } from "../helpers/processes";
 import { topology } from "./fixture";
+import { readUntil } from "../helpers/streams";
 
 // One guest boots twice under TCG (launch, then the repair): every wait inside is bounded.
 setDefaultTimeout(240_000);
@@ -139,13 +140,7 @@ describe.skipIf(!isRoot || missing.length > 0)("a QEMU vnode on the kernel datap
     expect((await ping(namespaceName(proc), "10.216.0.1", 2)).ok).toBe(true);
     // benito capture finds the VM's NIC on the kernel LAN: its TAP on the bridge.
     const capture = Bun.spawn(["nsenter", `--net=/run/netns/${pnodeNs}`, benitoBinary, "capture", "--config", config, "--run-dir", runDir, "--host", "pnode0", `${vm}:inf000`, "-c", "2", "--duration", "20"], { stdout: "pipe", stderr: "pipe" });
-    const reader = capture.stderr.getReader();
-    let said = "";
-    while (!said.includes("listening on")) {
-      const chunk = await reader.read();
-      if (chunk.done) break;
-      said += new TextDecoder().decode(chunk.value);
-    }
+    const { seen: said } = await readUntil(capture.stderr, "listening on");
     expect(said).toContain(`listening on ${tap()}`);
     await ping(namespaceName(proc), "10.216.0.1", 2);
     const frames = await new Response(capture.stdout).text();
