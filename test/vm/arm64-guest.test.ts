@@ -9,7 +9,7 @@ import { run } from "../helpers/binary";
 import { uniquePrefix } from "../helpers/netns";
 import { pidIn, signalPid } from "../helpers/processes";
 import { isRoot } from "../helpers/root";
-import { alive, startSwitch, stopSwitch, type TestSwitch } from "./fixture";
+import { alive, startSwitch, stopSwitch, type TestSwitch, waitForSerial } from "./fixture";
 
 const repo = resolve(import.meta.dir, "../..");
 /** Where scripts/fetch-arm64-guest.sh keeps the kernel and busybox (build/ is not committed; a clean clone fetches once). */
@@ -42,18 +42,6 @@ if (isRoot && missing.length > 0) console.warn(`SKIPPED: arm64 guest boot: missi
 async function fetchParts(): Promise<string | undefined> {
   const fetched = await run([join(repo, "scripts", "fetch-arm64-guest.sh"), partsDir], { timeoutMs: 300_000 });
   return fetched.code === 0 ? undefined : fetched.stderr.trim() || `scripts/fetch-arm64-guest.sh exited ${fetched.code}`;
-}
-
-/** Waits (bounded) until the serial log holds a line matching done; returns the log. */
-async function waitForSerial(path: string, done: RegExp, timeoutMs: number): Promise<string> {
-  const deadline = performance.now() + timeoutMs;
-  let log = "";
-  while (performance.now() < deadline) {
-    log = existsSync(path) ? readFileSync(path, "utf8") : "";
-    if (done.test(log)) return log;
-    await Bun.sleep(250);
-  }
-  return log;
 }
 
 const init = `#!/bin/sh

@@ -6,6 +6,18 @@ import { alive } from "../helpers/processes";
 
 export { alive };
 
+/** Waits (bounded) until a guest's serial log holds a line matching marker; returns the log as it was last read. */
+export async function waitForSerial(path: string, marker: RegExp, timeoutMs: number): Promise<string> {
+  const deadline = performance.now() + timeoutMs;
+  let log = "";
+  while (performance.now() < deadline) {
+    log = existsSync(path) ? readFileSync(path, "utf8") : "";
+    if (marker.test(log)) return log;
+    await Bun.sleep(250);
+  }
+  return log;
+}
+
 /** A vde_switch the test started, with its socket folder and pidfile. */
 export interface TestSwitch {
   readonly dir: string;

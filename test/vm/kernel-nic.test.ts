@@ -10,7 +10,7 @@ import { benitoBinary, run } from "../helpers/binary";
 import { NamespaceSet, ping } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { alive, pidfiles, pidIn, signalPid } from "../helpers/processes";
-import { topology } from "./fixture";
+import { topology, waitForSerial } from "./fixture";
 import { readUntil } from "../helpers/streams";
 
 // One guest boots twice under TCG (launch, then the repair): every wait inside is bounded.
@@ -25,18 +25,6 @@ const missing = [
   existsSync("/bin/busybox") ? "" : "/bin/busybox (busybox-static)",
 ].filter((what) => what !== "");
 if (isRoot && missing.length > 0) console.warn(`SKIPPED: QEMU on the kernel datapath: missing ${missing.join(", ")}`);
-
-/** Waits (bounded) until the serial log holds a line with marker; returns the log. */
-async function waitForSerial(path: string, marker: RegExp, timeoutMs: number): Promise<string> {
-  const deadline = performance.now() + timeoutMs;
-  let log = "";
-  while (performance.now() < deadline) {
-    log = existsSync(path) ? readFileSync(path, "utf8") : "";
-    if (marker.test(log)) return log;
-    await Bun.sleep(250);
-  }
-  return log;
-}
 
 interface LinkJson {
   readonly ifname: string;

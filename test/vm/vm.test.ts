@@ -9,7 +9,7 @@ import { benito, benitoBinary, run } from "../helpers/binary";
 import { uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { pidfiles, pidIn, signalPid } from "../helpers/processes";
-import { alive, startSwitch, stopSwitch, topology, type TestSwitch } from "./fixture";
+import { alive, startSwitch, stopSwitch, topology, type TestSwitch, waitForSerial } from "./fixture";
 import { vmNicLinkNames } from "../../src/platforms/names";
 
 const missing = [
@@ -20,18 +20,6 @@ const missing = [
   existsSync("/bin/busybox") ? "" : "/bin/busybox (busybox-static)",
 ].filter((what) => what !== "");
 if (isRoot && missing.length > 0) console.warn(`SKIPPED: VM tests: missing ${missing.join(", ")}`);
-
-/** Waits (bounded) until the serial log holds a line with marker; returns the log. */
-async function waitForSerial(path: string, marker: RegExp, timeoutMs: number): Promise<string> {
-  const deadline = performance.now() + timeoutMs;
-  let log = "";
-  while (performance.now() < deadline) {
-    log = existsSync(path) ? readFileSync(path, "utf8") : "";
-    if (marker.test(log)) return log;
-    await Bun.sleep(250);
-  }
-  return log;
-}
 
 describe.skipIf(!isRoot || missing.length > 0)("qemu platform (live, TCG)", () => {
   const prefix = uniquePrefix();
