@@ -1,7 +1,6 @@
 // The real NetSystem: a thin adapter over the rtnetlink layer (src/system/netlink/rtnl.ts).
 import { BenitoError, messageOf } from "../errors";
 import { Rtnl } from "../system/netlink/rtnl";
-import { withinNamespace } from "../system/netns";
 import { enableIpForwarding, enablePromoteSecondaries, ipForwarding } from "../system/sysctl";
 import { NetlinkError } from "../system/netlink/errors";
 import type { RequestOutcome, Route } from "../system/netlink/types";
@@ -32,13 +31,13 @@ function routesOf(rtnl: Rtnl, table: number): Route[] {
 
 /**
  * Opens rtnetlink as a NetSystem (throws BenitoError when it cannot): in the current network
- * namespace, or in the named one. Then the socket is opened with the calling thread inside it
- * (a socket stays bound to the namespace it was made in) and each sysctl is read or written from
- * inside it too: `status` looks into every process vnode without starting a program.
+ * namespace, or in the named one. Then the socket is made inside it (a socket stays bound to the
+ * namespace it was made in) and each sysctl file is opened inside it too, with the calling thread
+ * there for those opens only (src/system/netns-open.ts): `status` looks into every process vnode
+ * without starting a program.
  */
 export function openNetSystem(netns?: string): NetSystem {
-  const inside = <T>(work: () => T): T => (netns === undefined ? work() : withinNamespace(netns, work));
-  const rtnl = inside(() => Rtnl.open());
+  const rtnl = Rtnl.open({ netns });
   return {
     links: () => rtnl.links(),
     addresses: () => rtnl.addresses(),
@@ -46,10 +45,10 @@ export function openNetSystem(netns?: string): NetSystem {
     applyRoutes: (requests, timings) => rtnl.applyRoutes(requests, timings),
     addAddress: (index, address, prefixLength) => attempt(() => rtnl.addAddress(index, address, prefixLength)),
     deleteAddress: (index, address, prefixLength) => attempt(() => rtnl.deleteAddress(index, address, prefixLength)),
-    promoteSecondaries: (ifname) => attempt(() => inside(() => enablePromoteSecondaries(ifname))),
+    promoteSecondaries: (ifname) => attempt(() => enablePromoteSecondaries(ifname, netns)),
     setLinkUp: (index, up) => attempt(() => rtnl.setLinkUp(index, up)),
-    forwarding: () => inside(() => ipForwarding()),
-    enableForwarding: () => attempt(() => inside(() => enableIpForwarding())),
+    forwarding: () => ipForwarding(netns),
+    enableForwarding: () => attempt(() => enableIpForwarding(netns)),
     close: () => rtnl.close(),
   };
 }

@@ -8,7 +8,7 @@ import { kernelMark } from "../plan/datapath-plan";
 import { Rtnl } from "../system/netlink/rtnl";
 import type { LinkInfo } from "../system/netlink/types";
 import { failpoint } from "../system/failpoints";
-import { deleteNamespace, ensureNamespace, namespaceDir, namespaceExists, withinNamespace } from "../system/netns";
+import { deleteNamespace, ensureNamespace, namespaceDir, namespaceExists } from "../system/netns";
 import { appendToFile, exists, makeDir, removeEmptyDir, removeFile, writeWholeFile } from "../system/paths";
 import { deviceExists, findProgram } from "../system/presence";
 import { isRunning, pidfileState, runProgram, startDetached, startSelfDaemonizing, stopByPidfile, type ProgramResult } from "../system/processes";
@@ -117,16 +117,14 @@ async function mustSucceed(argv: readonly string[], doing: string, what: string,
 
 /** True when a TAP (any link) of that name exists, in the namespace when placed in one. */
 function linkPresent(name: string, placement?: Placement): boolean {
-  const look = () => {
-    const rtnl = Rtnl.open();
-    try {
-      return rtnl.linkByName(name) !== undefined;
-    } finally {
-      rtnl.close();
-    }
-  };
-  if (placement?.netns === undefined) return look();
-  return namespaceExists(placement.netns) && withinNamespace(placement.netns, look);
+  const netns = placement?.netns;
+  if (netns !== undefined && !namespaceExists(netns)) return false;
+  const rtnl = Rtnl.open({ netns });
+  try {
+    return rtnl.linkByName(name) !== undefined;
+  } finally {
+    rtnl.close();
+  }
 }
 
 /** Runs one step; says whether it changed anything (convergent steps may find their result there). */
@@ -144,19 +142,15 @@ async function runStep(step: Step, options: RunOptions, changed: ReadonlySet<str
       break;
     case "tap.create": {
       if (converge && linkPresent(step.name, step.placement)) return kept();
-      // Inside a namespace: the calling thread enters it around the (synchronous) ioctls, no helper process.
-      const create = () => createTap(step.name, { mac: step.mac === undefined ? undefined : parseMac(step.mac), owner: step.owner });
-      if (step.placement?.netns) withinNamespace(step.placement.netns, create);
-      else create();
+      // Inside a namespace: /dev/net/tun is opened there (the TAP is made where the file was opened), no helper process.
+      createTap(step.name, { mac: step.mac === undefined ? undefined : parseMac(step.mac), owner: step.owner, netns: step.placement?.netns || undefined });
       break;
     }
     case "tap.delete": {
       // Gone already (an earlier stop, or its namespace with it): the goal is met.
-      const remove = () => {
-        if (interfaceExists(step.name)) deleteTap(step.name);
-      };
-      if (!step.placement?.netns) remove();
-      else if (namespaceExists(step.placement.netns)) withinNamespace(step.placement.netns, remove);
+      const netns = step.placement?.netns || undefined;
+      if (netns !== undefined && !namespaceExists(netns)) break;
+      if (interfaceExists(step.name, netns)) deleteTap(step.name, netns);
       break;
     }
     case "dir.create":

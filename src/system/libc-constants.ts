@@ -18,6 +18,8 @@ export const SOCK_CLOEXEC = 0o2000000;
 
 /** open(2) flags (asm-generic/fcntl.h). */
 export const O_RDONLY = 0;
+/** Write only. */
+export const O_WRONLY = 0o1;
 /** Read and write. */
 export const O_RDWR = 0o2;
 /** Non-blocking I/O. */

@@ -1,23 +1,14 @@
 // Named network namespaces without iproute2: create, delete and exec into them through libc (unshare, mount, setns, execvp).
-import { closeSync, existsSync, mkdirSync, openSync, statfsSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, statfsSync } from "node:fs";
 import { ptr } from "bun:ffi";
 import { BenitoError, InputError } from "../errors";
 import { check, cString, errno, libc, SystemCallError } from "./libc";
 import { Rtnl } from "./netlink/rtnl";
 import { failpoint } from "./failpoints";
 import { CLONE_NEWNET, EINVAL, F_GETFL, F_SETFL, MNT_DETACH, MS_BIND, MS_REC, MS_SHARED, O_CLOEXEC, O_NONBLOCK, O_RDONLY, SIGPIPE } from "./libc-constants";
+import { namespaceDir, namespacePath as validate, returnHome, threadNamespacePath, type NamespaceRef } from "./netns-open";
 
-/** Where named namespaces live: the same place `ip netns` uses, so both tools see the same namespaces. */
-export const namespaceDir = "/run/netns";
-
-
-/** Refuses a namespace name that is not a plain file name under /run/netns. */
-function validate(name: string): string {
-  if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\0") || name.length > 255) {
-    throw new InputError("naming the network namespace", JSON.stringify(name), "not a plain name (no /, not . or ..)");
-  }
-  return `${namespaceDir}/${name}`;
-}
+export { namespaceDir };
 
 /** Makes /run/netns a shared mount point (as iproute2 does), so namespace mounts show in every mount namespace. */
 function ensureSharedDir(): void {
@@ -31,27 +22,13 @@ function ensureSharedDir(): void {
 }
 
 /**
- * Returns the calling thread to its own network namespace (the descriptor `home`), or aborts the
- * process: a thread left in another namespace must not go on (every later link, address, route
- * and socket would land there), so this is not an error to catch. The reason goes to stderr as
- * one line first.
+ * Creates the named network namespace (like `ip netns add`): runs setUp() with an rtnetlink
+ * socket of the new namespace (e.g. to bring loopback up), then bind-mounts it at /run/netns/NAME,
+ * so it appears only once set up. The calling thread is in the new namespace only for the
+ * unshare and the open of its descriptor (libc calls only, see netns-open.ts: no thread may be
+ * born there); setUp runs from the thread's own namespace.
  */
-function returnHome(home: number, name: string): void {
-  if (libc.setns(home, CLONE_NEWNET) === 0) return;
-  const cause = new SystemCallError("setns", errno()).message;
-  try {
-    writeSync(2, `benito: while returning from the network namespace on ${name}: ${cause}; stopping at once (the process must not go on in another namespace)\n`);
-  } finally {
-    process.abort();
-  }
-}
-
-/**
- * Creates the named network namespace (like `ip netns add`): the calling thread unshares into
- * a new namespace, runs inside() there (e.g. to bring loopback up over netlink), bind-mounts it
- * at /run/netns/NAME (so it appears only once set up), and returns to its own namespace.
- */
-export function createNamespace(name: string, inside?: () => void): void {
+export function createNamespace(name: string, setUp?: (rtnl: Rtnl) => void): void {
   const path = validate(name);
   try {
     ensureSharedDir();
@@ -59,20 +36,40 @@ export function createNamespace(name: string, inside?: () => void): void {
   } catch (error) {
     throw new BenitoError("creating the network namespace", name, error instanceof Error ? error.message : String(error));
   }
-  const home = check("open(/proc/thread-self/ns/net)", libc.open(cString("/proc/thread-self/ns/net"), O_RDONLY, 0));
+  const threadNamespace = cString(threadNamespacePath);
+  const home = check(`open(${threadNamespacePath})`, libc.open(threadNamespace, O_RDONLY | O_CLOEXEC, 0));
+  let namespaceFd = -1;
+  // 0: unshare failed; 1: could not come back; 2: back home.
+  let stage = 0;
+  // ---- the window: libc calls only ----
+  if (libc.unshare(CLONE_NEWNET) === 0) {
+    namespaceFd = libc.open(threadNamespace, O_RDONLY | O_CLOEXEC, 0);
+    stage = libc.setns(home, CLONE_NEWNET) === 0 ? 2 : 1;
+  }
+  // ---- home again ----
+  const code = errno();
+  if (stage === 1) returnHome(home, name);
+  libc.close(home);
   let failure: unknown;
   try {
-    check("unshare(CLONE_NEWNET)", libc.unshare(CLONE_NEWNET));
-    // Set up before it is mounted: killed in between, the namespace dies with this thread and
-    // leaves only the empty file ensureNamespace clears, never a mounted one without its loopback.
-    inside?.();
-    check(`mount(${path}, MS_BIND)`, libc.mount(cString("/proc/thread-self/ns/net"), cString(path), cString("none"), MS_BIND, null));
+    if (stage === 0) throw new SystemCallError("unshare(CLONE_NEWNET)", code);
+    if (namespaceFd < 0) throw new SystemCallError(`open(${threadNamespacePath})`, code);
+    // Set up before it is mounted: killed in between, the namespace dies with this process's
+    // descriptors and leaves only the empty file ensureNamespace clears, never a mounted one
+    // without its loopback.
+    if (setUp !== undefined) {
+      const rtnl = Rtnl.open({ netns: { fd: namespaceFd, name } });
+      try {
+        setUp(rtnl);
+      } finally {
+        rtnl.close();
+      }
+    }
+    check(`mount(${path}, MS_BIND)`, libc.mount(cString(`/proc/self/fd/${namespaceFd}`), cString(path), cString("none"), MS_BIND, null));
   } catch (error) {
     failure = error;
   } finally {
-    // Back home before anything else runs: the rest of benito must never act in the new namespace.
-    returnHome(home, name);
-    libc.close(home);
+    if (namespaceFd >= 0) libc.close(namespaceFd);
   }
   if (failure !== undefined) {
     libc.umount2(cString(path), MNT_DETACH);
@@ -81,14 +78,19 @@ export function createNamespace(name: string, inside?: () => void): void {
   }
 }
 
-/** Sets the loopback of the current namespace up when it is down; says whether it was down. */
-function loopbackUpHere(): boolean {
-  const rtnl = Rtnl.open();
+/** Sets the loopback of the socket's namespace up when it is down; says whether it was down. */
+function loopbackUp(rtnl: Rtnl): boolean {
+  const lo = rtnl.linkByName("lo");
+  if (lo === undefined || lo.up) return false;
+  rtnl.setLinkUp(lo.index, true);
+  return true;
+}
+
+/** Runs work with an rtnetlink socket made in the named namespace, and closes it. */
+function withRtnlIn<T>(netns: NamespaceRef, work: (rtnl: Rtnl) => T): T {
+  const rtnl = Rtnl.open({ netns });
   try {
-    const lo = rtnl.linkByName("lo");
-    if (lo === undefined || lo.up) return false;
-    rtnl.setLinkUp(lo.index, true);
-    return true;
+    return work(rtnl);
   } finally {
     rtnl.close();
   }
@@ -100,26 +102,19 @@ function loopbackUpHere(): boolean {
  * mounting the namespace and that step leaves it so). Returns whether anything changed.
  */
 export function ensureNamespace(name: string): boolean {
-  if (namespaceExists(name)) return withinNamespace(name, loopbackUpHere);
+  if (namespaceExists(name)) return withRtnlIn(name, loopbackUp);
   // A file left by a create or delete cut short (not a mounted namespace) goes first.
   if (existsSync(validate(name))) check(`unlink(${validate(name)})`, libc.unlink(cString(validate(name))));
-  createNamespace(name, () => {
+  createNamespace(name, (rtnl) => {
     failpoint(`netns:${name}:setup`);
-    loopbackUpHere();
+    loopbackUp(rtnl);
   });
   return true;
 }
 
 /** True when the named namespace exists and its loopback is up (what benito's namespaces have). */
 export function namespaceReady(name: string): boolean {
-  return namespaceExists(name) && withinNamespace(name, () => {
-    const rtnl = Rtnl.open();
-    try {
-      return rtnl.linkByName("lo")?.up === true;
-    } finally {
-      rtnl.close();
-    }
-  });
+  return namespaceExists(name) && withRtnlIn(name, (rtnl) => rtnl.linkByName("lo")?.up === true);
 }
 
 /** nsfs's magic number (statfs f_type): a file under /run/netns that is a mounted namespace. */
@@ -182,32 +177,4 @@ export function execProgram(argv: readonly string[], doing: string, what: string
   });
   libc.execvp(words[0]!, ptr(pointers));
   throw new BenitoError(doing, what, `${argv[0]}: ${new SystemCallError("execvp", errno()).message}`);
-}
-
-/**
- * Runs fn with the calling thread inside the named namespace and brings it back before
- * returning (fn must be synchronous: nothing else may run in between). File descriptors opened
- * there (a TAP's /dev/net/tun fd, a socket) keep working from any namespace.
- */
-export function withinNamespace<T>(name: string, fn: () => T): T {
-  const path = validate(name);
-  const target = libc.open(cString(path), O_RDONLY | O_CLOEXEC, 0);
-  if (target < 0) throw new BenitoError("entering the network namespace", name, new SystemCallError("open", errno()).message);
-  const home = libc.open(cString("/proc/thread-self/ns/net"), O_RDONLY | O_CLOEXEC, 0);
-  if (home < 0) {
-    libc.close(target);
-    throw new BenitoError("entering the network namespace", name, new SystemCallError("open(/proc/thread-self/ns/net)", errno()).message);
-  }
-  try {
-    if (libc.setns(target, CLONE_NEWNET) !== 0) throw new BenitoError("entering the network namespace", name, new SystemCallError("setns", errno()).message);
-    try {
-      return fn();
-    } finally {
-      // Back home before anything else runs: the rest of benito must never act in that namespace.
-      returnHome(home, name);
-    }
-  } finally {
-    libc.close(target);
-    libc.close(home);
-  }
 }

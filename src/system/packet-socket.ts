@@ -1,10 +1,11 @@
 // An AF_PACKET socket on one network device (optionally inside a named network namespace): every frame in and out, read from a TPACKET_V3 ring, with kernel timestamps and drop counts.
 import { ptr, toArrayBuffer, type Pointer } from "bun:ffi";
 import { BenitoError } from "../errors";
-import { check, cString, errno, libc, SystemCallError } from "./libc";
-import { CLONE_NEWNET, EINTR, O_RDONLY, POLLIN, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW } from "./libc-constants";
+import { errno, libc, SystemCallError } from "./libc";
+import { EINTR, POLLIN, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_RAW } from "./libc-constants";
+import { interfaceIndex } from "./ifindex";
 import { AF_PACKET } from "./netlink/constants";
-import { namespaceDir } from "./netns";
+import { socketInNamespace } from "./netns-open";
 
 /** Every protocol, in network byte order (htons(ETH_P_ALL)). */
 const ETH_P_ALL_BE = 0x0300;
@@ -76,32 +77,18 @@ export class PacketSocket {
    */
   static open(device: string, netns?: string, promiscuous = false): PacketSocket {
     const what = netns === undefined ? device : `${device} in network namespace ${netns}`;
-    if (netns === undefined) return PacketSocket.#openHere(device, what, promiscuous);
-    const home = check("open(/proc/thread-self/ns/net)", libc.open(cString("/proc/thread-self/ns/net"), O_RDONLY, 0));
-    const target = libc.open(cString(`${namespaceDir}/${netns}`), O_RDONLY, 0);
-    if (target < 0) {
-      const code = errno();
-      libc.close(home);
-      throw new BenitoError("opening a capture socket", what, new SystemCallError(`open(${namespaceDir}/${netns})`, code).message);
-    }
-    try {
-      check("setns(CLONE_NEWNET)", libc.setns(target, CLONE_NEWNET));
-      return PacketSocket.#openHere(device, what, promiscuous);
-    } finally {
-      // Back home before anything else runs: the rest of benito must never act in the node's namespace.
-      const back = libc.setns(home, CLONE_NEWNET);
-      libc.close(home);
-      libc.close(target);
-      if (back !== 0) throw new BenitoError("returning from the network namespace", netns, new SystemCallError("setns", errno()).message);
-    }
-  }
-
-  static #openHere(device: string, what: string, promiscuous: boolean): PacketSocket {
-    const index = libc.if_nametoindex(cString(device));
+    // Only the socket is made inside the namespace (netns-open.ts: no thread may be born there);
+    // the device is looked up, and the socket bound, from here: both act in the socket's namespace.
+    const index = interfaceIndex(device, netns);
     if (index === 0) throw new BenitoError("opening a capture socket", what, "no such network device");
     // Protocol 0 at creation: the socket sees nothing until bind() names the device and ETH_P_ALL.
-    const fd = libc.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw new BenitoError("opening a capture socket", what, new SystemCallError("socket(AF_PACKET)", errno()).message);
+    let fd: number;
+    try {
+      fd = socketInNamespace(netns, AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, "socket(AF_PACKET)");
+    } catch (error) {
+      if (error instanceof BenitoError) throw error;
+      throw new BenitoError("opening a capture socket", what, error instanceof Error ? error.message : String(error));
+    }
     const fail = (call: string): never => {
       const code = errno();
       libc.close(fd);

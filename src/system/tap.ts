@@ -1,8 +1,10 @@
 // TAP devices through ioctl on /dev/net/tun: persistent create/delete (like vde_tunctl) and attaching for a plug.
 import { BenitoError, ExitCode, InputError } from "../errors";
 import { interfaceNameProblems } from "../model/names";
-import { check, cString, libc, SystemCallError } from "./libc";
+import { check, libc, SystemCallError } from "./libc";
+import { interfaceIndex } from "./ifindex";
 import { O_CLOEXEC, O_NONBLOCK, O_RDWR } from "./libc-constants";
+import { openInNamespace, type NamespaceRef } from "./netns-open";
 
 
 // <linux/if_tun.h> and <linux/sockios.h> values (identical on x86-64 and arm64).
@@ -30,6 +32,8 @@ export interface TapOptions {
    * (e.g. marking it as benito's): a crash in between leaves no TAP, never an unmarked one.
    */
   readonly beforePersist?: () => void;
+  /** The network namespace the TAP is in (the caller's own when undefined). */
+  readonly netns?: NamespaceRef;
 }
 
 /** Throws an InputError (exit 3) unless the name is a valid interface name. */
@@ -69,14 +73,17 @@ export function describeTapError(error: unknown, name: string): string {
 }
 
 /**
- * Opens /dev/net/tun and binds the fd to TAP NAME (created if absent, non-persistent then).
+ * Opens /dev/net/tun and binds the fd to TAP NAME (created if absent, non-persistent then), in
+ * `netns` when given: the tun file takes the namespace of whoever opens it (drivers/net/tun.c,
+ * tun_chr_open), and TUNSETIFF looks the name up and makes the TAP in that namespace, so only the
+ * open runs inside it (netns-open.ts), the ioctls from the caller's own namespace.
  * The fd is close-on-exec; nonblocking when asked (the plug wants that).
  *
  * @returns The open file descriptor; the caller closes it.
  */
-export function attachTap(name: string, nonblocking = false): number {
+export function attachTap(name: string, nonblocking = false, netns?: NamespaceRef): number {
   validateInterfaceName(name);
-  const fd = check("open(/dev/net/tun)", libc.open(cString("/dev/net/tun"), O_RDWR | O_CLOEXEC | (nonblocking ? O_NONBLOCK : 0), 0));
+  const fd = openInNamespace(netns, "/dev/net/tun", O_RDWR | O_CLOEXEC | (nonblocking ? O_NONBLOCK : 0));
   try {
     const request = ifreq(name);
     new DataView(request.buffer).setUint16(16, IFF_TAP | IFF_NO_PI, true);
@@ -88,9 +95,9 @@ export function attachTap(name: string, nonblocking = false): number {
   }
 }
 
-/** True when an interface of that name exists in the current network namespace. */
-export function interfaceExists(name: string): boolean {
-  return libc.if_nametoindex(cString(name)) !== 0;
+/** True when an interface of that name exists in the current network namespace, or in `netns`. */
+export function interfaceExists(name: string, netns?: NamespaceRef): boolean {
+  return interfaceIndex(name, netns) !== 0;
 }
 
 /**
@@ -100,10 +107,10 @@ export function interfaceExists(name: string): boolean {
  */
 export function createTap(name: string, options: TapOptions = {}): "created" | "updated" {
   validateInterfaceName(name);
-  const existed = interfaceExists(name);
+  const existed = interfaceExists(name, options.netns);
   let fd = -1;
   try {
-    fd = attachTap(name);
+    fd = attachTap(name, false, options.netns);
     if (options.owner !== undefined) check("ioctl(TUNSETOWNER)", libc.ioctl(fd, TUNSETOWNER, options.owner));
     if (options.group !== undefined) check("ioctl(TUNSETGROUP)", libc.ioctl(fd, TUNSETGROUP, options.group));
     if (options.mac !== undefined) {
@@ -125,13 +132,13 @@ export function createTap(name: string, options: TapOptions = {}): "created" | "
   }
 }
 
-/** Deletes a persistent TAP device (clears TUNSETPERSIST; the kernel removes it when the fd closes). */
-export function deleteTap(name: string): void {
+/** Deletes a persistent TAP device (clears TUNSETPERSIST; the kernel removes it when the fd closes), in `netns` when given. */
+export function deleteTap(name: string, netns?: NamespaceRef): void {
   validateInterfaceName(name);
-  if (!interfaceExists(name)) throw new BenitoError("deleting the TAP device", name, "no such interface");
+  if (!interfaceExists(name, netns)) throw new BenitoError("deleting the TAP device", name, "no such interface");
   let fd = -1;
   try {
-    fd = attachTap(name);
+    fd = attachTap(name, false, netns);
     check("ioctl(TUNSETPERSIST)", libc.ioctl(fd, TUNSETPERSIST, 0));
   } catch (error) {
     throw new BenitoError("deleting the TAP device", name, describeTapError(error, name), ExitCode.failed, [], { cause: error });

@@ -7,7 +7,6 @@ import { join } from "node:path";
 import { ptr } from "bun:ffi";
 import { check, errno, libc } from "../../src/system/libc";
 import { AF_UNIX, EAGAIN, MSG_DONTWAIT, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_STREAM } from "../../src/system/libc-constants";
-import { withinNamespace } from "../../src/system/netns";
 import { attachTap } from "../../src/system/tap";
 import type { VdeConnection } from "../../src/system/vde/connect";
 import { Forwarder, maxFrameBytes, type PortEnd } from "../../src/system/vde/forwarder";
@@ -80,7 +79,7 @@ describe.skipIf(!isRoot)("the forwarding loop with the switch played by the test
   const tapFds: number[] = [];
   const switchPorts: FakeSwitchPort[] = [];
   const openTap = (name: string): number => {
-    const fd = withinNamespace(ns, () => attachTap(name, true));
+    const fd = attachTap(name, true, ns);
     tapFds.push(fd);
     return fd;
   };

@@ -22,6 +22,7 @@ import {
 import { AckCollector, DumpCollector } from "./collect";
 import { decodeAddress, decodeError, decodeFdbEntry, decodeLink, decodeRoute, forEachMessage, type KernelAnswer, type Received } from "./decode";
 import { NetlinkError } from "./errors";
+import type { NamespaceRef } from "../netns-open";
 import {
   type LinkChange,
   writeAddressDump,
@@ -89,16 +90,19 @@ export class Rtnl {
   }
 
   /**
-   * Opens an rtnetlink socket in the current network namespace.
+   * Opens an rtnetlink socket in the current network namespace, or in `netns` (the socket is
+   * made there and stays bound to it; every request on it acts there, from any thread).
    *
    * @param options.bufferBytes Socket buffer size to ask for (default 4 MiB); batches adapt their
    *   chunk size to what the kernel grants, and tests shrink it to exercise chunking.
    */
-  static open(options: { readonly bufferBytes?: number } = {}): Rtnl {
+  static open(options: { readonly bufferBytes?: number; readonly netns?: NamespaceRef } = {}): Rtnl {
     try {
-      return new Rtnl(NetlinkSocket.open(options.bufferBytes));
+      return new Rtnl(NetlinkSocket.open(options.bufferBytes, options.netns));
     } catch (error) {
-      throw new BenitoError("opening the rtnetlink socket", NAMESPACE, messageOf(error), ExitCode.failed, [], { cause: error });
+      if (error instanceof BenitoError) throw error;
+      const where = options.netns === undefined ? NAMESPACE : `network namespace ${typeof options.netns === "string" ? options.netns : options.netns.name}`;
+      throw new BenitoError("opening the rtnetlink socket", where, messageOf(error), ExitCode.failed, [], { cause: error });
     }
   }
 

@@ -1,6 +1,7 @@
 // NetlinkSocket: one AF_NETLINK/NETLINK_ROUTE socket through libc (open, options, send, bounded receive, close).
 import { ptr } from "bun:ffi";
 import { check, errno, libc, SystemCallError } from "../libc";
+import { socketInNamespace, type NamespaceRef } from "../netns-open";
 import {
   AF_NETLINK,
   MSG_DONTWAIT,
@@ -108,9 +109,10 @@ export class NetlinkSocket {
    *
    * @param bufferBytes Socket buffer size to ask for (the kernel doubles it); tests shrink it to
    *   exercise chunking.
+   * @param netns The namespace to make it in (the caller's own when undefined).
    */
-  static open(bufferBytes = DEFAULT_BUFFER_BYTES): NetlinkSocket {
-    const fd = check("socket(AF_NETLINK, NETLINK_ROUTE)", libc.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  static open(bufferBytes = DEFAULT_BUFFER_BYTES, netns?: NamespaceRef): NetlinkSocket {
+    const fd = socketInNamespace(netns, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE, "socket(AF_NETLINK, NETLINK_ROUTE)");
     return new NetlinkSocket(fd, bufferBytes);
   }
 

@@ -3,7 +3,6 @@ import { ptr } from "bun:ffi";
 import { BenitoError, messageOf } from "../../errors";
 import { check, cString, errno, libc, strerror } from "../libc";
 import { AF_UNIX, EAGAIN, EINTR, EPOLLOUT, MSG_DONTWAIT, MSG_NOSIGNAL, PRIO_PROCESS, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM } from "../libc-constants";
-import { withinNamespace } from "../netns";
 import { appendLogLine } from "../state-files";
 import { attachTap, describeTapError, interfaceExists } from "../tap";
 import { abandonPort, closeConnection, finishPort, requestPort, VdeConnectError, type PendingPort, type VdeConnection } from "./connect";
@@ -95,15 +94,17 @@ interface ControlClient {
   sent: number;
 }
 
-/** Opens the record's TAP (inside its namespace when it has one), nonblocking; returns the fd. */
+/**
+ * Opens the record's TAP (in its namespace when it has one), nonblocking; returns the fd. Only the
+ * opens of /dev/net/tun and of a socket to look the TAP up run with this thread in the namespace,
+ * nothing else (src/system/netns-open.ts): a thread the engine started there would keep the
+ * vnode's namespace alive as long as this long-running daemon (test/vde/forwarder-threads.test.ts).
+ */
 function openTap(record: PortRecord): number {
-  const open = () => {
-    // The TAP is made (with its MAC) by whoever recorded the port; one missing is an error, not made here.
-    if (!interfaceExists(record.tap)) throw new BenitoError("opening the TAP device", tapWhere(record), "no such interface");
-    return attachTap(record.tap, true);
-  };
   try {
-    return record.netns === undefined ? open() : withinNamespace(record.netns, open);
+    // The TAP is made (with its MAC) by whoever recorded the port; one missing is an error, not made here.
+    if (!interfaceExists(record.tap, record.netns)) throw new BenitoError("opening the TAP device", tapWhere(record), "no such interface");
+    return attachTap(record.tap, true, record.netns);
   } catch (error) {
     if (error instanceof BenitoError) throw error;
     throw new BenitoError("opening the TAP device", tapWhere(record), describeTapError(error, record.tap));
