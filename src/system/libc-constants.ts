@@ -82,6 +82,11 @@ export const MSG_TRUNC = 0x20;
 
 /** setpriority(2) target: one process (or thread). */
 export const PRIO_PROCESS = 0;
+/** sched_setscheduler(2) policies: the normal time-sharing class, and real-time round robin. */
+export const SCHED_OTHER = 0;
+export const SCHED_RR = 2;
+/** Or'ed into a policy: threads and processes the caller creates start in the normal class at nice >= 0. */
+export const SCHED_RESET_ON_FORK = 0x40000000;
 /** madvise(2) advice: drop these pages from this process's page tables. */
 export const MADV_DONTNEED = 4;
 

@@ -1,6 +1,6 @@
 // The per-pnode forwarder against a real vde_switch: ports added and removed live, a deleted TAP fails alone, per-port reconnect, nothing left after the last port (also when two processes remove the last two at once).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benito, benitoBinary, run } from "../helpers/binary";
 import { ip, NamespaceSet } from "../helpers/netns";
@@ -9,12 +9,19 @@ import { addForwarderPort, forwarderPorts, removeForwarderPort, stopForwarder } 
 import { forwarderPaths, readPortRecords, shardCount } from "../../src/system/vde/forwarder-records";
 import { address, alive, hasVde, Lab, pidIn, ping, waitFor } from "./fixtures";
 
+/** The scheduling policy of a thread (field 41 of /proc/PID/stat or /proc/PID/task/TID/stat; 2 = SCHED_RR). */
+function schedulingPolicy(statFile: string): number {
+  const stat = readFileSync(statFile, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[38]);
+}
+
 describe.skipIf(!isRoot || !hasVde)("the forwarder through a real vde_switch (root)", () => {
   const namespaces = new NamespaceSet();
   const lab = new Lab();
   const runDir = join(lab.dir, "run");
   const paths = forwarderPaths(runDir);
   let sw = "";
+  let otherSwitch = "";
   const ns: string[] = [];
   const portOf = (index: number) => ({ version: 1 as const, kind: "forwarder-port" as const, id: `p${index}`, netns: ns[index], tap: "vt0", switchDir: sw, port: 0, reconnect: true, owner: `test ${index}` });
   const pids = async () => (JSON.parse((await benito(["vde", "ports", "--json", "--run-dir", runDir])).stdout) as { pids: number[] }).pids;
@@ -22,13 +29,15 @@ describe.skipIf(!isRoot || !hasVde)("the forwarder through a real vde_switch (ro
 
   beforeAll(async () => {
     sw = await lab.startSwitch("sw");
+    otherSwitch = await lab.startSwitch("sw2");
     mkdirSync(runDir, { recursive: true });
     lab.track(paths.pidfile);
-    for (const [index, suffix] of ["a", "b", "c"].entries()) {
+    for (const [index, suffix] of ["a", "b", "c", "d"].entries()) {
       const namespace = await namespaces.add(suffix);
       ns.push(namespace);
       await ip("-n", namespace, "tuntap", "add", "vt0", "mode", "tap");
-      await address(namespace, "vt0", `10.213.7.${index + 1}/24`);
+      // d is on another LAN (otherSwitch).
+      await address(namespace, "vt0", index === 3 ? "10.213.8.1/24" : `10.213.7.${index + 1}/24`);
     }
   }, 60_000);
   afterAll(async () => {
@@ -37,21 +46,38 @@ describe.skipIf(!isRoot || !hasVde)("the forwarder through a real vde_switch (ro
     await namespaces.cleanup();
   }, 60_000);
 
-  test("ports are added and removed live in the pool (one forwarder per core, at most two)", async () => {
+  test("ports are added and removed live in the pool (one forwarder per core, at most two; one switch's ports in one of them)", async () => {
     await addForwarderPort(runDir, benitoBinary, portOf(0));
     await addForwarderPort(runDir, benitoBinary, portOf(1));
+    // Both ports of one switch share one loop (forwarder-control.ts, shardFor).
+    expect(new Set(readPortRecords(runDir).map((record) => record.shard)).size).toBe(1);
+    expect((await pids()).length).toBe(1);
+    // A port of another switch goes to the least loaded member: the pool grows to one per core.
+    await addForwarderPort(runDir, benitoBinary, { ...portOf(3), id: "q0", switchDir: otherSwitch });
     const pool = await pids();
     expect(pool.length).toBe(shardCount());
+    expect(new Set(readPortRecords(runDir).map((record) => record.shard)).size).toBe(shardCount());
+    // The forwarding threads run at real-time priority while their own load is light (latency-governor.ts).
+    for (const pid of pool) expect(schedulingPolicy(`/proc/${pid}/stat`)).toBe(2);
     expect((await ping(ns[0]!, "10.213.7.2")).code).toBe(0);
     await addForwarderPort(runDir, benitoBinary, portOf(2));
     expect((await ping(ns[0]!, "10.213.7.3")).code).toBe(0);
     expect((await ping(ns[1]!, "10.213.7.3")).code).toBe(0);
     await removeForwarderPort(runDir, benitoBinary, "p1");
-    expect(await states()).toEqual({ p0: "open", p2: "open" });
+    expect(await states()).toEqual({ p0: "open", p2: "open", q0: "open" });
     expect(existsSync(join(paths.ports, "p1.json"))).toBe(false);
     expect((await ping(ns[1]!, "10.213.7.1", 2)).code).not.toBe(0);
     expect((await ping(ns[2]!, "10.213.7.1")).code).toBe(0);
-    // p0 and p2 share a forwarder that never restarted; p1's (when the pool has two) stopped with its last port.
+    // Bun's helper threads (JIT workers and GC helpers, started lazily) never run at real-time priority.
+    for (const pid of pool) {
+      const helpers = readdirSync(`/proc/${pid}/task`).filter((task) => task !== String(pid));
+      expect(helpers.length).toBeGreaterThan(0);
+      for (const task of helpers) expect(`${task}: ${schedulingPolicy(`/proc/${pid}/task/${task}/stat`)}`).toBe(`${task}: 0`);
+    }
+    expect(readPortRecords(runDir).find((record) => record.id === "p2")?.shard).toBe(readPortRecords(runDir).find((record) => record.id === "p0")?.shard);
+    // The other switch's forwarder (when the pool has two) stops with its last port; p0 and p2's never restarted.
+    await removeForwarderPort(runDir, benitoBinary, "q0");
+    expect(pool.filter(alive).length).toBe(1);
     expect(pool).toContain(pidIn(paths.pidfile) ?? 0);
   }, 60_000);
 

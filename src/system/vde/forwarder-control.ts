@@ -163,54 +163,78 @@ function forgetForwarder(runDir: string, shard: number): void {
 }
 
 /**
- * Recorded ports per pool member, by run dir, as this process knows them: read from the records
- * once, then kept up to date by this process's own adds and removes, so a boot adding 200 ports
- * no longer reads every record for each one (that was quadratic). It only chooses the least
- * loaded member for a new port (another benito's changes meanwhile only skew the balance); whether
- * a member is empty and stops is never taken from it (see removeForwarderPort).
+ * Recorded ports per pool member and per switch, by run dir, as this process knows them: read
+ * from the records once, then kept up to date by this process's own adds and removes, so a boot
+ * adding 200 ports no longer reads every record for each one (that was quadratic). It only
+ * chooses the member for a new port (another benito's changes meanwhile only skew the choice);
+ * whether a member is empty and stops is never taken from it (see removeForwarderPort).
  */
-const shardLoads = new Map<string, number[]>();
+interface ShardCounts {
+  /** Ports per pool member. */
+  readonly loads: number[];
+  /** Per switch folder (resolved): the member holding its ports, and how many it holds. */
+  readonly bySwitch: Map<string, { shard: number; ports: number }>;
+}
 
-function loadsOf(runDir: string): number[] {
+const shardCounts = new Map<string, ShardCounts>();
+
+function countsOf(runDir: string): ShardCounts {
   const key = resolve(runDir);
-  let loads = shardLoads.get(key);
-  if (loads === undefined) {
-    const counted = Array.from({ length: shardCount() }, () => 0);
-    for (const record of readPortRecords(runDir)) {
-      const shard = record.shard ?? 0;
-      if (shard < counted.length) counted[shard] = (counted[shard] ?? 0) + 1;
-    }
-    loads = counted;
-    shardLoads.set(key, loads);
+  let counts = shardCounts.get(key);
+  if (counts === undefined) {
+    counts = { loads: Array.from({ length: shardCount() }, () => 0), bySwitch: new Map() };
+    for (const record of readPortRecords(runDir)) count(counts, record.shard ?? 0, record.switchDir, 1);
+    shardCounts.set(key, counts);
   }
-  return loads;
+  return counts;
+}
+
+function count(counts: ShardCounts, shard: number, switchDir: string, delta: 1 | -1): void {
+  if (shard < counts.loads.length) counts.loads[shard] = Math.max(0, (counts.loads[shard] ?? 0) + delta);
+  const key = resolve(switchDir);
+  const held = counts.bySwitch.get(key);
+  if (held === undefined) {
+    if (delta > 0) counts.bySwitch.set(key, { shard, ports: 1 });
+  } else if (held.shard === shard) {
+    held.ports += delta;
+    if (held.ports <= 0) counts.bySwitch.delete(key);
+  }
 }
 
 /** Counts this process's own add or remove in its cached counts (not yet read: the records will tell, as they are now). */
-function countPort(runDir: string, shard: number, delta: 1 | -1): void {
-  const loads = shardLoads.get(resolve(runDir));
-  if (loads !== undefined && shard < loads.length) loads[shard] = Math.max(0, (loads[shard] ?? 0) + delta);
-}
-
-/** The pool member with the fewest recorded ports (the lowest on a tie), for a new port. */
-function leastLoadedShard(runDir: string): number {
-  const loads = loadsOf(runDir);
-  return loads.indexOf(Math.min(...loads));
+function countPort(runDir: string, shard: number, switchDir: string, delta: 1 | -1): void {
+  const counts = shardCounts.get(resolve(runDir));
+  if (counts !== undefined) count(counts, shard, switchDir, delta);
 }
 
 /**
- * Records a port (on the least loaded forwarder of the pool, unless the record names one or the
- * port is recorded already), makes sure that forwarder runs, and has it open the port; throws
+ * The pool member for a new port: the one already holding ports of the same switch, else the
+ * one with the fewest ports (the lowest on a tie). A LAN's ports share one loop because a frame
+ * crosses the switch from one of them to another: in one loop, draining the switch's frames to
+ * the receiving TAP paces the reading of the sending TAP. In two loops the sender outruns the
+ * receiver, and vde_switch drops what the receiver's socket cannot queue (TCP through a LAN split
+ * over two forwarders lost ~10 % of its segments to that and moved ~20 % less; bench/README.md).
+ */
+function shardFor(runDir: string, switchDir: string): number {
+  const counts = countsOf(runDir);
+  const held = counts.bySwitch.get(resolve(switchDir));
+  if (held !== undefined && held.shard < counts.loads.length) return held.shard;
+  return counts.loads.indexOf(Math.min(...counts.loads));
+}
+
+/**
+ * Records a port (on the pool member holding its switch's other ports, else the least loaded one,
+ * unless the record names one or the port is recorded already), makes sure that forwarder runs, and has it open the port; throws
  * when the port does not open.
  */
 export async function addForwarderPort(runDir: string, benito: string, wanted: PortRecord): Promise<PortStatus | undefined> {
   const existing = readPortRecord(runDir, wanted.id);
   // Counted before the record is written, so a first count from the records does not see it twice.
-  const shard = wanted.shard ?? existing?.shard ?? leastLoadedShard(runDir);
-  loadsOf(runDir);
+  const shard = wanted.shard ?? existing?.shard ?? shardFor(runDir, wanted.switchDir);
+  countsOf(runDir);
   const record = { ...wanted, shard };
   writePortRecord(runDir, record);
-  if (existing === undefined) countPort(runDir, shard, 1);
+  if (existing === undefined) countPort(runDir, shard, record.switchDir, 1);
   await ensureForwarder(runDir, benito, shard);
   const answer = await forwarderRequest(runDir, { op: "add", id: record.id }, shard);
   if (!answer.ok) throw new BenitoError("plugging the TAP into its switch", `${record.tap}${record.netns === undefined ? "" : ` in ${record.netns}`}`, answer.error ?? "the forwarder refused the port");
@@ -241,7 +265,7 @@ export async function removeForwarderPort(runDir: string, benito: string, id: st
       left = answer.left;
     }
     removePortRecord(runDir, id);
-    countPort(runDir, shard, -1);
+    countPort(runDir, shard, recorded.switchDir, -1);
     // The forwarder still holds other ports (each recorded): nothing to stop, no records to read.
     if (left !== undefined && left > 0) return;
     // It says it is empty, or is not running, or is older and did not say: the records decide.
@@ -273,7 +297,7 @@ export async function syncForwarder(runDir: string, shard = 0): Promise<readonly
  * @returns whether one was running.
  */
 export async function stopForwarder(runDir: string, benito: string): Promise<boolean> {
-  shardLoads.delete(resolve(runDir));
+  shardCounts.delete(resolve(runDir));
   const paths = forwarderPaths(runDir);
   let wasAlive = false;
   for (let shard = 0; shard < maxShards; shard += 1) {

@@ -10,6 +10,7 @@ import { addStats, emptyStats, Forwarder, type ForwardStats, type PortEnd } from
 import { forwarderPaths, isPortId, readPortRecord, readPortRecords, type PortRecord } from "./forwarder-records";
 import { encodeSockaddrUn } from "./sockaddr";
 import { trimResidentSet } from "./resident";
+import { LatencyGovernor } from "./latency-governor";
 
 /** First and longest wait between reconnection attempts of one port. */
 const firstBackoffMs = 100;
@@ -135,6 +136,8 @@ export class ForwarderDaemon {
   /** Ports waiting to reconnect (checked on every wake-up, so only these, not every port). */
   readonly #retrying = new Set<Live>();
   readonly #loop: Forwarder<string>;
+  /** Spinning and real-time priority for the forwarding thread, while the machine and its own load allow them. */
+  readonly #governor: LatencyGovernor;
   #listenFd = -1;
   /** Whether the listening socket is in the loop's epoll set (not while maxClients are served). */
   #accepting = false;
@@ -151,10 +154,14 @@ export class ForwarderDaemon {
     this.#runDir = runDir;
     this.#shard = shard;
     this.#paths = forwarderPaths(runDir, shard);
-    this.#loop = new Forwarder<string>({
-      ended: (id, end, stats) => this.#ended(id, end, stats),
-      tick: () => Math.min(this.#retryDue(), this.#handshakesDue(), this.#clientsDue()),
-    });
+    this.#governor = new LatencyGovernor((line) => this.#log(line));
+    this.#loop = new Forwarder<string>(
+      {
+        ended: (id, end, stats) => this.#ended(id, end, stats),
+        tick: () => Math.min(this.#retryDue(), this.#handshakesDue(), this.#clientsDue()),
+      },
+      this.#governor,
+    );
   }
 
   /** Listens, opens every recorded port, and forwards until SIGTERM/SIGINT/SIGHUP. */
@@ -179,6 +186,7 @@ export class ForwarderDaemon {
       for (const client of [...this.#clients.values()]) this.#drop(client);
       for (const id of [...this.#live.keys()]) this.#close(id);
       this.#loop.close();
+      this.#governor.close();
       if (this.#listenFd >= 0) libc.close(this.#listenFd);
       libc.unlink(cString(this.#paths.socket));
       this.#log("stopped");

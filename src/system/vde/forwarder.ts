@@ -4,6 +4,7 @@ import { errno, libc } from "../libc";
 import type { VdeConnection } from "./connect";
 import { EAGAIN, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, MSG_DONTWAIT } from "../libc-constants";
 import { Epoll } from "./epoll";
+import type { LatencyGovernor } from "./latency-governor";
 
 /** sizeof(struct mmsghdr): a 56-byte msghdr + msg_len + padding. */
 const mmsghdrSize = 64;
@@ -29,6 +30,16 @@ const pendingLimitMs = 100;
 const sliceMs = 20;
 /** Longest wait in epoll when idle: bounds how long a signal waits to be noticed. */
 const idleWaitMs = 100;
+/**
+ * After a wake-up that moved frames, how long to keep looking for more (epoll_wait without a
+ * timeout) before sleeping, when the governor allows it. A frame sent to the switch usually
+ * comes back (to another port, or as the answer) within tens of microseconds; catching it
+ * awake saves the sleep and the wake-up, which on an idle CPU is most of a hop's cost.
+ */
+const spinMs = 0.05;
+/** Spins that found nothing before spinning pauses; one in {@link spinProbeEvery} busy wake-ups tries again. */
+const spinCredit = 4;
+const spinProbeEvery = 32;
 /** Which fd of a port an epoll tag names (tag = slot × 4 + role). */
 const roleTap = 0;
 const roleData = 1;
@@ -174,9 +185,19 @@ export class Forwarder<Key> {
   /** Ports whose frames wait for their switch (their deadlines bound the epoll wait). */
   readonly #waiting = new Set<Port<Key>>();
   #stopRequested = false;
+  readonly #governor: LatencyGovernor | undefined;
+  /** Whether the last wake-up moved frames, and how much credit spinning has left. */
+  #lastBusy = false;
+  #spinLeft = spinCredit;
+  #busyWakes = 0;
 
-  constructor(hooks: ForwarderHooks<Key>) {
+  /**
+   * @param governor When given, the loop spins before sleeping while it allows (see
+   * latency-governor.ts); without one it always sleeps at once.
+   */
+  constructor(hooks: ForwarderHooks<Key>, governor?: LatencyGovernor) {
     this.#hooks = hooks;
+    this.#governor = governor;
   }
 
   /** How many ports are in the loop. */
@@ -287,7 +308,9 @@ export class Forwarder<Key> {
         else wait = Math.min(wait, Math.ceil(left));
       }
     }
-    const ready = this.#epoll.wait(wait);
+    let ready = this.#lastBusy && wait > 0 && this.#governor?.spin(performance.now()) === true ? this.#spin(this.#governor) : 0;
+    if (ready === 0) ready = this.#epoll.wait(wait);
+    this.#lastBusy = ready > 0;
     for (let index = 0; index < ready; index += 1) {
       const tag = this.#epoll.tag(index);
       const events = this.#epoll.events(index);
@@ -320,6 +343,24 @@ export class Forwarder<Key> {
       if (this.#ports[port.slot] === port) this.#updateInterest(port);
     }
     return ready > 0;
+  }
+
+  /** Looks for events without sleeping for up to {@link spinMs}, while that keeps finding some. */
+  #spin(governor: LatencyGovernor): number {
+    this.#busyWakes += 1;
+    if (this.#spinLeft === 0 && this.#busyWakes % spinProbeEvery !== 0) return 0;
+    const start = performance.now();
+    const end = start + spinMs;
+    let now = start;
+    let ready = 0;
+    do {
+      ready = this.#epoll.wait(0);
+      now = performance.now();
+    } while (ready === 0 && now < end);
+    governor.spun(now - start);
+    if (ready > 0) this.#spinLeft = spinCredit;
+    else if (this.#spinLeft > 0) this.#spinLeft -= 1;
+    return ready;
   }
 
   /** While frames wait for the switch, stop reading the TAP and wait for the switch to drain. */

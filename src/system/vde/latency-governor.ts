@@ -1,0 +1,172 @@
+// When the forwarding loop may trade CPU for latency: spin before sleeping while a CPU is spare, real-time priority while its own load is light.
+import { ptr } from "bun:ffi";
+import { cString, errno, libc, strerror } from "../libc";
+import { O_CLOEXEC, O_RDONLY, SCHED_OTHER, SCHED_RESET_ON_FORK, SCHED_RR } from "../libc-constants";
+
+/** How often the machine and the loop's own CPU use are sampled, and the window they are judged over. */
+const windowMs = 100;
+/** Idle time (besides the loop's own spinning) that makes a CPU spare: half a CPU over the window. */
+const spareCpus = 0.5;
+/**
+ * Above this share of one CPU used by the forwarder itself over a window, it gives up real-time
+ * priority (a flood must not starve the pnode's other work, as softirq work moves to ksoftirqd);
+ * below {@link lightShare} it takes it again.
+ */
+const busyShare = 0.5;
+const lightShare = 0.3;
+/** The lowest real-time priority: above every normal task, below every other real-time one. */
+const realTimePriority = 1;
+/** Clock ticks per second of /proc/stat (USER_HZ: 100 on every Linux architecture benito runs on). */
+const ticksPerSecond = 100;
+
+/** One window's figures, as {@link decide} judges them. */
+export interface WindowSample {
+  /** Length of the window, µs. */
+  readonly elapsedUs: number;
+  /** Idle + iowait time of all CPUs over the window, µs (undefined: /proc/stat unreadable). */
+  readonly idleUs: number | undefined;
+  /** CPU time the forwarder used over the window, µs. */
+  readonly ownUs: number;
+  /** Of that, time spent spinning (looking for work instead of sleeping), µs. */
+  readonly spinUs: number;
+}
+
+/** Decision interface: what the loop may do until the next window. */
+export interface Decision {
+  /** Spin before sleeping: a CPU was spare (nobody else wanted it). */
+  readonly spin: boolean;
+  /** Run at real-time priority: the forwarder's own load was light. */
+  readonly realTime: boolean;
+}
+
+/**
+ * Judges one window. Spinning is allowed only when the CPUs were idle for at least
+ * {@link spareCpus} CPUs' worth of the window, counting the loop's own spinning as idle (it
+ * would have been). Real-time priority holds while the forwarder's own work (spinning aside)
+ * stays light, with hysteresis so it does not flap.
+ */
+export function decide(sample: WindowSample, wasRealTime: boolean): Decision {
+  const spin = sample.idleUs !== undefined && sample.idleUs + sample.spinUs >= sample.elapsedUs * spareCpus;
+  const work = Math.max(0, sample.ownUs - sample.spinUs) / sample.elapsedUs;
+  const realTime = wasRealTime ? work <= busyShare : work < lightShare;
+  return { spin, realTime };
+}
+
+/** The idle + iowait ticks (4th and 5th numbers) of /proc/stat's first ("cpu ") line, or undefined. */
+export function idleTicksOf(text: Uint8Array, length: number): number | undefined {
+  if (length < 5 || text[0] !== 0x63 || text[1] !== 0x70 || text[2] !== 0x75 || text[3] !== 0x20) return undefined;
+  let field = 0;
+  let value = -1;
+  let idle = 0;
+  for (let at = 4; at < length; at += 1) {
+    const byte = text[at] ?? 0;
+    if (byte >= 0x30 && byte <= 0x39) {
+      value = (value < 0 ? 0 : value * 10) + (byte - 0x30);
+      continue;
+    }
+    if (value >= 0) {
+      field += 1;
+      if (field === 4 || field === 5) idle += value;
+      if (field === 5) return idle;
+      value = -1;
+    }
+    if (byte === 0x0a) break;
+  }
+  return undefined;
+}
+
+/**
+ * LatencyGovernor class: samples at most once per window and applies the {@link decide}
+ * result: {@link spin} says whether the loop may spin; the calling thread's scheduling class is
+ * switched between SCHED_RR and the normal class as the forwarder's own load changes. Must be
+ * created and used on the forwarding thread (the policy is per thread).
+ */
+export class LatencyGovernor {
+  readonly #fd: number;
+  readonly #buffer = new Uint8Array(512);
+  readonly #bufferAddress: number;
+  readonly #param = new Int32Array(1);
+  readonly #log: (line: string) => void;
+  #lastAt = performance.now();
+  #lastIdleTicks: number | undefined;
+  #lastOwnUs: number;
+  #spinMs = 0;
+  #spin = false;
+  #realTime = false;
+  #realTimeRefused = false;
+
+  /** @param log Where a refused priority change is reported (once). */
+  constructor(log: (line: string) => void) {
+    this.#log = log;
+    this.#fd = libc.open(cString("/proc/stat"), O_RDONLY | O_CLOEXEC, 0);
+    this.#bufferAddress = ptr(this.#buffer);
+    this.#lastIdleTicks = this.#readIdleTicks();
+    this.#lastOwnUs = ownCpuUs();
+    this.#setRealTime(true);
+  }
+
+  /** Whether the loop may spin now; samples when the window is over. `now` is performance.now(). */
+  spin(now: number): boolean {
+    if (now - this.#lastAt >= windowMs) this.#sample(now);
+    return this.#spin;
+  }
+
+  /** Counts time the loop spent spinning (ms). */
+  spun(ms: number): void {
+    this.#spinMs += ms;
+  }
+
+  /** Whether the forwarding thread runs at real-time priority now. */
+  get realTime(): boolean {
+    return this.#realTime;
+  }
+
+  /** Closes /proc/stat. */
+  close(): void {
+    if (this.#fd >= 0) libc.close(this.#fd);
+  }
+
+  #sample(now: number): void {
+    const idleTicks = this.#readIdleTicks();
+    const ownUs = ownCpuUs();
+    const decision = decide(
+      {
+        elapsedUs: (now - this.#lastAt) * 1000,
+        idleUs: idleTicks === undefined || this.#lastIdleTicks === undefined ? undefined : ((idleTicks - this.#lastIdleTicks) * 1_000_000) / ticksPerSecond,
+        ownUs: ownUs - this.#lastOwnUs,
+        spinUs: this.#spinMs * 1000,
+      },
+      this.#realTime,
+    );
+    this.#spin = decision.spin;
+    if (decision.realTime !== this.#realTime) this.#setRealTime(decision.realTime);
+    this.#lastAt = now;
+    this.#lastIdleTicks = idleTicks;
+    this.#lastOwnUs = ownUs;
+    this.#spinMs = 0;
+  }
+
+  #setRealTime(on: boolean): void {
+    if (this.#realTimeRefused) return;
+    this.#param[0] = on ? realTimePriority : 0;
+    // pid 0: the calling thread (the forwarding loop's), not Bun's helper threads; and threads it
+    // creates later (JIT workers, GC helpers start lazily) must not inherit real-time priority.
+    if (libc.sched_setscheduler(0, (on ? SCHED_RR : SCHED_OTHER) | SCHED_RESET_ON_FORK, ptr(this.#param)) !== 0) {
+      this.#realTimeRefused = true;
+      this.#log(`could not use real-time priority for the forwarding thread: ${strerror(errno())}`);
+      return;
+    }
+    this.#realTime = on;
+  }
+
+  #readIdleTicks(): number | undefined {
+    if (this.#fd < 0) return undefined;
+    return idleTicksOf(this.#buffer, Number(libc.pread(this.#fd, this.#bufferAddress, this.#buffer.length, 0)));
+  }
+}
+
+/** This process's CPU time so far (user + system, all threads), µs. */
+function ownCpuUs(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
