@@ -32,6 +32,10 @@ for (const target of wanted) {
     minify: { whitespace: true, syntax: true, identifiers: false },
     // Precompiled bytecode: start-up is paid at every boot (about 33 ms → 13 ms for a no-op run).
     bytecode: true,
+    // One chunk per lazily loaded command (src/cli/registry.ts): the pages of a module a run never
+    // imports are never read, and its functions never made. A 0-route `routes` run peaks at about
+    // 37 MB RSS instead of 40.5 (most of a run's RSS is the binary's own pages it touches).
+    splitting: true,
     format: "esm",
     sourcemap: "none",
   });

@@ -5,5 +5,5 @@ import { manPage } from "../src/cli/man-page";
 
 const out = resolve(process.argv[2] ?? "build/benito.8");
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, manPage());
+writeFileSync(out, await manPage());
 console.log(`wrote ${out}`);

@@ -26,8 +26,6 @@ export interface CommandContext {
 export interface Command {
   /** The word after `benito`, e.g. "topdl". */
   readonly name: string;
-  /** One line for `benito --help`. */
-  readonly summary: string;
   /** The full help text for `benito help CMD` / `benito CMD --help`. */
   readonly help: string;
   /**

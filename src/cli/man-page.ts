@@ -42,8 +42,9 @@ function siteKeys(): string[] {
   return rows.flatMap(([keys = "", meaning = "", fallback = ""]) => [".TP", `.B ${roff(plain(keys))}`, roff(`${plain(meaning)} (default: ${plain(fallback)})`)]);
 }
 
-/** The whole page, as roff text. */
-export function manPage(): string {
+/** The whole page, as roff text (every command is loaded for its help text). */
+export async function manPage(): Promise<string> {
+  const loaded = await Promise.all(commands.map(async (entry) => ({ entry, command: await entry.load() })));
   const exitLine = mainHelp().split("\n").find((line) => line.startsWith("Exit codes:")) ?? "";
   return [
     `.TH BENITO 8 "" "benito ${version}" "System Administration"`,
@@ -60,7 +61,7 @@ export function manPage(): string {
       "benito plumbs the nodes of a network testbed experiment. Run at boot from an init integration (benito install), it reads the experiment's config folder (a TopDL topology topo.xml, per-host route files, site.conf) and gives this node's NICs their addresses, installs its static routes, starts a pnode's VDE switches and link shaping, bridges the control network and launches its child nodes. benito boot does all of it; benito status compares it with what runs; benito down undoes it.",
     ),
     ".SH COMMANDS",
-    ...commands.flatMap((command) => [`.SS ${roff(`benito ${command.name}`)}`, roff(`${command.summary}.`), ...block(command.help)]),
+    ...loaded.flatMap(({ entry, command }) => [`.SS ${roff(`benito ${entry.name}`)}`, roff(`${entry.summary}.`), ...block(command.help)]),
     ".SH GLOBAL OPTIONS",
     ...block(helpSection("Global options:").join("\n")),
     ".SH EXIT STATUS",

@@ -4,7 +4,7 @@ import { BenitoError, ExitCode, headline, osError, UsageError } from "../errors"
 import { didYouMean } from "../nearest";
 import type { Command, CommandContext } from "./command";
 import { mainHelp } from "./help";
-import { commands, findCommand, multiCallNames } from "./registry";
+import { commands, loadCommand, multiCallNames } from "./registry";
 import { commit, version } from "../version";
 
 /** The options benito reads before the command name (and, for the multi-call names, among the command's own). */
@@ -35,7 +35,7 @@ export async function runCli(argv0: string, args: readonly string[], ctx: Comman
 async function dispatch(invokedAs: string, args: readonly string[], ctx: CommandContext, state: { debug: boolean }): Promise<ExitCode> {
   const implied = multiCallNames[invokedAs];
   if (implied !== undefined) {
-    const own = ownArguments(findCommand(implied), args);
+    const own = ownArguments(await loadCommand(implied), args);
     if (own.includes("--version") || own.includes("-V")) return printVersion(ctx, invokedAs);
     return runNamed(implied, args, ctx, state);
   }
@@ -65,7 +65,7 @@ async function dispatch(invokedAs: string, args: readonly string[], ctx: Command
       return ExitCode.ok;
     }
     if (extra.length > 0) throw new UsageError("help", `too many arguments: ${extra.join(" ")}`);
-    const command = findCommand(name);
+    const command = await loadCommand(name);
     if (command === undefined) throw new UsageError("help", `no command named "${name}"${suggestCommand(name)}; see benito --help`);
     ctx.io.out(command.help);
     return ExitCode.ok;
@@ -91,7 +91,7 @@ function ownArguments(command: Command | undefined, args: readonly string[]): re
 }
 
 async function runNamed(name: string, args: readonly string[], ctx: CommandContext, state: { debug: boolean }): Promise<ExitCode> {
-  const command = findCommand(name);
+  const command = await loadCommand(name);
   if (command === undefined) throw new UsageError(name, `no command named "${name}"${suggestCommand(name)}; see benito --help`);
   const own = ownArguments(command, args);
   if (own.includes("--help") || own.includes("-h")) {

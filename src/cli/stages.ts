@@ -3,7 +3,7 @@ import { BenitoError, ExitCode, headline, messageOf, osError } from "../errors";
 import type { Stage } from "../plan/boot-plan";
 import { stageCommandLine } from "../plan/boot-plan";
 import type { Command, CommandContext, Io } from "./command";
-import { findCommand } from "./registry";
+import { loadCommand } from "./registry";
 import { failpoint } from "./os";
 
 /** StageResult interface: how one stage went (what the status file records). */
@@ -22,8 +22,8 @@ export interface StageResult {
   readonly output: readonly string[];
 }
 
-/** Finds the command a stage names (the registry; tests pass their own). */
-export type CommandLookup = (name: string) => Command | undefined;
+/** Finds the command a stage names (the registry, which loads it; tests pass their own). */
+export type CommandLookup = (name: string) => Command | undefined | Promise<Command | undefined>;
 
 /** RunStagesOptions interface: how to run a plan's stages. */
 export interface RunStagesOptions {
@@ -48,7 +48,7 @@ function outcomeOf(code: number): StageResult["outcome"] {
  * `converge` first asks whether the thing is healthy (then it is done, untouched), else runs
  * (its command converges: it keeps what is healthy and repairs the rest).
  */
-export async function runStage(stage: Stage, ctx: CommandContext, commands: CommandLookup = findCommand): Promise<StageResult> {
+export async function runStage(stage: Stage, ctx: CommandContext, commands: CommandLookup = loadCommand): Promise<StageResult> {
   const runCommand = (args: readonly string[]) => runOne(stage, args, ctx, commands);
   if (stage.converge === undefined) return runCommand(stage.args);
   const started = performance.now();
@@ -108,7 +108,7 @@ export async function runCaptured(command: Command | undefined, name: string, ar
 
 async function runOne(stage: Stage, args: readonly string[], ctx: CommandContext, commands: CommandLookup): Promise<StageResult> {
   const started = performance.now();
-  const { code, errors, output } = await runCaptured(commands(stage.command), stage.command, args, ctx, stage.id);
+  const { code, errors, output } = await runCaptured(await commands(stage.command), stage.command, args, ctx, stage.id);
   return { id: stage.id, command: ["benito", stage.command, ...args].join(" "), outcome: outcomeOf(code), exitCode: code, ms: elapsed(started), errors, output };
 }
 

@@ -45,6 +45,17 @@ export async function checkSiteConfFile(configDir: string): Promise<SiteConfChec
   return text === undefined ? undefined : checkSiteConf(text, path);
 }
 
+/** Reads CONFIG_DIR/route/HOSTNAME, else routes/HOSTNAME (the older spelling); a missing file is an error (exit 1). */
+export async function readRouteFile(configDir: string, host: string): Promise<{ file: string; text: string }> {
+  const candidates = [join(configDir, "route", host), join(configDir, "routes", host)];
+  for (const file of candidates) {
+    const text = await readOptionalText(file, "reading the routes");
+    if (text !== undefined) return { file, text };
+  }
+  // A missing file is an I/O failure (exit 1), as everywhere; only a file's content is input (exit 3).
+  throw new BenitoError("reading the routes", candidates[0] ?? configDir, `no route file for host ${host} (neither ${candidates.join(" nor ")} exists)`);
+}
+
 /** The path of the topology in a config folder. */
 export function topologyPath(configDir: string): string {
   return join(configDir, "topo.xml");

@@ -12,7 +12,7 @@ function fakes() {
   const calls: string[] = [];
   let running = 0;
   let peak = 0;
-  const command = (name: string, run: Command["run"]): Command => ({ name, summary: "", help: "", run });
+  const command = (name: string, run: Command["run"]): Command => ({ name, help: "", run });
   const table: Record<string, Command> = {
     ok: command("ok", async (args, c) => {
       calls.push(`ok ${args.join(" ")}`);
@@ -43,8 +43,8 @@ const stage = (id: string, command: string, args: string[] = [], extra: Partial<
 
 describe("runStages", () => {
   test("a failure says why: a command that fails without an error line still gets one in errors[]; an OS error is typed, not internal", async () => {
-    const mute: Command = { name: "mute", summary: "", help: "", run: async (_args, c) => (c.io.out("FAILED vde_switch /x — not running: the folder is full"), 1) };
-    const os: Command = { name: "os", summary: "", help: "", run: async () => { throw Object.assign(new Error("EACCES: permission denied, open '/run/x'"), { code: "EACCES", syscall: "open", path: "/run/x" }); } };
+    const mute: Command = { name: "mute", help: "", run: async (_args, c) => (c.io.out("FAILED vde_switch /x — not running: the folder is full"), 1) };
+    const os: Command = { name: "os", help: "", run: async () => { throw Object.assign(new Error("EACCES: permission denied, open '/run/x'"), { code: "EACCES", syscall: "open", path: "/run/x" }); } };
     const table: Record<string, Command> = { mute, os };
     const [silent, refused] = await runStages([stage("a", "mute"), stage("b", "os")], ctx, { parallel: 1, commands: (name) => table[name] });
     expect(silent?.errors).toEqual(["benito: a failed (exit 1): FAILED vde_switch /x — not running: the folder is full"]);

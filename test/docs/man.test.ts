@@ -31,7 +31,8 @@ describe("benito(8)", () => {
     const rendered = await run([man ?? "man", "-l", page], { env: { MANWIDTH: "200", MAN_KEEP_FORMATTING: "", PAGER: "cat" } });
     expect(rendered.code).toBe(0);
     const text = squash(rendered.stdout);
-    for (const command of commands) {
+    for (const entry of commands) {
+      const command = await entry.load();
       expect(text).toContain(`benito ${command.name}`);
       // Every line of its help, as --help prints it.
       for (const line of command.help.split("\n").filter((l) => l.trim() !== "")) expect(text).toContain(squash(line).trim());

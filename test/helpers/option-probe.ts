@@ -33,7 +33,8 @@ function subcommands(name: string, help: string): string[] {
   return [...words];
 }
 
-for (const command of commands) {
+for (const entry of commands) {
+  const command = await entry.load();
   current = command.name;
   seen[current] ??= [];
   for (const args of [[], ...subcommands(command.name, command.help).map((word) => [word])]) {

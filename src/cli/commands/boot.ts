@@ -70,7 +70,6 @@ SIGINT: the stage under way is finished, the rest is not started, status.json sa
 /** The boot command. */
 export const bootCommand: Command = {
   name: "boot",
-  summary: "bring up everything this host's role needs (init-script entry point)",
   help,
   run,
 };

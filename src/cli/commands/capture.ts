@@ -56,7 +56,6 @@ const pollMs = 100;
 /** The `capture` command. */
 export const captureCommand: Command = {
   name: "capture",
-  summary: "capture a vnode interface's frames as pcap (for tcpdump -r or Wireshark)",
   help,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("capture", args, options, 1);

@@ -52,7 +52,6 @@ Exit codes: 0 done, 1 failed (and restored), 2 usage, 3 invalid input.`;
 /** The control-bridge command. */
 export const controlBridgeCommand: Command = {
   name: "control-bridge",
-  summary: "bridge the pnode's control NIC with its VMs' control TAPs, transactionally",
   help,
   run,
 };

@@ -48,7 +48,6 @@ Exit codes: 0 done, 2 usage, 3 invalid input (no pool and no topology address, p
 /** The control-net command. */
 export const controlNetCommand: Command = {
   name: "control-net",
-  summary: "allocate the control IPv4 addresses and MACs of the VMs hosted here",
   help,
   run,
 };

@@ -34,7 +34,6 @@ Exit codes: 0 done, 1 something could not be stopped (listed), 3 invalid input.`
 /** The down command. */
 export const downCommand: Command = {
   name: "down",
-  summary: "undo boot: children, control bridge, switches, then own routes and addresses",
   help,
   run,
 };

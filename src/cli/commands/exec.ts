@@ -29,7 +29,6 @@ const valueOptions = new Set(Object.keys(experimentOptions).map((name) => `--${n
 /** The `exec` command. */
 export const execCommand: Command = {
   name: "exec",
-  summary: "run a program inside a vnode (its network namespace), with its exit code",
   help,
   childArgvStart(args) {
     const { rest } = splitAtFirstWord(args, valueOptions);

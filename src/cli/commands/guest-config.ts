@@ -33,7 +33,6 @@ const options = {
 /** The `guest-config` command. */
 export const guestConfigCommand: Command = {
   name: "guest-config",
-  summary: "read the config disk inside a VM (or build it on the pnode)",
   help,
   async run(args, ctx) {
     const { values } = parseCommandArgs("guest-config", args, options, 0);

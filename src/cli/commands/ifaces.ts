@@ -53,7 +53,6 @@ Exit codes: 0 done (missing NICs are warnings), 1 the kernel refused a change, 2
 /** The ifaces command. */
 export const ifacesCommand: Command = {
   name: "ifaces",
-  summary: "give this host's experimental NICs their addresses and bring them up",
   help,
   run,
 };

@@ -73,7 +73,6 @@ function imagePath(option: string, value: string): string {
 /** The `install` command. */
 export const installCommand: Command = {
   name: "install",
-  summary: "put benito into an image root: binary, routes.py drop-in, init integration",
   help,
   async run(args, ctx) {
     const { values } = parseCommandArgs("install", args, options, 0);
@@ -93,7 +92,7 @@ export const installCommand: Command = {
     const problems = stage ? binaryProblems(facts) : imageProblems(facts);
     if (problems.length > 0) throw new InputError(stage ? "checking the binary" : "checking the image", stage ? binary : root, `${problems.length} problem${problems.length === 1 ? "" : "s"}, nothing written`, problems);
     const chosen = stage ? "package" : (init ?? "none");
-    const items = planInstall({ prefix, routesLink, init: chosen, role: role as InstallRole }, readTextInRoot(root, "/etc/rc.local"), Bun.gzipSync(manPage(), { level: 9 }));
+    const items = planInstall({ prefix, routesLink, init: chosen, role: role as InstallRole }, readTextInRoot(root, "/etc/rc.local"), Bun.gzipSync(await manPage(), { level: 9 }));
     if (values["dry-run"] === true) {
       ctx.io.out(`# benito install into ${root}: init ${chosen}, role ${role}, prefix ${prefix}`);
       for (const item of items) ctx.io.out(describeItem(item));

@@ -71,7 +71,6 @@ const units: Readonly<Record<ParamName, string>> = { latencyMs: " ms", jitterMs:
 /** The `link` command. */
 export const linkCommand: Command = {
   name: "link",
-  summary: "show or change a running experiment's link shaping live (wirefilter), or reset it",
   help,
   async run(args, ctx) {
     const [action, ...rest] = args;

@@ -18,7 +18,6 @@ Everything from PROGRAM on is the program's own (benito reads no --help or --deb
 /** The `netns` command. */
 export const netnsCommand: Command = {
   name: "netns",
-  summary: "create, delete or run a program in a named network namespace (no iproute2 needed)",
   help,
   childArgvStart(args) {
     const exec = args.indexOf("exec");

@@ -1,10 +1,11 @@
 // `benito routes [CONFIG_DIR [HOSTNAME]]`: installs this host's static routes, convergently (drop-in for routes.py).
-import { join } from "node:path";
-import { BenitoError, ExitCode, UsageError } from "../../errors";
-import { loadSiteConf, resolveConfigDir, resolveHostName } from "../../config/config-dir";
+import { ExitCode, UsageError } from "../../errors";
+import { loadSiteConf, readRouteFile, resolveConfigDir, resolveHostName } from "../../config/config-dir";
 import { defaultRouteSetting } from "../../config/site-conf";
 import { dropDuplicates, formatLineProblem, parseRouteFile, siteDefaultRoute, type LineProblem, type WantedRoute } from "../../model/route-file";
-import { BENITO_RTPROT, readOptionalText } from "../os";
+// Not through ../os (the CLI's door to src/system): loading that door loads every src/system module
+// it re-exports, and a 0-route run is to stay under 40 MB peak RSS (bench/README.md, routes).
+import { BENITO_RTPROT } from "../../model/kernel-state";
 import { describeWanted, formatDestination, originText, renderRouteScript } from "../../plan/routes-render";
 import { applyRoutePlan, planWithWait, plannedOutcomes, summarizeRoutes, systemClock, type BatchTimings, type PlanTimings, type RouteOutcome, type RouteSummary } from "../../apply/routes-apply";
 import { openNetSystem } from "../../apply/rtnl-system";
@@ -62,7 +63,6 @@ Exit codes: 0 done, 1 a route was refused or could not be installed (or the rout
 /** The routes command. */
 export const routesCommand: Command = {
   name: "routes",
-  summary: "install this host's static routes (drop-in for routes.py)",
   help,
   run,
 };
@@ -152,17 +152,6 @@ function timingsLine(timings: Timings, reportMs: number): string {
   // The rest: opening the socket, turning answers into outcomes, option parsing.
   parts.push(["other", total - parts.reduce((sum, [, ms]) => sum + ms, 0)]);
   return `benito routes: timings: ${parts.map(([name, ms]) => `${name} ${ms.toFixed(1)} ms`).join(", ")}; total ${total.toFixed(1)} ms`;
-}
-
-/** Reads route/HOSTNAME, else routes/HOSTNAME (the older spelling). */
-async function readRouteFile(configDir: string, host: string): Promise<{ file: string; text: string }> {
-  const candidates = [join(configDir, "route", host), join(configDir, "routes", host)];
-  for (const file of candidates) {
-    const text = await readOptionalText(file, "reading the routes");
-    if (text !== undefined) return { file, text };
-  }
-  // A missing file is an I/O failure (exit 1), as everywhere; only a file's content is input (exit 3).
-  throw new BenitoError("reading the routes", candidates[0] ?? configDir, `no route file for host ${host} (neither ${candidates.join(" nor ")} exists)`);
 }
 
 function tableOption(value: string | undefined): number {

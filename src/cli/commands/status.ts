@@ -40,7 +40,6 @@ Exit codes: 0 no drift, 1 drift (boot again to repair), 3 invalid input.`;
 /** The status command. */
 export const statusCommand: Command = {
   name: "status",
-  summary: "show desired vs actual state for this host; exit 1 on drift",
   help,
   run,
 };

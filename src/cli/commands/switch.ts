@@ -188,7 +188,6 @@ async function status(runDir: string, json: boolean, ctx: CommandContext): Promi
 /** The `switch` command. */
 export const switchCommand: Command = {
   name: "switch",
-  summary: "start, stop or list this pnode's VDE switches and wirefilter shaping",
   help,
   async run(args, ctx) {
     const [action, ...rest] = args;

@@ -37,7 +37,6 @@ function numericId(name: string, value: string | undefined): number | undefined 
 /** The `tap` command. */
 export const tapCommand: Command = {
   name: "tap",
-  summary: "create or delete a persistent TAP device (vde_tunctl replacement)",
   help,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("tap", args, options, 2);

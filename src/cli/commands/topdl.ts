@@ -70,7 +70,6 @@ const options = {
 /** The `topdl` command. */
 export const topdlCommand: Command = {
   name: "topdl",
-  summary: "validate, count, show or draw TopDL documents",
   help,
   async run(args, ctx) {
     const [sub, ...rest] = args;

@@ -27,7 +27,6 @@ const options = {
 /** The `uninstall` command. */
 export const uninstallCommand: Command = {
   name: "uninstall",
-  summary: "remove what benito install put into an image root",
   help,
   async run(args, ctx) {
     const { values } = parseCommandArgs("uninstall", args, options, 0);

@@ -121,7 +121,6 @@ async function plug(args: readonly string[], ctx: CommandContext): Promise<ExitC
 /** The `vde` command (subcommand: plug). */
 export const vdeCommand: Command = {
   name: "vde",
-  summary: "plug TAPs into vde_switch ports natively: one plug, or the pnode's forwarder",
   help,
   async run(args, ctx) {
     const [action, ...rest] = args;

@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import { checkRequirements } from "../../apply/run-steps";
 import { describeCheck, dryRunCheck, launchVnode, ledgerChecks, recordedVnodes, stopVnode, type CheckResult } from "../../apply/vnode";
 import { restoreKernelOverrides } from "../../apply/link-apply";
-import { findCommand } from "../registry";
+import { loadCommand } from "../registry";
 import { runCaptured } from "../stages";
 import { integerOption, parseCommandArgs } from "../args";
 import { loadSiteConf, resolveConfigDir, topologyPath } from "../../config/config-dir";
@@ -98,7 +98,6 @@ async function accelerator(mode: string | undefined, ctx: CommandContext): Promi
 /** The `vm` command. */
 export const vmCommand: Command = {
   name: "vm",
-  summary: "launch, stop or query a vnode (qemu, process, embedded_pnode) from the topology",
   help,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("vm", args, options, 3);
@@ -169,7 +168,7 @@ async function status(name: string, configArgument: string | undefined, runDir: 
  */
 async function runOwn(args: readonly string[], ctx: CommandContext): Promise<{ code: number; stdout: string; stderr: string }> {
   const [name = "", ...rest] = args;
-  const run = await runCaptured(findCommand(name), name, rest, ctx, `benito ${name}`);
+  const run = await runCaptured(await loadCommand(name), name, rest, ctx, `benito ${name}`);
   // Lines end as a helper program's would: the step's log appends stdout then stderr.
   const text = (lines: readonly string[]) => (lines.length === 0 ? "" : `${lines.join("\n")}\n`);
   return { code: run.code, stdout: text(run.output), stderr: text(run.errors) };
@@ -181,7 +180,7 @@ async function runOwn(args: readonly string[], ctx: CommandContext): Promise<{ c
  */
 async function lookInside(check: Extract<StatusCheck, { kind: "dry-run" }>, ctx: CommandContext): Promise<CheckResult> {
   if (!namespaceExists(check.netns)) return { ok: false, line: `${check.label}: not checked (namespace ${check.netns} absent)` };
-  const run = await runCaptured(findCommand(check.command), check.command, [...check.args, "--netns", check.netns], ctx, check.label);
+  const run = await runCaptured(await loadCommand(check.command), check.command, [...check.args, "--netns", check.netns], ctx, check.label);
   return dryRunCheck(check, run.code, run.output.join("\n"), run.errors.join("\n"));
 }
 
