@@ -2,6 +2,8 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { buildGuest } from "./build-guest";
+import { kernelBridgeName, kernelIfbName, kernelMark, kernelPortName } from "../src/plan/datapath-plan";
+import { tunnelMark } from "../src/plan/tunnel-plan";
 
 const root = resolve(import.meta.dir, "..");
 const benito = join(root, "build/benito");
@@ -125,11 +127,61 @@ async function showCapture(where: readonly string[]): Promise<void> {
   console.log(said.trimEnd());
 }
 
-/** The links benito's datapaths mark as theirs (kernel LAN links, tunnels) still in this namespace. */
-function markedLinks(): string[] {
+/** A parsed JSON value's field, when the value is an object. */
+function field(value: unknown, key: string): unknown {
+  if (typeof value !== "object" || value === null) return undefined;
+  const found: unknown = Reflect.get(value, key);
+  return found;
+}
+
+/** A parsed JSON value as an array (empty when it is not one). */
+function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/**
+ * The names of every link this run can make in the machine's namespace: the kernel datapath's
+ * bridge of each LAN, and each member interface's host end and IFB. benito hashes them with the
+ * run dir (src/plan/datapath-plan.ts), so they are this run's alone: another run's links (a CI
+ * test booting the same lab at the same time) neither fail this check nor hide a leak of ours.
+ * Derived from the topology and the run dir, not from benito's ledger, so a link benito forgot
+ * to record still counts. (The VDE datapath's TAPs live in the vnodes' namespaces, checked by
+ * name; one pnode makes no tunnels.)
+ */
+function ownLinkNames(config: string): Set<string> {
+  const shown = sh([benito, "topdl", "show", join(config, "topo.xml"), "--json"], true);
+  if (shown.code !== 0) throw new Error(`benito topdl show ${config}/topo.xml exited ${shown.code}`);
+  const topology: unknown = JSON.parse(shown.out);
+  const names = new Set<string>();
+  for (const substrate of list(field(topology, "substrates"))) {
+    const lan = field(substrate, "name");
+    if (typeof lan === "string") names.add(kernelBridgeName(lan, runDir));
+  }
+  for (const element of list(field(topology, "elements"))) {
+    const node = field(element, "name");
+    for (const iface of list(field(element, "interfaces"))) {
+      const name = field(iface, "name");
+      if (typeof node !== "string" || typeof name !== "string") continue;
+      names.add(kernelPortName(node, name, runDir));
+      names.add(kernelIfbName(node, name, runDir));
+    }
+  }
+  return names;
+}
+
+/** The links of this namespace named in `own` (left behind by this run), and how many benito-marked links of other runs were passed over. */
+function ownLinksLeft(own: ReadonlySet<string>): { left: string[]; others: number } {
   const parsed: unknown = JSON.parse(sh(["ip", "-j", "link", "show"], true).out || "[]");
-  if (!Array.isArray(parsed)) return [];
-  return parsed.flatMap((link: { ifname?: unknown; ifalias?: unknown }) => (typeof link.ifalias === "string" && (link.ifalias.startsWith("benito-dp") || link.ifalias.startsWith("benito tunnel")) && typeof link.ifname === "string" ? [link.ifname] : []));
+  const left: string[] = [];
+  let others = 0;
+  for (const link of list(parsed)) {
+    const name = field(link, "ifname");
+    const alias = field(link, "ifalias");
+    if (typeof name !== "string") continue;
+    if (own.has(name)) left.push(name);
+    else if (typeof alias === "string" && (alias.startsWith(kernelMark) || alias.startsWith(tunnelMark))) others += 1;
+  }
+  return { left, others };
 }
 
 /** Boots the lab on one datapath, shows it working, takes it down; 0 when every check held. */
@@ -137,6 +189,8 @@ async function runLab(datapath: "vde" | "kernel"): Promise<number> {
 const kernel = datapath === "kernel";
 const config = kernel ? kernelConfig : labConfig;
 let exitCode = 0;
+// Before anything is made: the names this run's links would have.
+const own = ownLinkNames(config);
 try {
   step(`[datapath = ${datapath}] benito boot ${config} pnode0 (a pnode hosting six process vnodes on ${kernel ? "two Linux bridges and one VDE switch (the delayed LAN)" : "three VDE switches, their TAPs moved by one forwarder"})`);
   const boot = sh([benito, "boot", "--timings", "--run-dir", runDir, "--log-file", logFile, config, "pnode0"]);
@@ -203,8 +257,10 @@ try {
   step("benito down (children first, then switches); nothing is left behind");
   const down = sh([benito, "down", "--run-dir", runDir, "--log-file", logFile, config, "pnode0"]);
   console.log(down.out);
-  const left = [...sh(["ip", "netns", "list"], true).out.split("\n").filter((line) => nodes.some((node) => line.startsWith(`bn-${node.name} `) || line === `bn-${node.name}`)), ...markedLinks()];
-  console.log(left.length === 0 ? `no namespaces, switches, plugs${kernel ? ", bridges, veths or IFBs" : ""} left` : `left behind: ${left.join(", ")}`);
+  const links = ownLinksLeft(own);
+  const left = [...sh(["ip", "netns", "list"], true).out.split("\n").filter((line) => nodes.some((node) => line.startsWith(`bn-${node.name} `) || line === `bn-${node.name}`)), ...links.left];
+  const others = links.others === 0 ? "" : ` (${links.others} benito-marked link(s) of other runs not counted)`;
+  console.log(left.length === 0 ? `no namespaces, switches, plugs${kernel ? ", bridges, veths or IFBs" : ""} left${others}` : `left behind: ${left.join(", ")}${others}`);
   if (down.code !== 0 || left.length > 0) exitCode = 1;
   if (existsSync(join(runDir, "status.json"))) console.log(`last boot record: ${join(runDir, "status.json")} (${readFileSync(join(runDir, "status.json")).length} bytes)`);
 }
