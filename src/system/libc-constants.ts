@@ -87,6 +87,10 @@ export const SCHED_OTHER = 0;
 export const SCHED_RR = 2;
 /** Or'ed into a policy: threads and processes the caller creates start in the normal class at nice >= 0. */
 export const SCHED_RESET_ON_FORK = 0x40000000;
+/** setrlimit(2) resource: CPU time a real-time thread may use without blocking (µs). */
+export const RLIMIT_RTTIME = 15;
+/** clock_gettime(2) clock: the calling thread's CPU time. */
+export const CLOCK_THREAD_CPUTIME_ID = 3;
 /** madvise(2) advice: drop these pages from this process's page tables. */
 export const MADV_DONTNEED = 4;
 

@@ -1,5 +1,5 @@
 // Talks to the per-pnode forwarder: starts it when absent, adds and removes ports, lists them, stops it.
-import { existsSync, readdirSync, rmdirSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync, rmdirSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import * as v from "valibot";
 import { BenitoError } from "../../errors";
@@ -165,24 +165,35 @@ function forgetForwarder(runDir: string, shard: number): void {
 /**
  * Recorded ports per pool member and per switch, by run dir, as this process knows them: read
  * from the records once, then kept up to date by this process's own adds and removes, so a boot
- * adding 200 ports no longer reads every record for each one (that was quadratic). It only
- * chooses the member for a new port (another benito's changes meanwhile only skew the choice);
- * whether a member is empty and stops is never taken from it (see removeForwarderPort).
+ * adding 200 ports no longer reads every record for each one (that was quadratic). It chooses the
+ * member for a new port; adds and removes run under the run dir's lock (their callers' or
+ * removeForwarderPort's own), and a process reads the records afresh the first time, so another
+ * benito's changes are seen. Whether a member is empty and stops is never taken from it (see
+ * removeForwarderPort).
  */
 interface ShardCounts {
-  /** Ports per pool member. */
+  /** Ports per pool member (every member the records may name, whatever this process's pool size). */
   readonly loads: number[];
-  /** Per switch folder (resolved): the member holding its ports, and how many it holds. */
+  /** Per switch folder ({@link switchKey}): the member holding its ports, and how many it holds. */
   readonly bySwitch: Map<string, { shard: number; ports: number }>;
 }
 
 const shardCounts = new Map<string, ShardCounts>();
 
+/** One spelling per switch folder: symbolic links resolved (/var/run is /run on Debian) when it exists. */
+function switchKey(switchDir: string): string {
+  try {
+    return realpathSync(switchDir);
+  } catch {
+    return resolve(switchDir);
+  }
+}
+
 function countsOf(runDir: string): ShardCounts {
   const key = resolve(runDir);
   let counts = shardCounts.get(key);
   if (counts === undefined) {
-    counts = { loads: Array.from({ length: shardCount() }, () => 0), bySwitch: new Map() };
+    counts = { loads: Array.from({ length: maxShards }, () => 0), bySwitch: new Map() };
     for (const record of readPortRecords(runDir)) count(counts, record.shard ?? 0, record.switchDir, 1);
     shardCounts.set(key, counts);
   }
@@ -190,8 +201,8 @@ function countsOf(runDir: string): ShardCounts {
 }
 
 function count(counts: ShardCounts, shard: number, switchDir: string, delta: 1 | -1): void {
-  if (shard < counts.loads.length) counts.loads[shard] = Math.max(0, (counts.loads[shard] ?? 0) + delta);
-  const key = resolve(switchDir);
+  counts.loads[shard] = Math.max(0, (counts.loads[shard] ?? 0) + delta);
+  const key = switchKey(switchDir);
   const held = counts.bySwitch.get(key);
   if (held === undefined) {
     if (delta > 0) counts.bySwitch.set(key, { shard, ports: 1 });
@@ -207,30 +218,47 @@ function countPort(runDir: string, shard: number, switchDir: string, delta: 1 | 
   if (counts !== undefined) count(counts, shard, switchDir, delta);
 }
 
+/** The pool member holding ports of this switch, if any. */
+function holderOf(runDir: string, switchDir: string): number | undefined {
+  return countsOf(runDir).bySwitch.get(switchKey(switchDir))?.shard;
+}
+
 /**
  * The pool member for a new port: the one already holding ports of the same switch, else the
- * one with the fewest ports (the lowest on a tie). A LAN's ports share one loop because a frame
- * crosses the switch from one of them to another: in one loop, draining the switch's frames to
- * the receiving TAP paces the reading of the sending TAP. In two loops the sender outruns the
- * receiver, and vde_switch drops what the receiver's socket cannot queue (TCP through a LAN split
- * over two forwarders lost ~10 % of its segments to that and moved ~20 % less; bench/README.md).
+ * one of this machine's pool with the fewest ports (the lowest on a tie). A LAN's ports share one
+ * loop because a frame crosses the switch from one of them to another: in one loop, draining the
+ * switch's frames to the receiving TAP paces the reading of the sending TAP. In two loops the
+ * sender outruns the receiver, and vde_switch drops what the receiver's socket cannot queue
+ * (TCP through a LAN split over two forwarders lost ~10 % of its segments to that and moved
+ * ~20 % less; bench/README.md, "Forwarder, 27 Nov evening").
  */
 function shardFor(runDir: string, switchDir: string): number {
-  const counts = countsOf(runDir);
-  const held = counts.bySwitch.get(resolve(switchDir));
-  if (held !== undefined && held.shard < counts.loads.length) return held.shard;
-  return counts.loads.indexOf(Math.min(...counts.loads));
+  const held = holderOf(runDir, switchDir);
+  if (held !== undefined) return held;
+  const loads = countsOf(runDir).loads.slice(0, shardCount());
+  return loads.indexOf(Math.min(...loads));
 }
 
 /**
  * Records a port (on the pool member holding its switch's other ports, else the least loaded one,
- * unless the record names one or the port is recorded already), makes sure that forwarder runs, and has it open the port; throws
- * when the port does not open.
+ * unless the record names one), makes sure that forwarder runs, and has it open the port; throws
+ * when the port does not open. A port recorded already stays where it is, unless it now names
+ * another switch or its switch's ports are held by another member (a topology edit moved it to
+ * another LAN, or an older benito split the LAN): it is then closed and opened again on the
+ * right member, so a re-run of boot regroups every LAN.
  */
 export async function addForwarderPort(runDir: string, benito: string, wanted: PortRecord): Promise<PortStatus | undefined> {
-  const existing = readPortRecord(runDir, wanted.id);
+  let existing = readPortRecord(runDir, wanted.id);
+  if (existing !== undefined && wanted.shard === undefined) {
+    const holder = holderOf(runDir, wanted.switchDir);
+    const moved = switchKey(existing.switchDir) !== switchKey(wanted.switchDir) || (holder !== undefined && holder !== (existing.shard ?? 0));
+    if (moved) {
+      await removeForwarderPort(runDir, benito, wanted.id);
+      existing = undefined;
+    }
+  }
   // Counted before the record is written, so a first count from the records does not see it twice.
-  const shard = wanted.shard ?? existing?.shard ?? shardFor(runDir, wanted.switchDir);
+  const shard = wanted.shard ?? (existing === undefined ? shardFor(runDir, wanted.switchDir) : (existing.shard ?? 0));
   countsOf(runDir);
   const record = { ...wanted, shard };
   writePortRecord(runDir, record);

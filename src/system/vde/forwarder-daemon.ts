@@ -178,6 +178,7 @@ export class ForwarderDaemon {
       this.#afterSettling(() => {
         events.ready(this.#live.size);
         trimResidentSet();
+        this.#governor.start();
       });
       await this.#loop.run();
     } finally {

@@ -308,7 +308,9 @@ export class Forwarder<Key> {
         else wait = Math.min(wait, Math.ceil(left));
       }
     }
-    let ready = this.#lastBusy && wait > 0 && this.#governor?.spin(performance.now()) === true ? this.#spin(this.#governor) : 0;
+    // Asked on every wake-up, so the governor's windows are judged even while the loop never sleeps.
+    const maySpin = this.#governor?.spin(performance.now()) === true;
+    let ready = this.#lastBusy && wait > 0 && maySpin && this.#governor !== undefined ? this.#spin(this.#governor) : 0;
     if (ready === 0) ready = this.#epoll.wait(wait);
     this.#lastBusy = ready > 0;
     for (let index = 0; index < ready; index += 1) {
@@ -349,15 +351,12 @@ export class Forwarder<Key> {
   #spin(governor: LatencyGovernor): number {
     this.#busyWakes += 1;
     if (this.#spinLeft === 0 && this.#busyWakes % spinProbeEvery !== 0) return 0;
-    const start = performance.now();
-    const end = start + spinMs;
-    let now = start;
+    governor.spinStarted();
+    const end = performance.now() + spinMs;
     let ready = 0;
-    do {
-      ready = this.#epoll.wait(0);
-      now = performance.now();
-    } while (ready === 0 && now < end);
-    governor.spun(now - start);
+    do ready = this.#epoll.wait(0);
+    while (ready === 0 && performance.now() < end);
+    governor.spinEnded();
     if (ready > 0) this.#spinLeft = spinCredit;
     else if (this.#spinLeft > 0) this.#spinLeft -= 1;
     return ready;

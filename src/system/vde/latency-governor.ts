@@ -1,7 +1,7 @@
 // When the forwarding loop may trade CPU for latency: spin before sleeping while a CPU is spare, real-time priority while its own load is light.
 import { ptr } from "bun:ffi";
 import { cString, errno, libc, strerror } from "../libc";
-import { O_CLOEXEC, O_RDONLY, SCHED_OTHER, SCHED_RESET_ON_FORK, SCHED_RR } from "../libc-constants";
+import { CLOCK_THREAD_CPUTIME_ID, O_CLOEXEC, O_RDONLY, RLIMIT_RTTIME, SCHED_OTHER, SCHED_RESET_ON_FORK, SCHED_RR } from "../libc-constants";
 
 /** How often the machine and the loop's own CPU use are sampled, and the window they are judged over. */
 const windowMs = 100;
@@ -16,6 +16,14 @@ const busyShare = 0.5;
 const lightShare = 0.3;
 /** The lowest real-time priority: above every normal task, below every other real-time one. */
 const realTimePriority = 1;
+/**
+ * The kernel's own bound on the real-time thread (RLIMIT_RTTIME, CPU time without blocking): the
+ * governor steps down within a window of heavy work, so only a loop stuck in real-time
+ * priority can reach it; SIGXCPU at the soft limit ends the forwarder (status reports it, boot
+ * restarts it), SIGKILL at the hard one.
+ */
+const realTimeSoftLimitUs = 2_000_000;
+const realTimeHardLimitUs = 3_000_000;
 /** Clock ticks per second of /proc/stat (USER_HZ: 100 on every Linux architecture benito runs on). */
 const ticksPerSecond = 100;
 
@@ -25,9 +33,9 @@ export interface WindowSample {
   readonly elapsedUs: number;
   /** Idle + iowait time of all CPUs over the window, µs (undefined: /proc/stat unreadable). */
   readonly idleUs: number | undefined;
-  /** CPU time the forwarder used over the window, µs. */
+  /** CPU time the forwarding thread used over the window, µs. */
   readonly ownUs: number;
-  /** Of that, time spent spinning (looking for work instead of sleeping), µs. */
+  /** Of that, CPU time spent spinning (looking for work instead of sleeping), µs. */
   readonly spinUs: number;
 }
 
@@ -76,32 +84,55 @@ export function idleTicksOf(text: Uint8Array, length: number): number | undefine
 }
 
 /**
- * LatencyGovernor class: samples at most once per window and applies the {@link decide}
- * result: {@link spin} says whether the loop may spin; the calling thread's scheduling class is
- * switched between SCHED_RR and the normal class as the forwarder's own load changes. Must be
- * created and used on the forwarding thread (the policy is per thread).
+ * LatencyGovernor class: samples at most once per window (on every {@link spin} call: the loop
+ * asks on every wake-up) and applies the {@link decide} result: {@link spin} says whether the
+ * loop may spin; after {@link start}, the calling thread's scheduling class is switched between
+ * SCHED_RR and the normal class as its own load changes. Must be created and used on the
+ * forwarding thread (the policy and the CPU clock are per thread).
  */
 export class LatencyGovernor {
   readonly #fd: number;
   readonly #buffer = new Uint8Array(512);
   readonly #bufferAddress: number;
   readonly #param = new Int32Array(1);
+  readonly #clock = new BigInt64Array(2);
+  readonly #clockAddress: number;
   readonly #log: (line: string) => void;
   #lastAt = performance.now();
   #lastIdleTicks: number | undefined;
   #lastOwnUs: number;
-  #spinMs = 0;
+  #spinUs = 0;
+  #spinStartUs = 0;
   #spin = false;
+  #started = false;
   #realTime = false;
   #realTimeRefused = false;
+  #stepDownFailed = false;
 
   /** @param log Where a refused priority change is reported (once). */
   constructor(log: (line: string) => void) {
     this.#log = log;
     this.#fd = libc.open(cString("/proc/stat"), O_RDONLY | O_CLOEXEC, 0);
     this.#bufferAddress = ptr(this.#buffer);
+    this.#clockAddress = ptr(this.#clock);
     this.#lastIdleTicks = this.#readIdleTicks();
-    this.#lastOwnUs = ownCpuUs();
+    this.#lastOwnUs = this.#threadCpuUs();
+  }
+
+  /**
+   * Lets the governor use real-time priority from now on (called once the forwarder's start-up
+   * work — opening every recorded port — is done: that work is not judged by any window).
+   */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const limit = new BigUint64Array([BigInt(realTimeSoftLimitUs), BigInt(realTimeHardLimitUs)]);
+    if (libc.setrlimit(RLIMIT_RTTIME, ptr(limit)) !== 0) {
+      // Without the kernel's bound, the governor's own step-down is the only one: stay normal.
+      this.#realTimeRefused = true;
+      this.#log(`could not use real-time priority for the forwarding thread: no bound on its real-time CPU time (RLIMIT_RTTIME: ${strerror(errno())}); it stays in the normal class`);
+      return;
+    }
     this.#setRealTime(true);
   }
 
@@ -111,9 +142,14 @@ export class LatencyGovernor {
     return this.#spin;
   }
 
-  /** Counts time the loop spent spinning (ms). */
-  spun(ms: number): void {
-    this.#spinMs += ms;
+  /** Marks the start of a spin (its CPU time is counted as idle, not as work). */
+  spinStarted(): void {
+    this.#spinStartUs = this.#threadCpuUs();
+  }
+
+  /** Marks the end of the spin begun by {@link spinStarted}. */
+  spinEnded(): void {
+    this.#spinUs += Math.max(0, this.#threadCpuUs() - this.#spinStartUs);
   }
 
   /** Whether the forwarding thread runs at real-time priority now. */
@@ -128,32 +164,40 @@ export class LatencyGovernor {
 
   #sample(now: number): void {
     const idleTicks = this.#readIdleTicks();
-    const ownUs = ownCpuUs();
+    const ownUs = this.#threadCpuUs();
     const decision = decide(
       {
         elapsedUs: (now - this.#lastAt) * 1000,
         idleUs: idleTicks === undefined || this.#lastIdleTicks === undefined ? undefined : ((idleTicks - this.#lastIdleTicks) * 1_000_000) / ticksPerSecond,
         ownUs: ownUs - this.#lastOwnUs,
-        spinUs: this.#spinMs * 1000,
+        spinUs: this.#spinUs,
       },
       this.#realTime,
     );
     this.#spin = decision.spin;
-    if (decision.realTime !== this.#realTime) this.#setRealTime(decision.realTime);
+    if (this.#started && decision.realTime !== this.#realTime) this.#setRealTime(decision.realTime);
     this.#lastAt = now;
     this.#lastIdleTicks = idleTicks;
     this.#lastOwnUs = ownUs;
-    this.#spinMs = 0;
+    this.#spinUs = 0;
   }
 
   #setRealTime(on: boolean): void {
-    if (this.#realTimeRefused) return;
+    if (on && this.#realTimeRefused) return;
     this.#param[0] = on ? realTimePriority : 0;
     // pid 0: the calling thread (the forwarding loop's), not Bun's helper threads; and threads it
     // creates later (JIT workers, GC helpers start lazily) must not inherit real-time priority.
     if (libc.sched_setscheduler(0, (on ? SCHED_RR : SCHED_OTHER) | SCHED_RESET_ON_FORK, ptr(this.#param)) !== 0) {
-      this.#realTimeRefused = true;
-      this.#log(`could not use real-time priority for the forwarding thread: ${strerror(errno())}`);
+      const reason = strerror(errno());
+      if (on) {
+        // Not allowed (no CAP_SYS_NICE, no real-time budget in this cgroup): never asked again.
+        this.#realTimeRefused = true;
+        this.#log(`could not use real-time priority for the forwarding thread: ${reason}`);
+      } else if (!this.#stepDownFailed) {
+        // Stepping down failed: tried again at every window until it works.
+        this.#stepDownFailed = true;
+        this.#log(`could not leave real-time priority for the forwarding thread: ${reason}; trying again`);
+      }
       return;
     }
     this.#realTime = on;
@@ -163,10 +207,10 @@ export class LatencyGovernor {
     if (this.#fd < 0) return undefined;
     return idleTicksOf(this.#buffer, Number(libc.pread(this.#fd, this.#bufferAddress, this.#buffer.length, 0)));
   }
-}
 
-/** This process's CPU time so far (user + system, all threads), µs. */
-function ownCpuUs(): number {
-  const usage = process.cpuUsage();
-  return usage.user + usage.system;
+  /** The calling thread's CPU time, µs (0 if the clock cannot be read). */
+  #threadCpuUs(): number {
+    if (libc.clock_gettime(CLOCK_THREAD_CPUTIME_ID, this.#clockAddress) !== 0) return 0;
+    return Number(this.#clock[0] ?? 0n) * 1_000_000 + Number(this.#clock[1] ?? 0n) / 1000;
+  }
 }

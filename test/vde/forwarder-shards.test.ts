@@ -1,0 +1,73 @@
+// Where the forwarder pool puts a port: a switch's ports on one member — also after a port moves to another LAN, after an older benito split a LAN, from a process pinned to one CPU, and through a symbolic link to the switch folder.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { benitoBinary, run } from "../helpers/binary";
+import { ip, NamespaceSet } from "../helpers/netns";
+import { isRoot } from "../helpers/root";
+import { addForwarderPort, forwarderPorts, stopForwarder } from "../../src/system/vde/forwarder-control";
+import { forwarderPaths, readPortRecords, shardCount } from "../../src/system/vde/forwarder-records";
+import { hasVde, Lab } from "./fixtures";
+
+describe.skipIf(!isRoot || !hasVde || shardCount() < 2)("the forwarder pool keeps a switch's ports on one member (root, two or more cores)", () => {
+  const namespaces = new NamespaceSet();
+  const lab = new Lab();
+  const runDir = join(lab.dir, "run");
+  const ns = new Map<string, string>();
+  let switchA = "";
+  let switchB = "";
+  const port = (id: string, switchDir: string) => ({ version: 1 as const, kind: "forwarder-port" as const, id, netns: ns.get(id), tap: "vt0", switchDir, port: 0, reconnect: true });
+  const shards = () => Object.fromEntries(readPortRecords(runDir).map((record) => [record.id, record.shard]));
+  const states = async () => Object.fromEntries(((await forwarderPorts(runDir, benitoBinary)) ?? []).map((status) => [status.id, status.state]));
+
+  beforeAll(async () => {
+    switchA = await lab.startSwitch("swA");
+    switchB = await lab.startSwitch("swB");
+    mkdirSync(runDir, { recursive: true });
+    for (let shard = 0; shard < 2; shard += 1) lab.track(forwarderPaths(runDir, shard).pidfile);
+    for (const id of ["a0", "a1", "b0", "b1", "b2", "b3"]) {
+      const namespace = await namespaces.add(id);
+      ns.set(id, namespace);
+      await ip("-n", namespace, "tuntap", "add", "vt0", "mode", "tap");
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await stopForwarder(runDir, benitoBinary);
+    await lab.cleanup();
+    await namespaces.cleanup();
+  }, 60_000);
+
+  test("a port moved to another switch joins that switch's member", async () => {
+    await addForwarderPort(runDir, benitoBinary, port("a0", switchA));
+    await addForwarderPort(runDir, benitoBinary, port("b0", switchB));
+    await addForwarderPort(runDir, benitoBinary, port("a1", switchA));
+    expect(shards()).toEqual({ a0: 0, a1: 0, b0: 1 });
+    // A topology edit put a1's interface on LAN B: boot adds the same port id with B's folder.
+    await addForwarderPort(runDir, benitoBinary, port("a1", switchB));
+    expect(shards()).toEqual({ a0: 0, a1: 1, b0: 1 });
+    expect(await states()).toEqual({ a0: "open", a1: "open", b0: "open" });
+  }, 60_000);
+
+  test("a LAN split by an older benito (its least-loaded placement) is regrouped when boot adds its ports again", async () => {
+    // As the older placement did: b1 on the other member than the rest of B.
+    await addForwarderPort(runDir, benitoBinary, { ...port("b1", switchB), shard: 0 });
+    expect(shards().b1).toBe(0);
+    await addForwarderPort(runDir, benitoBinary, port("b1", switchB));
+    expect(shards()).toEqual({ a0: 0, a1: 1, b0: 1, b1: 1 });
+    expect((await states()).b1).toBe("open");
+  }, 60_000);
+
+  test("a process pinned to one CPU (a pool of one, by its count) still puts the port on the member holding its switch", async () => {
+    const child = await run(["taskset", "-c", "0", process.execPath, join(import.meta.dir, "add-port-child.ts"), runDir, benitoBinary, "b2", ns.get("b2") ?? "", "vt0", switchB], { timeoutMs: 60_000 });
+    expect(child.code === 0 ? "" : child.stderr).toBe("");
+    expect(shards().b2).toBe(1);
+  }, 60_000);
+
+  test("the switch folder reached through a symbolic link is the same switch", async () => {
+    const link = join(lab.dir, "swB-link");
+    symlinkSync(switchB, link);
+    await addForwarderPort(runDir, benitoBinary, port("b3", link));
+    expect(shards().b3).toBe(1);
+    expect((await states()).b3).toBe("open");
+  }, 60_000);
+});
