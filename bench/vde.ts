@@ -33,7 +33,7 @@ interface Figures {
   pingFramesPerSecond: number;
   /** CPU seconds both plugs used over the whole round. */
   plugCpuSeconds: number;
-  /** Plug CPU seconds per GB moved over the round (TCP + UDP bytes). */
+  /** Plug CPU seconds per GB moved, over the TCP and UDP runs (TCP + UDP bytes). */
   cpuPerGB: number;
   /** The whole machine's busy CPU seconds per GB over the TCP + UDP runs (switch, plugs, kernel, iperf3; meaningful quiet). */
   machineCpuPerGB: number;
@@ -183,6 +183,8 @@ async function measureRound(kind: Kind, sockDir: string, folder: string, a: stri
     };
     await stop();
     const machineSeconds = machineBusySeconds() - machineBefore;
+    // CPU per GB counts the TCP and UDP runs only (ping moves next to no bytes).
+    const cpuMoving = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - cpuBefore;
 
     // ping -f: one frame in flight each way, so this is the per-frame latency bound of the path.
     const pingStarted = performance.now();
@@ -197,7 +199,7 @@ async function measureRound(kind: Kind, sockDir: string, folder: string, a: stri
       udpFramesPerSecond: (udpSum.packets - udpSum.lost_packets) / udpSum.seconds,
       pingFramesPerSecond: (2 * received) / pingSeconds,
       plugCpuSeconds: cpuAfter - cpuBefore,
-      cpuPerGB: (cpuAfter - cpuBefore) / ((tcp.end.sum_received.bytes + udpSum.bytes) / 1e9),
+      cpuPerGB: cpuMoving / ((tcp.end.sum_received.bytes + udpSum.bytes) / 1e9),
       machineCpuPerGB: machineSeconds / ((tcp.end.sum_received.bytes + udpSum.bytes) / 1e9),
       plugRssMB: pids.reduce((sum, pid) => sum + memoryMB(pid, "VmRSS"), 0),
       plugPeakMB: pids.reduce((sum, pid) => sum + memoryMB(pid, "VmHWM"), 0),

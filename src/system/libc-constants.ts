@@ -80,8 +80,6 @@ export const MSG_NOSIGNAL = 0x4000;
 /** recv flag: report the real length of a truncated message. */
 export const MSG_TRUNC = 0x20;
 
-/** setpriority(2) target: one process (or thread). */
-export const PRIO_PROCESS = 0;
 /** sched_setscheduler(2) policies: the normal time-sharing class, and real-time round robin. */
 export const SCHED_OTHER = 0;
 export const SCHED_RR = 2;

@@ -46,7 +46,6 @@ const library = dlopen("libc.so.6", {
   epoll_ctl: { args: [i32, i32, i32, ptr], returns: i32 },
   epoll_wait: { args: [i32, ptr, i32, i32], returns: i32 },
   listen: { args: [i32, i32], returns: i32 },
-  setpriority: { args: [i32, u32, i32], returns: i32 },
   sched_setscheduler: { args: [i32, i32, ptr], returns: i32 },
   setrlimit: { args: [i32, ptr], returns: i32 },
   clock_gettime: { args: [i32, ptr], returns: i32 },

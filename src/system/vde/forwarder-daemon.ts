@@ -2,7 +2,7 @@
 import { ptr } from "bun:ffi";
 import { BenitoError, messageOf } from "../../errors";
 import { check, cString, errno, libc, strerror } from "../libc";
-import { AF_UNIX, EAGAIN, EINTR, EPOLLOUT, MSG_DONTWAIT, MSG_NOSIGNAL, PRIO_PROCESS, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM } from "../libc-constants";
+import { AF_UNIX, EAGAIN, EINTR, EPOLLOUT, MSG_DONTWAIT, MSG_NOSIGNAL, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_STREAM } from "../libc-constants";
 import { appendLogLine } from "../state-files";
 import { attachTap, describeTapError, interfaceExists } from "../tap";
 import { abandonPort, closeConnection, finishPort, requestPort, VdeConnectError, type PendingPort, type VdeConnection } from "./connect";
@@ -30,13 +30,6 @@ const answerWaitMs = 5000;
  * once on every pass: a spin until a client leaves).
  */
 const maxClients = 64;
-/**
- * The forwarding thread's nice value. The forwarder does the work of every port's plug in one
- * thread, so the scheduler sees one task using as much CPU as all of them and, under load,
- * wakes it later than it would wake each small plug (docs/datapath.md, "Latency"); a nice of
- * -5 gives it about the weight of three ordinary tasks back.
- */
-const forwarderNice = -5;
 /** Signals that stop the forwarder cleanly. */
 const stopSignals = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 
@@ -166,8 +159,6 @@ export class ForwarderDaemon {
 
   /** Listens, opens every recorded port, and forwards until SIGTERM/SIGINT/SIGHUP. */
   async run(events: ForwarderDaemonEvents): Promise<void> {
-    // On Linux this is the calling thread's priority: the forwarding loop's, not Bun's helpers'.
-    if (libc.setpriority(PRIO_PROCESS, 0, forwarderNice) !== 0) this.#log(`could not raise the forwarding thread's priority: ${strerror(errno())}`);
     this.#listen();
     const onSignal = () => this.#loop.stop();
     for (const signal of stopSignals) process.on(signal, onSignal);

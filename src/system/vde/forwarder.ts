@@ -190,6 +190,8 @@ export class Forwarder<Key> {
   #lastBusy = false;
   #spinLeft = spinCredit;
   #busyWakes = 0;
+  /** Frames read from TAPs and sockets in the current wake-up (the governor's measure of batching). */
+  #movedThisWake = 0;
 
   /**
    * @param governor When given, the loop spins before sleeping while it allows (see
@@ -344,6 +346,10 @@ export class Forwarder<Key> {
       }
       if (this.#ports[port.slot] === port) this.#updateInterest(port);
     }
+    if (this.#movedThisWake > 0) {
+      this.#governor?.moved(this.#movedThisWake);
+      this.#movedThisWake = 0;
+    }
     return ready > 0;
   }
 
@@ -405,6 +411,7 @@ export class Forwarder<Key> {
       }
       if (received < batch) break;
     }
+    this.#movedThisWake += counters.frames - before;
     return counters.frames - before;
   }
 
@@ -448,6 +455,7 @@ export class Forwarder<Key> {
         if (refused) return true;
       }
     }
+    this.#movedThisWake += count;
     if (count > 1) this.#send(port, ring, 1, count);
     return reads > 0;
   }
