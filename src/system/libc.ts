@@ -48,6 +48,7 @@ const library = dlopen("libc.so.6", {
   listen: { args: [i32, i32], returns: i32 },
   sched_setscheduler: { args: [i32, i32, ptr], returns: i32 },
   setrlimit: { args: [i32, ptr], returns: i32 },
+  getrlimit: { args: [i32, ptr], returns: i32 },
   clock_gettime: { args: [i32, ptr], returns: i32 },
   accept4: { args: [i32, ptr, ptr, i32], returns: i32 },
   socketpair: { args: [i32, i32, i32, ptr], returns: i32 },

@@ -59,7 +59,7 @@ describe.skipIf(!isRoot || !hasVde)("the forwarder through a real vde_switch (ro
     expect(new Set(readPortRecords(runDir).map((record) => record.shard)).size).toBe(shardCount());
     // The forwarding threads run at real-time priority while their own load is light (latency-governor.ts),
     // unless the kernel refused it (no CAP_SYS_NICE, no real-time budget): then the log says so.
-    const refused = [0, 1].some((shard) => existsSync(forwarderPaths(runDir, shard).log) && readFileSync(forwarderPaths(runDir, shard).log, "utf8").includes("could not use real-time priority"));
+    const refused = [0, 1].some((shard) => existsSync(forwarderPaths(runDir, shard).log) && readFileSync(forwarderPaths(runDir, shard).log, "utf8").includes("could not use real-time priority: Operation not permitted"));
     for (const pid of pool) expect(schedulingPolicy(`/proc/${pid}/stat`)).toBe(refused ? 0 : 2);
     expect((await ping(ns[0]!, "10.213.7.2")).code).toBe(0);
     await addForwarderPort(runDir, benitoBinary, portOf(2));

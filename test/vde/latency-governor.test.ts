@@ -1,44 +1,55 @@
-// The forwarder's latency governor: when it may spin (a CPU to spare) and when it holds real-time priority (its own load light), and the /proc/stat parse.
+// The forwarder's latency governor: when it may spin (a CPU to spare) and when it holds real-time priority (latency-bound traffic, its own work light), and the /proc/stat parse.
 import { describe, expect, test } from "bun:test";
 import { decide, idleTicksOf } from "../../src/system/vde/latency-governor";
 
 const window = 100_000;
 const bytes = (text: string) => new TextEncoder().encode(text);
 
+/** A window's traffic: a ping-like exchange (balanced), a one-way stream, TCP bulk, or none. */
+const ping = { frames: 4000, balance: 1 };
+const oneWay = { frames: 4000, balance: 0 };
+const tcp = { frames: 9000, balance: 0.5 };
+const none = { frames: 0, balance: 1 };
+const sample = (ownUs: number, traffic: { frames: number; balance: number }, idleUs: number | undefined = 0, spinUs = 0) => ({ elapsedUs: window, idleUs, ownUs, spinUs, traffic });
+
 describe("decide", () => {
   test("spins only with half a CPU idle, counting its own spinning as idle", () => {
-    expect(decide({ elapsedUs: window, idleUs: 120_000, ownUs: 30_000, spinUs: 0, busyWakes: 0, frames: 0 }, true).spin).toBe(true);
+    expect(decide(sample(30_000, ping, 120_000), true).spin).toBe(true);
     // Two CPU-bound processes beside it: nothing idle, so no spinning (it would take their CPU).
-    expect(decide({ elapsedUs: window, idleUs: 0, ownUs: 30_000, spinUs: 0, busyWakes: 0, frames: 0 }, true).spin).toBe(false);
+    expect(decide(sample(30_000, ping, 0), true).spin).toBe(false);
     // Its own spinning made the CPU look busy: that time was free for anyone, so spinning goes on.
-    expect(decide({ elapsedUs: window, idleUs: 10_000, ownUs: 70_000, spinUs: 60_000, busyWakes: 0, frames: 0 }, true).spin).toBe(true);
+    expect(decide(sample(70_000, ping, 10_000, 60_000), true).spin).toBe(true);
     // Busy with work (not spinning) and the other CPU busy too: no.
-    expect(decide({ elapsedUs: window, idleUs: 10_000, ownUs: 70_000, spinUs: 0, busyWakes: 0, frames: 0 }, true).spin).toBe(false);
+    expect(decide(sample(70_000, ping, 10_000), true).spin).toBe(false);
     // /proc/stat unreadable: never.
-    expect(decide({ elapsedUs: window, idleUs: undefined, ownUs: 0, spinUs: 0, busyWakes: 0, frames: 0 }, true).spin).toBe(false);
+    expect(decide(sample(0, none, undefined), true).spin).toBe(false);
   });
 
-  test("gives up real-time priority above 75 % of a CPU of its own work, takes it back below 50 %", () => {
-    expect(decide({ elapsedUs: window, idleUs: 0, ownUs: 70_000, spinUs: 0, busyWakes: 0, frames: 0 }, true).realTime).toBe(true);
-    expect(decide({ elapsedUs: window, idleUs: 0, ownUs: 80_000, spinUs: 0, busyWakes: 0, frames: 0 }, true).realTime).toBe(false);
+  test("latency-bound traffic keeps real-time priority up to 75 % of a CPU of its own work, and takes it back below 50 %", () => {
+    expect(decide(sample(70_000, ping), true).realTime).toBe(true);
+    expect(decide(sample(80_000, ping), true).realTime).toBe(false);
     // Hysteresis: 60 % keeps it off once off.
-    expect(decide({ elapsedUs: window, idleUs: 0, ownUs: 60_000, spinUs: 0, busyWakes: 0, frames: 0 }, false).realTime).toBe(false);
-    expect(decide({ elapsedUs: window, idleUs: 0, ownUs: 40_000, spinUs: 0, busyWakes: 0, frames: 0 }, false).realTime).toBe(true);
+    expect(decide(sample(60_000, ping), false).realTime).toBe(false);
+    expect(decide(sample(40_000, ping), false).realTime).toBe(true);
     // Spinning is not work: 95 % of a CPU of which 80 % spinning is light.
-    expect(decide({ elapsedUs: window, idleUs: 0, ownUs: 95_000, spinUs: 80_000, busyWakes: 3000, frames: 4000 }, true).realTime).toBe(true);
-    expect(decide({ elapsedUs: window, idleUs: 0, ownUs: 95_000, spinUs: 80_000, busyWakes: 0, frames: 0 }, true).realTime).toBe(true);
+    expect(decide(sample(95_000, ping, 0, 80_000), true).realTime).toBe(true);
   });
-});
 
-describe("decide, by the traffic's batching", () => {
-  test("bulk traffic (8 or more frames per busy wake-up) steps down however light; latency traffic (under 4) steps up", () => {
-    // TCP: 40 wake-ups moving 120 frames each, only 30 % of a CPU: still bulk.
-    expect(decide({ elapsedUs: window, idleUs: 0, ownUs: 30_000, spinUs: 0, busyWakes: 40, frames: 4800 }, true).realTime).toBe(false);
-    // ping -f: 3,000 wake-ups moving 1.33 frames each, 40 % of a CPU: latency-bound.
-    expect(decide({ elapsedUs: window, idleUs: 0, ownUs: 40_000, spinUs: 0, busyWakes: 3000, frames: 4000 }, false).realTime).toBe(true);
-    // Hysteresis: 5 frames per wake-up keeps it where it is.
-    expect(decide({ elapsedUs: window, idleUs: 0, ownUs: 20_000, spinUs: 0, busyWakes: 100, frames: 500 }, true).realTime).toBe(true);
-    expect(decide({ elapsedUs: window, idleUs: 0, ownUs: 20_000, spinUs: 0, busyWakes: 100, frames: 500 }, false).realTime).toBe(false);
+  test("bulk traffic (a one-way stream, TCP with its ACKs) steps down however light the work, whatever the priority made of its wake-ups", () => {
+    expect(decide(sample(20_000, oneWay), true).realTime).toBe(false);
+    expect(decide(sample(20_000, tcp), true).realTime).toBe(false);
+    expect(decide(sample(20_000, tcp), false).realTime).toBe(false);
+    // Between the two thresholds (0.6-0.8) a window keeps the state it found.
+    expect(decide(sample(20_000, { frames: 4000, balance: 0.7 }), true).realTime).toBe(true);
+    expect(decide(sample(20_000, { frames: 4000, balance: 0.7 }), false).realTime).toBe(false);
+  });
+
+  test("a window with next to no traffic (idle, a few broadcasts) changes nothing but a heavy load", () => {
+    expect(decide(sample(0, none), false).realTime).toBe(false);
+    expect(decide(sample(0, none), true).realTime).toBe(true);
+    // 20 frames of a broadcast fanned out to 20 ports: one way each, but too few to judge.
+    expect(decide(sample(1_000, { frames: 20, balance: 0 }), true).realTime).toBe(true);
+    expect(decide(sample(90_000, none), true).realTime).toBe(false);
   });
 });
 

@@ -19,8 +19,8 @@ under DIR/forwarder/ports (TAP, its namespace, switch folder, port, reconnect) f
 in one process over one epoll set. Ports are added and removed live over
 DIR/forwarder/control[-N].sock; a port whose TAP goes away is closed and reported, the others go
 on. While the machine has a CPU to spare it spins briefly before sleeping, and while its traffic
-is latency-bound (few frames per wake-up, under 75 % of a CPU of work) it runs at real-time
-priority (SCHED_RR 1; the normal class otherwise). Its pidfile and log are
+is latency-bound (per port about one frame in for each out, under 75 % of a CPU of work) it
+runs at real-time priority (SCHED_RR 1; the normal class otherwise). Its pidfile and log are
 DIR/forwarder/forwarder[-N].pid and .log. ports: lists the running forwarders' ports, their state
 and counters (exit 1 when none runs or a port is not open). DIR defaults to ${defaultRunDir}.
 

@@ -174,8 +174,8 @@ function forgetForwarder(runDir: string, shard: number): void {
 interface ShardCounts {
   /** Ports per pool member (every member the records may name, whatever this process's pool size). */
   readonly loads: number[];
-  /** Per switch folder ({@link switchKey}): the member holding its ports, and how many it holds. */
-  readonly bySwitch: Map<string, { shard: number; ports: number }>;
+  /** Per switch folder ({@link switchKey}): its ports on each member. */
+  readonly bySwitch: Map<string, number[]>;
 }
 
 const shardCounts = new Map<string, ShardCounts>();
@@ -203,13 +203,10 @@ function countsOf(runDir: string): ShardCounts {
 function count(counts: ShardCounts, shard: number, switchDir: string, delta: 1 | -1): void {
   counts.loads[shard] = Math.max(0, (counts.loads[shard] ?? 0) + delta);
   const key = switchKey(switchDir);
-  const held = counts.bySwitch.get(key);
-  if (held === undefined) {
-    if (delta > 0) counts.bySwitch.set(key, { shard, ports: 1 });
-  } else if (held.shard === shard) {
-    held.ports += delta;
-    if (held.ports <= 0) counts.bySwitch.delete(key);
-  }
+  const perShard = counts.bySwitch.get(key) ?? Array.from({ length: maxShards }, () => 0);
+  perShard[shard] = Math.max(0, (perShard[shard] ?? 0) + delta);
+  if (perShard.every((ports) => ports === 0)) counts.bySwitch.delete(key);
+  else counts.bySwitch.set(key, perShard);
 }
 
 /** Counts this process's own add or remove in its cached counts (not yet read: the records will tell, as they are now). */
@@ -218,9 +215,11 @@ function countPort(runDir: string, shard: number, switchDir: string, delta: 1 | 
   if (counts !== undefined) count(counts, shard, switchDir, delta);
 }
 
-/** The pool member holding ports of this switch, if any. */
+/** The pool member holding most of this switch's ports (the lowest on a tie), if any holds one. */
 function holderOf(runDir: string, switchDir: string): number | undefined {
-  return countsOf(runDir).bySwitch.get(switchKey(switchDir))?.shard;
+  const perShard = countsOf(runDir).bySwitch.get(switchKey(switchDir));
+  if (perShard === undefined) return undefined;
+  return perShard.indexOf(Math.max(...perShard));
 }
 
 /**
@@ -249,12 +248,14 @@ function shardFor(runDir: string, switchDir: string): number {
  */
 export async function addForwarderPort(runDir: string, benito: string, wanted: PortRecord): Promise<PortStatus | undefined> {
   let existing = readPortRecord(runDir, wanted.id);
+  let moved: { from: number } | undefined;
   if (existing !== undefined && wanted.shard === undefined) {
     const holder = holderOf(runDir, wanted.switchDir);
-    const moved = switchKey(existing.switchDir) !== switchKey(wanted.switchDir) || (holder !== undefined && holder !== (existing.shard ?? 0));
-    if (moved) {
+    const from = existing.shard ?? 0;
+    if (switchKey(existing.switchDir) !== switchKey(wanted.switchDir) || (holder !== undefined && holder !== from)) {
       await removeForwarderPort(runDir, benito, wanted.id);
       existing = undefined;
+      moved = { from };
     }
   }
   // Counted before the record is written, so a first count from the records does not see it twice.
@@ -265,7 +266,10 @@ export async function addForwarderPort(runDir: string, benito: string, wanted: P
   if (existing === undefined) countPort(runDir, shard, record.switchDir, 1);
   await ensureForwarder(runDir, benito, shard);
   const answer = await forwarderRequest(runDir, { op: "add", id: record.id }, shard);
-  if (!answer.ok) throw new BenitoError("plugging the TAP into its switch", `${record.tap}${record.netns === undefined ? "" : ` in ${record.netns}`}`, answer.error ?? "the forwarder refused the port");
+  if (!answer.ok) {
+    const cause = answer.error ?? "the forwarder refused the port";
+    throw new BenitoError("plugging the TAP into its switch", `${record.tap}${record.netns === undefined ? "" : ` in ${record.netns}`}`, moved ? `${cause} (it was unplugged from forwarder ${moved.from} to join its switch's ports on forwarder ${shard}; boot again retries)` : cause);
+  }
   return answer.ports?.[0];
 }
 

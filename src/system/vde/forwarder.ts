@@ -4,7 +4,7 @@ import { errno, libc } from "../libc";
 import type { VdeConnection } from "./connect";
 import { EAGAIN, EINTR, EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLOUT, MSG_DONTWAIT } from "../libc-constants";
 import { Epoll } from "./epoll";
-import type { LatencyGovernor } from "./latency-governor";
+import type { LatencyGovernor, Traffic } from "./latency-governor";
 
 /** sizeof(struct mmsghdr): a 56-byte msghdr + msg_len + padding. */
 const mmsghdrSize = 64;
@@ -137,6 +137,9 @@ class Port<Key> {
   skipAnswerLooks = 0;
   /** Whether epoll currently watches the TAP (not while frames wait for the switch). */
   tapWatched = true;
+  /** Frames each way when the governor last looked (its window's traffic is the difference). */
+  sentBefore = 0;
+  deliveredBefore = 0;
 
   constructor(key: Key, slot: number, generation: number, tapFd: number, connection: VdeConnection) {
     this.key = key;
@@ -190,8 +193,6 @@ export class Forwarder<Key> {
   #lastBusy = false;
   #spinLeft = spinCredit;
   #busyWakes = 0;
-  /** Frames read from TAPs and sockets in the current wake-up (the governor's measure of batching). */
-  #movedThisWake = 0;
 
   /**
    * @param governor When given, the loop spins before sleeping while it allows (see
@@ -311,7 +312,7 @@ export class Forwarder<Key> {
       }
     }
     // Asked on every wake-up, so the governor's windows are judged even while the loop never sleeps.
-    const maySpin = this.#governor?.spin(performance.now()) === true;
+    const maySpin = this.#governor?.spin(performance.now(), this.#traffic) === true;
     let ready = this.#lastBusy && wait > 0 && maySpin && this.#governor !== undefined ? this.#spin(this.#governor) : 0;
     if (ready === 0) ready = this.#epoll.wait(wait);
     this.#lastBusy = ready > 0;
@@ -346,10 +347,6 @@ export class Forwarder<Key> {
       }
       if (this.#ports[port.slot] === port) this.#updateInterest(port);
     }
-    if (this.#movedThisWake > 0) {
-      this.#governor?.moved(this.#movedThisWake);
-      this.#movedThisWake = 0;
-    }
     return ready > 0;
   }
 
@@ -367,6 +364,28 @@ export class Forwarder<Key> {
     else if (this.#spinLeft > 0) this.#spinLeft -= 1;
     return ready;
   }
+
+  /**
+   * This window's traffic for the governor: frames moved, and how balanced each port's two
+   * directions were (Σ min / Σ max of frames sent and delivered per port: 1 when every frame
+   * out is answered by one frame in, as in a ping or a request/response exchange; 0 for a
+   * one-way stream; ~0.5 for TCP bulk with its ACKs).
+   */
+  readonly #traffic = (): Traffic => {
+    let moved = 0;
+    let least = 0;
+    let most = 0;
+    for (const port of this.#byKey.values()) {
+      const sent = port.stats.tapToSwitch.frames - port.sentBefore;
+      const delivered = port.stats.switchToTap.frames - port.deliveredBefore;
+      port.sentBefore = port.stats.tapToSwitch.frames;
+      port.deliveredBefore = port.stats.switchToTap.frames;
+      moved += sent + delivered;
+      least += Math.min(sent, delivered);
+      most += Math.max(sent, delivered);
+    }
+    return { frames: moved, balance: most === 0 ? 1 : least / most };
+  };
 
   /** While frames wait for the switch, stop reading the TAP and wait for the switch to drain. */
   #updateInterest(port: Port<Key>): void {
@@ -411,7 +430,6 @@ export class Forwarder<Key> {
       }
       if (received < batch) break;
     }
-    this.#movedThisWake += counters.frames - before;
     return counters.frames - before;
   }
 
@@ -455,7 +473,6 @@ export class Forwarder<Key> {
         if (refused) return true;
       }
     }
-    this.#movedThisWake += count;
     if (count > 1) this.#send(port, ring, 1, count);
     return reads > 0;
   }

@@ -8,21 +8,25 @@ const windowMs = 100;
 /** Idle time (besides the loop's own spinning) that makes a CPU spare: half a CPU over the window. */
 const spareCpus = 0.5;
 /**
- * Real-time priority is for latency-bound traffic: one frame in flight (a `ping -f` moves 1.3
- * frames per wake-up that moves any) gains most from being run at once; bulk traffic, which
- * the loop takes in batches (TCP 40–160 frames per wake-up, a 60-byte UDP flood 40–110),
- * gains nothing from it and would take the CPU from the processes that receive it (a UDP flood
- * through a real-time forwarder delivered 1.0–1.1× of `vde_plug2tap`'s frames against 1.3–1.5×).
- * So the forwarder steps down to the normal class when a window's wake-ups moved
- * {@link bulkFramesPerWake} frames or more each, or its own work (spinning aside) took more than
- * {@link busyShare} of a CPU (a flood must not hold a CPU at real-time priority, as softirq
- * work that runs long moves to ksoftirqd), and steps up again below {@link latencyFramesPerWake}
- * and {@link lightShare}.
+ * Real-time priority is for latency-bound traffic, whose frames answer each other (a
+ * `ping -f`, a request/response exchange: per port, about one frame in for each frame out);
+ * bulk traffic (a one-way stream: none in; TCP with its ACKs: about one in for two out) gains
+ * nothing from it and would take the CPU from the processes that receive it (a 60-byte UDP
+ * flood through a real-time forwarder delivered 1.0–1.1× of `vde_plug2tap`'s frames against
+ * 1.3–1.5×). The measure does not depend on the priority itself, as frames per wake-up did (a
+ * real-time loop is woken for every frame, so a paced flood looked latency-bound). So the
+ * forwarder steps down to the normal class when a window with traffic is less balanced than
+ * {@link bulkBalance}, or its own work (spinning aside) took more than {@link busyShare} of a
+ * CPU (a flood must not hold a CPU at real-time priority, as softirq work that runs long moves
+ * to ksoftirqd); it steps up again when a window with traffic is balanced above
+ * {@link latencyBalance} and its work is under {@link lightShare}. A window with less traffic
+ * than {@link minFrames} (idle, a few broadcasts) changes nothing.
  */
-const bulkFramesPerWake = 8;
-const latencyFramesPerWake = 4;
+const bulkBalance = 0.6;
+const latencyBalance = 0.8;
 const busyShare = 0.75;
 const lightShare = 0.5;
+const minFrames = 50;
 /** The lowest real-time priority: above every normal task, below every other real-time one. */
 const realTimePriority = 1;
 /**
@@ -33,6 +37,8 @@ const realTimePriority = 1;
  */
 const realTimeSoftLimitUs = 2_000_000;
 const realTimeHardLimitUs = 3_000_000;
+/** RLIM_INFINITY as the kernel reports it (all ones). */
+const rlimInfinity = 0xffff_ffff_ffff_ffffn;
 /** Clock ticks per second of /proc/stat (USER_HZ: 100 on every Linux architecture benito runs on). */
 const ticksPerSecond = 100;
 
@@ -46,9 +52,16 @@ export interface WindowSample {
   readonly ownUs: number;
   /** Of that, CPU time spent spinning (looking for work instead of sleeping), µs. */
   readonly spinUs: number;
-  /** Wake-ups that moved frames, and the frames they moved (TAP reads and switch receptions). */
-  readonly busyWakes: number;
+  /** The window's traffic (see {@link Traffic}). */
+  readonly traffic: Traffic;
+}
+
+/** Traffic interface: one window's frames over every port of the loop. */
+export interface Traffic {
+  /** Frames moved, both ways. */
   readonly frames: number;
+  /** Σ min / Σ max of each port's frames out and in (1 with no traffic). */
+  readonly balance: number;
 }
 
 /** Decision interface: what the loop may do until the next window. */
@@ -62,15 +75,17 @@ export interface Decision {
 /**
  * Judges one window. Spinning is allowed only when the CPUs were idle for at least
  * {@link spareCpus} CPUs' worth of the window, counting the loop's own spinning as idle (it
- * would have been). Real-time priority holds while the traffic is latency-bound (few frames per
- * wake-up) and the forwarder's own work (spinning aside) stays under {@link busyShare}, with
- * hysteresis so it does not flap.
+ * would have been). Real-time priority holds while the traffic is latency-bound (balanced) and
+ * the forwarder's own work (spinning aside) stays under {@link busyShare}, with hysteresis so
+ * it does not flap.
  */
 export function decide(sample: WindowSample, wasRealTime: boolean): Decision {
   const spin = sample.idleUs !== undefined && sample.idleUs + sample.spinUs >= sample.elapsedUs * spareCpus;
   const work = Math.max(0, sample.ownUs - sample.spinUs) / sample.elapsedUs;
-  const perWake = sample.busyWakes === 0 ? 0 : sample.frames / sample.busyWakes;
-  const realTime = wasRealTime ? work <= busyShare && perWake < bulkFramesPerWake : work < lightShare && perWake < latencyFramesPerWake;
+  const traffic = sample.traffic.frames >= minFrames;
+  const realTime = wasRealTime
+    ? work <= busyShare && (!traffic || sample.traffic.balance >= bulkBalance)
+    : work < lightShare && traffic && sample.traffic.balance >= latencyBalance;
   return { spin, realTime };
 }
 
@@ -117,8 +132,7 @@ export class LatencyGovernor {
   #lastOwnUs: number;
   #spinUs = 0;
   #spinStartUs = 0;
-  #busyWakes = 0;
-  #frames = 0;
+
   #spin = false;
   #started = false;
   #realTime = false;
@@ -142,8 +156,12 @@ export class LatencyGovernor {
   start(): void {
     if (this.#started) return;
     this.#started = true;
-    const limit = new BigUint64Array([BigInt(realTimeSoftLimitUs), BigInt(realTimeHardLimitUs)]);
-    if (libc.setrlimit(RLIMIT_RTTIME, ptr(limit)) !== 0) {
+    const limit = new BigUint64Array(2);
+    // An operator's own bound (systemd LimitRTTIME=, ulimit -R) is kept; none: benito's.
+    const operatorBound = libc.getrlimit(RLIMIT_RTTIME, ptr(limit)) === 0 && limit[0] !== rlimInfinity;
+    limit[0] = BigInt(realTimeSoftLimitUs);
+    limit[1] = BigInt(realTimeHardLimitUs);
+    if (!operatorBound && libc.setrlimit(RLIMIT_RTTIME, ptr(limit)) !== 0) {
       // Without the kernel's bound, the governor's own step-down is the only one: stay normal.
       this.#realTimeRefused = true;
       this.#log(`could not use real-time priority for the forwarding thread: no bound on its real-time CPU time (RLIMIT_RTTIME: ${strerror(errno())}); it stays in the normal class`);
@@ -152,16 +170,13 @@ export class LatencyGovernor {
     this.#setRealTime(true);
   }
 
-  /** Whether the loop may spin now; samples when the window is over. `now` is performance.now(). */
-  spin(now: number): boolean {
-    if (now - this.#lastAt >= windowMs) this.#sample(now);
+  /**
+   * Whether the loop may spin now; judges a window when it is over (`traffic` is asked then for
+   * the window's frames). `now` is performance.now().
+   */
+  spin(now: number, traffic: () => Traffic): boolean {
+    if (now - this.#lastAt >= windowMs) this.#sample(now, traffic());
     return this.#spin;
-  }
-
-  /** Counts one wake-up that moved frames. */
-  moved(frames: number): void {
-    this.#busyWakes += 1;
-    this.#frames += frames;
   }
 
   /** Marks the start of a spin (its CPU time is counted as idle, not as work). */
@@ -174,17 +189,12 @@ export class LatencyGovernor {
     this.#spinUs += Math.max(0, this.#threadCpuUs() - this.#spinStartUs);
   }
 
-  /** Whether the forwarding thread runs at real-time priority now. */
-  get realTime(): boolean {
-    return this.#realTime;
-  }
-
   /** Closes /proc/stat. */
   close(): void {
     if (this.#fd >= 0) libc.close(this.#fd);
   }
 
-  #sample(now: number): void {
+  #sample(now: number, traffic: Traffic): void {
     const idleTicks = this.#readIdleTicks();
     const ownUs = this.#threadCpuUs();
     const decision = decide(
@@ -193,8 +203,7 @@ export class LatencyGovernor {
         idleUs: idleTicks === undefined || this.#lastIdleTicks === undefined ? undefined : ((idleTicks - this.#lastIdleTicks) * 1_000_000) / ticksPerSecond,
         ownUs: ownUs - this.#lastOwnUs,
         spinUs: this.#spinUs,
-        busyWakes: this.#busyWakes,
-        frames: this.#frames,
+        traffic,
       },
       this.#realTime,
     );
@@ -204,8 +213,6 @@ export class LatencyGovernor {
     this.#lastIdleTicks = idleTicks;
     this.#lastOwnUs = ownUs;
     this.#spinUs = 0;
-    this.#busyWakes = 0;
-    this.#frames = 0;
   }
 
   #setRealTime(on: boolean): void {
