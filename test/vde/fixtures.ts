@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benitoBinary, run } from "../helpers/binary";
-import { inNamespace, ip } from "../helpers/netns";
+import { inNamespace, ip, type NamespaceSet } from "../helpers/netns";
+import { stopForwarder } from "../../src/system/vde/forwarder-control";
 import { alive, pidIn, signalPid } from "../helpers/processes";
 
 export { alive, pidIn };
@@ -111,4 +112,11 @@ export function averageRtt(output: string): number {
   const match = /= [\d.]+\/([\d.]+)\//.exec(output);
   if (!match) throw new Error(`no RTT figures in ping output: ${output}`);
   return Number(match[1]);
+}
+
+/** A forwarder test's teardown: runDir's forwarders first (they hold TAPs and switch ports), then the lab's processes and folder, then the namespaces. */
+export async function tearDownForwarderLab(runDir: string, lab: Lab, namespaces: NamespaceSet): Promise<void> {
+  await stopForwarder(runDir, benitoBinary);
+  await lab.cleanup();
+  await namespaces.cleanup();
 }

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { benitoBinary } from "../helpers/binary";
 import { inNamespace, ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
-import { addForwarderPort, stopForwarder } from "../../src/system/vde/forwarder-control";
+import { addForwarderPort } from "../../src/system/vde/forwarder-control";
 import { forwarderPaths } from "../../src/system/vde/forwarder-records";
-import { address, hasVde, Lab, pidIn, waitFor } from "./fixtures";
+import { address, hasVde, Lab, pidIn, tearDownForwarderLab, waitFor } from "./fixtures";
 
 const hasIperf3 = existsSync("/usr/bin/iperf3");
 
@@ -38,11 +38,7 @@ describe.skipIf(!isRoot || !hasVde || !hasIperf3)("the forwarder's latency gover
     }
     pid = pidIn(paths.pidfile) ?? 0;
   }, 60_000);
-  afterAll(async () => {
-    await stopForwarder(runDir, benitoBinary);
-    await lab.cleanup();
-    await namespaces.cleanup();
-  }, 60_000);
+  afterAll(() => tearDownForwarderLab(runDir, lab, namespaces), 60_000);
 
   test("at rest it runs at real-time priority, bounded by RLIMIT_RTTIME (2 s soft, 3 s hard); refused only for want of permission", () => {
     expect(pid).toBeGreaterThan(1);

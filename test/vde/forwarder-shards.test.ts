@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { benitoBinary, run } from "../helpers/binary";
 import { ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
-import { addForwarderPort, forwarderPorts, stopForwarder } from "../../src/system/vde/forwarder-control";
+import { addForwarderPort, forwarderPorts } from "../../src/system/vde/forwarder-control";
 import { forwarderPaths, readPortRecords, shardCount } from "../../src/system/vde/forwarder-records";
-import { hasVde, Lab } from "./fixtures";
+import { hasVde, Lab, tearDownForwarderLab } from "./fixtures";
 
 describe.skipIf(!isRoot || !hasVde || shardCount() < 2)("the forwarder pool keeps a switch's ports on one member (root, two or more cores)", () => {
   const namespaces = new NamespaceSet();
@@ -31,11 +31,7 @@ describe.skipIf(!isRoot || !hasVde || shardCount() < 2)("the forwarder pool keep
       await ip("-n", namespace, "tuntap", "add", "vt0", "mode", "tap");
     }
   }, 60_000);
-  afterAll(async () => {
-    await stopForwarder(runDir, benitoBinary);
-    await lab.cleanup();
-    await namespaces.cleanup();
-  }, 60_000);
+  afterAll(() => tearDownForwarderLab(runDir, lab, namespaces), 60_000);
 
   test("a port moved to another switch joins that switch's member", async () => {
     await addForwarderPort(runDir, benitoBinary, port("a0", switchA));

@@ -14,9 +14,9 @@ import { isRoot } from "../helpers/root";
 import { openNetSystem } from "../../src/apply/rtnl-system";
 import { ensureNamespace, deleteNamespace } from "../../src/system/netns";
 import { createTap, deleteTap, interfaceExists } from "../../src/system/tap";
-import { addForwarderPort, removeForwarderPort, stopForwarder } from "../../src/system/vde/forwarder-control";
+import { addForwarderPort, removeForwarderPort } from "../../src/system/vde/forwarder-control";
 import { forwarderPaths } from "../../src/system/vde/forwarder-records";
-import { address, hasVde, Lab, pidIn, ping } from "./fixtures";
+import { address, hasVde, Lab, pidIn, ping, tearDownForwarderLab } from "./fixtures";
 
 /** Each thread of a process ("TID comm") whose network namespace is not `home`, with the namespace it is in. */
 function threadsAway(pid: number, home: string): string[] {
@@ -62,11 +62,7 @@ describe.skipIf(!isRoot || !hasVde)("the forwarder's threads stay in its own net
       if (index > 1) await address(namespace, "vt0", `10.213.9.${index + 1}/24`);
     }
   }, 60_000);
-  afterAll(async () => {
-    await stopForwarder(runDir, benitoBinary);
-    await lab.cleanup();
-    await namespaces.cleanup();
-  }, 60_000);
+  afterAll(() => tearDownForwarderLab(runDir, lab, namespaces), 60_000);
 
   test("ports added and removed in several namespaces leave every thread home, also after the namespaces are deleted", async () => {
     const visited = ns.map(shownAs);

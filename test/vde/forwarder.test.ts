@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { benito, benitoBinary, run } from "../helpers/binary";
 import { ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
-import { addForwarderPort, forwarderPorts, removeForwarderPort, stopForwarder } from "../../src/system/vde/forwarder-control";
+import { addForwarderPort, forwarderPorts, removeForwarderPort } from "../../src/system/vde/forwarder-control";
 import { forwarderPaths, readPortRecords, shardCount } from "../../src/system/vde/forwarder-records";
-import { address, alive, hasVde, Lab, pidIn, ping, waitFor } from "./fixtures";
+import { address, alive, hasVde, Lab, pidIn, ping, tearDownForwarderLab, waitFor } from "./fixtures";
 
 /** The scheduling policy of a thread (field 41 of /proc/PID/stat or /proc/PID/task/TID/stat; 2 = SCHED_RR). */
 function schedulingPolicy(statFile: string): number {
@@ -40,11 +40,7 @@ describe.skipIf(!isRoot || !hasVde)("the forwarder through a real vde_switch (ro
       await address(namespace, "vt0", index === 3 ? "10.213.8.1/24" : `10.213.7.${index + 1}/24`);
     }
   }, 60_000);
-  afterAll(async () => {
-    await stopForwarder(runDir, benitoBinary);
-    await lab.cleanup();
-    await namespaces.cleanup();
-  }, 60_000);
+  afterAll(() => tearDownForwarderLab(runDir, lab, namespaces), 60_000);
 
   test("ports are added and removed live in the pool (one forwarder per core, at most two; one switch's ports in one of them)", async () => {
     await addForwarderPort(runDir, benitoBinary, portOf(0));
@@ -127,11 +123,7 @@ describe.skipIf(!isRoot || !hasVde)("two processes removing a forwarder's last t
   const paths = forwarderPaths(runDir);
   const go = join(lab.dir, "go");
 
-  afterAll(async () => {
-    await stopForwarder(runDir, benitoBinary);
-    await lab.cleanup();
-    await namespaces.cleanup();
-  }, 60_000);
+  afterAll(() => tearDownForwarderLab(runDir, lab, namespaces), 60_000);
 
   test("the forwarder stops: no process, socket or record left", async () => {
     const sw = await lab.startSwitch("sw");
