@@ -1,13 +1,13 @@
-// The forwarder's latency governor at work on a real LAN: real-time priority at rest with the kernel's bound on it, stepped down by a one-way stream however it is paced, taken back by a ping -f.
+// The forwarder's latency governor at work on a real LAN: real-time priority at rest with the kernel's bound on it, stepped down by a one-way stream however it is paced, taken back by a ping -f; without the permission, the normal class and one log line.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { benitoBinary } from "../helpers/binary";
+import { benitoBinary, run } from "../helpers/binary";
 import { inNamespace, ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { addForwarderPort } from "../../src/system/vde/forwarder-control";
-import { forwarderPaths } from "../../src/system/vde/forwarder-records";
-import { address, hasVde, Lab, pidIn, tearDownForwarderLab, waitFor } from "./fixtures";
+import { forwarderPaths, writePortRecord } from "../../src/system/vde/forwarder-records";
+import { address, hasVde, Lab, pidIn, ping, tearDownForwarderLab, waitFor } from "./fixtures";
 
 const hasIperf3 = existsSync("/usr/bin/iperf3");
 
@@ -70,5 +70,36 @@ describe.skipIf(!isRoot || !hasVde || !hasIperf3)("the forwarder's latency gover
     const steppedUp = await waitFor(() => policy(pid) === 2, 2500);
     await flood;
     expect(steppedUp).toBe(true);
+  }, 60_000);
+});
+
+describe.skipIf(!isRoot || !hasVde || !existsSync("/usr/bin/setpriv"))("a forwarder not allowed real-time priority (root without CAP_SYS_NICE)", () => {
+  const namespaces = new NamespaceSet();
+  const lab = new Lab();
+  const runDir = join(lab.dir, "run");
+  const paths = forwarderPaths(runDir);
+  afterAll(() => tearDownForwarderLab(runDir, lab, namespaces), 60_000);
+
+  test("says so once in its log, runs in the normal class and forwards as before", async () => {
+    const sw = await lab.startSwitch("sw");
+    mkdirSync(runDir, { recursive: true });
+    lab.track(paths.pidfile);
+    const ns: string[] = [];
+    for (const [index, suffix] of ["a", "b"].entries()) {
+      const namespace = await namespaces.add(suffix);
+      ns.push(namespace);
+      await ip("-n", namespace, "tuntap", "add", "vt0", "mode", "tap");
+      await address(namespace, "vt0", `10.213.10.${index + 1}/24`);
+      writePortRecord(runDir, { version: 1, kind: "forwarder-port", id: `n${index}`, netns: namespace, tap: "vt0", switchDir: sw, port: 0, reconnect: true, shard: 0 });
+    }
+    // The forwarder as boot starts it, but with CAP_SYS_NICE out of its reach: it opens the recorded ports.
+    const started = await run(["setpriv", "--bounding-set=-sys_nice", "--inh-caps=-sys_nice", benitoBinary, "vde", "forwarder", "--run-dir", runDir, "--daemon"], { timeoutMs: 30_000 });
+    expect(started.code === 0 ? "" : started.stderr).toBe("");
+    const pid = pidIn(paths.pidfile) ?? 0;
+    expect(pid).toBeGreaterThan(1);
+    expect((await ping(ns[0]!, "10.213.10.2")).code).toBe(0);
+    const log = readFileSync(paths.log, "utf8");
+    expect(log.split("could not use real-time priority for the forwarding thread: Operation not permitted").length - 1).toBe(1);
+    expect(policy(pid)).toBe(0);
   }, 60_000);
 });

@@ -59,6 +59,18 @@ describe.skipIf(!isRoot || !hasVde || shardCount() < 2)("the forwarder pool keep
     expect(shards().b2).toBe(1);
   }, 60_000);
 
+  test("a move whose new switch is gone fails saying the port left its old forwarder; boot again with the switch back converges", async () => {
+    // a0 is alone on switch A's member; its LAN is now a switch folder nobody serves.
+    const gone = join(lab.dir, "swGone");
+    await expect(addForwarderPort(runDir, benitoBinary, port("a0", gone))).rejects.toThrow("it was unplugged first, to move to its new switch; boot again retries");
+    // Recorded with its new switch, it keeps trying (reconnect), as a port whose switch is down does.
+    expect((await states()).a0).toBe("connecting");
+    // The operator's topology goes back (or the switch comes up): the next boot opens it, on A's old member or B's.
+    await addForwarderPort(runDir, benitoBinary, port("a0", switchB));
+    expect(shards().a0).toBe(1);
+    expect((await states()).a0).toBe("open");
+  }, 60_000);
+
   test("the switch folder reached through a symbolic link is the same switch", async () => {
     const link = join(lab.dir, "swB-link");
     symlinkSync(switchB, link);

@@ -268,9 +268,14 @@ export async function addForwarderPort(runDir: string, benito: string, wanted: P
   const answer = await forwarderRequest(runDir, { op: "add", id: record.id }, shard);
   if (!answer.ok) {
     const cause = answer.error ?? "the forwarder refused the port";
-    throw new BenitoError("plugging the TAP into its switch", `${record.tap}${record.netns === undefined ? "" : ` in ${record.netns}`}`, moved ? `${cause} (it was unplugged from forwarder ${moved.from} to join its switch's ports on forwarder ${shard}; boot again retries)` : cause);
+    throw new BenitoError("plugging the TAP into its switch", `${record.tap}${record.netns === undefined ? "" : ` in ${record.netns}`}`, moved === undefined ? cause : `${cause} (${movedNote(moved.from, shard)}; boot again retries)`);
   }
   return answer.ports?.[0];
+}
+
+/** What a failed add says of the move before it: the port is no longer where it was. */
+function movedNote(from: number, to: number): string {
+  return from === to ? "it was unplugged first, to move to its new switch" : `it was unplugged from forwarder ${from} first, to join its switch's ports on forwarder ${to}`;
 }
 
 /**

@@ -311,9 +311,10 @@ export class Forwarder<Key> {
         else wait = Math.min(wait, Math.ceil(left));
       }
     }
-    // Asked on every wake-up, so the governor's windows are judged even while the loop never sleeps.
-    const maySpin = this.#governor?.spin(performance.now(), this.#traffic) === true;
-    let ready = this.#lastBusy && wait > 0 && maySpin && this.#governor !== undefined ? this.#spin(this.#governor) : 0;
+    // The governor is asked first, on every wake-up, so its windows are judged even while the loop never sleeps.
+    const governor = this.#governor;
+    let ready = 0;
+    if (governor !== undefined && governor.spin(performance.now(), this.#traffic) && this.#lastBusy && wait > 0) ready = this.#spin(governor);
     if (ready === 0) ready = this.#epoll.wait(wait);
     this.#lastBusy = ready > 0;
     for (let index = 0; index < ready; index += 1) {

@@ -1,4 +1,4 @@
-// When the forwarding loop may trade CPU for latency: spin before sleeping while a CPU is spare, real-time priority while its own load is light.
+// When the forwarding loop may trade CPU for latency: spin before sleeping while a CPU is spare, real-time priority while its traffic is latency-bound.
 import { ptr } from "bun:ffi";
 import { cString, errno, libc, strerror } from "../libc";
 import { CLOCK_THREAD_CPUTIME_ID, O_CLOEXEC, O_RDONLY, RLIMIT_RTTIME, SCHED_OTHER, SCHED_RESET_ON_FORK, SCHED_RR } from "../libc-constants";
@@ -69,7 +69,7 @@ export interface Traffic {
 export interface Decision {
   /** Spin before sleeping: a CPU was spare (nobody else wanted it). */
   readonly spin: boolean;
-  /** Run at real-time priority: the forwarder's own load was light. */
+  /** Run at real-time priority: the traffic was latency-bound and the forwarder's own work light. */
   readonly realTime: boolean;
 }
 
@@ -117,7 +117,7 @@ export function idleTicksOf(text: Uint8Array, length: number): number | undefine
  * LatencyGovernor class: samples at most once per window (on every {@link spin} call: the loop
  * asks on every wake-up) and applies the {@link decide} result: {@link spin} says whether the
  * loop may spin; after {@link start}, the calling thread's scheduling class is switched between
- * SCHED_RR and the normal class as its own load changes. Must be created and used on the
+ * SCHED_RR and the normal class as its traffic and its own work change. Must be created and used on the
  * forwarding thread (the policy and the CPU clock are per thread).
  */
 export class LatencyGovernor {
@@ -133,7 +133,6 @@ export class LatencyGovernor {
   #lastOwnUs: number;
   #spinUs = 0;
   #spinStartUs = 0;
-
   #spin = false;
   #started = false;
   #realTime = false;
