@@ -10,7 +10,7 @@ import { runSteps } from "../src/apply/run-steps";
 
 const binary = process.env.BENITO_BIN ?? resolve(import.meta.dir, "../build/benito");
 /** Measurement rounds per plug kind (kinds alternate; each figure is the median of the rounds: the machine is shared). */
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const tcpSeconds = 4;
 const udpSeconds = 3;
 /** Round trips per `ping -f` sample, and samples per round (their median is the round's figure: single loaded runs swing 2-3x). */
