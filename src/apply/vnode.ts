@@ -8,9 +8,10 @@ import { Rtnl } from "../system/netlink/rtnl";
 import { pidfileState } from "../system/processes";
 import { qmpCommand } from "../system/qmp";
 import { BenitoError, messageOf } from "../errors";
-import { forwarderRequest, forwarderState } from "../system/vde/forwarder-control";
-import type { PortStatus } from "../system/vde/forwarder-daemon";
+import { forwarderRequest, forwarderState, portPlacement } from "../system/vde/forwarder-control";
 import { readPortRecord } from "../system/vde/forwarder-records";
+import { describeMove } from "../plan/forwarder-placement";
+import type { PortStatus } from "../system/vde/forwarder-daemon";
 import { runSteps, unmarkedKernelLinks, type RunOptions } from "./run-steps";
 import type { Step } from "../plan/step";
 
@@ -162,9 +163,12 @@ export async function describeCheck(check: StatusCheck): Promise<CheckResult> {
       }
     }
     case "forwarder-port": {
+      // Where the pool would put it now (placePort, as a boot's apply step decides): elsewhere is drift a boot repairs by moving it.
       const shard = readPortRecord(check.runDir, check.port)?.shard ?? 0;
+      const placement = portPlacement(check.runDir, check.port, check.switchDir);
       const state = forwarderState(check.runDir, check.program, shard);
       if (!state.alive) return { ok: false, line: `${check.label}: its forwarder (${check.runDir}/forwarder, ${shard}) is not running` };
+      if (placement.kind === "move") return { ok: false, line: `${check.label}: drift, a boot moves it ${describeMove({ port: check.port, ...placement, running: true })}` };
       try {
         const ports = await forwarderPorts(check.runDir, shard);
         const port = ports.find((entry) => entry.id === check.port);

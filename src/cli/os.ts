@@ -34,3 +34,4 @@ export { readTree, writeTree } from "../system/tree";
 export type { ForwardStats } from "../system/vde/forwarder";
 export type { PortStatus } from "../system/vde/forwarder-daemon";
 export { maxShards } from "../system/vde/forwarder-records";
+export { observePool } from "../system/vde/forwarder-control";

@@ -32,8 +32,11 @@ export type StatusCheck =
   | { readonly kind: "qmp"; readonly label: string; readonly socket: string }
   /** A link in the pnode's namespace: healthy when it exists, is up, and (when given) is a port of that bridge. */
   | { readonly kind: "link"; readonly label: string; readonly name: string; readonly master?: string }
-  /** A port of the pnode's forwarder (RUN_DIR/forwarder): healthy when the forwarder runs and the port is open. */
-  | { readonly kind: "forwarder-port"; readonly label: string; readonly runDir: string; readonly port: string; readonly program: string }
+  /**
+   * A port of the pnode's forwarder (RUN_DIR/forwarder) on switch folder switchDir: healthy when
+   * the forwarder runs, the port is open, and it is on the pool member a boot would put it on.
+   */
+  | { readonly kind: "forwarder-port"; readonly label: string; readonly runDir: string; readonly port: string; readonly switchDir: string; readonly program: string }
   /**
    * A benito dry run (`ifaces`, `routes` with --json) looking into the node's namespace (--netns):
    * drift when its JSON summary counts a change under one of changeKeys (an address or route

@@ -49,7 +49,8 @@ A status file or log that cannot be written is a warning and makes the exit code
 folder that is read-only or full stops boot before any change (exit 1).
 
 Options:
-  --dry-run       print the plan (each stage's command and its own dry run); change nothing
+  --dry-run       print the plan (each stage's command and its own dry run, e.g. a forwarder
+                  port a child's launch would move between forwarders); change nothing
   --strict        warnings (e.g. an unknown site.conf key) are errors too
   --timings       print each stage's wall time
   --json          print the status record instead of the summary

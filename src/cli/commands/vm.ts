@@ -14,9 +14,10 @@ import type { ControlLease } from "../../model/control-allocation";
 import { hostViewFromDocument } from "../../model/host-view";
 import { validatedPlatform } from "../../platforms/planning";
 import type { PlatformContext, StatusCheck } from "../../platforms/platform";
-import { defaultLockWaitSeconds, namespaceExists, pathExists, probeKvm, readFileBytes, readOptionalJson, withRunLock } from "../os";
+import { defaultLockWaitSeconds, namespaceExists, observePool, pathExists, probeKvm, readFileBytes, readOptionalJson, withRunLock } from "../os";
 import { lanDatapaths } from "../datapaths";
-import { renderStep, type Plan } from "../../plan/step";
+import type { Plan } from "../../plan/step";
+import { forwarderMoves, renderSteps, type PortMove } from "../../plan/forwarder-placement";
 import type { Command, CommandContext } from "../command";
 import { defaultRunDir } from "../../model/run-dir";
 
@@ -44,7 +45,8 @@ accel   probes KVM (a tiny guest must finish under KVM within 4 s) and prints kv
 Options:
   --run-dir DIR   where sockets, pidfiles, overlays and logs live (default ${defaultRunDir})
   --accel MODE    auto (default: KVM only when the probe says it works), kvm, or tcg
-  --dry-run       print the plan, change nothing
+  --dry-run       print the plan, change nothing; a forwarder port the launch would move to
+                  another forwarder of the pool (unplugging it meanwhile) gets a line saying so
   --lock-wait S   (launch, stop) wait up to S seconds (default 120) for another benito holding
                   the run dir's lock (docs/ledger.md); status and --dry-run never wait
 
@@ -203,7 +205,10 @@ async function change(action: "launch" | "stop", name: string, configArgument: s
   const plan = action === "launch" ? platform.plan(node, platformContext) : platform.stop(node, platformContext);
   ctx.io.out(`# ${plan.title}`);
   if (values["dry-run"] === true) {
-    for (const step of plan.steps) ctx.io.out(renderStep(step));
+    // A forwarder port recorded on another pool member than a run would put it on: the line under it says it moves (read from the records and pidfiles, nothing changed).
+    const ports = plan.steps.flatMap((step) => (step.kind === "forwarder.port" ? [step] : []));
+    const moves = ports.length === 0 ? new Map<string, PortMove>() : forwarderMoves(plan.steps, observePool(runDir, process.execPath, ports));
+    for (const line of renderSteps(plan.steps, moves)) ctx.io.out(line);
     return ExitCode.ok;
   }
   // Checked before the lock (which makes the run dir): a host that cannot run the node is left untouched.

@@ -141,7 +141,7 @@ export const processPlatform: Platform = {
       ...experimentalInterfaces(node).map((nic): StatusCheck => {
         const datapath = ctx.datapaths?.get(nic.substrate);
         if (datapath?.kind === "kernel") return { kind: "link", label: `port ${tapName(nic)}`, name: kernelPortName(node.name, nic.name, datapath.scope), master: datapath.bridge };
-        return { kind: "forwarder-port", label: `port ${tapName(nic)}`, runDir: ctx.runDir, port: forwarderPort(node, tapName(nic)), program: basename(ctx.benito) };
+        return { kind: "forwarder-port", label: `port ${tapName(nic)}`, runDir: ctx.runDir, port: forwarderPort(node, tapName(nic)), switchDir: nic.vdeSwitch ?? "", program: basename(ctx.benito) };
       }),
       ...(startup === undefined ? [] : [{ kind: "process" as const, label: "startup", pidfile: join(dir, "startup.pid"), program: basename(startup[0] ?? "") }]),
       // Inside the node: its addresses and NIC states, its routes (dry runs looking into its namespace).

@@ -9,6 +9,7 @@ import { connectUnix } from "../unix-socket";
 import { pidfileState, processStartTime, removeIfPresent, startSelfDaemonizing, stopByPidfile } from "../processes";
 import type { ControlAnswer, ControlRequest, PortStatus } from "./forwarder-daemon";
 import { forwarderPaths, maxShards, readPortRecord, readPortRecords, removePortRecord, shardCount, writePortRecord, type PortRecord } from "./forwarder-records";
+import { countPort, emptyCounts, placePort, type PoolCounts, type PoolView, type PortPlacement, type RecordedPort } from "../../plan/forwarder-placement";
 
 /** How long one control request may take (an add may wait for a slow switch's answer). */
 const requestTimeoutMs = 15_000;
@@ -166,19 +167,12 @@ function forgetForwarder(runDir: string, shard: number): void {
  * Recorded ports per pool member and per switch, by run dir, as this process knows them: read
  * from the records once, then kept up to date by this process's own adds and removes, so a boot
  * adding 200 ports no longer reads every record for each one (that was quadratic). It chooses the
- * member for a new port; adds and removes run under the run dir's lock (their callers' or
- * removeForwarderPort's own), and a process reads the records afresh the first time, so another
- * benito's changes are seen. Whether a member is empty and stops is never taken from it (see
- * removeForwarderPort).
+ * member for a new port (src/plan/forwarder-placement.ts decides); adds and removes run under the
+ * run dir's lock (their callers' or removeForwarderPort's own), and a process reads the records
+ * afresh the first time, so another benito's changes are seen. Whether a member is empty and
+ * stops is never taken from it (see removeForwarderPort).
  */
-interface ShardCounts {
-  /** Ports per pool member (every member the records may name, whatever this process's pool size). */
-  readonly loads: number[];
-  /** Per switch folder ({@link switchKey}): its ports on each member. */
-  readonly bySwitch: Map<string, number[]>;
-}
-
-const shardCounts = new Map<string, ShardCounts>();
+const shardCounts = new Map<string, PoolCounts>();
 
 /** One spelling per switch folder: symbolic links resolved (/var/run is /run on Debian) when it exists. */
 function switchKey(switchDir: string): string {
@@ -189,53 +183,52 @@ function switchKey(switchDir: string): string {
   }
 }
 
-function countsOf(runDir: string): ShardCounts {
+/** Where a record puts its port. */
+function recordedAt(record: PortRecord): RecordedPort {
+  return { shard: record.shard ?? 0, switchKey: switchKey(record.switchDir) };
+}
+
+function countsOf(runDir: string): PoolCounts {
   const key = resolve(runDir);
   let counts = shardCounts.get(key);
   if (counts === undefined) {
-    counts = { loads: Array.from({ length: maxShards }, () => 0), bySwitch: new Map() };
-    for (const record of readPortRecords(runDir)) count(counts, record.shard ?? 0, record.switchDir, 1);
+    counts = emptyCounts(maxShards);
+    for (const record of readPortRecords(runDir)) countPort(counts, record.shard ?? 0, switchKey(record.switchDir), 1);
     shardCounts.set(key, counts);
   }
   return counts;
 }
 
-function count(counts: ShardCounts, shard: number, switchDir: string, delta: 1 | -1): void {
-  counts.loads[shard] = Math.max(0, (counts.loads[shard] ?? 0) + delta);
-  const key = switchKey(switchDir);
-  const perShard = counts.bySwitch.get(key) ?? Array.from({ length: maxShards }, () => 0);
-  perShard[shard] = Math.max(0, (perShard[shard] ?? 0) + delta);
-  if (perShard.every((ports) => ports === 0)) counts.bySwitch.delete(key);
-  else counts.bySwitch.set(key, perShard);
-}
-
 /** Counts this process's own add or remove in its cached counts (not yet read: the records will tell, as they are now). */
-function countPort(runDir: string, shard: number, switchDir: string, delta: 1 | -1): void {
+function countOwn(runDir: string, shard: number, switchDir: string, delta: 1 | -1): void {
   const counts = shardCounts.get(resolve(runDir));
-  if (counts !== undefined) count(counts, shard, switchDir, delta);
-}
-
-/** The pool member holding most of this switch's ports (the lowest on a tie), if any holds one. */
-function holderOf(runDir: string, switchDir: string): number | undefined {
-  const perShard = countsOf(runDir).bySwitch.get(switchKey(switchDir));
-  if (perShard === undefined) return undefined;
-  return perShard.indexOf(Math.max(...perShard));
+  if (counts !== undefined) countPort(counts, shard, switchKey(switchDir), delta);
 }
 
 /**
- * The pool member for a new port: the one already holding ports of the same switch, else the
- * one of this machine's pool with the fewest ports (the lowest on a tie). A LAN's ports share one
- * loop because a frame crosses the switch from one of them to another: in one loop, draining the
- * switch's frames to the receiving TAP paces the reading of the sending TAP. In two loops the
- * sender outruns the receiver, and vde_switch drops what the receiver's socket cannot queue
- * (TCP through a LAN split over two forwarders lost ~10 % of its segments to that and moved
- * ~20 % less; bench/README.md, "Forwarder, 27 Nov evening").
+ * The pool as its records and pidfiles show it now, for a dry run: read only (no forwarder is
+ * asked, started or changed; the counts are a copy). ports are the plan's forwarder ports (id and
+ * switch folder), resolved as the apply step resolves them.
  */
-function shardFor(runDir: string, switchDir: string): number {
-  const held = holderOf(runDir, switchDir);
-  if (held !== undefined) return held;
-  const loads = countsOf(runDir).loads.slice(0, shardCount());
-  return loads.indexOf(Math.min(...loads));
+export function observePool(runDir: string, benito: string, ports: readonly { readonly port: string; readonly switchDir: string }[]): PoolView {
+  const counts = countsOf(runDir);
+  const recorded = ports.flatMap(({ port }) => {
+    const record = readPortRecord(runDir, port);
+    return record === undefined ? [] : [[port, recordedAt(record)] as const];
+  });
+  return {
+    size: shardCount(),
+    counts: { loads: [...counts.loads], bySwitch: new Map([...counts.bySwitch].map(([key, perShard]) => [key, [...perShard]])) },
+    ports: new Map(recorded),
+    running: Array.from({ length: maxShards }, (_, shard) => forwarderState(runDir, benito, shard).alive),
+    switchKeys: new Map(ports.map(({ switchDir }) => [switchDir, switchKey(switchDir)])),
+  };
+}
+
+/** What adding port `id` on switchDir would do now (the decision {@link addForwarderPort} makes; nothing is changed). */
+export function portPlacement(runDir: string, id: string, switchDir: string): PortPlacement {
+  const recorded = readPortRecord(runDir, id);
+  return placePort(countsOf(runDir), shardCount(), recorded === undefined ? undefined : recordedAt(recorded), switchKey(switchDir));
 }
 
 /**
@@ -244,31 +237,27 @@ function shardFor(runDir: string, switchDir: string): number {
  * when the port does not open. A port recorded already stays where it is, unless it now names
  * another switch or its switch's ports are held by another member (a topology edit moved it to
  * another LAN, or an older benito split the LAN): it is then closed and opened again on the
- * right member, so a re-run of boot regroups every LAN.
+ * right member, so a re-run of boot regroups every LAN. Where it goes is {@link placePort}'s
+ * decision, the one `boot --dry-run` prints.
  */
 export async function addForwarderPort(runDir: string, benito: string, wanted: PortRecord): Promise<PortStatus | undefined> {
-  let existing = readPortRecord(runDir, wanted.id);
-  let moved: { from: number } | undefined;
-  if (existing !== undefined && wanted.shard === undefined) {
-    const holder = holderOf(runDir, wanted.switchDir);
-    const from = existing.shard ?? 0;
-    if (switchKey(existing.switchDir) !== switchKey(wanted.switchDir) || (holder !== undefined && holder !== from)) {
-      await removeForwarderPort(runDir, benito, wanted.id);
-      existing = undefined;
-      moved = { from };
-    }
-  }
-  // Counted before the record is written, so a first count from the records does not see it twice.
-  const shard = wanted.shard ?? (existing === undefined ? shardFor(runDir, wanted.switchDir) : (existing.shard ?? 0));
-  countsOf(runDir);
+  const existing = readPortRecord(runDir, wanted.id);
+  // Read before a move's removal counts it out, so a first count from the records does not see the new record twice.
+  const counts = countsOf(runDir);
+  const placement: PortPlacement =
+    wanted.shard !== undefined
+      ? { kind: existing === undefined ? "add" : "keep", shard: wanted.shard }
+      : placePort(counts, shardCount(), existing === undefined ? undefined : recordedAt(existing), switchKey(wanted.switchDir));
+  if (placement.kind === "move") await removeForwarderPort(runDir, benito, wanted.id);
+  const shard = placement.kind === "move" ? placement.to : placement.shard;
   const record = { ...wanted, shard };
   writePortRecord(runDir, record);
-  if (existing === undefined) countPort(runDir, shard, record.switchDir, 1);
+  if (placement.kind !== "keep") countOwn(runDir, shard, record.switchDir, 1);
   await ensureForwarder(runDir, benito, shard);
   const answer = await forwarderRequest(runDir, { op: "add", id: record.id }, shard);
   if (!answer.ok) {
     const cause = answer.error ?? "the forwarder refused the port";
-    throw new BenitoError("plugging the TAP into its switch", `${record.tap}${record.netns === undefined ? "" : ` in ${record.netns}`}`, moved === undefined ? cause : `${cause} (${movedNote(moved.from, shard)}; boot again retries)`);
+    throw new BenitoError("plugging the TAP into its switch", `${record.tap}${record.netns === undefined ? "" : ` in ${record.netns}`}`, placement.kind !== "move" ? cause : `${cause} (${movedNote(placement.from, shard)}; boot again retries)`);
   }
   return answer.ports?.[0];
 }
@@ -302,7 +291,7 @@ export async function removeForwarderPort(runDir: string, benito: string, id: st
       left = answer.left;
     }
     removePortRecord(runDir, id);
-    countPort(runDir, shard, recorded.switchDir, -1);
+    countOwn(runDir, shard, recorded.switchDir, -1);
     // The forwarder still holds other ports (each recorded): nothing to stop, no records to read.
     if (left !== undefined && left > 0) return;
     // It says it is empty, or is not running, or is older and did not say: the records decide.
