@@ -228,7 +228,7 @@ async function runStep(step: Step, options: RunOptions, changed: ReadonlySet<str
     case "forwarder.port": {
       // A remade TAP or namespace: the forwarder holds the old TAP, so the port is closed and opened again.
       if (converge && step.restartWhen?.some((id) => changed.has(id)) === true) await removeForwarderPort(step.runDir, options.benito, step.port);
-      const opened = await addForwarderPort(step.runDir, options.benito, {
+      const { placement, status } = await addForwarderPort(step.runDir, options.benito, {
         version: 1,
         kind: "forwarder-port",
         id: step.port,
@@ -239,7 +239,10 @@ async function runStep(step: Step, options: RunOptions, changed: ReadonlySet<str
         reconnect: true,
         owner: step.owner,
       });
-      if (opened?.port !== undefined) return { note: `switch port ${opened.port}`, changed: true };
+      // A move unplugged the port for a moment: the log says so, and from where to where.
+      const moved = placement.kind === "move" ? `${placement.from === placement.to ? `moved to its new switch on forwarder ${placement.to}` : `moved from forwarder ${placement.from} to forwarder ${placement.to} of the pool`} (unplugged while it moved)` : undefined;
+      const notes = [...(moved === undefined ? [] : [moved]), ...(status?.port === undefined ? [] : [`switch port ${status.port}`])];
+      if (notes.length > 0) return { note: notes.join("; "), changed: true };
       break;
     }
     case "link.delete": {

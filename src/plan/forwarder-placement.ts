@@ -55,11 +55,14 @@ function memberFor(counts: PoolCounts, poolSize: number, switchKey: string): num
   return loads.indexOf(Math.min(...loads));
 }
 
-/** The counts as they are once a recorded port is removed (a copy of what changes; counts is left alone). */
+/** A copy of counts that can be counted in without changing them. */
+function copyOf(counts: PoolCounts): PoolCounts {
+  return { loads: [...counts.loads], bySwitch: new Map([...counts.bySwitch].map(([key, perShard]) => [key, [...perShard]])) };
+}
+
+/** The counts as they are once a recorded port is removed (a copy; counts is left alone). */
 function without(counts: PoolCounts, port: RecordedPort): PoolCounts {
-  const copy: PoolCounts = { loads: [...counts.loads], bySwitch: new Map(counts.bySwitch) };
-  const perShard = copy.bySwitch.get(port.switchKey);
-  if (perShard !== undefined) copy.bySwitch.set(port.switchKey, [...perShard]);
+  const copy = copyOf(counts);
   countPort(copy, port.shard, port.switchKey, -1);
   return copy;
 }
@@ -120,7 +123,7 @@ export interface PortMove {
  * next (a port added or moved first changes where a later one of its switch goes).
  */
 export function forwarderMoves(steps: readonly Step[], pool: PoolView): Map<string, PortMove> {
-  const counts: PoolCounts = { loads: [...pool.counts.loads], bySwitch: new Map([...pool.counts.bySwitch].map(([key, perShard]) => [key, [...perShard]])) };
+  const counts = copyOf(pool.counts);
   const ports = new Map(pool.ports);
   const moves = new Map<string, PortMove>();
   for (const step of steps) {

@@ -1,6 +1,6 @@
 // A forwarder port recorded on the wrong pool member (an older benito split its LAN): `boot --dry-run` says it moves and changes nothing; `status` calls it drift; `boot` makes exactly that move.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { benito, benitoBinary } from "../helpers/binary";
@@ -106,6 +106,11 @@ describe.skipIf(!isRoot || !hasVde || shardCount() < 2)("a forwarder port on the
     expect(seen.stdout.split("\n").filter((line) => line.startsWith("DRIFT"))).toEqual([expect.stringContaining(`drift, a boot moves it from forwarder ${from} to forwarder ${to} of the pool`)]);
     const booted = await benito(["boot", ...common(), lab.config, "pnode0"], { timeoutMs: 90_000 });
     expect(booted.code === 0 ? "" : booted.stdout + booted.stderr).toBe("");
+    // Its vnode alone was relaunched, and its port step says what it did; the others were left alone.
+    const stages: unknown = JSON.parse(readFileSync(join(lab.runDir, "status.json"), "utf8")).stages;
+    const output = (id: string) => (Array.isArray(stages) ? stages : []).find((stage) => stage?.id === id)?.output ?? [];
+    expect(output(`child:${lab.name("b")}`)).toContain(`# moved from forwarder ${from} to forwarder ${to} of the pool (unplugged while it moved); switch port 2`);
+    for (const node of ["a", "c"] as const) expect(output(`child:${lab.name(node)}`)[0]).toBe("already running and healthy: left alone");
     const after = await pool();
     expect(after.records).toEqual({ ...before.records, [moved]: to });
     const others = before.members[to]?.ports ?? [];

@@ -207,8 +207,9 @@ function countOwn(runDir: string, shard: number, switchDir: string, delta: 1 | -
 
 /**
  * The pool as its records and pidfiles show it now, for a dry run: read only (no forwarder is
- * asked, started or changed; the counts are a copy). ports are the plan's forwarder ports (id and
- * switch folder), resolved as the apply step resolves them.
+ * asked, started or changed; the counts are this process's, which forwarderMoves copies before
+ * it counts). ports are the plan's forwarder ports (id and switch folder), resolved as the apply
+ * step resolves them.
  */
 export function observePool(runDir: string, benito: string, ports: readonly { readonly port: string; readonly switchDir: string }[]): PoolView {
   const counts = countsOf(runDir);
@@ -218,7 +219,7 @@ export function observePool(runDir: string, benito: string, ports: readonly { re
   });
   return {
     size: shardCount(),
-    counts: { loads: [...counts.loads], bySwitch: new Map([...counts.bySwitch].map(([key, perShard]) => [key, [...perShard]])) },
+    counts,
     ports: new Map(recorded),
     running: Array.from({ length: maxShards }, (_, shard) => forwarderState(runDir, benito, shard).alive),
     switchKeys: new Map(ports.map(({ switchDir }) => [switchDir, switchKey(switchDir)])),
@@ -231,6 +232,12 @@ export function portPlacement(runDir: string, id: string, switchDir: string): Po
   return placePort(countsOf(runDir), shardCount(), recorded === undefined ? undefined : recordedAt(recorded), switchKey(switchDir));
 }
 
+/** AddedPort interface: the port's state once the forwarder opened it, and where it was placed (a move: where from). */
+export interface AddedPort {
+  readonly status?: PortStatus;
+  readonly placement: PortPlacement;
+}
+
 /**
  * Records a port (on the pool member holding its switch's other ports, else the least loaded one,
  * unless the record names one), makes sure that forwarder runs, and has it open the port; throws
@@ -240,7 +247,7 @@ export function portPlacement(runDir: string, id: string, switchDir: string): Po
  * right member, so a re-run of boot regroups every LAN. Where it goes is {@link placePort}'s
  * decision, the one `boot --dry-run` prints.
  */
-export async function addForwarderPort(runDir: string, benito: string, wanted: PortRecord): Promise<PortStatus | undefined> {
+export async function addForwarderPort(runDir: string, benito: string, wanted: PortRecord): Promise<AddedPort> {
   const existing = readPortRecord(runDir, wanted.id);
   // Read before a move's removal counts it out, so a first count from the records does not see the new record twice.
   const counts = countsOf(runDir);
@@ -259,7 +266,7 @@ export async function addForwarderPort(runDir: string, benito: string, wanted: P
     const cause = answer.error ?? "the forwarder refused the port";
     throw new BenitoError("plugging the TAP into its switch", `${record.tap}${record.netns === undefined ? "" : ` in ${record.netns}`}`, placement.kind !== "move" ? cause : `${cause} (${movedNote(placement.from, shard)}; boot again retries)`);
   }
-  return answer.ports?.[0];
+  return { status: answer.ports?.[0], placement };
 }
 
 /** What a failed add says of the move before it: the port is no longer where it was. */
