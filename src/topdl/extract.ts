@@ -1,7 +1,7 @@
 // The boot-time fast path: reads only the top-level blocks of a large TopDL document that one host's view depends on.
 import { decodeDocument } from "./decode";
 import { hostKeys, partitionKeys } from "./keys";
-import { checkDecoded, checkTopology, defaultMaxBytes, inputBytes, type CheckResult, type ParseOptions } from "./parse";
+import { checkBlocks, checkDecoded, checkTopology, defaultMaxBytes, inputBytes, type CheckResult, type ParseOptions } from "./parse";
 import type { Topology } from "./types";
 import { parseXml, type Block, type XmlNode } from "./xml";
 
@@ -282,45 +282,14 @@ export class Scanned {
       if (block.name === "substrates" && (allSubstrates || this.#odd.has(index))) chosen.add(index);
     });
     if (!allSubstrates) for (const index of this.#holding([...wanted])) if (this.#blocks[index]!.name === "substrates") chosen.add(index);
-    const mini = this.#document([...chosen].sort((a, b) => a - b));
-    return checkTopology(mini.text, file, { ...options, indexes: mini.indexes });
-  }
-
-  /**
-   * A document of the chosen blocks, each at its original line and column (line ends and spaces
-   * pad the gaps), under an `<experiment>` at the root's line, with each block's original index.
-   */
-  #document(chosen: readonly number[]): { text: string; indexes: { substrates: number[]; elements: number[] } } {
-    const parts: string[] = ["\n".repeat(this.#rootLine - 1), "<experiment>"];
-    let line = this.#rootLine;
-    let column = 1 + "<experiment>".length;
+    // The blocks parsed while choosing are read as they are, each parsed once (the rest now).
+    const order = [...chosen].sort((a, b) => a - b);
     const indexes = { substrates: [] as number[], elements: [] as number[] };
-    for (const index of chosen) {
-      const block = this.#blocks[index]!;
-      if (block.name === "substrates" || block.name === "elements") indexes[block.name].push(this.#ordinals[index]!);
-      if (block.line > line) {
-        parts.push("\n".repeat(block.line - line), " ".repeat(block.column - 1));
-        line = block.line;
-        column = block.column;
-      } else {
-        parts.push(" ".repeat(Math.max(0, block.column - column)));
-        column = Math.max(column, block.column);
-      }
-      const raw = this.#text.slice(block.start, block.end);
-      parts.push(raw);
-      // Where the block ends: count its line ends (LF, CR, CRLF) and the length of its last line.
-      let lastLineStart = -1;
-      for (let k = 0; k < raw.length; k += 1) {
-        const c = raw.charCodeAt(k);
-        if (c === 0x0a || (c === 0x0d && raw.charCodeAt(k + 1) !== 0x0a)) {
-          line += 1;
-          lastLineStart = k + 1;
-        }
-      }
-      column = lastLineStart < 0 ? column + raw.length : raw.length - lastLineStart + 1;
+    for (const index of order) {
+      const name = this.#blocks[index]!.name;
+      if (name === "substrates" || name === "elements") indexes[name].push(this.#ordinals[index]!);
     }
-    parts.push("</experiment>");
-    return { text: parts.join(""), indexes };
+    return checkBlocks(order.map((index) => this.#parse(index)), this.#rootLine, file, { ...options, indexes });
   }
 
   /**
@@ -362,8 +331,9 @@ export class Scanned {
     let node = this.#parsed.get(index);
     if (node === undefined) {
       const block = this.#blocks[index]!;
-      // A block of a well-formed document is a well-formed document by itself.
-      node = parseXml(this.#text.slice(block.start, block.end)).root!;
+      // A block of a well-formed document is a well-formed document by itself; parsed at its line,
+      // it is the node the whole read hands its reader.
+      node = parseXml(this.#text.slice(block.start, block.end), { firstLine: block.line }).root!;
       this.#parsed.set(index, node);
     }
     return node;

@@ -96,38 +96,59 @@ function read(input: Uint8Array | string, file: string, options: ParseOptions): 
 function readText(text: string, file: string, options: ParseOptions): CheckResult {
   const problem = (line: number, message: string): Problem => ({ file, line, path: "", message });
   const top = options.top ?? "experiment";
-  const errorList = new ProblemList("error");
-  const warningList = new ProblemList("warning");
-  const sink: Sink = { file, errors: errorList, warnings: warningList, ...(options.indexes !== undefined && { indexes: options.indexes }) };
+  const reading = new Reading(file, options);
   // When the topology is the root (the usual case), each top-level block is read as soon as it
   // is parsed and then dropped: no tree of the whole document is ever held.
-  const reader = new TopologyReader(sink);
-  const xml = parseXml(text, { stream: { name: top, child: (node) => reader.child(node) } });
+  const xml = parseXml(text, { stream: { name: top, child: (node) => reading.reader.child(node) } });
   if (xml.problems.some((found) => found.severity === "error")) {
     // A document that is not well-formed XML has no TopDL meaning: its XML problems alone.
     const errors = xml.problems.filter((found) => found.severity === "error").map((found) => problem(found.line, found.message));
     const warnings = xml.problems.filter((found) => found.severity === "warning").map((found) => problem(found.line, found.message));
     return { errors, warnings };
   }
-  // The lists as they stand, sorted by line, with the counts of what was not kept.
-  const result = (topology?: Topology): CheckResult => {
-    const omitted = [...errorList.omitted(), ...warningList.omitted()];
-    const errors = byLine(errorList.kept);
-    const warnings = byLine([...xml.problems.map((found) => problem(found.line, found.message)), ...warningList.kept]);
-    return { ...(topology !== undefined && { topology: { ...topology, warnings } }), errors, warnings, ...(omitted.length > 0 && { omitted }) };
-  };
-  let normalized: ReturnType<TopologyReader["finish"]>;
-  if (xml.rootName === top) normalized = reader.finish(xml.rootLine);
-  else {
-    const node = xml.root === undefined ? undefined : findFirst([xml.root], top);
-    if (node === undefined) {
-      const hint = top === "experiment" ? " (TopDL's root is <experiment>; --top NAME reads another element)" : "";
-      return { errors: [problem(1, `no <${top}> element: the root element is <${xml.rootName}>, expected <${top}>${hint}`)], warnings: byLine(warningList.kept) };
-    }
-    normalized = normalizeTopology(node, sink);
+  const xmlWarnings = xml.problems.map((found) => problem(found.line, found.message));
+  if (xml.rootName === top) return reading.finish(reading.reader.finish(xml.rootLine), xmlWarnings);
+  const node = xml.root === undefined ? undefined : findFirst([xml.root], top);
+  if (node === undefined) {
+    const hint = top === "experiment" ? " (TopDL's root is <experiment>; --top NAME reads another element)" : "";
+    return { errors: [problem(1, `no <${top}> element: the root element is <${xml.rootName}>, expected <${top}>${hint}`)], warnings: byLine(reading.warnings.kept) };
   }
-  if (!errorList.empty) return result();
-  return result({ file, ...normalized, warnings: [] });
+  return reading.finish(normalizeTopology(node, reading.sink), xmlWarnings);
+}
+
+/**
+ * Reads top-level blocks already parsed (each by itself, at its line in the document: the fast
+ * paths, src/topdl/extract.ts) as the children of an `<experiment>` root on `rootLine`: the
+ * answer of checkTopology for a document of those blocks, without parsing them again.
+ */
+export function checkBlocks(blocks: readonly XmlNode[], rootLine: number, file: string, options: ParseOptions = {}): CheckResult {
+  const reading = new Reading(file, options);
+  for (const block of blocks) reading.reader.child(block);
+  return strictly(reading.finish(reading.reader.finish(rootLine), []), options);
+}
+
+/** Reading class: the problem lists and the reader of one document being read. */
+class Reading {
+  readonly #file: string;
+  readonly errors = new ProblemList("error");
+  readonly warnings = new ProblemList("warning");
+  readonly sink: Sink;
+  readonly reader: TopologyReader;
+
+  constructor(file: string, options: ParseOptions) {
+    this.#file = file;
+    this.sink = { file, errors: this.errors, warnings: this.warnings, ...(options.indexes !== undefined && { indexes: options.indexes }) };
+    this.reader = new TopologyReader(this.sink);
+  }
+
+  /** The lists as they stand, sorted by line, with the counts of what was not kept; the topology when there is no error. */
+  finish(normalized: ReturnType<TopologyReader["finish"]>, xmlWarnings: readonly Problem[]): CheckResult {
+    const omitted = [...this.errors.omitted(), ...this.warnings.omitted()];
+    const errors = byLine(this.errors.kept);
+    const warnings = byLine([...xmlWarnings, ...this.warnings.kept]);
+    const topology = this.errors.empty ? { file: this.#file, ...normalized, warnings } : undefined;
+    return { ...(topology !== undefined && { topology }), errors, warnings, ...(omitted.length > 0 && { omitted }) };
+  }
 }
 
 /** The first element with the tag, in document order (the root itself, or nested, e.g. in a SOAP envelope). */

@@ -98,6 +98,11 @@ export interface XmlOptions {
    * #plainBuild): the reference the differential test compares them with.
    */
   readonly general?: boolean;
+  /**
+   * The line the text starts on (default 1): a top-level block parsed by itself (the fast paths)
+   * gets the lines it has in the whole document.
+   */
+  readonly firstLine?: number;
 }
 
 /** XmlResult interface: the problems, the root, and (scanOnly) the root's child elements. */
@@ -201,6 +206,7 @@ class Parser {
     this.#stream = options.stream;
     this.#build = options.scanOnly !== true;
     this.#plain = options.general !== true;
+    this.#line = options.firstLine ?? 1;
     if (!Parser.#tuned) {
       Parser.#tuned = true;
       // #plainScan is one long call over the whole document: the FTL compiled it in 81 ms for
