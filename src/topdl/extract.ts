@@ -186,6 +186,8 @@ export class Scanned {
   readonly #odd = new Set<number>();
   /** Blocks parsed so far (each is asked about several times). */
   readonly #parsed = new Map<number, XmlNode>();
+  /** What the choosing found in each block walked so far. */
+  readonly #known = new Map<number, BlockFacts>();
 
   private constructor(text: string, blocks: readonly Block[], rootLine: number) {
     this.#text = text;
@@ -237,31 +239,31 @@ export class Scanned {
   /** The `<name>` of every element in the block that has `localname` as its name or one of its localnames. */
   namesOf(index: number, localname: string): string[] {
     const names: string[] = [];
-    walk(this.#parse(index), (node) => {
-      const known = node.children.some((child) => (child.name === "localname" || child.name === "name") && textOf(child) === localname);
-      const name = node.children.find((child) => child.name === "name");
-      if (known && name !== undefined) names.push(textOf(name));
-    });
+    for (const named of this.#facts(index).named) if (named.known.includes(localname)) names.push(named.name);
     return names;
   }
 
   /** The text of every `<substrate>` in the block (the substrates its interfaces use). */
   substrateNames(index: number): string[] {
-    const names: string[] = [];
-    walk(this.#parse(index), (node) => void (node.name === "substrate" && names.push(textOf(node))));
-    return names;
+    return this.#facts(index).substrates;
   }
 
   /** Every value of an `<attribute>` with one of `keys`, anywhere in the block (a superset of what the checker reads). */
   attributeValues(index: number, keys: readonly string[]): string[] {
     const values: string[] = [];
-    walk(this.#parse(index), (node) => {
-      if (node.name !== "attribute") return;
-      const key = node.children.find((child) => child.name === "attribute");
-      const value = node.children.find((child) => child.name === "value");
-      if (key !== undefined && value !== undefined && keys.includes(textOf(key))) values.push(textOf(value));
-    });
+    for (const [key, value] of this.#facts(index).attributes) if (keys.includes(key)) values.push(value);
     return values;
+  }
+
+  /** What the choosing asks of a block, found in one walk of it (it is asked many times). */
+  #facts(index: number): BlockFacts {
+    let facts = this.#known.get(index);
+    if (facts === undefined) {
+      facts = { named: [], substrates: [], attributes: [] };
+      collectFacts(this.#parse(index), facts);
+      this.#known.set(index, facts);
+    }
+    return facts;
   }
 
   /**
@@ -340,10 +342,32 @@ export class Scanned {
   }
 }
 
-/** Calls `visit` on a node and every element under it. */
-function walk(node: XmlNode, visit: (node: XmlNode) => void): void {
-  visit(node);
-  for (const child of node.children) if (child.name !== "#text") walk(child, visit);
+/** BlockFacts interface: what the fast paths choose by, of one block, in document order. */
+interface BlockFacts {
+  /** Each element with a `<name>`: that name (its first), and the texts of its `<name>` and `<localname>` children. */
+  readonly named: { readonly name: string; readonly known: readonly string[] }[];
+  /** The text of every `<substrate>`. */
+  readonly substrates: string[];
+  /** Every `<attribute>` holding an `<attribute>` (its key) and a `<value>`: the first of each. */
+  readonly attributes: (readonly [key: string, value: string])[];
+}
+
+/** Adds what a node and every element under it hold to `facts`. */
+function collectFacts(node: XmlNode, facts: BlockFacts): void {
+  let name: XmlNode | undefined;
+  let key: XmlNode | undefined;
+  let value: XmlNode | undefined;
+  const known: string[] = [];
+  for (const child of node.children) {
+    if (child.name === "name" || child.name === "localname") known.push(textOf(child));
+    if (child.name === "name") name ??= child;
+    else if (child.name === "attribute") key ??= child;
+    else if (child.name === "value") value ??= child;
+  }
+  if (name !== undefined) facts.named.push({ name: textOf(name), known });
+  if (node.name === "substrate") facts.substrates.push(textOf(node));
+  if (node.name === "attribute" && key !== undefined && value !== undefined) facts.attributes.push([textOf(key), textOf(value)]);
+  for (const child of node.children) if (child.name !== "#text") collectFacts(child, facts);
 }
 
 /** A leaf's text as the checker reads it (the text runs of an element with children, joined and trimmed). */
