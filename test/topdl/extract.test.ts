@@ -1,9 +1,11 @@
 // The single-host fast path reads only one host's blocks, yet answers exactly as reading the whole document would.
 import { describe, expect, spyOn, test } from "bun:test";
 import { hostViewFromDocument } from "../../src/model/host-view";
+import { readFileSync } from "node:fs";
 import * as decode from "../../src/topdl/decode";
 import { extractHostTopology } from "../../src/topdl/extract";
 import { checkTopology } from "../../src/topdl/parse";
+import * as xml from "../../src/topdl/xml";
 
 /** A document with one tag per line: n computers on a chain of LANs; vnodes hosted by pnode0. */
 function chain(n: number, extra = ""): string {
@@ -97,6 +99,29 @@ describe("extractHostTopology", () => {
       expect(decoded).toHaveBeenCalledTimes(1);
     } finally {
       decoded.mockRestore();
+    }
+  });
+
+  test("each block read is parsed once, by itself: the chosen blocks are not parsed again as a document", () => {
+    // A tiny experiment (the example lab) reads most of its blocks for any host: parsing them
+    // twice cost more than the whole read (bench/README.md, "TopDL on a tiny document").
+    const text = readFileSync(new URL("../../examples/lab/topo.xml", import.meta.url), "utf8");
+    const blocks = new Set(xml.parseXml(text, { scanOnly: true }).blocks!.map((block) => text.slice(block.start, block.end)));
+    const parse = spyOn(xml, "parseXml");
+    try {
+      const result = extractHostTopology(text, "topo.xml", "a");
+      expect(result.partial).toBe(true);
+      // The scan, then one parse per block read (the element blocks of a's LAN, its pnode's, the substrates they use).
+      const trees = parse.mock.calls.filter(([, options]) => options?.scanOnly !== true).map(([parsed]) => parsed);
+      expect(parse.mock.calls.length - trees.length).toBe(1);
+      expect(trees.filter((parsed) => !blocks.has(parsed))).toEqual([]);
+      expect(new Set(trees).size).toBe(trees.length);
+      expect(trees.length).toBeGreaterThan(4);
+      // And the answer is the whole read's, lines included.
+      const whole = checkTopology(text, "topo.xml").topology!;
+      for (const element of result.topology!.elements) expect(element).toEqual(whole.elements.find((candidate) => candidate.name === element.name)!);
+    } finally {
+      parse.mockRestore();
     }
   });
 });
