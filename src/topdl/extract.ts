@@ -24,9 +24,9 @@ export interface ExtractResult extends CheckResult {
  * carry (Containers placement), every `<substrates>` block whose text contains a substrate name
  * those elements use, every other top-level block (version, attributes, fragments), and every
  * block holding anything that could spell a name in another way (a reference, comment, CDATA
- * section or processing instruction). The chosen blocks are read by the same checker as a whole
- * document, at their original lines, columns and indexes. A superset never changes the answer,
- * only the time. When the host is not found that way, or the document is not a plain
+ * section or processing instruction). The chosen blocks, each parsed once at its line in the
+ * document, are read by the same reader as a whole document, with their original indexes. A
+ * superset never changes the answer, only the time. When the host is not found that way, or the document is not a plain
  * `<experiment>` (--top, an envelope), the whole document is read instead.
  */
 export function extractHostTopology(input: Uint8Array | string | TopdlDocument, file: string, hostName: string, options: ParseOptions = {}): ExtractResult {
@@ -268,8 +268,9 @@ export class Scanned {
 
   /**
    * Reads the chosen `<elements>` blocks with the `<substrates>` blocks they use (or every
-   * `<substrates>` block) and every other top-level block, as one document at the blocks'
-   * original lines, columns and indexes. Undefined when a substrate name cannot be searched for.
+   * `<substrates>` block) and every other top-level block, as the children of one `<experiment>`:
+   * each block parsed once at its line (the trees the choosing parsed are used as they are), with
+   * its original index. Undefined when a substrate name cannot be searched for.
    */
   check(elements: ReadonlySet<number>, file: string, options: ParseOptions, allSubstrates = false): CheckResult | undefined {
     const chosen = new Set(elements);
