@@ -47,6 +47,7 @@ async function main(): Promise<void> {
       format: "esm",
     });
     if (!built.success) throw new Error(built.logs.join("\n"));
+    if (!existsSync(corpus)) console.log(`SKIPPED: the corpus documents (${corpus} is absent): the example lab only`);
     const load = (): string => loadavg().map((value) => value.toFixed(1)).join(" ");
     console.log(`cold reads in a fresh process each, ${rounds} of each kind alternating; medians of CPU (all threads) and main-thread CPU; load ${load()}`);
     for (const [file, host] of documents) {
