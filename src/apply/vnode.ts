@@ -89,13 +89,12 @@ export function orphanSteps(recorded: readonly Step[], current: readonly Step[])
 /**
  * Stops a vnode with the teardown recorded when it was launched (what was made, whatever
  * topo.xml says now); without a record, with the platform's stop plan for the node as
- * topo.xml describes it. Its records (vnode, addresses) go last.
+ * topo.xml describes it (`planned`, asked only then). Its records (vnode, addresses) go last.
  */
-export async function stopVnode(runDir: string, nodeName: string, planned: (() => { steps: readonly import("../plan/step").Step[] }) | undefined, benito: string, progress: (line: string) => void): Promise<void> {
+export async function stopVnode(runDir: string, nodeName: string, planned: () => Promise<{ steps: readonly Step[] }>, benito: string, progress: (line: string) => void): Promise<void> {
   const ledger = Ledger.at(runDir);
   const record = ledger.get("vnode", nodeName);
-  const steps = record?.data.teardown ?? planned?.().steps;
-  if (steps === undefined) throw new BenitoError("stopping the vnode", nodeName, "it is neither in the topology nor in benito's ledger");
+  const steps = record?.data.teardown ?? (await planned()).steps;
   // A launch that never finished (its record still an intent) may have left a link unmarked: its own, named by the record.
   await runSteps(steps, { benito, mode: "teardown", underIntent: record?.phase === "intent", failpointPrefix: nodeName, progress });
   ledger.remove("addresses", nodeName);

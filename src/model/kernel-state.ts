@@ -17,6 +17,8 @@ export interface LinkInfo {
   readonly master: number;
   /** IFLA_IFALIAS, when the link has a non-empty alias (benito marks links it creates with one). */
   readonly alias?: string;
+  /** IFLA_GROUP, when not the default group 0. */
+  readonly group?: number;
 }
 
 /** AddressInfo interface: one IPv4 address on a link (RTM_NEWADDR). */

@@ -1,14 +1,14 @@
 // `benito vm launch|stop|status NODE [CONFIG_DIR]`: brings one vnode up or down through its platform's plan; `benito vm accel` shows the KVM probe.
 import { join, resolve } from "node:path";
 import { checkRequirements } from "../../apply/run-steps";
-import { describeCheck, dryRunCheck, launchVnode, ledgerChecks, recordedVnodes, stopVnode, type CheckResult } from "../../apply/vnode";
+import { describeCheck, dryRunCheck, launchVnode, ledgerChecks, stopVnode, type CheckResult } from "../../apply/vnode";
 import { restoreKernelOverrides } from "../../apply/link-apply";
 import { loadCommand } from "../registry";
 import { runCaptured } from "../stages";
 import { integerOption, parseCommandArgs } from "../args";
 import { loadSiteConf, resolveConfigDir, topologyPath } from "../../config/config-dir";
 import { withQemuDefaults } from "../../config/qemu-conf";
-import { BenitoError, ExitCode, UsageError } from "../../errors";
+import { ExitCode, UsageError } from "../../errors";
 import type { HostView, Node } from "../../model/node";
 import type { ControlLease } from "../../model/control-allocation";
 import { hostViewFromDocument } from "../../model/host-view";
@@ -189,14 +189,12 @@ async function lookInside(check: Extract<StatusCheck, { kind: "dry-run" }>, ctx:
 /** `vm launch` / `vm stop` (and their dry runs). */
 async function change(action: "launch" | "stop", name: string, configArgument: string | undefined, runDir: string, values: VmValues, ctx: CommandContext, locked: (work: () => Promise<ExitCode>) => Promise<ExitCode>): Promise<ExitCode> {
   if (action === "stop" && values["dry-run"] !== true) return locked(async () => {
-    // What the ledger recorded at launch is what goes, even for a node topo.xml no longer has.
-    let planned: (() => Plan) | undefined;
-    try {
+    // What the ledger recorded at launch is what goes, even for a node topo.xml no longer has; the
+    // topology is read only without a record (down stops every vnode: reading it each time was most of its CPU).
+    const planned = async (): Promise<Plan> => {
       const { node, platform, platformContext } = await prepare(action, name, configArgument, runDir, values.accel, ctx);
-      planned = () => platform.stop(node, platformContext);
-    } catch (error) {
-      if (!(error instanceof BenitoError) || recordedVnodes(runDir).every((record) => record.id !== name)) throw error;
-    }
+      return platform.stop(node, platformContext);
+    };
     await stopVnode(runDir, name, planned, process.execPath, (line) => ctx.io.out(line));
     ctx.io.out(`${name}: stopped`);
     return ExitCode.ok;

@@ -108,12 +108,11 @@ function stop(node: Node, ctx: PlatformContext): Plan {
     files.push(join(dir, "startup.log"));
   }
   // Both datapaths' leftovers go, whichever the NIC used (site.conf may have changed since): each removal is a no-op when absent.
-  for (const nic of [...experimentalInterfaces(node)].reverse()) {
-    const tap = tapName(nic);
-    steps.push({ kind: "forwarder.unport", id: `port-${tap}`, runDir: ctx.runDir, port: forwarderPort(node, tap) });
-    steps.push(...kernelMemberRemoval(node.name, nic.name, tap, ctx.runDir));
-    steps.push({ kind: "tap.delete", id: `tap-${tap}`, name: tap, placement });
-  }
+  // Kind by kind, so the link deletions are consecutive steps: the executor sends them to the kernel as one batch.
+  const nics = [...experimentalInterfaces(node)].reverse();
+  for (const nic of nics) steps.push({ kind: "forwarder.unport", id: `port-${tapName(nic)}`, runDir: ctx.runDir, port: forwarderPort(node, tapName(nic)) });
+  for (const nic of nics) steps.push(...kernelMemberRemoval(node.name, nic.name, tapName(nic), ctx.runDir));
+  for (const nic of nics) steps.push({ kind: "tap.delete", id: `tap-${tapName(nic)}`, name: tapName(nic), placement });
   steps.push({ kind: "netns.delete", id: "netns", name: netns });
   files.forEach((path, index) => steps.push({ kind: "file.delete", id: `rm-${index}`, path }));
   steps.push({ kind: "dir.delete", id: "dir", path: dir });

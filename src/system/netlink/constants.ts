@@ -142,6 +142,8 @@ export const IFLA_OPERSTATE = 16;
 export const IFLA_LINKINFO = 18;
 /** Extended filter mask for GETLINK dumps. */
 export const IFLA_EXT_MASK = 29;
+/** The link's group (`ip link set NAME group N`); RTM_DELLINK with only a group deletes every link of it in one kernel batch. */
+export const IFLA_GROUP = 27;
 /** Inside IFLA_LINKINFO: the kind string ("veth", "bridge"). */
 export const IFLA_INFO_KIND = 1;
 /** Inside IFLA_LINKINFO: kind-specific data. */

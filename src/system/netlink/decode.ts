@@ -12,6 +12,7 @@ import {
   IFF_UP,
   IFINFOMSG_LEN,
   IFLA_ADDRESS,
+  IFLA_GROUP,
   IFLA_IFNAME,
   IFLA_INFO_KIND,
   IFLA_LINKINFO,
@@ -154,6 +155,7 @@ export function decodeLink(received: Received, offset: number, length: number): 
   let master = 0;
   let kind = "";
   let alias: string | undefined;
+  let group = 0;
   forEachAttribute(view, header + IFINFOMSG_LEN, offset + length, (type, at, size) => {
     switch (type) {
       case IFLA_IFNAME:
@@ -171,6 +173,9 @@ export function decodeLink(received: Received, offset: number, length: number): 
       case IFLA_IFALIAS:
         alias = attributeString(bytes, at, size);
         break;
+      case IFLA_GROUP:
+        if (size >= 4) group = view.getUint32(at, true);
+        break;
       case IFLA_LINKINFO:
         forEachAttribute(view, at, at + size, (infoType, infoAt, infoSize) => {
           if (infoType === IFLA_INFO_KIND) kind = attributeString(bytes, infoAt, infoSize);
@@ -178,7 +183,8 @@ export function decodeLink(received: Received, offset: number, length: number): 
         break;
     }
   });
-  const link: LinkInfo = { index, name, mac, up: (flags & IFF_UP) !== 0, lowerUp: (flags & IFF_LOWER_UP) !== 0, mtu, kind, master };
+  const plain: LinkInfo = { index, name, mac, up: (flags & IFF_UP) !== 0, lowerUp: (flags & IFF_LOWER_UP) !== 0, mtu, kind, master };
+  const link = group === 0 ? plain : { ...plain, group };
   return alias === undefined || alias === "" ? link : { ...link, alias };
 }
 

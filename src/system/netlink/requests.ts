@@ -11,6 +11,7 @@ import {
   IFINFOMSG_LEN,
   IFLA_ADDRESS,
   IFLA_EXT_MASK,
+  IFLA_GROUP,
   IFLA_IFALIAS,
   IFLA_IFNAME,
   IFLA_INFO_KIND,
@@ -199,6 +200,8 @@ export interface LinkChange {
   readonly mtu?: number;
   /** New alias (IFLA_IFALIAS). */
   readonly alias?: string;
+  /** New group (IFLA_GROUP). */
+  readonly group?: number;
 }
 
 /** Encodes an RTM_SETLINK request changing one link. */
@@ -211,6 +214,7 @@ export function writeLinkSet(writer: MessageWriter, type: number, flags: number,
   if (change.master !== undefined) writer.attrU32(IFLA_MASTER, change.master);
   if (change.mtu !== undefined) writer.attrU32(IFLA_MTU, change.mtu);
   if (change.alias !== undefined) writer.attrString(IFLA_IFALIAS, change.alias);
+  if (change.group !== undefined) writer.attrU32(IFLA_GROUP, change.group);
   writer.end(start);
 }
 
@@ -229,6 +233,14 @@ export function writeLinkCreate(writer: MessageWriter, type: number, flags: numb
 export function writeLinkDelete(writer: MessageWriter, type: number, flags: number, seq: number, index: number): void {
   const start = writer.begin(type, flags, seq);
   writeIfinfomsg(writer, AF_UNSPEC, index, 0, 0);
+  writer.end(start);
+}
+
+/** Encodes an RTM_DELLINK request for every link of a group (`ip link delete group N`): index 0 and IFLA_GROUP alone. */
+export function writeGroupDelete(writer: MessageWriter, type: number, flags: number, seq: number, group: number): void {
+  const start = writer.begin(type, flags, seq);
+  writeIfinfomsg(writer, AF_UNSPEC, 0, 0, 0);
+  writer.attrU32(IFLA_GROUP, group);
   writer.end(start);
 }
 

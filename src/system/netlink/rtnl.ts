@@ -29,6 +29,7 @@ import {
   writeAddressRequest,
   writeLinkCreate,
   writeLinkDelete,
+  writeGroupDelete,
   writeLinkDump,
   writeLinkGet,
   writeLinkSet,
@@ -244,6 +245,59 @@ export class Rtnl {
     this.#change("deleting the link", `link ${index}`, (writer, seq) => writeLinkDelete(writer, RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, seq, index));
   }
 
+  /**
+   * Deletes several links at once and says how each went (it never throws for one link). One by
+   * one, each deletion makes the kernel wait for an RCU grace period (~20 ms: the unregister work
+   * after rtnl_unlock runs rcu_barrier), so deleting hundreds takes seconds; a group deletion
+   * (`ip link delete group N`) unregisters them all under one. The links are put in a group no
+   * link of the namespace is in, the group is checked to hold exactly them, then deleted; anything
+   * unexpected (a link gone meanwhile, another link in the group) falls back to one by one.
+   *
+   * @returns For each index, in order: undefined when it was deleted, else why not.
+   */
+  deleteLinks(indices: readonly number[]): (BenitoError | undefined)[] {
+    const outcomes = new Map<number, BenitoError | undefined>();
+    const unique = [...new Set(indices)];
+    if (unique.length > 1) {
+      try {
+        this.#deleteAsGroup(unique, outcomes);
+      } catch {
+        // A dump that failed: one by one below.
+      }
+    }
+    for (const index of unique) {
+      if (outcomes.has(index)) continue;
+      try {
+        this.deleteLink(index);
+        outcomes.set(index, undefined);
+      } catch (error) {
+        outcomes.set(index, error instanceof BenitoError ? error : new BenitoError("deleting the link", `link ${index}`, messageOf(error)));
+      }
+    }
+    return indices.map((index) => outcomes.get(index));
+  }
+
+  /** The batch of `deleteLinks`: records each link it deleted in `outcomes`; leaves the rest to the caller. */
+  #deleteAsGroup(indices: readonly number[], outcomes: Map<number, BenitoError | undefined>): void {
+    const used = new Set(this.links().map((link) => link.group ?? 0));
+    let group = freeGroupCandidate();
+    while (used.has(group)) group = freeGroupCandidate();
+    const grouped: number[] = [];
+    for (const index of indices) {
+      try {
+        this.#setLink(`putting the link in group ${group} to delete it`, index, { group });
+        grouped.push(index);
+      } catch {
+        // Deleted one by one (which says why it failed, as a single deletion would).
+      }
+    }
+    // Exactly the links put there: a link someone else moved into the group meanwhile is never deleted.
+    const members = this.links().filter((link) => link.group === group).map((link) => link.index);
+    if (grouped.length < 2 || members.length !== grouped.length || !members.every((index) => grouped.includes(index))) return;
+    this.#change(`deleting the links of group ${group}`, NAMESPACE, (writer, seq) => writeGroupDelete(writer, RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, seq, group));
+    for (const index of grouped) outcomes.set(index, undefined);
+  }
+
   /** Every IPv4 address, or those of one link when `index` is given (RTM_GETADDR dump). */
   addresses(index?: number): AddressInfo[] {
     const all = this.#dump("listing addresses", (writer, seq) => writeAddressDump(writer, seq, index ?? 0), decodeAddress);
@@ -447,6 +501,11 @@ export class Rtnl {
 function nextSeq(seq: number, count: number): number {
   const next = seq + count;
   return next >= 0x7fff0000 ? 1 : next;
+}
+
+/** A link group number for `deleteLinks`, away from the small numbers operators name in /etc/iproute2/group. */
+function freeGroupCandidate(): number {
+  return 0x40000000 + (crypto.getRandomValues(new Uint32Array(1))[0] ?? 1) % 0x3fffffff;
 }
 
 /** Sort key for `linkByMac`: plain devices first, then other kinds, then stacked ones. */
