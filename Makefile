@@ -37,7 +37,7 @@ check: deps
 test: build debian-deps check
 	$(BUN) scripts/test.ts
 
-# Crash-resume over every failpoint of a lab boot and 24 random-time kills (CI runs a fixed-seed sample; docs/ledger.md).
+# Crash-resume over every failpoint of a lab boot and of its down, and 24 random-time kills (CI runs a fixed-seed sample; docs/ledger.md).
 test-crash: build
 	BENITO_CRASH_ALL=1 $(BUN) test --timeout=900000 --parallel=2 test/boot/crash-resume-
 

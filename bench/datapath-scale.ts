@@ -126,7 +126,7 @@ export async function scaleRun(label: string, datapath?: string): Promise<void> 
     console.log(`  benito processes after     ${rss.benitoCount} process(es), ${rss.benito.toFixed(1)} MB RSS total  target < ${rssTargetMB} MB: ${rss.benito < rssTargetMB ? "met" : "NOT met"}`);
     console.log(`  vde_switch processes       ${rss.switches.toFixed(1)} MB RSS total`);
     console.log(`  ${flows} TCP flows (8 LANs)     ${gbps.toFixed(2)} Gbit/s aggregate`);
-    console.log(`  boot again ${again.ms.toFixed(0)} ms; down ${down.ms.toFixed(0)} ms (exit ${down.code})`);
+    console.log(`  boot again ${again.ms.toFixed(0)} ms; down ${down.ms.toFixed(0)} ms, CPU ${down.cpuSeconds.toFixed(2)} s (exit ${down.code}; load average ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]})`);
   } finally {
     sh([benito, "down", ...args], true);
     rmSync(root, { recursive: true, force: true });

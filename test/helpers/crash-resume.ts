@@ -17,6 +17,8 @@ const sampleSize = all ? Infinity : Number(process.env.BENITO_CRASH_SAMPLE ?? 40
 /** How many random-time kill -9 points of boot, switch up and down one run tries, over all shards. */
 const randomKills = all ? 24 : Number(process.env.BENITO_CRASH_RANDOM ?? 20);
 const seed = Number(process.env.BENITO_CRASH_SEED ?? 11);
+/** How many of down's failpoints one CI run kills down at, over all shards (every one with BENITO_CRASH_ALL=1). */
+const downSampleSize = all ? Infinity : Number(process.env.BENITO_CRASH_DOWN_SAMPLE ?? 16);
 
 /** A Fisher-Yates sample of `size` items, by the seeded generator. */
 function sample<T>(items: readonly T[], size: number, next: () => number): T[] {
@@ -48,10 +50,13 @@ export function crashResumeShard(shard: number, shards: number): void {
     let lab: Lab;
     let clean: LabState;
     let failpoints: string[] = [];
+    let downFailpoints: string[] = [];
+    /** How long a clean down of the lab took: random kills of down land inside it. */
+    let downMs = 0;
     let prefix = "";
     const common = () => ["--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log")];
     const boot = (env: Record<string, string> = {}) => benitoEnded(["boot", ...common(), lab.config, "pnode0"], env);
-    const down = () => benitoEnded(["down", ...common(), lab.config, "pnode0"]);
+    const down = (env: Record<string, string> = {}) => benitoEnded(["down", ...common(), lab.config, "pnode0"], env);
 
     beforeAll(async () => {
       prefix = uniquePrefix();
@@ -61,7 +66,11 @@ export function crashResumeShard(shard: number, shards: number): void {
       expect(first.code).toBe(0);
       clean = await labState(lab);
       failpoints = [...new Set(readFileSync(trace, "utf8").split("\n").filter((line) => line !== ""))];
-      expect((await down()).code).toBe(0);
+      const downTrace = join(lab.dir, "down-failpoints");
+      const started = performance.now();
+      expect((await down({ BENITO_FAILPOINT_TRACE: downTrace })).code).toBe(0);
+      downMs = performance.now() - started;
+      downFailpoints = [...new Set(readFileSync(downTrace, "utf8").split("\n").filter((line) => line !== ""))];
       expect(await labLeftovers(lab)).toEqual([]);
     });
 
@@ -96,6 +105,24 @@ export function crashResumeShard(shard: number, shards: number): void {
       expect(failures).toEqual([]);
     });
 
+    test("down killed at each failpoint of its share (steps of every vnode's teardown, record removals, stages): down again leaves nothing", async () => {
+      expect(downFailpoints.some((name) => name.startsWith("step:"))).toBe(true);
+      const byName = new Map(downFailpoints.map((name) => [canonical(name, prefix), name]));
+      const chosen = sample([...byName.keys()].sort(), downSampleSize, random(seed + 1)).filter((_, index) => index % shards === shard - 1);
+      const failures: string[] = [];
+      for (const key of chosen) {
+        const name = byName.get(key) ?? key;
+        if ((await boot()).code !== 0) failures.push(`${name}: the boot before down failed`);
+        const started = labPids(lab);
+        const crashed = await down({ BENITO_FAILPOINT: name });
+        if (crashed.signal !== "SIGKILL") failures.push(`${name}: down was not killed there (exit ${crashed.code})`);
+        const again = await down();
+        const left = await labLeftovers(lab, started);
+        if (again.code !== 0 || left.length > 0) failures.push(`${name}: down again exited ${again.code}, left ${left.join(", ")}: ${again.stderr.split("\n").filter((line) => line.includes("benito")).join(" / ")}`);
+      }
+      expect(failures).toEqual([]);
+    });
+
     test("kill -9 at random times of boot, switch up and down: the next run converges, down leaves nothing", async () => {
       const next = random(seed + shard);
       const failures: string[] = [];
@@ -108,7 +135,8 @@ export function crashResumeShard(shard: number, shards: number): void {
         const started = labPids(lab);
         const args = which === "switch" ? ["switch", "up", "--run-dir", lab.runDir, lab.config, "pnode0"] : [which, ...common(), lab.config, "pnode0"];
         const child = Bun.spawn([benitoBinary, ...args], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
-        const delay = Math.floor(next() * (which === "switch" ? 400 : 1500));
+        // A kill of down lands while it runs (it takes a few hundred ms since its link deletions are batched).
+        const delay = Math.floor(next() * (which === "switch" ? 400 : which === "down" ? Math.max(100, downMs) : 1500));
         await Bun.sleep(delay);
         signalPid(child.pid, "SIGKILL");
         await child.exited;

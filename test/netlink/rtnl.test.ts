@@ -266,6 +266,31 @@ describe.skipIf(!isRoot)("Rtnl in a network namespace", () => {
     expect((await ipJson<{ ifname: string }[]>("link", "show")).map((link) => link.ifname)).not.toContain(renamed);
   });
 
+  test("deleteLinks deletes many links in one group deletion, says how each went, and leaves every other link alone", async () => {
+    const doomed = Array.from({ length: 6 }, (_, i) => `${namespaces.prefix}d${i}`);
+    const bystander = `${namespaces.prefix}keep`;
+    for (const name of [...doomed, bystander]) await ip("-n", ns, "link", "add", name, "type", "ifb");
+    // A link already in a group of its own (an operator's) is neither picked nor deleted.
+    await ip("-n", ns, "link", "set", bystander, "group", "7");
+    const links = await ipJson<{ ifname: string; ifindex: number }[]>("link", "show");
+    const indexOf = (name: string) => links.find((link) => link.ifname === name)?.ifindex ?? 0;
+    const missing = 0x7ffffff0;
+    const [result, listed] = await drive([["deleteLinks", [...doomed.map(indexOf), missing]], ["links"]]);
+    const outcomes = result?.value as (object | null)[];
+    expect(outcomes.slice(0, doomed.length)).toEqual(doomed.map(() => null));
+    // The missing one failed alone, with the kernel's answer (as deleteLink gives it).
+    expect(outcomes[doomed.length]).not.toBeNull();
+    const left = (await ipJson<{ ifname: string; group: string }[]>("link", "show")).map((link) => `${link.ifname} ${link.group}`);
+    for (const name of doomed) expect(left.some((line) => line.startsWith(`${name} `))).toBe(false);
+    expect(left).toContain(`${bystander} 7`);
+    expect(left).toContain(`${a} default`);
+    expect(left).toContain(`${b} default`);
+    // The dump reads the group back; links in the default group have none.
+    const decoded = listed?.value as { name: string; group?: number }[];
+    expect(decoded.find((link) => link.name === bystander)?.group).toBe(7);
+    expect(decoded.find((link) => link.name === a)?.group).toBeUndefined();
+  });
+
   test("leaks no file descriptor, also after refused requests", async () => {
     const [before, , after] = await drive([["fdCount"], ["openClose", 50], ["fdCount"]]);
     expect(typeof before?.value).toBe("number");

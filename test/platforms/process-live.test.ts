@@ -71,6 +71,8 @@ describe.skipIf(!isRoot || !hasVde)("process platform (live)", () => {
     expect(listed.ports.map((port) => `${port.id} ${port.state}`)).toEqual([`ns-${nodes[0]}.inf000 open`, `ns-${nodes[1]}.inf000 open`]);
     const stopped = await benito(["vm", "stop", nodes[1]!, configDir, "--run-dir", runDir]);
     expect(stopped.code).toBe(0);
+    // Its TAP is not deleted on its own (an RCU grace period each): the namespace's deletion takes it.
+    expect(stopped.stdout).toContain(`# removed with its namespace ${namespaceName(nodes[1]!)} (netns.delete below)`);
     const after = JSON.parse((await benito(["vde", "ports", "--json", "--run-dir", runDir])).stdout) as { ports: { id: string }[] };
     expect(after.ports.map((port) => port.id)).toEqual([`ns-${nodes[0]}.inf000`]);
     expect(existsSync(join(runDir, "forwarder", "ports", `ns-${nodes[1]}.inf000.json`))).toBe(false);
