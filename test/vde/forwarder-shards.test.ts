@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { benitoBinary, run } from "../helpers/binary";
 import { ip, NamespaceSet } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
-import { addForwarderPort, forwarderPorts } from "../../src/system/vde/forwarder-control";
+import { addForwarderPort, forwarderPorts, stopForwarder } from "../../src/system/vde/forwarder-control";
 import { forwarderPaths, readPortRecords, shardCount } from "../../src/system/vde/forwarder-records";
 import { hasVde, Lab, tearDownForwarderLab } from "./fixtures";
 
@@ -13,6 +13,8 @@ describe.skipIf(!isRoot || !hasVde || shardCount() < 2)("the forwarder pool keep
   const namespaces = new NamespaceSet();
   const lab = new Lab();
   const runDir = join(lab.dir, "run");
+  /** A pool of its own for the test that needs a symmetric start. */
+  const otherRunDir = join(lab.dir, "run2");
   const ns = new Map<string, string>();
   let switchA = "";
   let switchB = "";
@@ -25,7 +27,8 @@ describe.skipIf(!isRoot || !hasVde || shardCount() < 2)("the forwarder pool keep
     switchB = await lab.startSwitch("swB");
     mkdirSync(runDir, { recursive: true });
     for (let shard = 0; shard < 2; shard += 1) lab.track(forwarderPaths(runDir, shard).pidfile);
-    for (const id of ["a0", "a1", "b0", "b1", "b2", "b3"]) {
+    for (let shard = 0; shard < 2; shard += 1) lab.track(forwarderPaths(otherRunDir, shard).pidfile);
+    for (const id of ["a0", "a1", "b0", "b1", "b2", "b3", "x", "p", "q"]) {
       const namespace = await namespaces.add(id);
       ns.set(id, namespace);
       await ip("-n", namespace, "tuntap", "add", "vt0", "mode", "tap");
@@ -77,5 +80,24 @@ describe.skipIf(!isRoot || !hasVde || shardCount() < 2)("the forwarder pool keep
     await addForwarderPort(runDir, benitoBinary, port("b3", link));
     expect(shards().b3).toBe(1);
     expect((await states()).b3).toBe("open");
+  }, 60_000);
+
+  test("two ports of different members moved at once to one new switch (boot's children run in parallel) end on one member", async () => {
+    try {
+      // x and p on switch A's member 0, q on switch B's member 1; a topology edit puts p and q on a new LAN C.
+      const switchC = await lab.startSwitch("swC");
+      const shardsThere = () => Object.fromEntries(readPortRecords(otherRunDir).map((record) => [record.id, record.shard]));
+      await addForwarderPort(otherRunDir, benitoBinary, { ...port("x", switchA), shard: 0 });
+      await addForwarderPort(otherRunDir, benitoBinary, { ...port("p", switchA), shard: 0 });
+      await addForwarderPort(otherRunDir, benitoBinary, { ...port("q", switchB), shard: 1 });
+      expect(shardsThere()).toEqual({ x: 0, p: 0, q: 1 });
+      await Promise.all([addForwarderPort(otherRunDir, benitoBinary, port("p", switchC)), addForwarderPort(otherRunDir, benitoBinary, port("q", switchC))]);
+      const after = shardsThere();
+      expect(after.p).toBe(after.q);
+      const open = Object.fromEntries(((await forwarderPorts(otherRunDir, benitoBinary)) ?? []).map((status) => [status.id, status.state]));
+      expect(open).toEqual({ x: "open", p: "open", q: "open" });
+    } finally {
+      await stopForwarder(otherRunDir, benitoBinary);
+    }
   }, 60_000);
 });

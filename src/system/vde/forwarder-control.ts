@@ -251,11 +251,18 @@ export async function addForwarderPort(runDir: string, benito: string, wanted: P
   const existing = readPortRecord(runDir, wanted.id);
   // Read before a move's removal counts it out, so a first count from the records does not see the new record twice.
   const counts = countsOf(runDir);
-  const placement: PortPlacement =
+  let placement: PortPlacement =
     wanted.shard !== undefined
       ? { kind: existing === undefined ? "add" : "keep", shard: wanted.shard }
       : placePort(counts, shardCount(), existing === undefined ? undefined : recordedAt(existing), switchKey(wanted.switchDir));
-  if (placement.kind === "move") await removeForwarderPort(runDir, benito, wanted.id);
+  if (placement.kind === "move") {
+    await removeForwarderPort(runDir, benito, wanted.id);
+    // Where it goes is decided again after the removal's wait and counted at once: boot runs its
+    // children in parallel in one process, and another child's port of the same new switch may
+    // have been placed meanwhile (decided before the wait, the two could split the new LAN).
+    const now = placePort(countsOf(runDir), shardCount(), undefined, switchKey(wanted.switchDir));
+    placement = { ...placement, to: now.kind === "move" ? now.to : now.shard };
+  }
   const shard = placement.kind === "move" ? placement.to : placement.shard;
   const record = { ...wanted, shard };
   writePortRecord(runDir, record);
