@@ -112,17 +112,47 @@ function removeBridge(rtnl: Rtnl, runDir: string, record: BridgeRecord, reason: 
   }
 }
 
-/** Deletes every recorded bridge (ports first released by the vnodes' stops) and the records. */
+/**
+ * Deletes every recorded bridge (ports first released by the vnodes' stops) in one kernel batch
+ * (`Rtnl.deleteLinks`: one RCU grace period, not one per LAN), then the records of those gone.
+ */
 export function kernelBridgesDown(runDir: string): ActionOutcome[] {
-  const outcomes: ActionOutcome[] = [];
+  const records = readBridges(runDir);
+  const outcomes = new Map<string, ActionOutcome>();
+  const stopped = (record: BridgeRecord, error?: unknown): ActionOutcome => ({ action: "stop", id: record.id, summary: summary(record), reason: "was recorded", ok: error === undefined, ...(error !== undefined && { error: messageOf(error) }) });
+  // The record goes once its bridge is gone (a crash before leaves the record for the next down).
+  const forget = (record: BridgeRecord): void => {
+    try {
+      Ledger.at(runDir).remove("bridge", record.id);
+      outcomes.set(record.id, stopped(record));
+    } catch (error) {
+      outcomes.set(record.id, stopped(record, error));
+    }
+  };
   const rtnl = Rtnl.open();
   try {
-    for (const record of readBridges(runDir)) outcomes.push(removeBridge(rtnl, runDir, record, "was recorded"));
+    const doomed: { record: BridgeRecord; index: number }[] = [];
+    for (const record of records) {
+      try {
+        const link = rtnl.linkByName(record.id);
+        if (link === undefined) forget(record);
+        else if (!isOurs(link, record.intent)) throw new Error(`${record.id} is not a bridge carrying benito's mark: left alone`);
+        else doomed.push({ record, index: link.index });
+      } catch (error) {
+        outcomes.set(record.id, stopped(record, error));
+      }
+    }
+    const failures = rtnl.deleteLinks(doomed.map((entry) => entry.index));
+    doomed.forEach(({ record }, position) => {
+      const failure = failures[position];
+      if (failure === undefined) forget(record);
+      else outcomes.set(record.id, stopped(record, failure));
+    });
   } finally {
     rtnl.close();
   }
   Ledger.at(runDir).removeIfEmpty();
-  return outcomes;
+  return records.flatMap((record) => outcomes.get(record.id) ?? []);
 }
 
 /** BridgeStatus interface: one recorded bridge as `switch status` shows it. */

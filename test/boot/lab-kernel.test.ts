@@ -1,9 +1,10 @@
 // The demo lab on the kernel datapath (site.conf datapath = kernel): bridges and veths, the delayed LAN still on VDE, capacity by tbf, repair, down; netem = yes refused here.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { benito, run } from "../helpers/binary";
 import { makeLab, labNodes, type Lab } from "../helpers/lab";
+import { benitoEnded } from "../helpers/lab-state";
 import { NamespaceSet, ping, uniquePrefix } from "../helpers/netns";
 import { isRoot } from "../helpers/root";
 import { pidfiles, pidIn, signalPid } from "../helpers/processes";
@@ -180,6 +181,30 @@ describe.skipIf(!isRoot || !hasTools)("demo lab on the kernel datapath (root)", 
     const again = await boot();
     expect({ code: again.code, err: again.code === 0 ? "" : again.stderr }).toEqual({ code: 0, err: "" });
     expect((await ping(lab.namespace("c"), "10.0.2.2")).ok).toBe(true);
+  });
+
+  test("down killed at its batched link deletions and bridge record removals: down again leaves no link, namespace or record", async () => {
+    const args = ["down", "--run-dir", lab.runDir, "--log-file", join(lab.dir, "benito.log"), lab.config, "pnode0"];
+    const trace = join(lab.dir, "down-failpoints");
+    expect((await boot()).code).toBe(0);
+    expect((await benitoEnded(args, { BENITO_FAILPOINT_TRACE: trace })).code).toBe(0);
+    const points = [...new Set(readFileSync(trace, "utf8").split("\n"))].filter((name) => /^step:.*:(ifb|veth)-inf00\d$/.test(name) || /^bridge:.*:removed$/.test(name));
+    expect(points.some((name) => name.startsWith("bridge:"))).toBe(true);
+    // Four spread over the list: link steps of the first and later teardowns, and the bridges' record removals.
+    const chosen = [...new Set([0, Math.floor(points.length / 3), Math.floor((2 * points.length) / 3), points.length - 1].map((at) => points[at] ?? ""))];
+    const failures: string[] = [];
+    for (const name of chosen) {
+      if ((await boot()).code !== 0) failures.push(`${name}: the boot before down failed`);
+      const crashed = await benitoEnded(args, { BENITO_FAILPOINT: name });
+      if (crashed.signal !== "SIGKILL") failures.push(`${name}: down was not killed there (exit ${crashed.code})`);
+      const again = await benitoEnded(args);
+      const links = await labLinks(lab);
+      const namespaces = (await run(["ip", "netns", "list"])).stdout;
+      const left = [...links, ...labNodes.map((node) => lab.namespace(node)).filter((ns) => namespaces.includes(ns)), ...(existsSync(join(lab.runDir, "ledger")) ? readdirSync(join(lab.runDir, "ledger")) : [])];
+      if (again.code !== 0 || left.length > 0) failures.push(`${name}: down again exited ${again.code}, left ${left.join(", ")}`);
+    }
+    expect(failures).toEqual([]);
+    expect((await boot()).code).toBe(0);
   });
 
   test("down leaves no bridge, veth, IFB, namespace or forwarder", async () => {
