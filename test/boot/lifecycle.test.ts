@@ -103,4 +103,13 @@ describe.skipIf(!isRoot || !hasVde)("one experiment, two benitos; signals (root,
     expect((await down()).code).toBe(0);
     expect(await labLeftovers(lab, pids)).toEqual([]);
   });
+
+  test("down with a relative --run-dir stops every vnode and leaves nothing (each vm stop once refused it, after which the switches went anyway)", async () => {
+    expect((await boot()).code).toBe(0);
+    const pids = labPids(lab);
+    const child = Bun.spawn([benitoBinary, "down", "--run-dir", "run", "--log-file", "benito.log", lab.config, "pnode0"], { cwd: lab.dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+    expect({ code, stderr: stderr.split("\n").filter((line) => line.includes("benito:")) }).toEqual({ code: 0, stderr: [] });
+    expect(await labLeftovers(lab, pids)).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 // `benito down [CONFIG_DIR [HOSTNAME]]`: the reverse of boot, stopping only what benito started, children first.
 import { ExitCode } from "../../errors";
 import { planDown, stageCommandLine } from "../../plan/boot-plan";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { appendLogLine, defaultLockWaitSeconds, tidyRunDir, watchInterrupts, withRunLock, writeFileAtomic } from "../os";
 import { integerOption, parseCommandArgs } from "../args";
 import type { Command, CommandContext } from "../command";
@@ -40,7 +40,8 @@ export const downCommand: Command = {
 
 async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs("down", args, options, 2);
-  const runDir = values["run-dir"] ?? defaultRunDir;
+  // Absolute: every stage (`vm stop` refuses a relative one) names the same folder.
+  const runDir = resolve(values["run-dir"] ?? defaultRunDir);
   const lockWait = integerOption("down", "lock-wait", values["lock-wait"], defaultLockWaitSeconds);
   if (values["dry-run"] === true) {
     const { view, ctx: planCtx } = await loadHostPlanInput(positionals[0], positionals[1], runDir);
