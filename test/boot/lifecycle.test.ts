@@ -104,12 +104,16 @@ describe.skipIf(!isRoot || !hasVde)("one experiment, two benitos; signals (root,
     expect(await labLeftovers(lab, pids)).toEqual([]);
   });
 
-  test("down with a relative --run-dir stops every vnode and leaves nothing (each vm stop once refused it, after which the switches went anyway)", async () => {
-    expect((await boot()).code).toBe(0);
+  test("boot, status and down with a relative --run-dir: every vnode starts, status is clean, down stops them and leaves nothing (each vm stage once refused it; down's switches went anyway)", async () => {
+    const relative = async (command: string) => {
+      const child = Bun.spawn([benitoBinary, command, "--run-dir", "run", ...(command === "status" ? [] : ["--log-file", "benito.log"]), lab.config, "pnode0"], { cwd: lab.dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
+      return { code, stderr: stderr.split("\n").filter((line) => line.includes("benito:")) };
+    };
+    expect(await relative("boot")).toEqual({ code: 0, stderr: [] });
     const pids = labPids(lab);
-    const child = Bun.spawn([benitoBinary, "down", "--run-dir", "run", "--log-file", "benito.log", lab.config, "pnode0"], { cwd: lab.dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    const [stderr, code] = await Promise.all([new Response(child.stderr).text(), child.exited]);
-    expect({ code, stderr: stderr.split("\n").filter((line) => line.includes("benito:")) }).toEqual({ code: 0, stderr: [] });
+    expect(await relative("status")).toEqual({ code: 0, stderr: [] });
+    expect(await relative("down")).toEqual({ code: 0, stderr: [] });
     expect(await labLeftovers(lab, pids)).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 // `benito boot [CONFIG_DIR [HOSTNAME]]`: everything this host's role needs at boot, from one plan, with a status record.
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { BenitoError, ExitCode, messageOf } from "../../errors";
 import { planBoot, stageCommandLine, type BootPlan } from "../../plan/boot-plan";
 import { waitForNics } from "../../apply/wait-nics";
@@ -94,7 +94,8 @@ export interface StatusRecord {
 
 async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs("boot", args, options, 2);
-  const runDir = values["run-dir"] ?? defaultRunDir;
+  // Absolute: every stage it runs (`vm` refuses a relative one) names the same folder.
+  const runDir = resolve(values["run-dir"] ?? defaultRunDir);
   const lockWait = integerOption("boot", "lock-wait", values["lock-wait"], defaultLockWaitSeconds);
   // Every option is checked before the lock: a typo is a usage error at once, not after a wait.
   const counts: BootCounts = { parallel: integerOption("boot", "parallel", values.parallel, 4), waitNics: integerOption("boot", "wait-nics", values["wait-nics"], 30) };

@@ -1,5 +1,5 @@
 // `benito status [CONFIG_DIR [HOSTNAME]]`: desired vs actual for this host (interfaces, routes, switches, children, control bridge).
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { ExitCode } from "../../errors";
 import { planStatus, type Stage } from "../../plan/boot-plan";
 import { readOptionalJson } from "../os";
@@ -64,7 +64,8 @@ function dryRunCheck(id: string, result: StageResult, changeKeys: readonly strin
 
 async function run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs("status", args, options, 2);
-  const runDir = values["run-dir"] ?? defaultRunDir;
+  // Absolute: every stage it runs (`vm` refuses a relative one) names the same folder.
+  const runDir = resolve(values["run-dir"] ?? defaultRunDir);
   const { view, ctx: planCtx, warnings } = await loadHostPlanInput(positionals[0], positionals[1], runDir, { validate: true });
   for (const warning of warnings) ctx.io.err(`benito: ${warning}`);
   const host = view.self.name;
