@@ -11,7 +11,8 @@ import { failpoint } from "../system/failpoints";
 import { deleteNamespace, ensureNamespace, namespaceDir, namespaceExists } from "../system/netns";
 import { appendToFile, exists, makeDir, removeEmptyDir, removeFile, writeWholeFile } from "../system/paths";
 import { deviceExists, findProgram } from "../system/presence";
-import { isRunning, pidfileState, runProgram, startDetached, startSelfDaemonizing, stopByPidfile, type ProgramResult } from "../system/processes";
+import { isRunning, pidfileState, runProgram, startDetached, startSelfDaemonizing, stopByPidfile, stopNamespaceProcesses, type ProgramResult } from "../system/processes";
+import { namespacePath } from "../system/netns-open";
 import { qmpCommand } from "../system/qmp";
 import { createTap, deleteTap, interfaceExists, parseMac } from "../system/tap";
 import { addForwarderPort, removeForwarderPort } from "../system/vde/forwarder-control";
@@ -138,9 +139,15 @@ async function runStep(step: Step, options: RunOptions, changed: ReadonlySet<str
       if (converge && namespaceExists(step.name)) return kept(ensureNamespace(step.name) ? "its loopback was down: set up" : undefined);
       ensureNamespace(step.name);
       break;
-    case "netns.delete":
+    case "netns.delete": {
+      // What still runs inside goes first (a startup the pidfile check did not match — a script
+      // runs as its interpreter —, what it left in the background): while a process holds the
+      // namespace, the kernel keeps it, and the TAPs left to go with it, addresses and all.
+      const stopped = namespaceExists(step.name) ? await stopNamespaceProcesses(namespacePath(step.name)) : 0;
       deleteNamespace(step.name);
+      if (stopped > 0) return { note: `${stopped} process(es) still inside were stopped first`, changed: true };
       break;
+    }
     case "tap.create": {
       if (converge && linkPresent(step.name, step.placement)) return kept();
       // Inside a namespace: /dev/net/tun is opened there (the TAP is made where the file was opened), no helper process.

@@ -1,5 +1,5 @@
 // Daemons by pidfile: start self-daemonizing programs, re-spawn benito detached, check and stop them (never by name).
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { cString, libc } from "./libc";
@@ -178,6 +178,57 @@ export async function stopByPidfile(path: string, program: string | undefined, t
   }
   removePidfile(path, pid);
   return "stopped";
+}
+
+/**
+ * The processes whose network namespace is the one mounted at nsPath (their thread-group
+ * leader's, as /proc/PID/ns/net names it), this process excepted: a vnode's leftovers.
+ */
+export function processesInNamespace(nsPath: string): number[] {
+  let inode: number;
+  try {
+    inode = statSync(nsPath).ino;
+  } catch {
+    return [];
+  }
+  const wanted = `net:[${inode}]`;
+  const pids: number[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid <= 1 || pid === process.pid) continue;
+    try {
+      if (readlinkSync(`/proc/${pid}/ns/net`) === wanted) pids.push(pid);
+    } catch {
+      // Gone meanwhile, or a kernel thread: not a holder.
+    }
+  }
+  return pids;
+}
+
+/**
+ * Stops every process still in the network namespace mounted at nsPath: SIGTERM, then SIGKILL
+ * after the timeout. Each signal goes to one pid found in that namespace (never 0 or 1).
+ *
+ * @returns how many were found.
+ */
+export async function stopNamespaceProcesses(nsPath: string, timeoutMs = defaultStopTimeoutMs): Promise<number> {
+  const found = processesInNamespace(nsPath);
+  const signal = (pids: readonly number[], name: "SIGTERM" | "SIGKILL") => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, name);
+      } catch {
+        // It exited meanwhile.
+      }
+    }
+  };
+  signal(found, "SIGTERM");
+  if (!(await waitUntil(() => processesInNamespace(nsPath).length === 0, timeoutMs))) {
+    signal(processesInNamespace(nsPath), "SIGKILL");
+    await waitUntil(() => processesInNamespace(nsPath).length === 0, 2000);
+  }
+  return found.length;
 }
 
 /**

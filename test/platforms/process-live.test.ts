@@ -16,10 +16,13 @@ if (isRoot && !hasVde) console.warn("SKIPPED: process platform live test: vde_sw
 describe.skipIf(!isRoot || !hasVde)("process platform (live)", () => {
   const prefix = uniquePrefix();
   const nodes = [`${prefix}a`, `${prefix}b`];
+  /** A vnode whose startup is a script (it runs as its interpreter) leaving a process in the background. */
+  const scripted = `${prefix}c`;
   let base = "";
   let configDir = "";
   let runDir = "";
   let sw: TestSwitch | undefined;
+  let scriptedPids: number[] = [];
 
   beforeAll(async () => {
     base = mkdtempSync(join(tmpdir(), "benito-proc-"));
@@ -27,19 +30,24 @@ describe.skipIf(!isRoot || !hasVde)("process platform (live)", () => {
     runDir = join(base, "run");
     mkdirSync(join(configDir, "route"), { recursive: true });
     sw = await startSwitch(base);
+    const script = join(base, "startup.sh");
+    writeFileSync(script, "#!/bin/sh\n/bin/sleep 300 &\nexec /bin/sleep 301\n", { mode: 0o755 });
     writeFileSync(
       join(configDir, "topo.xml"),
       topology(sw.dir, [
         { name: nodes[0]!, type: "process", address: "10.213.0.1", mac: "02:00:0a:d5:00:01", port: 1, startup: "/usr/bin/printf 'startup of %s ran\\n' a" },
         { name: nodes[1]!, type: "process", address: "10.213.0.2", mac: "02:00:0a:d5:00:02", port: 2 },
+        { name: scripted, type: "process", address: "10.213.0.3", mac: "02:00:0a:d5:00:03", port: 3, startup: script },
       ]),
     );
   }, 30_000);
 
   afterAll(async () => {
-    for (const node of nodes) await benito(["vm", "stop", node, configDir, "--run-dir", runDir]);
+    for (const node of [...nodes, scripted]) await benito(["vm", "stop", node, configDir, "--run-dir", runDir]);
+    // By pid, in case stop left them: the scripted vnode's processes.
+    for (const pid of scriptedPids) signalPid(pid, "SIGKILL");
     // By name, in case stop itself failed.
-    for (const node of nodes) await run(["ip", "netns", "del", namespaceName(node)]);
+    for (const node of [...nodes, scripted]) await run(["ip", "netns", "del", namespaceName(node)]);
     // The forwarder the launches started: stopped with its folder (by pidfile, in case that failed).
     await benito(["switch", "down", "--run-dir", runDir]);
     const forwarder = pidIn(join(runDir, "forwarder", "forwarder.pid"));
@@ -80,4 +88,18 @@ describe.skipIf(!isRoot || !hasVde)("process platform (live)", () => {
     expect(existsSync(`/run/netns/${namespaceName(nodes[1]!)}`)).toBe(false);
     expect(existsSync(join(runDir, "ns", nodes[1]!))).toBe(false);
   }, 30_000);
+
+  test("stop ends what still runs in the namespace (a script's startup, its background child), so nothing keeps the namespace and its TAP alive", async () => {
+    const launched = await benito(["vm", "launch", scripted, configDir, "--run-dir", runDir]);
+    expect(launched.code === 0 ? "" : launched.stderr).toBe("");
+    const inside = async () => (await run(["ip", "netns", "pids", namespaceName(scripted)])).stdout.split("\n").filter((line) => line !== "").map(Number);
+    for (let waited = 0; waited < 5000 && (await inside()).length < 2; waited += 50) await Bun.sleep(50);
+    scriptedPids = await inside();
+    expect(scriptedPids.length).toBe(2);
+    const stopped = await benito(["vm", "stop", scripted, configDir, "--run-dir", runDir]);
+    expect(stopped.code === 0 ? "" : stopped.stderr).toBe("");
+    expect(stopped.stdout).toContain("process(es) still inside were stopped first");
+    expect(scriptedPids.filter((pid) => alive(pid))).toEqual([]);
+    expect(existsSync(`/run/netns/${namespaceName(scripted)}`)).toBe(false);
+  }, 60_000);
 });
