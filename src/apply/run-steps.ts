@@ -186,11 +186,13 @@ async function runStep(step: Step, options: RunOptions, changed: ReadonlySet<str
       break;
     case "process.start": {
       const program = basename(step.argv[0] ?? "");
-      const state = pidfileState(step.pidfile, program);
+      // Started inside a namespace, it is known by it (a script runs as its interpreter: its name proves nothing).
+      const identity = step.placement?.netns ? { netns: step.placement.netns } : program;
+      const state = pidfileState(step.pidfile, identity);
       if (state.alive && converge) {
         const cause = step.restartWhen?.find((id) => changed.has(id));
         if (cause === undefined) return kept();
-        await stopByPidfile(step.pidfile, program);
+        await stopByPidfile(step.pidfile, identity);
       } else if (state.alive) throw new BenitoError("starting", `${program} (${step.pidfile})`, `it already runs (pid ${state.pid})`);
       const log = step.log ?? "/dev/null";
       if (step.daemonizes) await startSelfDaemonizing(placed(options.benito, step.argv, step.placement), step.pidfile, program, log, step.readyTimeoutMs);
@@ -201,7 +203,7 @@ async function runStep(step: Step, options: RunOptions, changed: ReadonlySet<str
       break;
     }
     case "process.stop":
-      await stopByPidfile(step.pidfile, step.program, step.graceMs);
+      await stopByPidfile(step.pidfile, step.netns === undefined ? step.program : { netns: step.netns }, step.graceMs);
       break;
     case "vm.powerdown": {
       const state = pidfileState(step.pidfile, step.program);

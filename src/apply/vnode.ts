@@ -140,7 +140,7 @@ export interface CheckResult {
 export async function describeCheck(check: StatusCheck): Promise<CheckResult> {
   switch (check.kind) {
     case "process": {
-      const state = pidfileState(check.pidfile, check.program);
+      const state = pidfileState(check.pidfile, check.netns === undefined ? check.program : { netns: check.netns });
       return { ok: state.alive, line: `${check.label}: ${state.alive ? `running (pid ${state.pid})` : state.pid === undefined ? "not running" : `not running (pid ${state.pid} is gone)`}` };
     }
     case "netns": {

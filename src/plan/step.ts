@@ -57,6 +57,8 @@ export type Step =
       readonly graceMs: number;
       /** The program's base name: a pidfile whose pid now runs something else is not signalled. */
       readonly program?: string;
+      /** Instead of the program: the pid must be in this network namespace (a vnode's startup). */
+      readonly netns?: string;
     }
   | { readonly kind: "command.run"; readonly id: string; readonly argv: readonly string[]; readonly placement?: Placement; readonly log?: string }
   /**

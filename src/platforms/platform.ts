@@ -27,7 +27,7 @@ export type HostRequirement =
 
 /** StatusCheck type: one thing `status` looks at (evaluated by src/apply, through src/system). */
 export type StatusCheck =
-  | { readonly kind: "process"; readonly label: string; readonly pidfile: string; readonly program: string }
+  | { readonly kind: "process"; readonly label: string; readonly pidfile: string; readonly program: string; readonly netns?: string }
   | { readonly kind: "netns"; readonly label: string; readonly name: string }
   | { readonly kind: "qmp"; readonly label: string; readonly socket: string }
   /** A link in the pnode's namespace: healthy when it exists, is up, and (when given) is a port of that bridge. */

@@ -4,6 +4,7 @@ import { basename, dirname } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { cString, libc } from "./libc";
 import { writeFileAtomic } from "./state-files";
+import { namespacePath } from "./netns-open";
 
 /** How long a started daemon may take to write its pidfile or announce readiness. */
 export const defaultStartTimeoutMs = 10_000;
@@ -119,13 +120,26 @@ function scanArgv(): Map<string, number[]> {
 }
 
 /**
- * True when pid is a live process and, when program is given, its argv[0] has that base name
- * (so a pidfile whose pid was reused by another program is not mistaken for ours).
+ * Who a pidfile's process must be: a program (its argv[0]'s base name), or any process whose
+ * network namespace is the named one (a vnode's startup: a script runs as its interpreter, and
+ * may exec another program, so its name proves nothing; the namespace does).
  */
-export function isRunning(pid: number, program?: string): boolean {
+export type ProcessIdentity = string | { readonly netns: string };
+
+/**
+ * True when pid is a live process and, when identity is given, it is that one (so a pidfile
+ * whose pid was reused by another program is not mistaken for ours).
+ */
+export function isRunning(pid: number, identity?: ProcessIdentity): boolean {
   const argv = processCommandLine(pid);
   if (argv === undefined) return false;
-  return program === undefined || basename(argv[0] ?? "") === program;
+  if (identity === undefined) return true;
+  if (typeof identity === "string") return basename(argv[0] ?? "") === identity;
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`) === `net:[${statSync(namespacePath(identity.netns)).ino}]`;
+  } catch {
+    return false;
+  }
 }
 
 /** PidfileState interface: what a pidfile says and whether that process runs. */
@@ -137,7 +151,7 @@ export interface PidfileState {
 }
 
 /** Reads a pidfile and checks its process. */
-export function pidfileState(path: string, program?: string): PidfileState {
+export function pidfileState(path: string, program?: ProcessIdentity): PidfileState {
   const pid = readPidfile(path);
   return { pid, alive: pid !== undefined && isRunning(pid, program) };
 }
@@ -157,7 +171,7 @@ async function waitUntil(condition: () => boolean, timeoutMs: number, stepMs = 2
  *
  * @returns "stopped", or "not-running" when the pidfile was absent or stale (it is removed then).
  */
-export async function stopByPidfile(path: string, program: string | undefined, timeoutMs = defaultStopTimeoutMs): Promise<"stopped" | "not-running"> {
+export async function stopByPidfile(path: string, program: ProcessIdentity | undefined, timeoutMs = defaultStopTimeoutMs): Promise<"stopped" | "not-running"> {
   const { pid, alive } = pidfileState(path, program);
   if (pid === undefined || !alive) {
     if (pid !== undefined) removePidfile(path, pid);

@@ -89,13 +89,17 @@ describe.skipIf(!isRoot || !hasVde)("process platform (live)", () => {
     expect(existsSync(join(runDir, "ns", nodes[1]!))).toBe(false);
   }, 30_000);
 
-  test("stop ends what still runs in the namespace (a script's startup, its background child), so nothing keeps the namespace and its TAP alive", async () => {
+  test("a script's startup counts as running; stop ends it and what it left in the background, so nothing keeps the namespace and its TAP alive", async () => {
     const launched = await benito(["vm", "launch", scripted, configDir, "--run-dir", runDir]);
     expect(launched.code === 0 ? "" : launched.stderr).toBe("");
     const inside = async () => (await run(["ip", "netns", "pids", namespaceName(scripted)])).stdout.split("\n").filter((line) => line !== "").map(Number);
     for (let waited = 0; waited < 5000 && (await inside()).length < 2; waited += 50) await Bun.sleep(50);
     scriptedPids = await inside();
     expect(scriptedPids.length).toBe(2);
+    // Known by its namespace, not by its program's name (it runs as /bin/sh, then as sleep): running, no drift.
+    const status = await benito(["vm", "status", scripted, configDir, "--run-dir", runDir]);
+    expect(status.stdout).toMatch(/startup: running \(pid \d+\)/);
+    expect(status.code).toBe(0);
     const stopped = await benito(["vm", "stop", scripted, configDir, "--run-dir", runDir]);
     expect(stopped.code === 0 ? "" : stopped.stderr).toBe("");
     expect(stopped.stdout).toContain("process(es) still inside were stopped first");

@@ -104,7 +104,8 @@ function stop(node: Node, ctx: PlatformContext): Plan {
   const files: string[] = [];
   const startup = startupArgv(node);
   if (startup !== undefined) {
-    steps.push({ kind: "process.stop", id: "startup", pidfile: join(dir, "startup.pid"), graceMs: stopGraceMs, program: basename(startup[0] ?? "") });
+    // Known by its namespace, not its name: a script runs as its interpreter (and may exec another program).
+    steps.push({ kind: "process.stop", id: "startup", pidfile: join(dir, "startup.pid"), graceMs: stopGraceMs, program: basename(startup[0] ?? ""), netns });
     files.push(join(dir, "startup.log"));
   }
   // Both datapaths' leftovers go, whichever the NIC used (site.conf may have changed since): each removal is a no-op when absent.
@@ -142,7 +143,7 @@ export const processPlatform: Platform = {
         if (datapath?.kind === "kernel") return { kind: "link", label: `port ${tapName(nic)}`, name: kernelPortName(node.name, nic.name, datapath.scope), master: datapath.bridge };
         return { kind: "forwarder-port", label: `port ${tapName(nic)}`, runDir: ctx.runDir, port: forwarderPort(node, tapName(nic)), switchDir: nic.vdeSwitch ?? "", program: basename(ctx.benito) };
       }),
-      ...(startup === undefined ? [] : [{ kind: "process" as const, label: "startup", pidfile: join(dir, "startup.pid"), program: basename(startup[0] ?? "") }]),
+      ...(startup === undefined ? [] : [{ kind: "process" as const, label: "startup", pidfile: join(dir, "startup.pid"), program: basename(startup[0] ?? ""), netns: namespaceName(node.name) }]),
       // Inside the node: its addresses and NIC states, its routes (dry runs looking into its namespace).
       { kind: "dry-run", label: "addresses", netns: namespaceName(node.name), command: "ifaces", args: ["--dry-run", "--json", "--state-dir", ctx.runDir, ctx.configDir, node.name], changeKeys: ["configured", "changed", "missing", "failed"] },
       ...(ctx.routeHosts.has(node.name)
