@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { BenitoError, messageOf } from "../errors";
 import { buildConfigDisk } from "../guest/config-disk";
 import type { HostRequirement } from "../platforms/platform";
-import { renderStep, type Placement, type Step } from "../plan/step";
+import { removedWithNamespace, renderStep, type Placement, type Step } from "../plan/step";
 import { kernelMark } from "../plan/datapath-plan";
 import { Rtnl } from "../system/netlink/rtnl";
 import type { LinkInfo } from "../system/netlink/types";
@@ -343,10 +343,9 @@ export async function runSteps(steps: readonly Step[], options: RunOptions): Pro
     }
     options.progress?.(renderStep(step));
     failpoint(`step:${options.failpointPrefix ?? "-"}:${step.id}`);
-    if (options.mode === "teardown" && step.kind === "tap.delete" && deletedLater(steps, index, step.placement?.netns)) {
-      // The namespace's deletion below takes its TAPs with it, in the kernel's own batched
-      // cleanup: deleting each first would cost an RCU grace period apiece (~20 ms).
-      options.progress?.(`# removed with its namespace ${step.placement?.netns ?? ""} (netns.delete below)`);
+    const takenWithNamespace = options.mode === "teardown" ? removedWithNamespace(steps, index) : undefined;
+    if (takenWithNamespace !== undefined) {
+      options.progress?.(takenWithNamespace);
       continue;
     }
     await run(step, index);
@@ -354,11 +353,6 @@ export async function runSteps(steps: readonly Step[], options: RunOptions): Pro
   if (failures.length > 0) throw new BenitoError("tearing down", `${failures.length} of ${steps.length} steps`, "some steps failed", undefined, failures);
 }
 
-/** True when a step after `index` deletes the namespace `netns`. */
-function deletedLater(steps: readonly Step[], index: number, netns: string | undefined): boolean {
-  if (netns === undefined || netns === "") return false;
-  return steps.some((step, position) => position > index && step.kind === "netns.delete" && step.name === netns);
-}
 
 /** Creates a bridge when absent, attaches each member and sets everything up (over rtnetlink). */
 function createBridgeWith(name: string, members: readonly string[]): void {

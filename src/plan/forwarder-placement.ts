@@ -1,5 +1,5 @@
 // Which forwarder of the pnode's pool moves a port (pure): a switch's ports on one member, and a recorded port on the wrong member moves — the apply step's decision and the dry run's.
-import { quoteWord, renderStep, type Step } from "./step";
+import { quoteWord, removedWithNamespace, renderStep, type Step } from "./step";
 
 /**
  * PoolCounts interface: recorded ports per pool member, and per switch (by its canonical socket
@@ -155,10 +155,15 @@ export function describeMove(move: PortMove): string {
   return `${where}: ${move.running ? "unplugged while it moves" : `nothing to unplug (forwarder ${move.from} is not running)`}`;
 }
 
-/** The dry run's lines for steps: each step's line, and under a forwarder port a run would move, where it moves. */
-export function renderSteps(steps: readonly Step[], moves: ReadonlyMap<string, PortMove>): string[] {
-  return steps.flatMap((step) => {
+/**
+ * The dry run's lines for steps, as a run prints them: each step's line; under a forwarder port a
+ * run would move, where it moves; in a teardown, under a TAP its namespace's deletion takes with
+ * it, the note that says so (the run deletes no such TAP on its own).
+ */
+export function renderSteps(steps: readonly Step[], moves: ReadonlyMap<string, PortMove>, teardown = false): string[] {
+  return steps.flatMap((step, index) => {
     const move = moves.get(step.id);
-    return move === undefined ? [renderStep(step)] : [renderStep(step), `  # port ${quoteWord(move.port)} moves ${describeMove(move)}`];
+    const taken = teardown ? removedWithNamespace(steps, index) : undefined;
+    return [renderStep(step), ...(move === undefined ? [] : [`  # port ${quoteWord(move.port)} moves ${describeMove(move)}`]), ...(taken === undefined ? [] : [taken])];
   });
 }

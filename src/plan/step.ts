@@ -173,3 +173,16 @@ export function renderStep(step: Step): string {
       return `forwarder unport ${quoteWord(step.port)}  # ${quoteWord(step.runDir)}/forwarder`;
   }
 }
+
+/**
+ * In a teardown, a TAP a later step's namespace deletion takes with it (the kernel's own batched
+ * cleanup) is not deleted on its own — each deletion would cost an RCU grace period (~20 ms):
+ * the note a run prints instead, or undefined when step `index` is deleted as planned.
+ */
+export function removedWithNamespace(steps: readonly Step[], index: number): string | undefined {
+  const step = steps[index];
+  const netns = step?.kind === "tap.delete" ? step.placement?.netns : undefined;
+  if (netns === undefined || netns === "") return undefined;
+  const later = steps.some((other, position) => position > index && other.kind === "netns.delete" && other.name === netns);
+  return later ? `# removed with its namespace ${netns} (netns.delete below)` : undefined;
+}

@@ -77,8 +77,14 @@ describe.skipIf(!isRoot || !hasVde)("process platform (live)", () => {
     expect(forwarderPid).toBeDefined();
     const listed = JSON.parse((await benito(["vde", "ports", "--json", "--run-dir", runDir])).stdout) as { ports: { id: string; state: string }[] };
     expect(listed.ports.map((port) => `${port.id} ${port.state}`)).toEqual([`ns-${nodes[0]}.inf000 open`, `ns-${nodes[1]}.inf000 open`]);
+    // The dry run prints what the run does: the TAP's line, then the note that its namespace takes it.
+    const dry = await benito(["vm", "stop", nodes[1]!, configDir, "--run-dir", runDir, "--dry-run"]);
+    expect(dry.code).toBe(0);
     const stopped = await benito(["vm", "stop", nodes[1]!, configDir, "--run-dir", runDir]);
     expect(stopped.code).toBe(0);
+    // The dry run's title line aside, the run prints the same lines, then that the node stopped.
+    const planned = dry.stdout.split("\n").filter((line) => line !== "" && !line.startsWith("# stop "));
+    expect(stopped.stdout.split("\n").filter((line) => line !== "")).toEqual([...planned, `${nodes[1]}: stopped`]);
     // Its TAP is not deleted on its own (an RCU grace period each): the namespace's deletion takes it.
     expect(stopped.stdout).toContain(`# removed with its namespace ${namespaceName(nodes[1]!)} (netns.delete below)`);
     const after = JSON.parse((await benito(["vde", "ports", "--json", "--run-dir", runDir])).stdout) as { ports: { id: string }[] };

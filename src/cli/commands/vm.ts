@@ -206,7 +206,7 @@ async function change(action: "launch" | "stop", name: string, configArgument: s
     // A forwarder port recorded on another pool member than a run would put it on: the line under it says it moves (read from the records and pidfiles, nothing changed).
     const ports = plan.steps.flatMap((step) => (step.kind === "forwarder.port" ? [step] : []));
     const moves = ports.length === 0 ? new Map<string, PortMove>() : forwarderMoves(plan.steps, observePool(runDir, process.execPath, ports));
-    for (const line of renderSteps(plan.steps, moves)) ctx.io.out(line);
+    for (const line of renderSteps(plan.steps, moves, action === "stop")) ctx.io.out(line);
     return ExitCode.ok;
   }
   // Checked before the lock (which makes the run dir): a host that cannot run the node is left untouched.
