@@ -275,7 +275,32 @@ describe.skipIf(!isRoot)("Rtnl in a network namespace", () => {
     const links = await ipJson<{ ifname: string; ifindex: number }[]>("link", "show");
     const indexOf = (name: string) => links.find((link) => link.ifname === name)?.ifindex ?? 0;
     const missing = 0x7ffffff0;
+    // The kernel's own word on how they went: each "Deleted" notification carries the link's group,
+    // one large group for all of them when they went in one group deletion ("default" one by one).
+    const monitor = Bun.spawn(["ip", "-n", ns, "-o", "monitor", "link"], { stdout: "pipe", stderr: "ignore" });
+    const seen: string[] = [];
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of monitor.stdout) seen.push(...decoder.decode(chunk).split("\n"));
+    })();
+    const waitSeen = async (match: (line: string) => boolean, count: number, limitMs = 10_000) => {
+      for (let waited = 0; waited < limitMs && seen.filter(match).length < count; waited += 20) await Bun.sleep(20);
+    };
+    const sentinel = `${namespaces.prefix}mon`;
+    await ip("-n", ns, "link", "add", sentinel, "type", "ifb");
+    // The monitor listens once it reports a change to the sentinel (made again until it does).
+    for (let round = 0; round < 100 && !seen.some((line) => line.includes(sentinel)); round += 1) {
+      await ip("-n", ns, "link", "set", sentinel, "alias", `round ${round}`);
+      await waitSeen((line) => line.includes(sentinel), 1, 100);
+    }
     const [result, listed] = await drive([["deleteLinks", [...doomed.map(indexOf), missing]], ["links"]]);
+    await waitSeen((line) => line.startsWith("Deleted"), doomed.length);
+    monitor.kill();
+    await reading;
+    const groups = new Set(seen.filter((line) => line.startsWith("Deleted")).map((line) => /group (\S+)/.exec(line)?.[1]));
+    expect(groups.size).toBe(1);
+    expect(Number([...groups][0])).toBeGreaterThanOrEqual(0x40000000);
+    await ip("-n", ns, "link", "del", sentinel);
     const outcomes = result?.value as (object | null)[];
     expect(outcomes.slice(0, doomed.length)).toEqual(doomed.map(() => null));
     // The missing one failed alone, with the kernel's answer (as deleteLink gives it).
@@ -289,7 +314,7 @@ describe.skipIf(!isRoot)("Rtnl in a network namespace", () => {
     const decoded = listed?.value as { name: string; group?: number }[];
     expect(decoded.find((link) => link.name === bystander)?.group).toBe(7);
     expect(decoded.find((link) => link.name === a)?.group).toBeUndefined();
-  });
+  }, 30_000);
 
   test("leaks no file descriptor, also after refused requests", async () => {
     const [before, , after] = await drive([["fdCount"], ["openClose", 50], ["fdCount"]]);
