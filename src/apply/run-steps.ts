@@ -12,7 +12,6 @@ import { deleteNamespace, ensureNamespace, namespaceDir, namespaceExists } from 
 import { appendToFile, exists, makeDir, removeEmptyDir, removeFile, writeWholeFile } from "../system/paths";
 import { deviceExists, findProgram } from "../system/presence";
 import { isRunning, pidfileState, runProgram, startDetached, startSelfDaemonizing, stopByPidfile, stopNamespaceProcesses, type ProgramResult } from "../system/processes";
-import { namespacePath } from "../system/netns-open";
 import { qmpCommand } from "../system/qmp";
 import { createTap, deleteTap, interfaceExists, parseMac } from "../system/tap";
 import { addForwarderPort, removeForwarderPort } from "../system/vde/forwarder-control";
@@ -143,7 +142,7 @@ async function runStep(step: Step, options: RunOptions, changed: ReadonlySet<str
       // What still runs inside goes first (a startup the pidfile check did not match — a script
       // runs as its interpreter —, what it left in the background): while a process holds the
       // namespace, the kernel keeps it, and the TAPs left to go with it, addresses and all.
-      const stopped = namespaceExists(step.name) ? await stopNamespaceProcesses(namespacePath(step.name)) : 0;
+      const stopped = await stopNamespaceProcesses(step.name);
       deleteNamespace(step.name);
       if (stopped > 0) return { note: `${stopped} process(es) still inside were stopped first`, changed: true };
       break;

@@ -33,7 +33,7 @@ export const stepSchema: v.GenericSchema<Step> = v.variant("kind", [
     daemonizes: v.optional(v.boolean()),
     restartWhen: v.optional(v.array(text)),
   }),
-  v.object({ kind: v.literal("process.stop"), id, pidfile: text, graceMs: v.number(), program: v.optional(text) }),
+  v.object({ kind: v.literal("process.stop"), id, pidfile: text, graceMs: v.number(), program: v.optional(text), netns: v.optional(text) }),
   v.object({ kind: v.literal("command.run"), id, argv: v.array(text), placement, log: v.optional(text) }),
   v.object({
     kind: v.literal("forwarder.port"),

@@ -136,7 +136,7 @@ export function isRunning(pid: number, identity?: ProcessIdentity): boolean {
   if (identity === undefined) return true;
   if (typeof identity === "string") return basename(argv[0] ?? "") === identity;
   try {
-    return readlinkSync(`/proc/${pid}/ns/net`) === `net:[${statSync(namespacePath(identity.netns)).ino}]`;
+    return readlinkSync(`/proc/${pid}/ns/net`) === namespaceLink(identity.netns);
   } catch {
     return false;
   }
@@ -194,18 +194,22 @@ export async function stopByPidfile(path: string, program: ProcessIdentity | und
   return "stopped";
 }
 
-/**
- * The processes whose network namespace is the one mounted at nsPath (their thread-group
- * leader's, as /proc/PID/ns/net names it), this process excepted: a vnode's leftovers.
- */
-export function processesInNamespace(nsPath: string): number[] {
-  let inode: number;
+/** How /proc/PID/ns/net names the named network namespace (undefined: it is not mounted). */
+function namespaceLink(netns: string): string | undefined {
   try {
-    inode = statSync(nsPath).ino;
+    return `net:[${statSync(namespacePath(netns)).ino}]`;
   } catch {
-    return [];
+    return undefined;
   }
-  const wanted = `net:[${inode}]`;
+}
+
+/**
+ * The processes whose network namespace is the named one (their thread-group leader's, as
+ * /proc/PID/ns/net names it), this process excepted: a vnode's leftovers.
+ */
+function processesInNamespace(netns: string): number[] {
+  const wanted = namespaceLink(netns);
+  if (wanted === undefined) return [];
   const pids: number[] = [];
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
@@ -221,13 +225,14 @@ export function processesInNamespace(nsPath: string): number[] {
 }
 
 /**
- * Stops every process still in the network namespace mounted at nsPath: SIGTERM, then SIGKILL
- * after the timeout. Each signal goes to one pid found in that namespace (never 0 or 1).
+ * Stops every process still in the named network namespace: SIGTERM, then SIGKILL after the
+ * timeout. Each signal goes to one pid found in that namespace (never 0 or 1).
  *
  * @returns how many were found.
  */
-export async function stopNamespaceProcesses(nsPath: string, timeoutMs = defaultStopTimeoutMs): Promise<number> {
-  const found = processesInNamespace(nsPath);
+export async function stopNamespaceProcesses(netns: string, timeoutMs = defaultStopTimeoutMs): Promise<number> {
+  const found = processesInNamespace(netns);
+  if (found.length === 0) return 0;
   const signal = (pids: readonly number[], name: "SIGTERM" | "SIGKILL") => {
     for (const pid of pids) {
       try {
@@ -238,9 +243,9 @@ export async function stopNamespaceProcesses(nsPath: string, timeoutMs = default
     }
   };
   signal(found, "SIGTERM");
-  if (!(await waitUntil(() => processesInNamespace(nsPath).length === 0, timeoutMs))) {
-    signal(processesInNamespace(nsPath), "SIGKILL");
-    await waitUntil(() => processesInNamespace(nsPath).length === 0, 2000);
+  if (!(await waitUntil(() => processesInNamespace(netns).length === 0, timeoutMs))) {
+    signal(processesInNamespace(netns), "SIGKILL");
+    await waitUntil(() => processesInNamespace(netns).length === 0, 2000);
   }
   return found.length;
 }

@@ -4,6 +4,8 @@ import { basename } from "node:path";
 import type { Node } from "../../src/model/node";
 import { nodeProblems, type Platform, type PlatformContext } from "../../src/platforms/platform";
 import { renderStep, type Step } from "../../src/plan/step";
+import { stepSchema } from "../../src/plan/step-schema";
+import * as v from "valibot";
 
 /** Programs that are shells: no step may run one (and none may pass "-c"). */
 const shells = new Set(["sh", "bash", "dash", "ash", "zsh", "ksh", "csh", "tcsh", "fish", "busybox"]);
@@ -131,6 +133,11 @@ export function conformance(platform: Platform, samples: readonly Node[], ctx: P
             // Plain data: a JSON round trip changes nothing.
             expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
           }
+        });
+
+        test("the teardown the ledger records reads back whole (its step schema keeps every field)", () => {
+          const teardown = platform.stop(node, ctx).steps;
+          expect(v.parse(v.array(stepSchema), teardown)).toEqual([...teardown]);
         });
 
         test("teardown inverts setup, in reverse order", () => {
