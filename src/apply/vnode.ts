@@ -164,9 +164,9 @@ export async function describeCheck(check: StatusCheck): Promise<CheckResult> {
     case "forwarder-port": {
       // Where the pool would put it now (placePort, as a boot's apply step decides): elsewhere is drift a boot repairs by moving it.
       const shard = readPortRecord(check.runDir, check.port)?.shard ?? 0;
-      const placement = portPlacement(check.runDir, check.port, check.switchDir);
       const state = forwarderState(check.runDir, check.program, shard);
       if (!state.alive) return { ok: false, line: `${check.label}: its forwarder (${check.runDir}/forwarder, ${shard}) is not running` };
+      const placement = portPlacement(check.runDir, check.port, check.switchDir);
       if (placement.kind === "move") return { ok: false, line: `${check.label}: drift, a boot moves it ${describeMove({ port: check.port, ...placement, running: true })}` };
       try {
         const ports = await forwarderPorts(check.runDir, shard);

@@ -41,7 +41,7 @@ export const commands: readonly CommandEntry[] = [
 ];
 
 /** Looks a command's entry up by name. */
-export function findCommand(name: string): CommandEntry | undefined {
+function findCommand(name: string): CommandEntry | undefined {
   return commands.find((command) => command.name === name);
 }
 

@@ -33,7 +33,7 @@ export function countPort(counts: PoolCounts, shard: number, switchKey: string, 
 }
 
 /** The pool member holding most of this switch's ports (the lowest on a tie), if any holds one. */
-export function holderOf(counts: PoolCounts, switchKey: string): number | undefined {
+function holderOf(counts: PoolCounts, switchKey: string): number | undefined {
   const perShard = counts.bySwitch.get(switchKey);
   if (perShard === undefined) return undefined;
   return perShard.indexOf(Math.max(...perShard));

@@ -95,13 +95,15 @@ export class ProcessIndex {
   }
 }
 
+/** Every live pid in /proc but 1 and this process's own (the candidates of every scan). */
+function otherPids(): number[] {
+  return readdirSync("/proc").flatMap((name) => (/^\d+$/.test(name) && Number(name) > 1 && Number(name) !== process.pid ? [Number(name)] : []));
+}
+
 /** Every process's argv (NUL-joined, as processCommandLine reads it) → its pids. */
 function scanArgv(): Map<string, number[]> {
   const byArgv = new Map<string, number[]>();
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    if (pid <= 1 || pid === process.pid) continue;
+  for (const pid of otherPids()) {
     let cmdline: string;
     try {
       cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
@@ -210,18 +212,14 @@ function namespaceLink(netns: string): string | undefined {
 function processesInNamespace(netns: string): number[] {
   const wanted = namespaceLink(netns);
   if (wanted === undefined) return [];
-  const pids: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    const pid = Number(name);
-    if (pid <= 1 || pid === process.pid) continue;
+  return otherPids().filter((pid) => {
     try {
-      if (readlinkSync(`/proc/${pid}/ns/net`) === wanted) pids.push(pid);
+      return readlinkSync(`/proc/${pid}/ns/net`) === wanted;
     } catch {
       // Gone meanwhile, or a kernel thread: not a holder.
+      return false;
     }
-  }
-  return pids;
+  });
 }
 
 /**

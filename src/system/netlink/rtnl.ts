@@ -279,9 +279,8 @@ export class Rtnl {
 
   /** The batch of `deleteLinks`: records each link it deleted in `outcomes`; leaves the rest to the caller. */
   #deleteAsGroup(indices: readonly number[], outcomes: Map<number, BenitoError | undefined>): void {
-    const used = new Set(this.links().map((link) => link.group ?? 0));
-    let group = freeGroupCandidate();
-    while (used.has(group)) group = freeGroupCandidate();
+    // Random above 2^30, far from the numbers operators name; a group already in use is caught by the membership check below.
+    const group = freeGroupCandidate();
     const grouped: number[] = [];
     for (const index of indices) {
       try {
